@@ -1,0 +1,1 @@
+"""Turnaround etl layer."""

@@ -1,0 +1,86 @@
+"""What a reader returns: canonical frames for each table, plus what it could not use.
+
+Every frame carries ``row_number``: the 1-based record number in its file (the data row of
+a CSV, the line of a JSON Lines file, the element of a JSON array), so a rejected row can be
+found again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from data_contracts import CONTRACTS
+
+# Metric fields that arrive separately from the ticket (Zendesk ticket_metrics), one row
+# per ticket; the loader applies them to the ticket, or holds them until it arrives.
+TICKET_METRICS_SCHEMA: dict[str, pl.DataType] = {
+    "ticket_id": pl.String(),
+    "reply_minutes": pl.Int64(),  # calendar minutes from created_at to the first reply
+    "first_reply_business_minutes": pl.Int64(),
+    "solved_at": pl.Datetime("us"),
+    "agent_replies": pl.Int64(),
+    "reopens": pl.Int64(),
+    "assignee_stations": pl.Int64(),
+    "group_stations": pl.Int64(),
+    "updated_at": pl.Datetime("us"),
+}
+
+# Source users (Zendesk users) mapped to the canonical customer id.
+IDENTITIES_SCHEMA: dict[str, pl.DataType] = {"user_id": pl.String(), "customer_id": pl.String()}
+
+
+@dataclass
+class Rejected:
+    """A record the reader could not turn into a canonical row."""
+
+    table: str
+    row_number: int
+    raw: str  # the record as read (JSON text for JSON inputs, the CSV row as JSON for CSV)
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """A file read into canonical frames.
+
+    ``tickets`` may carry an extra ``requester_id`` column instead of a known
+    ``customer_id``: the loader resolves it through the identities of this run and of the
+    warehouse. Frames that a format does not produce stay None.
+    """
+
+    format: str
+    source: str
+    tickets: pl.DataFrame | None = None
+    nps_responses: pl.DataFrame | None = None
+    customers: pl.DataFrame | None = None
+    ticket_metrics: pl.DataFrame | None = None
+    identities: pl.DataFrame | None = None
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # unused stream -> records
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What readers need from the warehouse: the key for hashing emails into customer ids."""
+
+    hash_key: str
+
+
+class UnreadableFile(Exception):
+    """A file that matches no known export format, or is broken as a whole."""
+
+    def __init__(self, path: str, problem: str, expected: list[str]):
+        self.path, self.problem, self.expected = path, problem, expected
+        listed = "\n".join(f"  - {e}" for e in expected)
+        super().__init__(f"{path}: {problem}\nExpected one of:\n{listed}")
+
+
+def empty_frame(table: str) -> pl.DataFrame:
+    """An empty canonical frame of ``table`` with ``row_number``."""
+    return pl.DataFrame(schema={**CONTRACTS[table].schema, "row_number": pl.Int64()})

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real, temporary DuckDB warehouse per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from warehouse import ensure_schema, get_engine, tables
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FIXTURES = SHARED / "fixtures"
+REPO_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def warehouse_url(tmp_path: Path) -> str:
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> sa.Engine:
+    eng = get_engine(warehouse_url)
+    ensure_schema(eng)
+    return eng
+
+
+_LINEAGE = {"source": "test", "batch_id": "test-batch", "source_file": "test.csv"}
+_TICKET_DEFAULTS = {
+    "status": "open",
+    "channel": "email",
+    "tags": [],
+    "updated_at": dt.datetime(2024, 1, 1),
+}
+
+
+def insert_rows(engine: sa.Engine, table: str, rows: list[dict]) -> None:
+    """Insert rows into a canonical table, filling lineage (and ticket basics) by default."""
+    defaults = dict(_LINEAGE)
+    if table == "tickets":
+        defaults |= _TICKET_DEFAULTS
+    with engine.begin() as conn:
+        conn.execute(tables[table].insert(), [defaults | row for row in rows])

@@ -1,0 +1,148 @@
+"""Every DuckDB/PostgreSQL difference, one construct per operation.
+
+Metric SQL is built from these SQLAlchemy expressions, so the same metric code compiles
+to each warehouse's own functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+
+class minutes_between(FunctionElement):  # noqa: N801 - used like a SQL function
+    """Minutes from ``start`` to ``end`` as a double (negative when end precedes start)."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "minutes_between"
+
+
+@compiles(minutes_between, "duckdb")
+def _minutes_between_duckdb(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return (
+        f"(epoch_us({compiler.process(end, **kw)}) - epoch_us({compiler.process(start, **kw)}))"
+        " / 60000000.0"
+    )
+
+
+@compiles(minutes_between, "postgresql")
+def _minutes_between_pg(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return (
+        f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - "
+        f"{compiler.process(start, **kw)})) / 60.0)"
+    )
+
+
+class add_minutes(FunctionElement):  # noqa: N801
+    """``ts`` plus a number of minutes."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "add_minutes"
+
+
+@compiles(add_minutes, "duckdb")
+def _add_minutes_duckdb(element, compiler, **kw):
+    ts, minutes = list(element.clauses)
+    return (
+        f"({compiler.process(ts, **kw)} + to_microseconds(CAST(ROUND("
+        f"{compiler.process(minutes, **kw)} * 60000000.0) AS BIGINT)))"
+    )
+
+
+@compiles(add_minutes, "postgresql")
+def _add_minutes_pg(element, compiler, **kw):
+    ts, minutes = list(element.clauses)
+    return f"({compiler.process(ts, **kw)} + make_interval(mins => {compiler.process(minutes, **kw)}))"
+
+
+class add_days(FunctionElement):  # noqa: N801
+    """``ts`` plus a (whole or fractional) number of days."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "add_days"
+
+
+@compiles(add_days, "duckdb")
+def _add_days_duckdb(element, compiler, **kw):
+    ts, days = list(element.clauses)
+    return (
+        f"({compiler.process(ts, **kw)} + to_microseconds(CAST(ROUND("
+        f"{compiler.process(days, **kw)} * 86400000000.0) AS BIGINT)))"
+    )
+
+
+@compiles(add_days, "postgresql")
+def _add_days_pg(element, compiler, **kw):
+    ts, days = list(element.clauses)
+    return f"({compiler.process(ts, **kw)} + make_interval(secs => {compiler.process(days, **kw)} * 86400))"
+
+
+class quantile_cont(FunctionElement):  # noqa: N801
+    """Linear-interpolation quantile (numpy's default): an aggregate."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "quantile_cont"
+
+
+@compiles(quantile_cont, "duckdb")
+def _quantile_duckdb(element, compiler, **kw):
+    value, q = list(element.clauses)
+    return f"quantile_cont({compiler.process(value, **kw)}, {compiler.process(q, **kw)})"
+
+
+@compiles(quantile_cont, "postgresql")
+def _quantile_pg(element, compiler, **kw):
+    value, q = list(element.clauses)
+    return (
+        f"percentile_cont({compiler.process(q, **kw)}) WITHIN GROUP "
+        f"(ORDER BY {compiler.process(value, **kw)})"
+    )
+
+
+class week_start(FunctionElement):  # noqa: N801
+    """The Monday 00:00 that starts ``ts``'s ISO week."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "week_start"
+
+
+@compiles(week_start)
+def _week_start(element, compiler, **kw):
+    (ts,) = list(element.clauses)
+    return f"date_trunc('week', {compiler.process(ts, **kw)})"
+
+
+def has_any_tag(tags: ColumnElement, wanted: Sequence[str]) -> ColumnElement[bool]:
+    """True when the list column ``tags`` holds any of ``wanted`` (bound parameters)."""
+    return _has_any(tags, sa.bindparam(None, list(wanted), type_=sa.ARRAY(sa.String)))
+
+
+class _has_any(FunctionElement):  # noqa: N801
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "has_any"
+
+
+@compiles(_has_any, "duckdb")
+def _has_any_duckdb(element, compiler, **kw):
+    tags, wanted = list(element.clauses)
+    return (
+        f"coalesce(list_has_any({compiler.process(tags, **kw)}, "
+        f"{compiler.process(wanted, **kw)}), false)"
+    )
+
+
+@compiles(_has_any, "postgresql")
+def _has_any_pg(element, compiler, **kw):
+    tags, wanted = list(element.clauses)
+    return f"coalesce({compiler.process(tags, **kw)} && {compiler.process(wanted, **kw)}, false)"

@@ -1,0 +1,57 @@
+"""Create the SQLAlchemy engine for a warehouse URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+DEFAULT_URL = "duckdb:///turnaround.duckdb"
+ENV_VAR = "TURNAROUND_WAREHOUSE"
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be reached or opened; the message says why."""
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``--warehouse`` if given, else ``$TURNAROUND_WAREHOUSE``, else the DuckDB default."""
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def duckdb_path(url: str) -> Path | None:
+    """The database file of a DuckDB URL (None for other warehouses or in-memory DuckDB)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "duckdb" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def get_engine(url: str | None = None, *, read_only: bool = False) -> sa.Engine:
+    """An engine for the warehouse at ``url``.
+
+    DuckDB allows one writing process per file, so DuckDB engines keep no pooled
+    connection: a dashboard reading the file does not block a nightly load between queries.
+    ``read_only`` opens an existing DuckDB file without taking the write lock.
+    """
+    url = resolve_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise WarehouseError(f"not a warehouse URL: {url!r} ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "duckdb":
+        path = duckdb_path(url)
+        if read_only and path is not None and not path.exists():
+            raise WarehouseError(f"no warehouse at {path}: load data first (turnaround load)")
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"read_only": True} if read_only and path is not None else {}
+        return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    if backend == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True)
+    raise WarehouseError(
+        f"unsupported warehouse {backend!r}: use duckdb:///PATH or postgresql+psycopg://..."
+    )

@@ -1,0 +1,161 @@
+"""Turnaround's canonical CSV files: ``tickets.csv``, ``nps.csv`` and ``customers.csv``.
+
+The simplest way in (PRODUCT.md "Canonical CSV"): one file per canonical table, a header
+naming the contract's columns (any order; optional columns may be left out), values as text
+that ``etl.conform`` casts. Grain: one canonical row per data row of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import partial
+from pathlib import Path
+
+import polars as pl
+
+from data_contracts import CONTRACTS
+from etl.conform import conform
+from etl.formats import Format
+from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
+
+SOURCE = "canonical"
+
+# table -> (format name, the header PRODUCT.md documents)
+HEADERS: dict[str, tuple[str, str]] = {
+    "tickets": (
+        "canonical_tickets_csv",
+        "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,type,priority,"
+        "tags,group_name,assignee_id,agent_replies,reopens,assignee_stations,group_stations,"
+        "csat,compensation,updated_at",
+    ),
+    "nps_responses": ("canonical_nps_csv", "response_id,customer_id,responded_at,score,comment"),
+    "customers": (
+        "canonical_customers_csv",
+        "customer_id,signup_at,churned_at,segment,plan,region,mrr",
+    ),
+}
+_LABELS = {"tickets": "tickets", "nps_responses": "NPS responses", "customers": "customers"}
+
+
+def header_fits(columns: list[str], table: str) -> bool:
+    """True when ``columns`` are ``table``'s required columns plus any of its optional ones."""
+    contract = CONTRACTS[table]
+    names = set(columns)
+    required = {c.name for c in contract.columns if c.required}
+    return len(names) == len(columns) and names <= set(contract.column_names) and required <= names
+
+
+def sniff(head: str, table: str) -> bool:
+    header = _header(head)
+    return header is not None and header_fits(header, table)
+
+
+def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
+    """Read one canonical CSV: ragged rows are rejected, blank lines skipped, the rest
+    conformed (rows with values that do not parse are rejected there)."""
+    fmt = FORMATS_BY_TABLE[table]
+    values = _read_values(path, fmt)
+    if not header_fits(values.columns[1:], table):
+        raise UnreadableFile(str(path), "has a header this format does not take", [fmt.description])
+    records = _data_records(path, values.height, fmt)
+    width = values.width - 1  # without row_number
+    is_ragged = (records.get_column("fields") != width) & ~records.get_column("is_blank")
+    ragged = [
+        Rejected(table, row_number, json.dumps({"record": record}), reason)
+        for row_number, record, reason in records.filter(is_ragged)
+        .select(
+            "row_number",
+            "record",
+            pl.format(f"row has {{}} fields but the header has {width}", "fields"),
+        )
+        .rows()
+    ]
+    typed, unparsable = conform(values.filter(~is_ragged & ~records.get_column("is_blank")), table)
+    rejected = sorted(ragged + unparsable, key=lambda r: r.row_number)
+    return ReadResult(format=fmt.name, source=SOURCE, rejected=rejected, **{table: typed})
+
+
+def _header(head: str) -> list[str] | None:
+    """The column names of the first CSV record in ``head``, or None if it has none."""
+    try:
+        first = next(csv.reader(io.StringIO(head)), None)
+    except csv.Error:
+        return None
+    return [name.strip() for name in first] if first else None
+
+
+def _read_values(path: Path, fmt: Format) -> pl.DataFrame:
+    """Every field as text, with ``row_number`` (1-based data row, blank lines counted)."""
+    try:
+        values = pl.read_csv(
+            path,
+            infer_schema=False,
+            truncate_ragged_lines=True,  # read() finds and rejects ragged rows itself
+            with_column_names=lambda names: [n.strip() for n in names],
+            raise_if_empty=False,
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFile(
+            str(path), f"is not valid CSV ({problem}); check its quoting", [fmt.description]
+        ) from None
+    return values.with_row_index("row_number", offset=1).with_columns(
+        pl.col("row_number").cast(pl.Int64)
+    )  # row_number first; conform puts it after the contract columns
+
+
+def _data_records(path: Path, row_count: int, fmt: Format) -> pl.DataFrame:
+    """The data records of the file (``row_number``, ``record``, ``fields``, ``is_blank``),
+    one per row polars read, so ragged rows can be found: polars pads short rows and cuts
+    long ones without a word.
+
+    A record spans lines while its quotes are unbalanced; commas inside quotes do not
+    separate fields.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile(str(path), "is not UTF-8 text", [fmt.description]) from None
+    lines = pl.DataFrame({"line": text.removesuffix("\n").split("\n")}).with_columns(
+        pl.col("line").str.strip_suffix("\r")
+    )
+    quotes = pl.col("line").str.count_matches('"', literal=True)
+    starts_record = lines.select((quotes.cum_sum() - quotes) % 2 == 0).to_series()
+    if starts_record.all():
+        records = lines.rename({"line": "record"})
+    else:  # quoted values with line breaks: join their lines back into one record
+        records = (
+            lines.with_columns(record_index=starts_record.cum_sum())
+            .group_by("record_index", maintain_order=True)
+            .agg(pl.col("line").str.join("\n").alias("record"))
+        )
+    records = records.slice(1)  # the header
+    if records.height != row_count:
+        raise UnreadableFile(
+            str(path),
+            f"has {records.height} records by its quoting but {row_count} rows were read: "
+            "check for a stray or unclosed '\"'",
+            [fmt.description],
+        )
+    return records.select(
+        pl.int_range(1, records.height + 1, dtype=pl.Int64).alias("row_number"),
+        "record",
+        fields=pl.col("record").str.replace_all(r'"[^"]*"', "").str.count_matches(",") + 1,
+        is_blank=pl.col("record").str.strip_chars() == "",
+    )
+
+
+def _format(table: str) -> Format:
+    name, header = HEADERS[table]
+    return Format(
+        name=name,
+        description=f"Turnaround canonical {_LABELS[table]} CSV (header: {header})",
+        sniff=partial(sniff, table=table),
+        read=partial(read, table=table),
+    )
+
+
+FORMATS_BY_TABLE: dict[str, Format] = {table: _format(table) for table in HEADERS}
+FORMATS: list[Format] = list(FORMATS_BY_TABLE.values())

@@ -1,0 +1,228 @@
+"""etl.canonical_csv: detection from the header, reading with bad rows quarantined."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from data_contracts import CONTRACTS
+from etl.canonical_csv import FORMATS, FORMATS_BY_TABLE, HEADERS
+from etl.frames import ReadContext, ReadResult, UnreadableFile
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "canonical"
+CTX = ReadContext(hash_key="test-key")
+FILES = {"tickets": "tickets.csv", "nps_responses": "nps.csv", "customers": "customers.csv"}
+
+
+def _read(table: str, path: Path) -> ReadResult:
+    return FORMATS_BY_TABLE[table].read(path, CTX)
+
+
+def _write(tmp_path: Path, text: str, name: str = "file.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _accepting(head: str) -> list[str]:
+    return [f.name for f in FORMATS if f.sniff(head)]
+
+
+# --- detection ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", sorted(FILES))
+def test_each_fixture_is_recognised_by_its_own_format_only(table: str):
+    head = (FIXTURES / FILES[table]).read_text()
+    assert _accepting(head) == [FORMATS_BY_TABLE[table].name]
+
+
+def test_documented_headers_are_the_contract_columns():
+    for table, (_, header) in HEADERS.items():
+        assert set(header.split(",")) <= set(CONTRACTS[table].column_names)
+
+
+def test_required_columns_alone_in_any_order_are_accepted():
+    assert _accepting("score,responded_at,customer_id,response_id\n") == ["canonical_nps_csv"]
+
+
+def test_quoted_header_names_are_accepted():
+    header = '"customer_id","signup_at","mrr"\n'
+    assert _accepting(header) == ["canonical_customers_csv"]
+
+
+def test_header_with_an_unknown_column_is_not_canonical():
+    assert _accepting("response_id,customer_id,responded_at,score,comment,email\n") == []
+
+
+def test_header_missing_a_required_column_is_not_canonical():
+    assert _accepting("response_id,customer_id,score,comment\n") == []
+
+
+def test_repeated_column_is_not_canonical():
+    assert _accepting("customer_id,signup_at,customer_id\n") == []
+
+
+def test_json_is_not_canonical_csv():
+    head = json.dumps({"tickets": [{"id": 1, "status": "open", "created_at": "2024-01-01"}]})
+    assert _accepting(head) == []
+    assert _accepting('{"ticket_id": "1", "customer_id": "C-1"}\n') == []
+
+
+def test_descriptions_name_the_full_header():
+    description = FORMATS_BY_TABLE["nps_responses"].description
+    assert description == (
+        "Turnaround canonical NPS responses CSV "
+        "(header: response_id,customer_id,responded_at,score,comment)"
+    )
+
+
+# --- reading the fixtures -----------------------------------------------------------------
+
+
+def test_tickets_fixture_keeps_good_rows_and_quarantines_bad_ones():
+    result = _read("tickets", FIXTURES / "tickets.csv")
+    assert (result.format, result.source) == ("canonical_tickets_csv", "canonical")
+    tickets = result.tickets
+    assert tickets.get_column("ticket_id").to_list() == ["T-1", "T-2", "T-4"]
+    assert tickets.get_column("row_number").to_list() == [1, 2, 4]
+    assert [(r.table, r.row_number, r.reason) for r in result.rejected] == [
+        ("tickets", 3, "created_at: '2024-13-01' is not an ISO 8601 timestamp"),
+        ("tickets", 5, "agent_replies: 'two' is not an integer"),
+    ]
+    assert json.loads(result.rejected[0].raw)["ticket_id"] == "T-3"
+
+
+def test_tickets_fixture_values_are_typed():
+    first, _, fourth = _read("tickets", FIXTURES / "tickets.csv").tickets.iter_rows(named=True)
+    assert first["created_at"] == dt.datetime(2024, 1, 10, 7, 0)  # +02:00 -> UTC
+    assert first["tags"] == ["outage", "bug"]
+    assert first["compensation"] == 25.0
+    assert fourth["group_name"] == "Billing, EU"
+    assert fourth["updated_at"] == dt.datetime(2024, 1, 13, 5, 0)  # -05:00 -> UTC
+    assert fourth["first_reply_business_minutes"] is None  # not in the file
+
+
+def test_nps_fixture_keeps_good_rows_and_quarantines_bad_ones():
+    result = _read("nps_responses", FIXTURES / "nps.csv")
+    responses = result.nps_responses
+    assert responses.get_column("response_id").to_list() == ["R-1", "R-2", "R-4"]
+    assert responses.get_column("row_number").to_list() == [1, 2, 4]
+    assert responses.get_column("score").to_list() == [9, 3, 10]
+    assert responses.get_column("comment").to_list() == [
+        "Fast fix, thanks",
+        None,
+        "Second line\nof the comment",
+    ]
+    assert [(r.row_number, r.reason) for r in result.rejected] == [
+        (3, "responded_at: 'yesterday' is not an ISO 8601 timestamp")
+    ]
+
+
+def test_customers_fixture_keeps_good_rows_and_quarantines_bad_ones():
+    result = _read("customers", FIXTURES / "customers.csv")
+    customers = result.customers
+    assert customers.get_column("customer_id").to_list() == ["C-1", "C-2", "C-4"]
+    assert customers.get_column("row_number").to_list() == [1, 2, 4]
+    assert customers.get_column("churned_at").to_list() == [None, dt.datetime(2024, 6, 30), None]
+    assert [(r.row_number, r.reason) for r in result.rejected] == [
+        (3, "mrr: 'ten' is not a number")
+    ]
+    assert result.tickets is None and result.nps_responses is None
+
+
+@pytest.mark.parametrize("table", sorted(FILES))
+def test_frames_follow_the_contract_schema(table: str):
+    frame = _read(table, FIXTURES / FILES[table]).frames()[table]
+    assert frame.schema == pl.Schema({**CONTRACTS[table].schema, "row_number": pl.Int64()})
+
+
+# --- structure ----------------------------------------------------------------------------
+
+NPS_HEADER = "response_id,customer_id,responded_at,score,comment\n"
+
+
+def test_short_and_long_rows_are_quarantined_and_the_rest_kept(tmp_path: Path):
+    path = _write(
+        tmp_path,
+        NPS_HEADER + "R-1,C-1,2024-02-01,9,ok\n"
+        "R-2,C-2,2024-02-01\n"
+        "R-3,C-3,2024-02-01,8,fine,extra\n"
+        "R-4,C-4,2024-02-01,7,\n",
+    )
+    result = _read("nps_responses", path)
+    assert result.nps_responses.get_column("row_number").to_list() == [1, 4]
+    assert [(r.row_number, r.reason) for r in result.rejected] == [
+        (2, "row has 3 fields but the header has 5"),
+        (3, "row has 6 fields but the header has 5"),
+    ]
+    assert json.loads(result.rejected[1].raw) == {"record": "R-3,C-3,2024-02-01,8,fine,extra"}
+
+
+def test_commas_and_line_breaks_inside_quotes_are_values(tmp_path: Path):
+    path = _write(
+        tmp_path,
+        NPS_HEADER + 'R-1,C-1,2024-02-01,9,"one, two"\n'
+        'R-2,C-2,2024-02-01,8,"line\nbreak, and ""quotes"""\n'
+        "R-3,C-3,2024-02-01,7,\n",
+    )
+    result = _read("nps_responses", path)
+    assert result.rejected == []
+    assert result.nps_responses.get_column("comment").to_list() == [
+        "one, two",
+        'line\nbreak, and "quotes"',
+        None,
+    ]
+    assert result.nps_responses.get_column("row_number").to_list() == [1, 2, 3]
+
+
+def test_blank_lines_are_skipped_but_keep_their_row_number(tmp_path: Path):
+    path = _write(tmp_path, NPS_HEADER + "R-1,C-1,2024-02-01,9,\n\nR-2,C-1,2024-02-02,9,\n\n")
+    result = _read("nps_responses", path)
+    assert result.rejected == []
+    assert result.nps_responses.get_column("row_number").to_list() == [1, 3]
+
+
+def test_windows_line_endings_and_byte_order_mark(tmp_path: Path):
+    path = tmp_path / "nps.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + NPS_HEADER.replace("\n", "\r\n").encode() + b"R-1,C-1,2024-02-01,9,ok\r\n"
+    )
+    result = _read("nps_responses", path)
+    assert result.rejected == []
+    assert result.nps_responses.get_column("comment").to_list() == ["ok"]
+
+
+def test_header_only_file_gives_an_empty_frame(tmp_path: Path):
+    result = _read("nps_responses", _write(tmp_path, NPS_HEADER))
+    assert result.nps_responses.height == 0 and result.rejected == []
+
+
+def test_unclosed_quote_refuses_the_file_with_a_clear_message(tmp_path: Path):
+    path = _write(
+        tmp_path, NPS_HEADER + 'R-1,C-1,2024-02-01,9,"never closed\nR-2,C-2,2024-02-01,8,\n'
+    )
+    with pytest.raises(UnreadableFile) as refused:
+        _read("nps_responses", path)
+    assert refused.value.path == str(path)
+    assert refused.value.problem.startswith("is not valid CSV")
+    assert refused.value.expected == [FORMATS_BY_TABLE["nps_responses"].description]
+
+
+def test_stray_quote_in_a_value_refuses_the_file(tmp_path: Path):
+    path = _write(
+        tmp_path, NPS_HEADER + 'R-1,C-1,2024-02-01,9,a 27" screen\nR-2,C-2,2024-02-01,8,\n'
+    )
+    with pytest.raises(UnreadableFile, match="is not valid CSV"):
+        _read("nps_responses", path)
+
+
+def test_hundred_thousand_rows_are_read(tmp_path: Path):
+    rows = "".join(f"R-{i},C-{i % 100},2024-02-01T09:00:00Z,{i % 11},\n" for i in range(100_000))
+    result = _read("nps_responses", _write(tmp_path, NPS_HEADER + rows))
+    assert result.nps_responses.height == 100_000
+    assert result.nps_responses.get_column("row_number").item(-1) == 100_000

@@ -1,0 +1,227 @@
+"""Read Delighted survey responses as the Delighted API returns them (JSON array or JSON Lines).
+
+Grain of the frame returned: ``nps_responses``, one row per NPS survey response in the file.
+Responses of other survey types (CSAT, CES...) are skipped and counted per type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from data_contracts import CONTRACTS
+from etl.formats import Format
+from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.identity import email_customer_id
+
+FORMAT_NAME = "delighted_json"
+SOURCE = "delighted"
+DESCRIPTION = "Delighted API JSON: survey responses as a JSON array or JSON Lines"
+TABLE = "nps_responses"
+SCHEMA: dict[str, pl.DataType] = {**CONTRACTS[TABLE].schema, "row_number": pl.Int64()}
+
+# canonical column -> (conversion, Delighted response field); customer_id is derived from
+# the person and its properties (see customer_id_of).
+RESPONSE_COLUMNS: dict[str, tuple[str, str]] = {
+    "response_id": ("text", "id"),
+    "responded_at": ("unix_seconds", "created_at"),
+    "score": ("score", "score"),
+    "comment": ("text", "comment"),
+}
+CUSTOMER_ID_PROPERTY = "customer_id"  # the person property holding the company's customer id
+NPS_SURVEY_TYPE = "nps"  # responses without survey_type predate other survey types: NPS
+RESPONSE_FIELDS = frozenset({"id", "person", "score"})
+SNIFF_MARKERS = (re.compile(r'"survey_type"\s*:'), re.compile(r'"person"\s*:'))
+EMAIL_PATTERN = re.compile(r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}")
+
+
+class FieldError(ValueError):
+    """A field of a response whose value cannot be converted."""
+
+
+def is_response(value: Any) -> bool:
+    return isinstance(value, dict) and value.keys() >= RESPONSE_FIELDS
+
+
+def unix_to_utc(value: Any) -> dt.datetime | None:
+    """Unix seconds as a naive UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a Unix timestamp") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a Unix timestamp")
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{value!r} is out of range for a Unix timestamp") from None
+
+
+def to_score(value: Any) -> int | None:
+    """A whole-number score (its 0-10 range is checked by the contract)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValueError(f"{value!r} is not a whole-number score")
+
+
+def to_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | bool):
+        raise ValueError(f"{value!r} is not text")
+    return str(value)
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "text": to_text,
+    "unix_seconds": unix_to_utc,
+    "score": to_score,
+}
+
+
+def _customer_key(value: str, hash_key: str) -> str:
+    # A customer id that is an email would store a raw email: hash it like one.
+    return email_customer_id(value, hash_key) if EMAIL_PATTERN.fullmatch(value) else value
+
+
+def customer_id_of(response: dict, hash_key: str) -> str | None:
+    """The person property customer_id, else the hashed email of an expanded person, else
+    the Delighted person id."""
+    properties = response.get("person_properties")
+    if isinstance(properties, dict):
+        known = properties.get(CUSTOMER_ID_PROPERTY)
+        if known is not None and not isinstance(known, dict | list) and str(known).strip():
+            return _customer_key(str(known).strip(), hash_key)
+    person = response.get("person")
+    if isinstance(person, dict):
+        email = person.get("email")
+        if isinstance(email, str) and email.strip():
+            return email_customer_id(email, hash_key)
+        person = person.get("id")
+    if person is None or isinstance(person, dict | list | bool) or not str(person).strip():
+        return None
+    return _customer_key(str(person).strip(), hash_key)
+
+
+def response_row(response: dict, hash_key: str) -> dict[str, Any]:
+    """One canonical nps_responses row from a Delighted response; raises FieldError."""
+    row: dict[str, Any] = {}
+    for column, (kind, field) in RESPONSE_COLUMNS.items():
+        try:
+            row[column] = CONVERTERS[kind](response.get(field))
+        except ValueError as exc:
+            raise FieldError(f"{field}: {exc}") from None
+    if not row["response_id"]:
+        raise FieldError("id: the response has no id")
+    row["customer_id"] = customer_id_of(response, hash_key)
+    return row
+
+
+def survey_type_of(response: dict) -> str:
+    survey_type = response.get("survey_type")
+    return str(survey_type).strip().lower() if survey_type else NPS_SURVEY_TYPE
+
+
+def _values(text: str) -> list[tuple[int, Any, str | None, str | None]]:
+    """(record number, JSON value, raw line, problem) of each element or line."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        document = None
+    else:
+        elements = document if isinstance(document, list) else [document]
+        return [(i, element, None, None) for i, element in enumerate(elements, 1)]
+    values = []
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            values.append((number, json.loads(line), line, None))
+        except (ValueError, RecursionError) as exc:
+            values.append((number, None, line, f"is not valid JSON ({exc})"))
+    return values
+
+
+def _redacted(raw: str | None, value: Any) -> str:
+    text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
+    return EMAIL_PATTERN.sub("<email>", text)
+
+
+def read(path: Path, ctx: ReadContext) -> ReadResult:
+    """Read Delighted responses into an nps_responses frame (plus rejected and skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile(str(path), "is not UTF-8 text", [DESCRIPTION]) from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
+    values = _values(text)
+    if not any(is_response(value) for _, value, _, _ in values):
+        raise UnreadableFile(str(path), "holds no Delighted survey responses", [DESCRIPTION])
+    rows: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
+    skipped: Counter[str] = Counter()
+    for number, value, raw, problem in values:
+        if problem is None:
+            if not is_response(value):
+                problem = "is not a Delighted survey response"
+            elif (survey_type := survey_type_of(value)) != NPS_SURVEY_TYPE:
+                skipped[f"survey_type:{survey_type}"] += 1
+                continue
+            else:
+                try:
+                    rows.append({**response_row(value, ctx.hash_key), "row_number": number})
+                    continue
+                except FieldError as exc:
+                    problem = str(exc)
+        rejected.append(Rejected(TABLE, number, _redacted(raw, value), problem))
+    return ReadResult(
+        format=FORMAT_NAME,
+        source=SOURCE,
+        nps_responses=pl.DataFrame(
+            {name: [row.get(name) for row in rows] for name in SCHEMA}, schema=SCHEMA
+        ),
+        rejected=rejected,
+        skipped=dict(skipped),
+    )
+
+
+def sniff(head: str) -> bool:
+    """Whether the start of a file (up to 64 KiB of text) holds Delighted responses."""
+    head = head.lstrip("\ufeff \t\r\n")
+    if not head.startswith(("{", "[")):
+        return False
+    try:
+        document = json.loads(head)
+    except (ValueError, RecursionError):
+        document = None
+    else:
+        elements = document if isinstance(document, list) else [document]
+        return any(is_response(element) for element in elements)
+    for line in head.split("\n")[:50]:
+        try:
+            if is_response(json.loads(line)):
+                return True
+        except (ValueError, RecursionError):
+            continue
+    return all(marker.search(head) for marker in SNIFF_MARKERS)
+
+
+FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read)]

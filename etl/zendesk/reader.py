@@ -1,0 +1,201 @@
+"""Read a Zendesk API export (JSON page, JSON Lines, Singer or Airbyte records).
+
+Grain of the frames returned: ``tickets`` one row per ticket record, ``ticket_metrics`` one
+row per ticket_metric record, ``identities`` one row per user record, in file order (an
+incremental export may hold the same object twice; the loader keeps the newest).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from data_contracts import CONTRACTS
+from etl.frames import (
+    IDENTITIES_SCHEMA,
+    TICKET_METRICS_SCHEMA,
+    ReadContext,
+    ReadResult,
+    Rejected,
+    UnreadableFile,
+)
+from etl.zendesk.records import (
+    BadRecord,
+    Record,
+    StreamSeen,
+    iter_records,
+    page_lists,
+    unwrap_message,
+)
+from etl.zendesk.settings import FORMAT_NAME, KNOWN_STREAMS, SOURCE, STREAM_TABLES
+from etl.zendesk.transforms import (
+    FieldError,
+    identity_row,
+    redact_emails,
+    ticket_metric_row,
+    ticket_row,
+)
+
+DESCRIPTION = (
+    "Zendesk API JSON (tickets, ticket_metrics, users): an API page, JSON Lines, "
+    "or Singer / Airbyte records"
+)
+
+ROW_NUMBER = {"row_number": pl.Int64()}
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "tickets": {**CONTRACTS["tickets"].schema, **ROW_NUMBER, "requester_id": pl.String()},
+    "ticket_metrics": {**TICKET_METRICS_SCHEMA, **ROW_NUMBER},
+    "identities": {**IDENTITIES_SCHEMA, **ROW_NUMBER},
+}
+
+# A stream named in a line that is not JSON, to file the rejected line under its table.
+STREAM_NAME = re.compile(r'"stream"\s*:\s*"(\w+)"')
+# Signs of a Zendesk page or API object in a start of file too long to parse whole.
+HEAD_MARKERS = (
+    re.compile(r'"stream"\s*:\s*"(?:tickets|ticket_metrics|users)"'),
+    re.compile(r'"(?:tickets|ticket_metrics|metric_sets|users)"\s*:\s*\['),
+    re.compile(r'"reply_time_in_minutes"\s*:\s*\{'),
+    re.compile(r'"via"\s*:\s*\{.*"requester_id"\s*:', re.DOTALL),
+)
+SNIFF_LINES = 50
+TAG_SEPARATOR = "\x1f"  # a control character: no tag holds one (see to_tags)
+
+
+class _Rows:
+    """Rows of one frame, turned into columns once all are read."""
+
+    def __init__(self, schema: dict[str, pl.DataType]):
+        self.schema = schema
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any], row_number: int) -> None:
+        row["row_number"] = row_number
+        self.rows.append(row)
+
+    def frame(self) -> pl.DataFrame:
+        columns = [self._series(name, dtype) for name, dtype in self.schema.items()]
+        return pl.DataFrame(columns)
+
+    def _series(self, name: str, dtype: pl.DataType) -> pl.Series:
+        # Every row of a frame holds the same keys: a column none holds is all null.
+        if not self.rows or name not in self.rows[0]:
+            return pl.Series(name, [None] * len(self.rows), dtype=dtype)
+        values = [row[name] for row in self.rows]
+        if dtype != pl.List(pl.String()):
+            return pl.Series(name, values, dtype=dtype)
+        # Polars builds a list column from Python lists slowly (one inner series per row):
+        # join each list with a separator no tag holds, then split in one vectorised pass.
+        joined = [TAG_SEPARATOR.join(tags) if tags is not None else None for tags in values]
+        split = pl.Series(name, joined, dtype=pl.String()).str.split(TAG_SEPARATOR)
+        return split.list.eval(pl.element().filter(pl.element() != ""))  # "" splits to [""]
+
+
+def _raw(item: Record | BadRecord) -> str:
+    raw = item.raw if item.raw is not None else json.dumps(item.data, ensure_ascii=False)
+    return redact_emails(raw)
+
+
+def _table_of_broken_line(raw: str) -> str:
+    named = STREAM_NAME.search(raw)
+    return STREAM_TABLES.get(named.group(1), "tickets") if named else "tickets"
+
+
+def read(path: Path, ctx: ReadContext) -> ReadResult:
+    """Read a Zendesk export into tickets, ticket_metrics and identities frames.
+
+    Records of other streams are counted in ``skipped``; broken lines and records whose
+    fields cannot be converted are returned as ``rejected``. Raises UnreadableFile when the
+    file holds no Zendesk JSON at all.
+    """
+    converters = {
+        "tickets": ticket_row,
+        "ticket_metrics": ticket_metric_row,
+        "identities": partial(identity_row, hash_key=ctx.hash_key),
+    }
+    frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
+    rejected: list[Rejected] = []
+    skipped: Counter[str] = Counter()
+    is_zendesk = parsed_any = False
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            for item in iter_records(file):
+                if isinstance(item, BadRecord):
+                    table = _table_of_broken_line(item.raw)
+                    rejected.append(Rejected(table, item.row_number, _raw(item), item.reason))
+                    continue
+                parsed_any = True
+                is_zendesk = is_zendesk or item.stream in KNOWN_STREAMS
+                if isinstance(item, StreamSeen):
+                    continue
+                table = STREAM_TABLES.get(item.stream)
+                if table is None:
+                    skipped[item.stream or "unrecognised"] += 1
+                    continue
+                if not isinstance(item.data, dict):
+                    reason = f"the {item.stream} record is not a JSON object"
+                    rejected.append(Rejected(table, item.row_number, _raw(item), reason))
+                    continue
+                try:
+                    row = converters[table](item.data)
+                except FieldError as exc:
+                    rejected.append(Rejected(table, item.row_number, _raw(item), str(exc)))
+                    continue
+                frames[table].add(row, item.row_number)
+    except UnicodeDecodeError:
+        raise UnreadableFile(str(path), "is not UTF-8 text", [DESCRIPTION]) from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
+    if not is_zendesk:
+        if parsed_any:
+            problem = "holds no Zendesk tickets, ticket_metrics or users"
+        elif rejected:
+            problem = f"is not JSON: line {rejected[0].row_number} {rejected[0].reason}"
+        else:
+            problem = "is empty"
+        raise UnreadableFile(str(path), problem, [DESCRIPTION])
+    return ReadResult(
+        format=FORMAT_NAME,
+        source=SOURCE,
+        tickets=frames["tickets"].frame(),
+        ticket_metrics=frames["ticket_metrics"].frame(),
+        identities=frames["identities"].frame(),
+        rejected=rejected,
+        skipped=dict(skipped),
+    )
+
+
+def _is_zendesk_value(value: Any) -> bool:
+    """Whether a parsed JSON value (a whole file, or one line) holds a Zendesk record."""
+    if isinstance(value, list):
+        return any(_is_zendesk_value(element) for element in value[:SNIFF_LINES])
+    if not isinstance(value, dict):
+        return False
+    if page_lists(value) is not None:
+        return True
+    unwrapped = unwrap_message(value)
+    stream = unwrapped[0] if unwrapped is not None else value.get("stream")
+    return stream in KNOWN_STREAMS
+
+
+def sniff(head: str) -> bool:
+    """Whether the start of a file (up to 64 KiB of text) is a Zendesk export."""
+    head = head.lstrip("\ufeff \t\r\n")
+    if not head.startswith(("{", "[")):
+        return False
+    try:
+        return _is_zendesk_value(json.loads(head))
+    except (ValueError, RecursionError):
+        pass  # JSON Lines, or a document longer than the head
+    for line in head.splitlines()[:SNIFF_LINES]:
+        try:
+            if _is_zendesk_value(json.loads(line)):
+                return True
+        except (ValueError, RecursionError):
+            continue
+    return any(marker.search(head) for marker in HEAD_MARKERS)

@@ -1,0 +1,251 @@
+"""The Delighted reader: API JSON arrays and JSON Lines of survey responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from data_contracts import CONTRACTS
+from etl.delighted import (
+    FORMATS,
+    FieldError,
+    customer_id_of,
+    read,
+    response_row,
+    sniff,
+    unix_to_utc,
+)
+from etl.frames import ReadContext, UnreadableFile
+from etl.identity import email_customer_id
+
+CTX = ReadContext(hash_key="test-hash-key")
+RESPONSES_JSON = Path(__file__).resolve().parents[1] / "fixtures" / "delighted" / "responses.json"
+ZENDESK_RECORDS = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "fixtures"
+    / "zendesk_airbyte"
+    / "records.jsonl"
+)
+
+
+def response(**fields) -> dict:
+    base = {
+        "id": "1",
+        "person": "500",
+        "survey_type": "nps",
+        "score": 9,
+        "comment": "Quick fix, thanks",
+        "permalink": "https://app.delighted.com/r/1",
+        "created_at": 1700000000,
+        "updated_at": None,
+        "person_properties": {},
+        "notes": [],
+        "tags": [],
+        "additional_answers": [],
+    }
+    return base | fields
+
+
+@pytest.fixture(scope="module")
+def fixture_result():
+    return read(RESPONSES_JSON, CTX)
+
+
+def test_the_fixture_array_becomes_nps_responses(fixture_result):
+    assert (fixture_result.format, fixture_result.source) == ("delighted_json", "delighted")
+    frame = fixture_result.nps_responses
+    assert dict(frame.schema) == {**CONTRACTS["nps_responses"].schema, "row_number": pl.Int64}
+    assert frame.rows() == [
+        (
+            "8391",
+            "CRM-1001",
+            dt.datetime(2024, 3, 1, 10),
+            10,
+            "Support sorted out my refund the same day.",
+            1,
+        ),
+        (
+            "8392",
+            email_customer_id("pat.lee@example.com", CTX.hash_key),
+            dt.datetime(2024, 3, 2, 10),
+            3,
+            "Third ticket about the same outage.",
+            2,
+        ),
+        ("8394", "3024", dt.datetime(2024, 3, 4, 10), 8, "", 4),
+    ]
+    assert fixture_result.skipped == {"survey_type:ces": 1}
+    assert fixture_result.rejected == []
+
+
+def test_no_raw_email_reaches_the_frame(fixture_result):
+    assert "@" not in fixture_result.nps_responses.write_json()
+
+
+def test_json_lines_give_the_same_rows_as_an_array(tmp_path, fixture_result):
+    path = tmp_path / "responses.jsonl"
+    elements = json.loads(RESPONSES_JSON.read_text())
+    path.write_text("".join(json.dumps(e) + "\n" for e in elements))
+    result = read(path, CTX)
+    assert result.nps_responses.equals(fixture_result.nps_responses)  # line = element here
+    assert result.skipped == fixture_result.skipped
+
+
+@pytest.mark.parametrize(
+    ("fields", "customer_id"),
+    [
+        ({"person": "500"}, "500"),
+        ({"person": {"id": "500", "email": None}}, "500"),
+        ({"person": {"id": "500", "email": "Ann@Example.com"}}, "email:ann"),
+        ({"person_properties": {"customer_id": "CRM-9"}}, "CRM-9"),
+        ({"person_properties": {"customer_id": 9}}, "9"),
+        ({"person_properties": {"customer_id": ""}, "person": "500"}, "500"),
+        (
+            {
+                "person_properties": {"customer_id": "CRM-9"},
+                "person": {"id": "500", "email": "ann@example.com"},
+            },
+            "CRM-9",
+        ),
+    ],
+)
+def test_customer_id_precedence(fields, customer_id):
+    if customer_id == "email:ann":
+        customer_id = email_customer_id("ann@example.com", CTX.hash_key)
+    assert customer_id_of(response(**fields), CTX.hash_key) == customer_id
+
+
+def test_a_customer_id_property_that_is_an_email_is_hashed():
+    found = customer_id_of(
+        response(person_properties={"customer_id": "ann@example.com"}), CTX.hash_key
+    )
+    assert found == email_customer_id("ann@example.com", CTX.hash_key)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (1700000000, dt.datetime(2023, 11, 14, 22, 13, 20)),
+        (1700000000.5, dt.datetime(2023, 11, 14, 22, 13, 20, 500000)),
+        ("1700000000", dt.datetime(2023, 11, 14, 22, 13, 20)),
+        (0, dt.datetime(1970, 1, 1)),
+        (None, None),
+    ],
+)
+def test_unix_seconds_become_naive_utc(seconds, expected):
+    assert unix_to_utc(seconds) == expected
+
+
+def test_response_row_maps_the_fields():
+    assert response_row(response(id=77), CTX.hash_key) == {
+        "response_id": "77",
+        "customer_id": "500",
+        "responded_at": dt.datetime(2023, 11, 14, 22, 13, 20),
+        "score": 9,
+        "comment": "Quick fix, thanks",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"score": "ten"}, "score: 'ten' is not a whole-number score"),
+        ({"score": 7.5}, "score: 7.5 is not a whole-number score"),
+        ({"created_at": "yesterday"}, "created_at: 'yesterday' is not a Unix timestamp"),
+        ({"created_at": 10**20}, "created_at: .* out of range"),
+        ({"id": None}, "id: the response has no id"),
+    ],
+)
+def test_unconvertible_fields_raise_a_field_error(fields, reason):
+    with pytest.raises(FieldError, match=reason):
+        response_row(response(**fields), CTX.hash_key)
+
+
+def test_broken_lines_and_bad_fields_are_rejected_while_the_rest_load(tmp_path):
+    path = tmp_path / "responses.jsonl"
+    lines = [
+        json.dumps(response(id="1")),
+        '{"id": "2", "person": "501", "score": ',
+        json.dumps(response(id="3", score="ten", person={"id": "9", "email": "x.y@example.com"})),
+        json.dumps(response(id="4", survey_type="csat", score=5)),
+        json.dumps(response(id="5")),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = read(path, CTX)
+    assert result.nps_responses.select("response_id", "row_number").rows() == [("1", 1), ("5", 5)]
+    assert [(r.table, r.row_number) for r in result.rejected] == [
+        ("nps_responses", 2),
+        ("nps_responses", 3),
+    ]
+    assert "not valid JSON" in result.rejected[0].reason
+    assert "x.y@example.com" not in result.rejected[1].raw
+    assert result.skipped == {"survey_type:csat": 1}
+
+
+def test_a_response_without_survey_type_is_nps(tmp_path):
+    path = tmp_path / "old.json"
+    legacy = response()
+    del legacy["survey_type"]
+    path.write_text(json.dumps([legacy]))
+    assert read(path, CTX).nps_responses["response_id"].to_list() == ["1"]
+
+
+def test_elements_that_are_not_responses_are_rejected(tmp_path):
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([response(), {"unexpected": True}, 5]))
+    result = read(path, CTX)
+    assert result.nps_responses.height == 1
+    assert [r.reason for r in result.rejected] == ["is not a Delighted survey response"] * 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        ZENDESK_RECORDS.read_text(),
+        '{"tickets": [{"id": 1}]}',
+        "response_id,customer_id,responded_at,score,comment\n1,c1,2024-01-01,9,\n",
+        "[]",
+        "",
+    ],
+    ids=["zendesk", "zendesk_page", "csv", "empty_array", "empty"],
+)
+def test_a_file_without_delighted_responses_is_unreadable(tmp_path, content):
+    path = tmp_path / "responses.json"
+    path.write_text(content)
+    with pytest.raises(UnreadableFile, match="no Delighted survey responses"):
+        read(path, CTX)
+
+
+def test_the_format_is_registered():
+    [fmt] = FORMATS
+    assert fmt.name == "delighted_json" and fmt.read is read and fmt.sniff is sniff
+
+
+class TestSniff:
+    def test_accepts_an_array_and_json_lines(self):
+        assert sniff(RESPONSES_JSON.read_text())
+        assert sniff(json.dumps(response()) + "\n" + json.dumps(response(id="2")) + "\n")
+
+    def test_accepts_an_array_cut_at_the_sniff_limit(self):
+        text = json.dumps([response(id=str(i)) for i in range(2000)], indent=2)
+        assert len(text) > 64 * 1024
+        assert sniff(text[: 64 * 1024])
+
+    @pytest.mark.parametrize(
+        "head",
+        [
+            ZENDESK_RECORDS.read_text(),
+            '{"tickets": [{"id": 1, "via": {"channel": "web"}, "requester_id": 2}]}',
+            "response_id,customer_id,responded_at,score,comment\n",
+            '{"id": 1, "score": 9}',
+            "",
+        ],
+        ids=["zendesk_airbyte", "zendesk_page", "csv", "other_json", "empty"],
+    )
+    def test_refuses_other_files(self, head):
+        assert not sniff(head)

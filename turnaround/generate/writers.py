@@ -1,0 +1,210 @@
+"""Render a simulated Demo as files: canonical CSVs, or Zendesk + Delighted API exports.
+
+Both renderings carry the same data, so reading either gives the same canonical rows: the
+canonical group_name is the Zendesk group_id as text; via.channel names the channel as Zendesk
+does (settings.ZENDESK_VIA_CHANNEL); the first reply is created_at plus whole calendar
+minutes; all times are whole seconds. The canonical tickets.csv has no column for
+business-hours reply minutes; Zendesk's are Mon-Fri 09:00-17:00 UTC minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+
+from etl.zendesk.settings import COMPENSATION_FIELD_ID
+from turnaround.generate import clock, settings
+from turnaround.generate.model import Demo
+
+TICKET_COLUMNS = [
+    "ticket_id", "customer_id", "created_at", "first_reply_at", "solved_at", "status",
+    "channel", "type", "priority", "tags", "group_name", "assignee_id", "agent_replies",
+    "reopens", "assignee_stations", "group_stations", "csat", "compensation", "updated_at",
+]  # fmt: skip
+NPS_COLUMNS = ["response_id", "customer_id", "responded_at", "score", "comment"]
+CUSTOMER_COLUMNS = ["customer_id", "signup_at", "churned_at", "segment", "plan", "region", "mrr"]
+METRIC_ID_OFFSET = 900_000_000_000
+VIA_CHANNEL = settings.ZENDESK_VIA_CHANNEL
+
+
+def iso(column: str) -> pl.Expr:
+    """Unix seconds as ISO 8601 UTC text with ``Z``; null stays null."""
+    return pl.from_epoch(column, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(column)
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> Path:
+    frame.write_csv(path, float_precision=2, line_terminator="\n")
+    return path
+
+
+def _canonical_customers(demo: Demo) -> pl.DataFrame:
+    return demo.customers.select(CUSTOMER_COLUMNS).with_columns(iso("signup_at"), iso("churned_at"))
+
+
+def write_customers(demo: Demo, out_dir: Path) -> Path:
+    return _write_csv(_canonical_customers(demo), out_dir / "customers.csv")
+
+
+def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
+    """tickets.csv, nps.csv and customers.csv with the headers of PRODUCT.md."""
+    tickets = demo.tickets.with_columns(
+        *(iso(c) for c in ("created_at", "first_reply_at", "solved_at", "updated_at")),
+        pl.col("tags").list.join(";"),
+        pl.col("group_id").cast(pl.String).alias("group_name"),
+        pl.col("assignee_id").cast(pl.String),
+    ).select(TICKET_COLUMNS)
+    nps = demo.responses.select(NPS_COLUMNS).with_columns(iso("responded_at"))
+    return [
+        _write_csv(tickets, out_dir / "tickets.csv"),
+        _write_csv(nps, out_dir / "nps.csv"),
+        write_customers(demo, out_dir),
+    ]
+
+
+def _write_lines(records, path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for record in records:
+            f.write(json.dumps(record, separators=(",", ":")))
+            f.write("\n")
+    return path
+
+
+def _minutes_pair(calendar: int | None, business: int | None) -> dict:
+    return {"calendar": calendar, "business": business}
+
+
+def _money_text(column: str) -> pl.Expr:
+    """Money as text with two decimals ("12.50"), as Zendesk returns decimal fields."""
+    cents = (pl.col(column) * 100).round().cast(pl.Int64)
+    return pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
+
+
+def _zendesk_rows(demo: Demo) -> pl.DataFrame:
+    t = demo.tickets
+    solved = t["solved_at"].fill_null(0).to_numpy()
+    created = t["created_at"].to_numpy()
+    business = (clock.to_business(solved) - clock.to_business(created)) // clock.MINUTE
+    unsolved = t["solved_at"].is_null()
+    return t.with_columns(
+        *(iso(c) for c in ("created_at", "first_reply_at", "solved_at", "updated_at")),
+        resolution_calendar=pl.when(~unsolved).then(
+            (pl.col("solved_at") - pl.col("created_at")) // 60
+        ),
+        resolution_business=pl.Series(business).set(unsolved, None),
+        compensation_text=_money_text("compensation"),
+    )
+
+
+def _ticket_record(r: dict) -> dict:
+    rating = None if r["csat"] is None else {"score": r["csat"]}
+    return {
+        "url": f"{settings.ZENDESK_URL}/tickets/{r['ticket_id']}.json",
+        "id": r["ticket_id"],
+        "external_id": None,
+        "via": {
+            "channel": VIA_CHANNEL[r["channel"]],
+            "source": {"from": {}, "to": {}, "rel": None},
+        },
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+        "type": r["type"],
+        "subject": r["subject"],
+        "raw_subject": r["subject"],
+        "description": settings.DESCRIPTION.format(subject=r["subject"]),
+        "priority": r["priority"],
+        "status": r["status"],
+        "requester_id": r["requester_id"],
+        "submitter_id": r["requester_id"],
+        "assignee_id": r["assignee_id"],
+        "organization_id": None,
+        "group_id": r["group_id"],
+        "tags": r["tags"],
+        "custom_fields": [{"id": COMPENSATION_FIELD_ID, "value": r["compensation_text"]}],
+        "satisfaction_rating": rating,
+    }
+
+
+def _metric_record(r: dict) -> dict:
+    return {
+        "url": f"{settings.ZENDESK_URL}/ticket_metrics/{METRIC_ID_OFFSET + r['ticket_id']}.json",
+        "id": METRIC_ID_OFFSET + r["ticket_id"],
+        "ticket_id": r["ticket_id"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+        "group_stations": r["group_stations"],
+        "assignee_stations": r["assignee_stations"],
+        "reopens": r["reopens"],
+        "replies": r["agent_replies"],
+        "status_updated_at": r["updated_at"],
+        "solved_at": r["solved_at"],
+        "reply_time_in_minutes": _minutes_pair(
+            r["reply_calendar_minutes"], r["reply_business_minutes"]
+        ),
+        "full_resolution_time_in_minutes": _minutes_pair(
+            r["resolution_calendar"], r["resolution_business"]
+        ),
+    }
+
+
+def _email(r: dict) -> str:
+    return f"{r['first_name']}.{r['last_name']}.{r['customer_id'][1:]}@example.com".lower()
+
+
+def _user_records(demo: Demo) -> list[dict]:
+    requesters = demo.tickets["customer_id"].unique()
+    users = demo.customers.filter(pl.col("customer_id").is_in(requesters.implode()))
+    users = users.with_columns(iso("signup_at"))
+    return [
+        {
+            "url": f"{settings.ZENDESK_URL}/users/{r['user_id']}.json",
+            "id": r["user_id"],
+            "name": f"{r['first_name']} {r['last_name']}",
+            "email": _email(r),
+            "created_at": r["signup_at"],
+            "updated_at": r["signup_at"],
+            "role": "end-user",
+            "external_id": r["customer_id"],
+            "active": True,
+            "verified": True,
+        }
+        for r in users.iter_rows(named=True)
+    ]
+
+
+def _delighted_record(r: dict) -> dict:
+    token = hashlib.blake2s(f"{r['response_id']}:{r['person_id']}".encode(), digest_size=8)
+    return {
+        "id": str(r["response_id"]),
+        "person": str(r["person_id"]),
+        "survey_type": "nps",
+        "score": r["score"],
+        "comment": r["comment"],
+        "permalink": settings.DELIGHTED_PERMALINK.format(token=token.hexdigest()),
+        "created_at": r["responded_at"],
+        "updated_at": r["responded_at"],
+        "person_properties": {"customer_id": r["customer_id"]},
+        "notes": [],
+        "tags": [],
+        "additional_answers": [],
+    }
+
+
+def write_zendesk(demo: Demo, out_dir: Path) -> list[Path]:
+    """Zendesk tickets, ticket metrics and users (JSON Lines), Delighted responses (a JSON
+    array, one response per line) and the canonical customers.csv."""
+    rows = list(_zendesk_rows(demo).iter_rows(named=True))
+    responses = demo.responses.iter_rows(named=True)
+    delighted = out_dir / "delighted_responses.json"
+    with delighted.open("w", encoding="utf-8", newline="\n") as f:
+        lines = (json.dumps(_delighted_record(r), separators=(",", ":")) for r in responses)
+        f.write("[\n" + ",\n".join(lines) + "\n]\n")
+    return [
+        _write_lines(map(_ticket_record, rows), out_dir / "zendesk_tickets.jsonl"),
+        _write_lines(map(_metric_record, rows), out_dir / "zendesk_ticket_metrics.jsonl"),
+        _write_lines(_user_records(demo), out_dir / "zendesk_users.jsonl"),
+        delighted,
+        write_customers(demo, out_dir),
+    ]

@@ -1,0 +1,191 @@
+"""Every KPI declared once, as data: what it means, its unit and direction, and its measure.
+
+A measure names a fact set (built in metrics/facts.py, one row per ticket, customer or
+response), a column of it, and an aggregate. ``share`` is the mean of a 0/1 flag whose
+NULL marks a row outside the denominator; ``mean`` is the mean of a value (an NPS response
+is +100, 0 or -100, so the mean is the NPS); ``quantile`` is linear interpolation between
+closest ranks. ``group`` keeps only rows of one customer recovery group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["minutes", "ratio", "nps"]
+FactSet = Literal["tickets", "retention", "attrition", "nps"]
+Aggregate = Literal["quantile", "share", "mean"]
+
+RECOVERY_GROUPS: tuple[str, ...] = ("recovered", "never_failed", "unrecovered", "in_recovery")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How a KPI is aggregated from one fact set."""
+
+    facts: FactSet
+    aggregate: Aggregate
+    column: str
+    q: float | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: its declaration for the CLI, the dashboard and the docs."""
+
+    name: str
+    label: str
+    description: str
+    unit: Unit
+    higher_is_better: bool
+    default_target: float | None
+    measure: Measure
+
+
+def _retention(group: str) -> Kpi:
+    label = group.replace("_", "-")
+    return Kpi(
+        name=f"{group}_retention",
+        label=f"Retention, {label} customers",
+        description=(
+            f"Share of customers active at as_of - H and {label} then that have not churned "
+            "by as_of."
+        ),
+        unit="ratio",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("retention", "share", "is_retained", group=group),
+    )
+
+
+_KPIS = [
+    Kpi(
+        name="tta_median_minutes",
+        label="Time to acknowledge, median",
+        description="Median minutes from ticket creation to the first agent reply.",
+        unit="minutes",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("tickets", "quantile", "tta_minutes", q=0.5),
+    ),
+    Kpi(
+        name="tta_p90_minutes",
+        label="Time to acknowledge, p90",
+        description="90th percentile of minutes from ticket creation to the first agent reply.",
+        unit="minutes",
+        higher_is_better=False,
+        default_target=60.0,
+        measure=Measure("tickets", "quantile", "tta_minutes", q=0.9),
+    ),
+    Kpi(
+        name="tta_within_target_pct",
+        label="Acknowledged within target",
+        description=(
+            "Acknowledged tickets with TTA at most the target, over acknowledged tickets plus "
+            "unsolved unacknowledged tickets already older than the target."
+        ),
+        unit="ratio",
+        higher_is_better=True,
+        default_target=0.9,
+        measure=Measure("tickets", "share", "is_within_target"),
+    ),
+    Kpi(
+        name="one_touch_rate",
+        label="One-touch resolution",
+        description="Solved or closed tickets with at most one agent reply, over all of them.",
+        unit="ratio",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("tickets", "share", "is_one_touch"),
+    ),
+    Kpi(
+        name="handoff_rate",
+        label="Handoff rate",
+        description=(
+            "Solved or closed tickets that passed through more than one assignee or group, "
+            "over all of them."
+        ),
+        unit="ratio",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("tickets", "share", "is_handoff"),
+    ),
+    _retention("recovered"),
+    _retention("never_failed"),
+    _retention("unrecovered"),
+    Kpi(
+        name="attrition_rate_12m",
+        label="Attrition, 12 months",
+        description=(
+            "Customers active at as_of - 365 days who churned since, over those active then."
+        ),
+        unit="ratio",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("attrition", "share", "is_churned"),
+    ),
+    Kpi(
+        name="nps",
+        label="NPS",
+        description="Net Promoter Score of the responses of the last 365 days.",
+        unit="nps",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("nps", "mean", "nps_points"),
+    ),
+    Kpi(
+        name="nps_recovered",
+        label="NPS, recovered customers",
+        description=(
+            "NPS of the last 365 days' responses of customers recovered at as_of, given after "
+            "their last failure was solved."
+        ),
+        unit="nps",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("nps", "mean", "nps_points", group="recovered"),
+    ),
+    Kpi(
+        name="nps_never_failed",
+        label="NPS, never-failed customers",
+        description="NPS of the last 365 days' responses of customers with no service failure.",
+        unit="nps",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("nps", "mean", "nps_points", group="never_failed"),
+    ),
+]
+
+KPI_CATALOG: dict[str, Kpi] = {kpi.name: kpi for kpi in _KPIS}
+
+
+@dataclass(frozen=True)
+class ParadoxDelta:
+    """A recovery-paradox comparison: ``minuend - subtrahend``, both KPIs of the catalog."""
+
+    name: str
+    label: str
+    minuend: str
+    subtrahend: str
+    unit: Unit
+
+
+_DELTAS = [
+    ParadoxDelta(
+        name="nps_delta",
+        label="NPS, recovered minus never-failed",
+        minuend="nps_recovered",
+        subtrahend="nps_never_failed",
+        unit="nps",
+    ),
+    ParadoxDelta(
+        name="retention_delta",
+        label="Retention, recovered minus never-failed",
+        minuend="recovered_retention",
+        subtrahend="never_failed_retention",
+        unit="ratio",
+    ),
+]
+
+PARADOX_DELTAS: dict[str, ParadoxDelta] = {delta.name: delta for delta in _DELTAS}

@@ -1,0 +1,70 @@
+"""recovery_groups: retention and NPS per customer recovery group, for the paradox panel."""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from metrics.api import resolve_as_of
+from metrics.catalog import RECOVERY_GROUPS, Measure
+from metrics.paradox import mean_interval
+from metrics.params import MetricParams, TimePoints
+from metrics.queries import Estimate, measure_queries, read_estimates
+
+GROUPS_SCHEMA = {
+    "group": pl.String(),
+    "customers_at_t0": pl.Int64(),
+    "retention": pl.Float64(),
+    "retention_ci_low": pl.Float64(),
+    "retention_ci_high": pl.Float64(),
+    "nps_responses": pl.Int64(),
+    "nps": pl.Float64(),
+    "nps_ci_low": pl.Float64(),
+    "nps_ci_high": pl.Float64(),
+}
+
+
+def group_measures() -> dict[str, Measure]:
+    """Retention (groups at t0) and NPS (groups at as_of) of every recovery group."""
+    measures = {}
+    for group in RECOVERY_GROUPS:
+        measures[f"retention_{group}"] = Measure("retention", "share", "is_retained", group=group)
+        measures[f"nps_{group}"] = Measure("nps", "mean", "nps_points", group=group)
+    return measures
+
+
+def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) -> pl.DataFrame:  # noqa: B008
+    """One row per recovery group (recovered, never_failed, unrecovered, in_recovery).
+
+    customers_at_t0 and retention* describe customers active at t0 = as_of - H by their
+    group at t0; nps_responses and nps* the last 365 days' responses by the responder's
+    group at as_of (a recovered customer's responses only once their last failure was
+    solved). Intervals are 95% normal approximations; values are None without data.
+    """
+    estimates: dict[str, Estimate] = {}
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is not None:
+            points = TimePoints.at(as_of, params)
+            for query, measures in measure_queries(group_measures(), points, params).values():
+                estimates |= read_estimates(conn.execute(query).one()._mapping, measures)
+    rows = []
+    for group in RECOVERY_GROUPS:
+        retention = estimates.get(f"retention_{group}", Estimate(None, 0))
+        nps = estimates.get(f"nps_{group}", Estimate(None, 0))
+        retention_low, retention_high = mean_interval(retention, "ratio")
+        nps_low, nps_high = mean_interval(nps, "nps")
+        rows.append(
+            {
+                "group": group,
+                "customers_at_t0": retention.count,
+                "retention": retention.value,
+                "retention_ci_low": retention_low,
+                "retention_ci_high": retention_high,
+                "nps_responses": nps.count,
+                "nps": nps.value,
+                "nps_ci_low": nps_low,
+                "nps_ci_high": nps_high,
+            }
+        )
+    return pl.DataFrame(rows, schema=GROUPS_SCHEMA)

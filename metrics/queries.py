@@ -1,0 +1,121 @@
+"""Build the SQL for a set of measures over their fact sets, and read the answers back.
+
+One query per fact set: every measure on that fact set is one aggregate column of it, so
+compute_kpis runs a handful of queries whatever the number of KPIs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
+
+from metrics.catalog import KPI_CATALOG, Measure
+from metrics.facts import FACT_SETS, ticket_facts
+from metrics.params import MetricParams, TimePoints
+from warehouse.dialect import quantile_cont
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measure's value; for a mean, also the count and mean square behind it (for its CI)."""
+
+    value: float | None
+    count: int | None = None
+    mean_square: float | None = None
+
+    @property
+    def variance(self) -> float | None:
+        """Population variance of the values averaged (p(1 - p) for a 0/1 flag)."""
+        if self.value is None or self.mean_square is None:
+            return None
+        return max(self.mean_square - self.value**2, 0.0)
+
+
+def _aggregates(facts: Subquery, name: str, measure: Measure) -> list[ColumnElement]:
+    value = facts.c[measure.column]
+    if measure.group is not None:
+        value = sa.case((facts.c.recovery_group == measure.group, value))
+    if measure.aggregate == "quantile":
+        return [quantile_cont(value, sa.literal(measure.q, sa.Float())).label(name)]
+    return [
+        sa.func.avg(value).label(name),
+        sa.func.count(value).label(f"{name}__count"),
+        sa.func.avg(value * value).label(f"{name}__mean_square"),
+    ]
+
+
+def measures_select(
+    facts: Subquery, measures: Mapping[str, Measure], by: ColumnElement | None = None
+) -> Select:
+    """One row (one per ``by`` value) with every measure aggregated over ``facts``."""
+    columns = [
+        col for name, measure in measures.items() for col in _aggregates(facts, name, measure)
+    ]
+    if by is None:
+        return sa.select(*columns).select_from(facts)
+    return sa.select(by, *columns).group_by(by).order_by(by)
+
+
+def read_estimates(row: Mapping, measures: Mapping[str, Measure]) -> dict[str, Estimate]:
+    """The Estimate of every measure from a row of ``measures_select``."""
+    estimates = {}
+    for name, measure in measures.items():
+        value = _float(row[name])
+        if measure.aggregate == "quantile":
+            estimates[name] = Estimate(value)
+        else:
+            count = int(row[f"{name}__count"])
+            estimates[name] = Estimate(value, count, _float(row[f"{name}__mean_square"]))
+    return estimates
+
+
+def _float(value) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def by_fact_set(measures: Mapping[str, Measure]) -> dict[str, dict[str, Measure]]:
+    """Measures grouped by the fact set they aggregate."""
+    grouped: dict[str, dict[str, Measure]] = defaultdict(dict)
+    for name, measure in measures.items():
+        grouped[measure.facts][name] = measure
+    return dict(grouped)
+
+
+def measure_queries(
+    measures: Mapping[str, Measure], points: TimePoints, params: MetricParams
+) -> dict[str, tuple[Select, dict[str, Measure]]]:
+    """Per fact set: the query computing its measures, and those measures."""
+    return {
+        facts: (measures_select(FACT_SETS[facts](points, params), group), group)
+        for facts, group in by_fact_set(measures).items()
+    }
+
+
+def kpi_queries(
+    points: TimePoints, params: MetricParams
+) -> dict[str, tuple[Select, dict[str, Measure]]]:
+    """The queries behind compute_kpis (one per fact set)."""
+    return measure_queries({k.name: k.measure for k in KPI_CATALOG.values()}, points, params)
+
+
+TREND_MEASURES = {
+    "tta_median_minutes": KPI_CATALOG["tta_median_minutes"].measure,
+    "tta_p90_minutes": KPI_CATALOG["tta_p90_minutes"].measure,
+    "one_touch_rate": KPI_CATALOG["one_touch_rate"].measure,
+}
+
+
+def weekly_trends_query(points: TimePoints, params: MetricParams, since: dt.datetime) -> Select:
+    """One row per ISO week with tickets created in [since, as_of]: week_start,
+    tickets_created and the trend measures, each measured at as_of."""
+    facts = ticket_facts(points, params, since=since)
+    query = measures_select(facts, TREND_MEASURES, by=facts.c.week_start)
+    return query.add_columns(sa.func.count().label("tickets_created"))

@@ -1,0 +1,181 @@
+"""A plain Python reading of PRODUCT.md's metric definitions (and of the choices in
+docs/metrics.md), written without metrics/ code: the property tests compare compute_kpis
+against it.
+
+Rows are dicts of canonical columns; ``data`` holds ``tickets``, ``customers`` and
+``responses`` lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+FAILURE_TAGS = (
+    "complaint",
+    "outage",
+    "bug",
+    "defect",
+    "wrong_item",
+    "late_delivery",
+    "billing_error",
+)
+
+
+def minutes_between(start: dt.datetime, end: dt.datetime) -> float:
+    return (end - start) / dt.timedelta(minutes=1)
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def is_failure(ticket: dict) -> bool:
+    return ticket["type"] in ("incident", "problem") or bool(
+        set(ticket["tags"]) & set(FAILURE_TAGS)
+    )
+
+
+def group_at(customer_id: str, t: dt.datetime, tickets: list[dict]) -> str:
+    failures = [
+        x
+        for x in tickets
+        if x["customer_id"] == customer_id and is_failure(x) and x["created_at"] <= t
+    ]
+    if not failures:
+        return "never_failed"
+    solved = [x for x in failures if x["solved_at"] is not None and x["solved_at"] <= t]
+    if any((x["reopens"] or 0) > 0 or x["csat"] == "bad" for x in solved):
+        return "unrecovered"
+    if len(solved) < len(failures):
+        return "in_recovery"
+    return "recovered"
+
+
+def nps_points(score: int) -> float:
+    return 100.0 if score >= 9 else (-100.0 if score <= 6 else 0.0)
+
+
+def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) -> dict:
+    tickets = [x for x in data["tickets"] if x["created_at"] <= as_of]
+    customers, responses = data["customers"], data["responses"]
+
+    def acknowledged(x):
+        return x["first_reply_at"] is not None and x["first_reply_at"] <= as_of
+
+    def solved(x):
+        return x["status"] in ("solved", "closed") and (
+            x["solved_at"] is None or x["solved_at"] <= as_of
+        )
+
+    ttas = [
+        minutes_between(x["created_at"], x["first_reply_at"]) for x in tickets if acknowledged(x)
+    ]
+    overdue = [
+        x
+        for x in tickets
+        if not acknowledged(x)
+        and not solved(x)
+        and minutes_between(x["created_at"], as_of) > target
+    ]
+    touch_known = [x for x in tickets if solved(x) and x["agent_replies"] is not None]
+    stations_known = [
+        x
+        for x in tickets
+        if solved(x) and (x["assignee_stations"] is not None or x["group_stations"] is not None)
+    ]
+
+    t0 = as_of - dt.timedelta(days=horizon_days)
+    active_t0 = [
+        c
+        for c in customers
+        if c["signup_at"] <= t0 and (c["churned_at"] is None or c["churned_at"] > t0)
+    ]
+
+    def retention(group):
+        members = [c for c in active_t0 if group_at(c["customer_id"], t0, data["tickets"]) == group]
+        kept = [
+            c
+            for c in members
+            if c["churned_at"] is None or c["churned_at"] > t0 + dt.timedelta(days=horizon_days)
+        ]
+        return ratio(len(kept), len(members))
+
+    year_ago = as_of - dt.timedelta(days=365)
+    active_year_ago = [
+        c
+        for c in customers
+        if c["signup_at"] <= year_ago and (c["churned_at"] is None or c["churned_at"] > year_ago)
+    ]
+    churned = [
+        c for c in active_year_ago if c["churned_at"] is not None and c["churned_at"] <= as_of
+    ]
+
+    in_window = [r for r in responses if year_ago < r["responded_at"] <= as_of]
+
+    def counts_for_recovered(r):
+        if group_at(r["customer_id"], as_of, data["tickets"]) != "recovered":
+            return False
+        last_solved = max(
+            x["solved_at"]
+            for x in data["tickets"]
+            if x["customer_id"] == r["customer_id"] and is_failure(x) and x["created_at"] <= as_of
+        )
+        return r["responded_at"] > last_solved
+
+    return {
+        "tta_median_minutes": quantile(ttas, 0.5),
+        "tta_p90_minutes": quantile(ttas, 0.9),
+        "tta_within_target_pct": ratio(sum(t <= target for t in ttas), len(ttas) + len(overdue)),
+        "one_touch_rate": ratio(
+            sum(x["agent_replies"] <= 1 for x in touch_known), len(touch_known)
+        ),
+        "handoff_rate": ratio(
+            sum(
+                (x["assignee_stations"] or 0) > 1 or (x["group_stations"] or 0) > 1
+                for x in stations_known
+            ),
+            len(stations_known),
+        ),
+        "recovered_retention": retention("recovered"),
+        "never_failed_retention": retention("never_failed"),
+        "unrecovered_retention": retention("unrecovered"),
+        "attrition_rate_12m": ratio(len(churned), len(active_year_ago)),
+        "nps": mean([nps_points(r["score"]) for r in in_window]),
+        "nps_recovered": mean(
+            [nps_points(r["score"]) for r in in_window if counts_for_recovered(r)]
+        ),
+        "nps_never_failed": mean(
+            [
+                nps_points(r["score"])
+                for r in in_window
+                if group_at(r["customer_id"], as_of, data["tickets"]) == "never_failed"
+            ]
+        ),
+    }
+
+
+def latest_timestamp(data: dict) -> dt.datetime:
+    stamps = [
+        x[key]
+        for x in data["tickets"]
+        for key in ("created_at", "first_reply_at", "solved_at", "updated_at")
+    ]
+    stamps += [r["responded_at"] for r in data["responses"]]
+    stamps += [c[key] for c in data["customers"] for key in ("signup_at", "churned_at")]
+    return max(s for s in stamps if s is not None)

@@ -1,0 +1,201 @@
+"""NPS, NPS per recovery group and the recovery paradox on hand-computed rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+
+import pytest
+
+from metrics import MetricParams, compute_kpis, recovery_groups
+from metrics.catalog import PARADOX_DELTAS
+from metrics.paradox import paradox_delta, verdict
+from metrics.queries import Estimate
+from tests.metrics.rows import insert
+
+AS_OF = dt.datetime(2024, 6, 1)
+YEAR_AGO = AS_OF - dt.timedelta(days=365)
+DAY = dt.timedelta(days=1)
+Z = 1.959964
+_ids = itertools.count()
+
+
+def response(customer_id: str, responded_at: dt.datetime, score: int) -> dict:
+    return {
+        "response_id": f"r{next(_ids)}",
+        "customer_id": customer_id,
+        "responded_at": responded_at,
+        "score": score,
+    }
+
+
+def failure(customer_id: str, solved_at: dt.datetime | None, **columns) -> dict:
+    return {
+        "ticket_id": f"t{next(_ids)}",
+        "customer_id": customer_id,
+        "created_at": AS_OF - 100 * DAY,
+        "type": "problem",
+        "status": "solved" if solved_at else "open",
+        "solved_at": solved_at,
+    } | columns
+
+
+def result(engine) -> dict:
+    return compute_kpis(engine, MetricParams(as_of=AS_OF))
+
+
+def test_nps_counts_responses_in_the_365_days_up_to_as_of(engine):
+    insert(
+        engine,
+        "nps_responses",
+        [
+            response("c1", YEAR_AGO, 0),  # window start is excluded
+            response("c1", YEAR_AGO + dt.timedelta(minutes=1), 10),
+            response("c2", AS_OF - 9 * DAY, 9),
+            response("c2", AS_OF - 8 * DAY, 7),  # passive
+            response("c3", AS_OF, 6),  # as_of itself is included
+            response("c3", AS_OF + dt.timedelta(seconds=1), 0),  # not given yet
+        ],
+    )
+    assert result(engine)["kpis"]["nps"] == pytest.approx(100 * (2 - 1) / 4)
+
+
+def test_nps_recovered_counts_responses_after_the_last_failure_was_solved(engine):
+    first_solved, last_solved = AS_OF - 50 * DAY, AS_OF - 20 * DAY
+    insert(
+        engine,
+        "tickets",
+        [
+            failure("rec", first_solved),
+            failure("rec", last_solved, tags=["billing_error"], type=None),
+            failure("unrec", first_solved, csat="bad"),
+        ],
+    )
+    insert(
+        engine,
+        "nps_responses",
+        [
+            response("rec", first_solved + DAY, 0),  # between two failures: not recovered yet
+            response("rec", last_solved, 0),  # at the moment of solving: not after it
+            response("rec", last_solved + DAY, 10),
+            response("rec", last_solved + 2 * DAY, 8),
+            response("unrec", last_solved + DAY, 0),
+            response("never", AS_OF - DAY, 9),
+            response("never", AS_OF - DAY, 3),
+            response("never", AS_OF - DAY, 4),
+        ],
+    )
+    kpis = result(engine)["kpis"]
+    assert kpis["nps_recovered"] == pytest.approx(100 * 1 / 2)
+    assert kpis["nps_never_failed"] == pytest.approx(100 * (1 - 2) / 3)
+    assert kpis["nps"] == pytest.approx(100 * (2 - 5) / 8)
+    rows = {
+        row["group"]: row
+        for row in recovery_groups(engine, MetricParams(as_of=AS_OF)).rows(named=True)
+    }
+    assert rows["unrecovered"]["nps_responses"] == 1
+    assert rows["unrecovered"]["nps"] == pytest.approx(-100.0)
+
+
+def test_nps_of_a_group_without_responses_is_none(engine):
+    insert(engine, "nps_responses", [response("never", AS_OF - DAY, 10)])
+    kpis = result(engine)["kpis"]
+    assert kpis["nps_recovered"] is None
+    assert result(engine)["paradox"]["nps_delta"]["verdict"] is None
+
+
+def _paradox_rows(engine, recovered_scores: list[int], never_failed_scores: list[int]) -> None:
+    solved_at = AS_OF - 30 * DAY
+    recovered = [f"rec{i}" for i in range(len(recovered_scores))]
+    insert(engine, "tickets", [failure(c, solved_at, csat="good") for c in recovered])
+    insert(
+        engine,
+        "nps_responses",
+        [response(c, AS_OF - DAY, s) for c, s in zip(recovered, recovered_scores, strict=True)]
+        + [response(f"never{i}", AS_OF - DAY, s) for i, s in enumerate(never_failed_scores)],
+    )
+
+
+def _expected_nps_interval(first: list[float], second: list[float]) -> tuple[float, float, float]:
+    def mean(xs):
+        return sum(xs) / len(xs)
+
+    def variance(xs):
+        return sum((x - mean(xs)) ** 2 for x in xs) / len(xs)
+
+    delta = mean(first) - mean(second)
+    margin = Z * math.sqrt(variance(first) / len(first) + variance(second) / len(second))
+    return delta, delta - margin, delta + margin
+
+
+def test_nps_paradox_holds_when_the_interval_is_above_zero(engine):
+    _paradox_rows(engine, [10, 10, 10, 0] * 10, [0, 0, 0, 10] * 10)
+    delta = result(engine)["paradox"]["nps_delta"]
+    value, low, high = _expected_nps_interval(
+        [100, 100, 100, -100] * 10, [-100, -100, -100, 100] * 10
+    )
+    assert (delta["value"], delta["ci_low"], delta["ci_high"]) == pytest.approx((value, low, high))
+    assert delta["verdict"] == "holds"
+
+
+def test_nps_paradox_is_reversed_when_the_interval_is_below_zero(engine):
+    _paradox_rows(engine, [0, 0, 0, 10] * 10, [10, 10, 10, 0] * 10)
+    assert result(engine)["paradox"]["nps_delta"]["verdict"] == "reversed"
+
+
+def test_nps_paradox_is_not_detected_on_few_responses(engine):
+    _paradox_rows(engine, [10, 10, 10, 0], [0, 0, 0, 10])
+    delta = result(engine)["paradox"]["nps_delta"]
+    assert delta["value"] == pytest.approx(100.0)
+    assert delta["ci_low"] < 0 < delta["ci_high"]
+    assert delta["verdict"] == "not_detected"
+
+
+def test_retention_paradox_uses_the_wald_interval(engine):
+    t0 = AS_OF - 90 * DAY
+    signup_at = t0 - 200 * DAY
+    recovered = [f"rec{i}" for i in range(40)]
+    never = [f"never{i}" for i in range(40)]
+    insert(
+        engine,
+        "customers",
+        [{"customer_id": c, "signup_at": signup_at, "churned_at": None} for c in recovered]
+        + [
+            {
+                "customer_id": c,
+                "signup_at": signup_at,
+                "churned_at": AS_OF - DAY if i < 20 else None,
+            }
+            for i, c in enumerate(never)
+        ],
+    )
+    insert(
+        engine,
+        "tickets",
+        [failure(c, t0 - 150 * DAY, created_at=t0 - 160 * DAY) for c in recovered[:36]],
+    )
+    # recovered: 36 customers, all retained; never_failed: 4 retained + 40 with 20 churned
+    p1, n1, p2, n2 = 1.0, 36, 24 / 44, 44
+    margin = Z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    delta = result(engine)["paradox"]["retention_delta"]
+    assert delta["value"] == pytest.approx(p1 - p2)
+    assert (delta["ci_low"], delta["ci_high"]) == pytest.approx(
+        (p1 - p2 - margin, p1 - p2 + margin)
+    )
+    assert delta["verdict"] == "holds"
+
+
+def test_verdict_boundaries():
+    assert verdict(0.1, 0.5) == "holds"
+    assert verdict(0.0, 0.5) == "not_detected"
+    assert verdict(-0.5, 0.0) == "not_detected"
+    assert verdict(-0.5, -0.1) == "reversed"
+
+
+def test_paradox_delta_without_data_in_a_group_is_none():
+    estimates = {
+        "nps_recovered": Estimate(None, 0, None),
+        "nps_never_failed": Estimate(20.0, 10, 6000.0),
+    }
+    assert paradox_delta(PARADOX_DELTAS["nps_delta"], estimates)["value"] is None

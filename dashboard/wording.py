@@ -1,0 +1,82 @@
+"""The sentences the dashboard shows: data freshness, paradox verdicts, how to load data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+# How each paradox delta is worded: what is compared, its unit, and the scale from the
+# metrics package's value (NPS points as is; retention fractions to percentage points).
+_DELTA_WORDING: dict[str, dict[str, Any]] = {
+    "nps_delta": {"measure": "NPS", "unit": "points", "scale": 1.0, "dimension": "loyalty"},
+    "retention_delta": {
+        "measure": "{horizon_days}-day retention",
+        "unit": "percentage points",
+        "scale": 100.0,
+        "dimension": "retention",
+    },
+}
+
+_VERDICT_CLAUSES = {
+    "holds": "the recovery paradox holds on {dimension}",
+    "not_detected": "the recovery paradox is not detected on {dimension}",
+    "reversed": "the recovery paradox is reversed on {dimension}",
+}
+
+LOAD_COMMANDS = (
+    "turnaround generate --out demo_data",
+    "turnaround load demo_data/*",
+)
+DEMO_COMMAND = "turnaround demo"
+
+
+def as_of_text(as_of: str | dt.datetime) -> str:
+    """``"Data as of 31 Oct 2026, 23:59 UTC"`` from an ISO 8601 timestamp (naive means UTC)."""
+    moment = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(as_of)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"Data as of {moment:%d %b %Y, %H:%M} UTC"
+
+
+def paradox_sentence(delta_name: str, delta: Mapping[str, Any], horizon_days: int) -> str:
+    """One sentence comparing recovered with never-failed customers, and the verdict.
+
+    ``delta`` is one entry of ``compute_kpis(...)["paradox"]``: value, ci_low, ci_high,
+    verdict (holds, not_detected, reversed, or None when a group has no data).
+    """
+    wording = _DELTA_WORDING[delta_name]
+    measure = wording["measure"].format(horizon_days=horizon_days)
+    value = delta.get("value")
+    if value is None:
+        return f"Not enough data yet to compare recovered and never-failed customers' {measure}."
+    scaled = value * wording["scale"]
+    shown = f"{abs(scaled):.1f}"
+    if shown == "0.0":
+        comparison = f"Recovered customers' {measure} is level with never-failed customers'"
+    else:
+        direction = "higher" if scaled > 0 else "lower"
+        comparison = (
+            f"Recovered customers' {measure} is {shown} {wording['unit']} {direction} "
+            "than never-failed customers'"
+        )
+    low, high, verdict = delta.get("ci_low"), delta.get("ci_high"), delta.get("verdict")
+    if low is None or high is None or verdict not in _VERDICT_CLAUSES:
+        return f"{comparison}, but there is too little data yet for a 95% confidence interval."
+    interval = f"95% CI {low * wording['scale']:.1f} to {high * wording['scale']:.1f}"
+    clause = _VERDICT_CLAUSES[verdict].format(dimension=wording["dimension"])
+    return f"{comparison} ({interval}): {clause}."
+
+
+def load_instructions(url: str) -> str:
+    """Markdown telling the user how to fill the warehouse the dashboard reads."""
+    commands = "\n".join(LOAD_COMMANDS)
+    return (
+        "**No data to show yet.** Load support tickets, NPS responses and customers into "
+        "the warehouse, from demo exports or your own:\n\n"
+        f"```bash\n{commands}\n```\n\n"
+        f"Or run `{DEMO_COMMAND}` to generate demo data, load it and open this dashboard "
+        "in one step.\n\n"
+        f"This dashboard reads the warehouse at `{url}`; set `TURNAROUND_WAREHOUSE` "
+        "to read another."
+    )

@@ -6,8 +6,10 @@ to each warehouse's own functions.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -59,7 +61,9 @@ def _add_minutes_duckdb(element, compiler, **kw):
 @compiles(add_minutes, "postgresql")
 def _add_minutes_pg(element, compiler, **kw):
     ts, minutes = list(element.clauses)
-    return f"({compiler.process(ts, **kw)} + make_interval(mins => {compiler.process(minutes, **kw)}))"
+    return (
+        f"({compiler.process(ts, **kw)} + make_interval(mins => {compiler.process(minutes, **kw)}))"
+    )
 
 
 class add_days(FunctionElement):  # noqa: N801
@@ -82,7 +86,8 @@ def _add_days_duckdb(element, compiler, **kw):
 @compiles(add_days, "postgresql")
 def _add_days_pg(element, compiler, **kw):
     ts, days = list(element.clauses)
-    return f"({compiler.process(ts, **kw)} + make_interval(secs => {compiler.process(days, **kw)} * 86400))"
+    seconds = f"{compiler.process(days, **kw)} * 86400"
+    return f"({compiler.process(ts, **kw)} + make_interval(secs => {seconds}))"
 
 
 class quantile_cont(FunctionElement):  # noqa: N801
@@ -146,3 +151,26 @@ def _has_any_duckdb(element, compiler, **kw):
 def _has_any_pg(element, compiler, **kw):
     tags, wanted = list(element.clauses)
     return f"coalesce({compiler.process(tags, **kw)} && {compiler.process(wanted, **kw)}, false)"
+
+
+def insert_frame(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Bulk-insert a polars frame into ``table`` (columns matched by name).
+
+    DuckDB scans the frame as Arrow in place (an INSERT ... SELECT, no per-row round trip);
+    other warehouses take a parameterised executemany.
+    """
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    if frame.is_empty() or not columns:
+        return
+    frame = frame.select(columns)
+    if conn.dialect.name == "duckdb":
+        raw = conn.connection.driver_connection
+        view = f"frame_{uuid.uuid4().hex}"
+        raw.register(view, frame.to_arrow())
+        try:
+            source = sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(view))
+            conn.execute(table.insert().from_select(columns, source))
+        finally:
+            raw.unregister(view)
+    else:
+        conn.execute(table.insert(), frame.to_dicts())

@@ -2,7 +2,7 @@
 
 Grain of each table:
 - tickets, nps_responses, customers: see their contracts (data_contracts/contracts/).
-- quarantine: one row per rejected input row (batch_id, source_file, row_number).
+- quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
 - etl_runs: one row per load run (batch_id).
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
 - held_ticket_metrics: one row per ticket whose metrics arrived before the ticket itself.
@@ -63,16 +63,23 @@ tickets = _canonical_table("tickets")
 nps_responses = _canonical_table("nps_responses")
 customers = _canonical_table("customers")
 
-_COUNTS = ("rows_read", "rows_loaded", "rows_replaced", "rows_quarantined", "rows_duplicates",
-           "rows_held", "rows_skipped")
+COUNT_COLUMNS = (
+    "rows_read",
+    "rows_loaded",
+    "rows_replaced",
+    "rows_quarantined",
+    "rows_duplicates",
+    "rows_held",
+    "rows_skipped",
+)
 
 quarantine = sa.Table(
     "quarantine",
     metadata,
     sa.Column("batch_id", sa.String, primary_key=True),
     sa.Column("source_file", sa.String, primary_key=True),
+    sa.Column("target_table", sa.String, primary_key=True),
     sa.Column("row_number", sa.BigInteger, primary_key=True),
-    sa.Column("target_table", sa.String, nullable=False),
     sa.Column("raw_row", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("quarantined_at", sa.DateTime, nullable=False),
@@ -87,7 +94,9 @@ etl_runs = sa.Table(
     sa.Column("ended_at", sa.DateTime),
     sa.Column("status", sa.String, nullable=False),
     sa.Column("files", sa.BigInteger, nullable=False),
-    *[sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in _COUNTS],
+    *[sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in COUNT_COLUMNS],
+    # Held ticket metrics from earlier runs whose ticket arrived in this run.
+    sa.Column("rows_released", sa.BigInteger, nullable=False, default=0),
     sa.Column("message", sa.Text),
     comment="one row per load run",
 )
@@ -99,7 +108,7 @@ etl_run_files = sa.Table(
     sa.Column("source_file", sa.String, primary_key=True),
     sa.Column("target_table", sa.String, primary_key=True),
     sa.Column("format", sa.String, nullable=False),
-    *[sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in _COUNTS],
+    *[sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in COUNT_COLUMNS],
     comment="one row per file and target table per load run",
 )
 

@@ -1,0 +1,80 @@
+"""Apply ticket metrics that arrived separately from their tickets (Zendesk ticket_metrics).
+
+Metrics wait in ``held_ticket_metrics`` until their ticket is in the warehouse; every run
+applies whatever can be applied, from this run or an earlier one, and keeps the rest held.
+For this run's metric rows whose ticket exists:
+- ``rows_loaded``: the ticket was written in this run (new or newer version);
+- ``rows_duplicates``: the ticket was older but already carried exactly these values;
+- ``rows_replaced``: the ticket was older and its metric values change.
+Rows of earlier runs applied now are counted as released.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from warehouse.dialect import add_minutes
+from warehouse.schema import held_ticket_metrics as held
+from warehouse.schema import tickets
+
+
+@dataclass
+class ApplyOutcome:
+    per_file: Counter = field(default_factory=Counter)  # (source_file, count column) -> rows
+    released: int = 0
+
+
+def _match():
+    return sa.and_(held.c.source == tickets.c.source, held.c.ticket_id == tickets.c.ticket_id)
+
+
+def _new_values() -> dict[str, sa.ColumnElement]:
+    first_reply = sa.case(
+        (held.c.reply_minutes.is_(None), sa.null()),
+        else_=add_minutes(tickets.c.created_at, held.c.reply_minutes),
+    )
+    return {
+        "first_reply_at": first_reply,
+        "first_reply_business_minutes": held.c.first_reply_business_minutes,
+        "solved_at": held.c.solved_at,
+        "agent_replies": held.c.agent_replies,
+        "reopens": held.c.reopens,
+        "assignee_stations": held.c.assignee_stations,
+        "group_stations": held.c.group_stations,
+    }
+
+
+def apply(conn: sa.Connection, batch_id: str) -> ApplyOutcome:
+    values = _new_values()
+    unchanged = sa.and_(*[tickets.c[name].is_not_distinct_from(v) for name, v in values.items()])
+    outcome_column = sa.case(
+        (held.c.batch_id != batch_id, "released"),
+        (tickets.c.batch_id == batch_id, "rows_loaded"),
+        (unchanged, "rows_duplicates"),
+        else_="rows_replaced",
+    )
+    applicable = conn.execute(
+        sa.select(held.c.source_file, outcome_column, sa.func.count())
+        .select_from(held.join(tickets, _match()))
+        .group_by(held.c.source_file, outcome_column)
+    ).all()
+    outcome = ApplyOutcome()
+    for source_file, column, n in applicable:
+        if column == "released":
+            outcome.released += n
+        else:
+            outcome.per_file[(source_file, column)] += n
+
+    conn.execute(tickets.update().where(_match()).values(values))
+    conn.execute(held.delete().where(sa.exists().where(_match())))
+    still_held = conn.execute(
+        sa.select(held.c.source_file, sa.func.count())
+        .where(held.c.batch_id == batch_id)
+        .group_by(held.c.source_file)
+    ).all()
+    for source_file, n in still_held:
+        outcome.per_file[(source_file, "rows_held")] += n
+    return outcome

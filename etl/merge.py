@@ -1,0 +1,121 @@
+"""Merge a batch of canonical rows into a warehouse table, in SQL.
+
+The batch is staged in a temporary table; each staged row is then classified against
+what the warehouse holds under its key:
+- ``insert``: the key is new;
+- ``replace``: the key exists and the staged row is newer (a later ``updated_at``, or, for
+  tables without one, different content);
+- ``duplicate``: the key exists and the staged row is not newer.
+Replaced rows are deleted and re-inserted; nothing is written for duplicates. The caller
+runs this inside its transaction, so a failure leaves the table as it was.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import polars as pl
+import sqlalchemy as sa
+
+from warehouse.dialect import insert_frame
+
+INSERT, REPLACE, DUPLICATE = "insert", "replace", "duplicate"
+
+
+def _stage_table(target: sa.Table) -> sa.Table:
+    columns = [sa.Column(c.name, c.type) for c in target.columns]
+    extra = [sa.Column("row_number", sa.BigInteger), sa.Column("merge_action", sa.String)]
+    names = {c.name for c in columns}
+    return sa.Table(
+        f"stage_{target.name}",
+        sa.MetaData(),
+        *columns,
+        *[c for c in extra if c.name not in names],
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _key_match(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.ColumnElement:
+    return sa.and_(*[stage.c[k] == target.c[k] for k in key])
+
+
+def _is_newer(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.ColumnElement:
+    if "updated_at" in target.c:
+        return sa.or_(
+            stage.c.updated_at > target.c.updated_at,
+            sa.and_(target.c.updated_at.is_(None), stage.c.updated_at.is_not(None)),
+        )
+    content = [c.name for c in target.columns if c.name not in key and c.name != "batch_id"]
+    content = [c for c in content if c != "source_file"]
+    return sa.or_(*[stage.c[c].is_distinct_from(target.c[c]) for c in content])
+
+
+def merge(
+    conn: sa.Connection,
+    target: sa.Table,
+    key: tuple[str, ...],
+    batch: pl.DataFrame,
+    keep_when_null: tuple[str, ...] = (),
+) -> Counter:
+    """Merge ``batch`` (target's columns + ``row_number``; keys unique) into ``target``.
+
+    ``keep_when_null`` columns keep the stored value when a replacing row has none (a
+    ticket re-exported without its separately delivered metrics keeps them).
+    Returns counts per (source_file, action).
+    """
+    stage = _stage_table(target)
+    stage.create(conn)
+    try:
+        insert_frame(conn, stage, batch)
+        conn.execute(stage.update().values(merge_action=INSERT))
+        existing = sa.exists().where(_key_match(stage, target, key))
+        newer = sa.exists().where(_key_match(stage, target, key), _is_newer(stage, target, key))
+        conn.execute(stage.update().where(existing).values(merge_action=DUPLICATE))
+        conn.execute(stage.update().where(newer).values(merge_action=REPLACE))
+        for name in keep_when_null:
+            stored = (
+                sa.select(target.c[name]).where(_key_match(stage, target, key)).scalar_subquery()
+            )
+            conn.execute(
+                stage.update()
+                .where(stage.c.merge_action == REPLACE, stage.c[name].is_(None))
+                .values({name: stored})
+            )
+        replaced = sa.exists().where(
+            _key_match(stage, target, key), stage.c.merge_action == REPLACE
+        )
+        conn.execute(target.delete().where(replaced))
+        written = [c.name for c in target.columns]
+        conn.execute(
+            target.insert().from_select(
+                written,
+                sa.select(*[stage.c[c] for c in written]).where(
+                    stage.c.merge_action.in_([INSERT, REPLACE])
+                ),
+            )
+        )
+        counts = conn.execute(
+            sa.select(stage.c.source_file, stage.c.merge_action, sa.func.count()).group_by(
+                stage.c.source_file, stage.c.merge_action
+            )
+        ).all()
+    finally:
+        stage.drop(conn)
+    return Counter({(f, a): n for f, a, n in counts})
+
+
+def latest_per_key(frame: pl.DataFrame, key: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a batch into one row per key (the latest) and the rows it supersedes.
+
+    Latest = the greatest ``updated_at`` where the table has one, ties and tables without
+    it going to the row read last (``load_order``).
+    """
+    order = ["updated_at", "load_order"] if "updated_at" in frame.columns else ["load_order"]
+    ranked = frame.sort(order, nulls_last=False).with_columns(
+        pl.int_range(pl.len()).over(list(key)).alias("_rank"),
+        pl.len().over(list(key)).alias("_count"),
+    )
+    is_latest = pl.col("_rank") == pl.col("_count") - 1
+    keep = ranked.filter(is_latest).drop("_rank", "_count")
+    superseded = ranked.filter(~is_latest).drop("_rank", "_count")
+    return keep, superseded

@@ -1,0 +1,83 @@
+"""Run accounting: what happened to every row read, per file and table, and per run.
+
+For every (file, table): rows_read = loaded + replaced + quarantined + duplicates + held
+(+ skipped, which is non-zero only for streams Turnaround does not use).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from warehouse.schema import COUNT_COLUMNS
+
+OUTCOMES = (
+    "rows_loaded",
+    "rows_replaced",
+    "rows_quarantined",
+    "rows_duplicates",
+    "rows_held",
+    "rows_skipped",
+)
+
+
+@dataclass
+class FileTableStats:
+    """One row per file and target table of a run (table etl_run_files)."""
+
+    source_file: str
+    target_table: str
+    format: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_replaced: int = 0
+    rows_quarantined: int = 0
+    rows_duplicates: int = 0
+    rows_held: int = 0
+    rows_skipped: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == sum(getattr(self, name) for name in OUTCOMES)
+
+
+@dataclass
+class RunReport:
+    """One load run (table etl_runs) and its per-file accounting."""
+
+    batch_id: str
+    started_at: dt.datetime
+    files: list[str] = field(default_factory=list)
+    stats: dict[tuple[str, str], FileTableStats] = field(default_factory=dict)
+    status: str = "running"
+    ended_at: dt.datetime | None = None
+    rows_released: int = 0
+    message: str | None = None
+
+    def entry(self, source_file: str, table: str, fmt: str) -> FileTableStats:
+        key = (source_file, table)
+        if key not in self.stats:
+            self.stats[key] = FileTableStats(source_file, table, fmt)
+        return self.stats[key]
+
+    def totals(self) -> dict[str, int]:
+        return {name: sum(getattr(s, name) for s in self.stats.values()) for name in COUNT_COLUMNS}
+
+    def run_row(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "status": self.status,
+            "files": len(self.files),
+            **self.totals(),
+            "rows_released": self.rows_released,
+            "message": self.message,
+        }
+
+    def file_rows(self) -> list[dict]:
+        return [{"batch_id": self.batch_id, **asdict(s)} for s in self.stats.values()]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -175,11 +175,12 @@ def _load(conn: sa.Connection, report: RunReport, results: list[tuple[str, ReadR
         for (source_file, action), n in counts.items():
             if action == DUPLICATE:
                 _add(report, source_file, "ticket_metrics", "rows_duplicates", n)
-        outcome = held_metrics.apply(conn, report.batch_id)
-        for (source_file, column), n in outcome.per_file.items():
-            _add(report, source_file, "ticket_metrics", column, n)
-        report.rows_released += outcome.released
 
+    # Every run applies held metrics: this run's, and earlier ones whose ticket just arrived.
+    outcome = held_metrics.apply(conn, report.batch_id)
+    for (source_file, column), n in outcome.per_file.items():
+        _add(report, source_file, "ticket_metrics", column, n)
+    report.rows_released += outcome.released
     _quarantine(conn, report.batch_id, quarantined)
 
 

@@ -1,0 +1,94 @@
+"""End to end: generate demo exports, load them with the CLI, compare formats and the page."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from metrics import KPI_CATALOG, format_value
+from turnaround.cli import app
+from warehouse.engine import ENV_VAR
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+runner = CliRunner()
+
+
+def _cli(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> dict[str, str]:
+    """Warehouse URLs holding the same seeded demo data, loaded from each export format."""
+    root = tmp_path_factory.mktemp("demo")
+    urls = {}
+    for fmt in ("zendesk", "canonical"):
+        out = root / fmt
+        _cli("generate", "--out", str(out), "--customers", "1500", "--seed", "11",
+             "--format", fmt)
+        files = sorted(str(p) for p in out.iterdir())
+        random.Random(3).shuffle(files)  # any order must give the same result
+        urls[fmt] = f"duckdb:///{root / fmt}.duckdb"
+        _cli("load", *files, "--warehouse", urls[fmt])
+    return urls
+
+
+def _metrics(url: str) -> dict:
+    return json.loads(_cli("metrics", "--json", "--warehouse", url))
+
+
+def test_both_demo_formats_give_the_same_kpis(loaded):
+    zendesk, canonical = _metrics(loaded["zendesk"]), _metrics(loaded["canonical"])
+    assert set(zendesk["kpis"]) == set(KPI_CATALOG)
+    assert all(value is not None for value in zendesk["kpis"].values())
+    assert zendesk == canonical
+
+
+def test_reloading_the_demo_loads_nothing_twice(loaded, tmp_path):
+    before = _metrics(loaded["zendesk"])
+    report = json.loads(_cli("load", *[str(p) for p in sorted(
+        Path(loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb")).iterdir())],
+        "--warehouse", loaded["zendesk"], "--json"))
+    assert report["rows_loaded"] == 0 and report["rows_replaced"] == 0
+    assert report["rows_duplicates"] == report["rows_read"]
+    assert _metrics(loaded["zendesk"]) == before
+
+
+def test_runs_lists_the_loads(loaded):
+    runs = json.loads(_cli("runs", "--json", "--warehouse", loaded["canonical"]))
+    assert runs[0]["status"] == "succeeded" and runs[0]["files"] == 3
+    assert runs[0]["rows_read"] == runs[0]["rows_loaded"] > 0
+
+
+def test_dashboard_tiles_show_what_the_cli_reports(loaded, monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv(ENV_VAR, loaded["zendesk"])
+    reported = _metrics(loaded["zendesk"])
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    tiles = {metric.label: metric.value for metric in at.metric}
+    for name in ("one_touch_rate", "nps_recovered", "tta_median_minutes"):
+        assert tiles[KPI_CATALOG[name].label] == format_value(name, reported["kpis"][name])
+
+
+def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert runner.invoke(app, ["load", str(tmp_path / "missing.csv"), "--warehouse", url]
+                         ).exit_code == 2
+    assert runner.invoke(app, ["metrics", "--as-of", "yesterday", "--warehouse", url]
+                         ).exit_code == 2
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\n")
+    refused = runner.invoke(app, ["load", str(junk), "--warehouse", url])
+    assert refused.exit_code == 1
+    assert "Expected one of" in refused.output and "Nothing was loaded" in refused.output
+    assert "Traceback" not in refused.output

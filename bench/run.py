@@ -1,0 +1,87 @@
+"""Benchmark: load and metrics on the default demo data (about 100,000 tickets).
+
+Writes bench/results/latest.json. Budgets are ratios to baselines measured in the same run
+(DuckDB's own read_csv of the same tickets.csv; a plain pandas KPI computation), since a
+shared 2-core machine is too noisy for absolute thresholds.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl.load import load_paths
+from metrics import compute_kpis
+from turnaround.generate import generate
+from warehouse import get_engine
+
+# Budgets: a full validated load may cost this many times a bare read_csv into DuckDB;
+# all twelve KPIs and both paradox deltas in the warehouse may take at most twice as long as
+# pandas reading tickets.csv and computing three of them in memory.
+LOAD_BUDGET_RATIO = 12.0
+METRICS_BUDGET_RATIO = 2.0
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def pandas_kpis(tickets_csv: Path) -> dict:
+    frame = pd.read_csv(tickets_csv, parse_dates=["created_at", "first_reply_at"])
+    tta = (frame.first_reply_at - frame.created_at).dt.total_seconds() / 60
+    solved = frame[frame.status.isin(["solved", "closed"])]
+    return {
+        "median": tta.median(),
+        "p90": tta.quantile(0.9),
+        "one_touch": (solved.agent_replies <= 1).mean(),
+    }
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="turnaround-bench-"))
+    results: dict = {"python": sys.version.split()[0], "machine": platform.machine()}
+    for fmt in ("canonical", "zendesk"):
+        seconds, files = timed(lambda fmt=fmt: generate(root / fmt, fmt=fmt))
+        results[f"generate_{fmt}_seconds"] = round(seconds, 2)
+        engine = get_engine(f"duckdb:///{root / fmt}.duckdb")
+        seconds, report = timed(lambda engine=engine, fmt=fmt: load_paths(engine, [root / fmt]))
+        results[f"load_{fmt}_seconds"] = round(seconds, 2)
+        results[f"load_{fmt}_rows"] = report.totals()["rows_read"]
+        seconds, _ = timed(lambda engine=engine: compute_kpis(engine))
+        results[f"metrics_{fmt}_seconds"] = round(seconds, 3)
+
+    tickets_csv = root / "canonical" / "tickets.csv"
+    con = duckdb.connect(str(root / "baseline.duckdb"))
+    seconds, _ = timed(
+        lambda: con.execute("create table t as select * from read_csv(?)", [str(tickets_csv)])
+    )
+    results["baseline_duckdb_read_csv_seconds"] = round(seconds, 2)
+    seconds, _ = timed(lambda: pandas_kpis(tickets_csv))
+    results["baseline_pandas_kpis_seconds"] = round(seconds, 2)
+
+    load_ratio = results["load_canonical_seconds"] / results["baseline_duckdb_read_csv_seconds"]
+    metrics_ratio = results["metrics_canonical_seconds"] / results["baseline_pandas_kpis_seconds"]
+    results["load_ratio_to_read_csv"] = round(load_ratio, 1)
+    results["metrics_ratio_to_pandas"] = round(metrics_ratio, 2)
+    results["within_budget"] = (
+        load_ratio <= LOAD_BUDGET_RATIO and metrics_ratio <= METRICS_BUDGET_RATIO
+    )
+
+    out = Path(__file__).parent / "results" / "latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0 if results["within_budget"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,8 +16,9 @@ demo: $(STAMP)
 	$(BIN)/turnaround demo
 
 test: $(STAMP)
+	scripts/system-deps.sh
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	TURNAROUND_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"

@@ -32,8 +32,7 @@ def loaded(tmp_path_factory) -> dict[str, str]:
     urls = {}
     for fmt in ("zendesk", "canonical"):
         out = root / fmt
-        _cli("generate", "--out", str(out), "--customers", "1500", "--seed", "11",
-             "--format", fmt)
+        _cli("generate", "--out", str(out), "--customers", "1500", "--seed", "11", "--format", fmt)
         files = sorted(str(p) for p in out.iterdir())
         random.Random(3).shuffle(files)  # any order must give the same result
         urls[fmt] = f"duckdb:///{root / fmt}.duckdb"
@@ -54,9 +53,22 @@ def test_both_demo_formats_give_the_same_kpis(loaded):
 
 def test_reloading_the_demo_loads_nothing_twice(loaded, tmp_path):
     before = _metrics(loaded["zendesk"])
-    report = json.loads(_cli("load", *[str(p) for p in sorted(
-        Path(loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb")).iterdir())],
-        "--warehouse", loaded["zendesk"], "--json"))
+    report = json.loads(
+        _cli(
+            "load",
+            *[
+                str(p)
+                for p in sorted(
+                    Path(
+                        loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb")
+                    ).iterdir()
+                )
+            ],
+            "--warehouse",
+            loaded["zendesk"],
+            "--json",
+        )
+    )
     assert report["rows_loaded"] == 0 and report["rows_replaced"] == 0
     assert report["rows_duplicates"] == report["rows_read"]
     assert _metrics(loaded["zendesk"]) == before
@@ -82,10 +94,13 @@ def test_dashboard_tiles_show_what_the_cli_reports(loaded, monkeypatch):
 
 def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    assert runner.invoke(app, ["load", str(tmp_path / "missing.csv"), "--warehouse", url]
-                         ).exit_code == 2
-    assert runner.invoke(app, ["metrics", "--as-of", "yesterday", "--warehouse", url]
-                         ).exit_code == 2
+    assert (
+        runner.invoke(app, ["load", str(tmp_path / "missing.csv"), "--warehouse", url]).exit_code
+        == 2
+    )
+    assert (
+        runner.invoke(app, ["metrics", "--as-of", "yesterday", "--warehouse", url]).exit_code == 2
+    )
     junk = tmp_path / "notes.txt"
     junk.write_text("hello\n")
     refused = runner.invoke(app, ["load", str(junk), "--warehouse", url])

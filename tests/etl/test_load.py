@@ -34,8 +34,14 @@ def _row(ticket_id: str, status: str = "solved", updated_at: str = "2024-01-02T0
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, list]:
-    tables = ("tickets", "nps_responses", "customers", "quarantine", "held_ticket_metrics",
-              "customer_identities")
+    tables = (
+        "tickets",
+        "nps_responses",
+        "customers",
+        "quarantine",
+        "held_ticket_metrics",
+        "customer_identities",
+    )
     with engine.connect() as conn:
         return {
             t: sorted(map(tuple, conn.execute(sa.text(f"select * from {t}")).all()), key=str)
@@ -49,17 +55,24 @@ def _count(engine: sa.Engine, table: str) -> int:
 
 
 def test_every_row_is_accounted_for(engine, tmp_path):
-    path = _tickets_csv(tmp_path / "tickets.csv", [
-        _row("1"),
-        _row("2"),
-        _row("2", updated_at="2024-01-03T00:00:00Z"),  # newer copy in the same file wins
-        _row("3", status="deleted"),  # not an allowed status -> quarantine
-        "4,c1,not-a-date,,,open,email,,,,,,,,,,,,2024-01-02T00:00:00Z",
-    ])
+    path = _tickets_csv(
+        tmp_path / "tickets.csv",
+        [
+            _row("1"),
+            _row("2"),
+            _row("2", updated_at="2024-01-03T00:00:00Z"),  # newer copy in the same file wins
+            _row("3", status="deleted"),  # not an allowed status -> quarantine
+            "4,c1,not-a-date,,,open,email,,,,,,,,,,,,2024-01-02T00:00:00Z",
+        ],
+    )
     report = load_paths(engine, [path])
     stats = report.stats[(str(path.resolve()), "tickets")]
     assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicates, stats.rows_quarantined) == (
-        5, 2, 1, 2)
+        5,
+        2,
+        1,
+        2,
+    )
     assert stats.balanced
     with engine.connect() as conn:
         updated = conn.execute(sa.text("select updated_at from tickets where ticket_id = '2'"))
@@ -103,7 +116,8 @@ def test_zendesk_fixture_holds_metrics_until_their_tickets_arrive(engine, tmp_pa
 
     # A later run delivers ticket 160: its held metrics are applied and released.
     ticket = next(
-        json.loads(line)["data"] for line in fixture.read_text().splitlines()
+        json.loads(line)["data"]
+        for line in fixture.read_text().splitlines()
         if json.loads(line)["stream"] == "tickets"
     )
     later = tmp_path / "later.jsonl"
@@ -112,9 +126,12 @@ def test_zendesk_fixture_holds_metrics_until_their_tickets_arrive(engine, tmp_pa
     assert second.rows_released == 1
     assert _count(engine, "held_ticket_metrics") == 2
     with engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "select agent_replies, reopens, first_reply_at - created_at from tickets "
-            "where ticket_id = '160'")).one()
+        row = conn.execute(
+            sa.text(
+                "select agent_replies, reopens, first_reply_at - created_at from tickets "
+                "where ticket_id = '160'"
+            )
+        ).one()
     assert row[0] == 2 and row[1] == 1
     assert row[2].total_seconds() == 97667 * 60  # reply_time_in_minutes.calendar
 
@@ -131,8 +148,9 @@ def test_unreadable_file_is_refused_and_nothing_loads(engine, tmp_path):
     assert "Zendesk API JSON" in str(refused.value) and "report.xlsx" in str(refused.value)
     assert _snapshot(engine) == before
     with engine.connect() as conn:
-        statuses = [r[0] for r in conn.execute(sa.text(
-            "select status from etl_runs order by started_at"))]
+        statuses = [
+            r[0] for r in conn.execute(sa.text("select status from etl_runs order by started_at"))
+        ]
     assert statuses == ["succeeded", "failed"]
 
 

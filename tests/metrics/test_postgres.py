@@ -67,12 +67,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _unavailable(reason: str) -> None:
+    if os.environ.get("TURNAROUND_REQUIRE_POSTGRES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def pg_engine():
-    """A throw-away PostgreSQL server (skipped where none can be started)."""
+    """A throw-away PostgreSQL server.
+
+    Skipped where none can be started, except under ``make test`` (which installs the server
+    and sets TURNAROUND_REQUIRE_POSTGRES=1): there a missing server fails the test.
+    """
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip("no PostgreSQL server binaries here")
+        _unavailable("no PostgreSQL server binaries here")
     # Not under pytest's tmp dir: the postgres user must be able to reach the data directory.
     root = Path(tempfile.mkdtemp(prefix="turnaround-metrics-pg-"))
     as_user = []
@@ -96,7 +106,7 @@ def pg_engine():
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         detail = getattr(exc, "stderr", b"") or b""
-        pytest.skip(f"cannot start PostgreSQL here: {exc} {detail.decode(errors='replace')}")
+        _unavailable(f"cannot start PostgreSQL here: {exc} {detail.decode(errors='replace')}")
     engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     try:
         ensure_schema(engine)

@@ -19,7 +19,7 @@ import polars as pl
 from data_contracts import CONTRACTS
 from etl.formats import Format
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
-from etl.identity import email_customer_id
+from etl.identity import email_customer_id, looks_like_email, redact_emails
 
 FORMAT_NAME = "delighted_json"
 SOURCE = "delighted"
@@ -39,7 +39,6 @@ CUSTOMER_ID_PROPERTY = "customer_id"  # the person property holding the company'
 NPS_SURVEY_TYPE = "nps"  # responses without survey_type predate other survey types: NPS
 RESPONSE_FIELDS = frozenset({"id", "person", "score"})
 SNIFF_MARKERS = (re.compile(r'"survey_type"\s*:'), re.compile(r'"person"\s*:'))
-EMAIL_PATTERN = re.compile(r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}")
 
 
 class FieldError(ValueError):
@@ -97,7 +96,7 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 def _customer_key(value: str, hash_key: str) -> str:
     # A customer id that is an email would store a raw email: hash it like one.
-    return email_customer_id(value, hash_key) if EMAIL_PATTERN.fullmatch(value) else value
+    return email_customer_id(value, hash_key) if looks_like_email(value) else value
 
 
 def customer_id_of(response: dict, hash_key: str) -> str | None:
@@ -161,7 +160,7 @@ def _values(text: str) -> list[tuple[int, Any, str | None, str | None]]:
 
 def _redacted(raw: str | None, value: Any) -> str:
     text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
-    return EMAIL_PATTERN.sub("<email>", text)
+    return redact_emails(text)
 
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:

@@ -11,14 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 from warehouse.schema import COUNT_COLUMNS
 
-OUTCOMES = (
-    "rows_loaded",
-    "rows_replaced",
-    "rows_quarantined",
-    "rows_duplicates",
-    "rows_held",
-    "rows_skipped",
-)
+# Where each row read ended up.
+OUTCOMES = COUNT_COLUMNS[1:]
 
 
 @dataclass

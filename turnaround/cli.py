@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from warehouse.schema import COUNT_COLUMNS
+
 app = typer.Typer(
     help="Turnaround: service-recovery analytics for support tickets and NPS surveys.",
     no_args_is_help=True,
@@ -35,6 +37,10 @@ WarehouseOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _heading(count_column: str) -> str:
+    return count_column.removeprefix("rows_")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -120,34 +126,15 @@ def load(
         out.print_json(json.dumps({**report.run_row(), "files": report.file_rows()}, default=str))
         return
     table = Table(title=f"Run {report.batch_id}")
-    for column in (
-        "file",
-        "table",
-        "read",
-        "loaded",
-        "replaced",
-        "quarantined",
-        "duplicates",
-        "held",
-        "skipped",
-    ):
-        table.add_column(column, justify="left" if column in ("file", "table") else "right")
+    table.add_column("file")
+    table.add_column("table")
+    for column in COUNT_COLUMNS:
+        table.add_column(_heading(column), justify="right")
     for s in report.stats.values():
         table.add_row(
             Path(s.source_file).name,
             s.target_table,
-            *[
-                f"{getattr(s, c):,}"
-                for c in (
-                    "rows_read",
-                    "rows_loaded",
-                    "rows_replaced",
-                    "rows_quarantined",
-                    "rows_duplicates",
-                    "rows_held",
-                    "rows_skipped",
-                )
-            ],
+            *[f"{getattr(s, c):,}" for c in COUNT_COLUMNS],
         )
     out.print(table)
     totals = report.totals()
@@ -244,37 +231,18 @@ def runs(
         print(json.dumps([dict(r) for r in rows], default=str))
         return
     table = Table(title="ETL runs")
-    for column in (
-        "batch",
-        "started (UTC)",
-        "status",
-        "files",
-        "read",
-        "loaded",
-        "replaced",
-        "quarantined",
-        "duplicates",
-        "held",
-        "message",
-    ):
+    for column in ("batch", "started (UTC)", "status", "files"):
         table.add_column(column)
+    for column in COUNT_COLUMNS[:-1]:  # no skipped: unused streams are in etl_run_files
+        table.add_column(_heading(column), justify="right")
+    table.add_column("message")
     for r in rows:
         table.add_row(
             r["batch_id"],
             f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
             r["status"],
             str(r["files"]),
-            *[
-                f"{r[c]:,}"
-                for c in (
-                    "rows_read",
-                    "rows_loaded",
-                    "rows_replaced",
-                    "rows_quarantined",
-                    "rows_duplicates",
-                    "rows_held",
-                )
-            ],
+            *[f"{r[c]:,}" for c in COUNT_COLUMNS[:-1]],
             (r["message"] or "")[:60],
         )
     out.print(table)

@@ -25,6 +25,7 @@ from etl.frames import (
     Rejected,
     UnreadableFile,
 )
+from etl.identity import redact_emails
 from etl.zendesk.records import (
     BadRecord,
     Record,
@@ -37,7 +38,6 @@ from etl.zendesk.settings import FORMAT_NAME, KNOWN_STREAMS, SOURCE, STREAM_TABL
 from etl.zendesk.transforms import (
     FieldError,
     identity_row,
-    redact_emails,
     ticket_metric_row,
     ticket_row,
 )

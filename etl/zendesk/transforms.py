@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from etl.identity import email_customer_id
+from etl.identity import email_customer_id, looks_like_email
 from etl.zendesk.settings import CHANNELS, COMPENSATION_FIELD_ID, OTHER_CHANNEL
 
 # canonical column -> (conversion, path into the Zendesk ticket object)
@@ -48,7 +48,6 @@ TICKET_METRIC_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 COMPENSATION_FIELD_IDS = (COMPENSATION_FIELD_ID, str(COMPENSATION_FIELD_ID))  # int, or as text
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-EMAIL_PATTERN = re.compile(r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}")
 
 
 class FieldError(ValueError):
@@ -242,7 +241,7 @@ def identity_row(user: dict, hash_key: str) -> dict[str, Any]:
     if external_id:
         customer_id = (
             email_customer_id(external_id, hash_key)
-            if EMAIL_PATTERN.fullmatch(external_id)
+            if looks_like_email(external_id)
             else external_id
         )
     elif email:
@@ -250,8 +249,3 @@ def identity_row(user: dict, hash_key: str) -> dict[str, Any]:
     else:
         customer_id = user_id
     return {"user_id": user_id, "customer_id": customer_id}
-
-
-def redact_emails(text: str) -> str:
-    """``text`` with every email address replaced, for rejected rows kept in quarantine."""
-    return EMAIL_PATTERN.sub("<email>", text)

@@ -10,10 +10,9 @@ import polars as pl
 import pytest
 
 from etl.frames import IDENTITIES_SCHEMA, TICKET_METRICS_SCHEMA, ReadContext, UnreadableFile
-from etl.identity import email_customer_id
+from etl.identity import EMAIL_PATTERN, email_customer_id
 from etl.zendesk import FORMATS, read, sniff
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
-from etl.zendesk.transforms import EMAIL_PATTERN
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 AIRBYTE_RECORDS = FIXTURES / "zendesk_airbyte" / "records.jsonl"

@@ -6,14 +6,13 @@ import datetime as dt
 
 import pytest
 
-from etl.identity import email_customer_id
+from etl.identity import email_customer_id, redact_emails
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
 from etl.zendesk.transforms import (
     FieldError,
     channel_of,
     compensation_of,
     identity_row,
-    redact_emails,
     ticket_metric_row,
     ticket_row,
     to_id,

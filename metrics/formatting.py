@@ -10,7 +10,8 @@ MISSING = "—"
 def format_value(name: str, value: float | None) -> str:
     """``value`` of KPI (or paradox delta) ``name`` for people.
 
-    Minutes: "4.5 min", "42 min", "1.5 h" from an hour on. Ratios: "73.2%". NPS: "+12.5".
+    Minutes: "4.5 min", "90 min", then "2.5 h" from two hours on, so a 60-minute target
+    reads "60 min". Ratios: "73.2%". NPS: "+12.5".
     Paradox deltas are signed: "+3.2 pp" (retention), "-4.0" (NPS). None: "—".
     """
     if name in KPI_CATALOG:
@@ -22,7 +23,7 @@ def format_value(name: str, value: float | None) -> str:
     if value is None:
         return MISSING
     if unit == "minutes":
-        if value >= 60:
+        if value >= 120:
             return f"{value / 60:.1f} h"
         return f"{value:.1f} min" if value < 10 else f"{value:.0f} min"
     if unit == "ratio":

@@ -132,7 +132,8 @@ def test_catalog_declares_every_kpi_of_the_contract():
     [
         ("tta_median_minutes", 42.3, "42 min"),
         ("tta_median_minutes", 4.54, "4.5 min"),
-        ("tta_p90_minutes", 90.0, "1.5 h"),
+        ("tta_p90_minutes", 90.0, "90 min"),
+        ("tta_p90_minutes", 150.0, "2.5 h"),
         ("one_touch_rate", 0.7318, "73.2%"),
         ("nps", 12.5, "+12.5"),
         ("nps_recovered", -3.0, "-3.0"),

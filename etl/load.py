@@ -93,22 +93,20 @@ def load_paths(
         with engine.begin() as conn:
             _load(conn, report, results)
             report.status, report.ended_at = "succeeded", utc_now()
-            _record(conn, report, with_files=True)
+            _record(conn, report)
     except Exception as exc:
-        report.status, report.ended_at = "failed", utc_now()
-        report.message = str(exc)
-        succeeded_stats = report.stats
-        report.stats = {}
+        # The transaction rolled back: nothing of the run's accounting was loaded.
+        report.stats.clear()
+        report.status, report.ended_at, report.message = "failed", utc_now(), str(exc)
         with engine.begin() as conn:
-            _record(conn, report, with_files=False)
-        report.stats = succeeded_stats
+            _record(conn, report)
         raise
     return report
 
 
-def _record(conn: sa.Connection, report: RunReport, with_files: bool) -> None:
+def _record(conn: sa.Connection, report: RunReport) -> None:
     conn.execute(tables["etl_runs"].insert(), [report.run_row()])
-    if with_files and report.stats:
+    if report.stats:
         conn.execute(tables["etl_run_files"].insert(), report.file_rows())
 
 
@@ -155,7 +153,7 @@ def _load(conn: sa.Connection, report: RunReport, results: list[tuple[str, ReadR
             if table == "tickets" and "requester_id" in frame.columns:
                 frame = _resolve_customers(conn, frame)
             result = validate(table, frame)
-            source_file = frame["source_file"][0] if frame.height else ""
+            source_file = frame["source_file"][0]  # one file per frame, never empty
             quarantined.extend((source_file, r) for r in result.rejected)
             if result.rejected:
                 report.stats[(source_file, table)].rows_quarantined += len(result.rejected)

@@ -45,8 +45,8 @@ def _is_newer(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.Col
             stage.c.updated_at > target.c.updated_at,
             sa.and_(target.c.updated_at.is_(None), stage.c.updated_at.is_not(None)),
         )
-    content = [c.name for c in target.columns if c.name not in key and c.name != "batch_id"]
-    content = [c for c in content if c != "source_file"]
+    ignored = {*key, "batch_id", "source_file"}  # lineage of a re-delivery is not new content
+    content = [c.name for c in target.columns if c.name not in ignored]
     return sa.or_(*[stage.c[c].is_distinct_from(target.c[c]) for c in content])
 
 

@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests import repository_guard
 from warehouse import ensure_schema, get_engine, tables
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures"
-REPO_FIXTURES = Path(__file__).parent / "fixtures"
+# Every data file a test reads is here (tests/fixtures/README.md gives each one's source).
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    repository_guard.install()  # in every xdist worker too: each runs this hook
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,8 +14,9 @@ from data_contracts.expectations import checks
 from data_contracts.validate import ValidationResult, validate
 from etl.canonical_csv import FORMATS_BY_TABLE
 from etl.frames import ReadContext
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "canonical"
+CANONICAL = FIXTURES / "canonical"
 
 JAN_1 = dt.datetime(2024, 1, 1, 10, 0)
 
@@ -233,7 +233,7 @@ def test_suite_is_built_once_per_table():
     [("tickets", "tickets.csv"), ("nps_responses", "nps.csv"), ("customers", "customers.csv")],
 )
 def test_rows_read_from_the_canonical_fixtures_pass(table: str, file: str):
-    read = FORMATS_BY_TABLE[table].read(FIXTURES / file, ReadContext(hash_key="test"))
+    read = FORMATS_BY_TABLE[table].read(CANONICAL / file, ReadContext(hash_key="test"))
     frame = read.frames()[table]
     result = validate(table, frame)
     assert result.rejected == []

@@ -12,8 +12,9 @@ import pytest
 from data_contracts import CONTRACTS
 from etl.canonical_csv import FORMATS, FORMATS_BY_TABLE, HEADERS
 from etl.frames import ReadContext, ReadResult, UnreadableFile
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "canonical"
+CANONICAL = FIXTURES / "canonical"
 CTX = ReadContext(hash_key="test-key")
 FILES = {"tickets": "tickets.csv", "nps_responses": "nps.csv", "customers": "customers.csv"}
 
@@ -37,7 +38,7 @@ def _accepting(head: str) -> list[str]:
 
 @pytest.mark.parametrize("table", sorted(FILES))
 def test_each_fixture_is_recognised_by_its_own_format_only(table: str):
-    head = (FIXTURES / FILES[table]).read_text()
+    head = (CANONICAL / FILES[table]).read_text()
     assert _accepting(head) == [FORMATS_BY_TABLE[table].name]
 
 
@@ -85,7 +86,7 @@ def test_descriptions_name_the_full_header():
 
 
 def test_tickets_fixture_keeps_good_rows_and_quarantines_bad_ones():
-    result = _read("tickets", FIXTURES / "tickets.csv")
+    result = _read("tickets", CANONICAL / "tickets.csv")
     assert (result.format, result.source) == ("canonical_tickets_csv", "canonical")
     tickets = result.tickets
     assert tickets.get_column("ticket_id").to_list() == ["T-1", "T-2", "T-4"]
@@ -98,7 +99,7 @@ def test_tickets_fixture_keeps_good_rows_and_quarantines_bad_ones():
 
 
 def test_tickets_fixture_values_are_typed():
-    first, _, fourth = _read("tickets", FIXTURES / "tickets.csv").tickets.iter_rows(named=True)
+    first, _, fourth = _read("tickets", CANONICAL / "tickets.csv").tickets.iter_rows(named=True)
     assert first["created_at"] == dt.datetime(2024, 1, 10, 7, 0)  # +02:00 -> UTC
     assert first["tags"] == ["outage", "bug"]
     assert first["compensation"] == 25.0
@@ -108,7 +109,7 @@ def test_tickets_fixture_values_are_typed():
 
 
 def test_nps_fixture_keeps_good_rows_and_quarantines_bad_ones():
-    result = _read("nps_responses", FIXTURES / "nps.csv")
+    result = _read("nps_responses", CANONICAL / "nps.csv")
     responses = result.nps_responses
     assert responses.get_column("response_id").to_list() == ["R-1", "R-2", "R-4"]
     assert responses.get_column("row_number").to_list() == [1, 2, 4]
@@ -124,7 +125,7 @@ def test_nps_fixture_keeps_good_rows_and_quarantines_bad_ones():
 
 
 def test_customers_fixture_keeps_good_rows_and_quarantines_bad_ones():
-    result = _read("customers", FIXTURES / "customers.csv")
+    result = _read("customers", CANONICAL / "customers.csv")
     customers = result.customers
     assert customers.get_column("customer_id").to_list() == ["C-1", "C-2", "C-4"]
     assert customers.get_column("row_number").to_list() == [1, 2, 4]
@@ -137,7 +138,7 @@ def test_customers_fixture_keeps_good_rows_and_quarantines_bad_ones():
 
 @pytest.mark.parametrize("table", sorted(FILES))
 def test_frames_follow_the_contract_schema(table: str):
-    frame = _read(table, FIXTURES / FILES[table]).frames()[table]
+    frame = _read(table, CANONICAL / FILES[table]).frames()[table]
     assert frame.schema == pl.Schema({**CONTRACTS[table].schema, "row_number": pl.Int64()})
 
 

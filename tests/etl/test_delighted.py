@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -21,16 +20,11 @@ from etl.delighted import (
 )
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import email_customer_id
+from tests.conftest import FIXTURES
 
 CTX = ReadContext(hash_key="test-hash-key")
-RESPONSES_JSON = Path(__file__).resolve().parents[1] / "fixtures" / "delighted" / "responses.json"
-ZENDESK_RECORDS = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "zendesk_airbyte"
-    / "records.jsonl"
-)
+RESPONSES_JSON = FIXTURES / "delighted" / "responses.json"
+ZENDESK_RECORDS = FIXTURES / "zendesk_airbyte" / "records.jsonl"
 
 
 def response(**fields) -> dict:

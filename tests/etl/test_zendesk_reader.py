@@ -13,8 +13,8 @@ from etl.frames import IDENTITIES_SCHEMA, TICKET_METRICS_SCHEMA, ReadContext, Un
 from etl.identity import EMAIL_PATTERN, email_customer_id
 from etl.zendesk import FORMATS, read, sniff
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 AIRBYTE_RECORDS = FIXTURES / "zendesk_airbyte" / "records.jsonl"
 CTX = ReadContext(hash_key="test-hash-key")
 

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 import streamlit as st
 
 from metrics import MetricParams, compute_kpis, recovery_groups, weekly_trends
-from warehouse import get_engine
+from warehouse import Warehouse
 from warehouse.engine import WarehouseError, duckdb_path
+from warehouse.schema import SchemaError, check_schema
 
 RESULT_TTL_SECONDS = 300
 TREND_WEEKS = 26
@@ -54,16 +55,22 @@ def display_url(url: str) -> str:
 
 @st.cache_resource(show_spinner=False)
 def warehouse_engine(url: str) -> sa.Engine:
-    """A read-only engine for the warehouse at ``url``, shared by all sessions."""
-    return get_engine(url, read_only=True)
+    """A read-only engine for the warehouse at ``url``, shared by all sessions. On DuckDB its
+    connections wait out a load's merge and never keep a load out (warehouse.access)."""
+    return Warehouse.at(url).reader()
 
 
 def _ready_engine(url: str) -> sa.Engine:
     try:
         engine = warehouse_engine(url)
-        missing = [name for name in CANONICAL_TABLES if not sa.inspect(engine).has_table(name)]
+        with engine.connect() as conn:
+            missing = [name for name in CANONICAL_TABLES if not sa.inspect(conn).has_table(name)]
+            if not missing:
+                check_schema(conn, f"The warehouse at {display_url(url)}")
     except WarehouseError as exc:
         raise WarehouseNotReady(str(exc), needs_data=_is_missing_file(url)) from None
+    except SchemaError as exc:
+        raise WarehouseNotReady(str(exc), needs_data=False) from None
     except sa.exc.DBAPIError as exc:
         raise WarehouseNotReady(_unreadable(url, exc), needs_data=False) from None
     if missing:
@@ -112,5 +119,7 @@ def executive_summary(url: str, horizon_days: int, target_minutes: int) -> Execu
             trends=weekly_trends(engine, params, weeks=TREND_WEEKS),
             groups=recovery_groups(engine, params),
         )
+    except WarehouseError as exc:  # a load kept the warehouse longer than a reader waits
+        raise WarehouseNotReady(str(exc), needs_data=False) from None
     except sa.exc.DBAPIError as exc:
         raise WarehouseNotReady(_unreadable(url, exc), needs_data=False) from None

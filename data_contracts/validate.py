@@ -16,7 +16,7 @@ import polars as pl
 
 from data_contracts.contract import CONTRACTS
 from data_contracts.expectations import Check, checks, expectation_suite, gx
-from etl.frames import Rejected
+from data_contracts.rejected import Rejected
 
 __all__ = ["CheckResult", "ValidationResult", "expectation_suite", "validate"]
 
@@ -45,6 +45,7 @@ class CheckResult:
     success: bool
     unexpected_count: int
     description: str = ""  # the check in words, e.g. "status is one of new, open, ..."
+    example: str | None = None  # the reason the first failing row got, e.g. "status: 'x' is ..."
 
 
 @dataclass
@@ -84,10 +85,19 @@ def validate(table: str, frame: pl.DataFrame) -> ValidationResult:
                 success=failing[c.name].is_empty(),
                 unexpected_count=failing[c.name].len(),
                 description=c.expectation.description or "",
+                example=_example(positioned, c, failing[c.name]),
             )
             for c in table_checks
         ],
     )
+
+
+def _example(frame: pl.DataFrame, check: Check, failing: pl.Series) -> str | None:
+    """The reason the first row failing ``check`` was given (None when none fails)."""
+    if failing.is_empty():
+        return None
+    first = frame.filter(pl.col(_POSITION) == failing.min())
+    return first.select(pl.coalesce(check.reason, pl.lit(check.name))).item()
 
 
 @cache  # called under _lock only

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from functools import partial
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import polars as pl
 
 from data_contracts import CONTRACTS
 from etl.conform import conform
-from etl.formats import Format
-from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.formats import Format, read_text
+from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.identity import hash_email_ids, redact_column
 
 SOURCE = "canonical"
 
@@ -47,6 +47,37 @@ def header_fits(columns: list[str], table: str) -> bool:
     return len(names) == len(columns) and names <= set(contract.column_names) and required <= names
 
 
+def near_miss(head: str) -> str | None:
+    """For a CSV header close to a canonical one: which columns are missing, extra or
+    repeated. Close means it shares at least half of that table's required columns."""
+    header = _header(head)
+    if not header:
+        return None
+    names = set(header)
+
+    def overlap(table: str) -> int:
+        return len(names & set(CONTRACTS[table].column_names))
+
+    table = max(HEADERS, key=overlap)
+    contract = CONTRACTS[table]
+    required = [c.name for c in contract.columns if c.required]
+    if len(names & set(required)) * 2 < len(required):
+        return None
+    missing = [c for c in required if c not in names]
+    extra = [c for c in header if c not in contract.column_names]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    problems = [
+        f"{label} {', '.join(columns)}"
+        for label, columns in (
+            ("lacks the required column(s)", missing),
+            ("has column(s) the format does not take:", extra),
+            ("repeats the column(s)", repeated),
+        )
+        if columns
+    ]
+    return f"it looks like a canonical {_LABELS[table]} CSV but {'; '.join(problems)}"
+
+
 def sniff(head: str, table: str) -> bool:
     header = _header(head)
     return header is not None and header_fits(header, table)
@@ -54,16 +85,18 @@ def sniff(head: str, table: str) -> bool:
 
 def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     """Read one canonical CSV: ragged rows are rejected, blank lines skipped, the rest
-    conformed (rows with values that do not parse are rejected there)."""
+    conformed (rows with values that do not parse are rejected there). Email-shaped customer
+    ids become the keyed hash of the email; emails in comments are redacted."""
     fmt = FORMATS_BY_TABLE[table]
-    values = _read_values(path, fmt)
+    text = read_text(path, ctx.encoding, [fmt.description])
+    values = _read_values(path, text, fmt)
     if not header_fits(values.columns[1:], table):
         raise UnreadableFile(str(path), "has a header this format does not take", [fmt.description])
-    records = _data_records(path, values.height, fmt)
+    records = _data_records(path, text, values.height, fmt)
     width = values.width - 1  # without row_number
     is_ragged = (records.get_column("fields") != width) & ~records.get_column("is_blank")
     ragged = [
-        Rejected(table, row_number, json.dumps({"record": record}), reason)
+        Rejected(table, row_number, record, reason)
         for row_number, record, reason in records.filter(is_ragged)
         .select(
             "row_number",
@@ -73,8 +106,35 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
         .rows()
     ]
     typed, unparsable = conform(values.filter(~is_ragged & ~records.get_column("is_blank")), table)
+    lookup = _raw_lookup(records.select("row_number", "record"))
+    for rejected in unparsable:
+        rejected.raw = lookup(table, [rejected.row_number])[rejected.row_number]
     rejected = sorted(ragged + unparsable, key=lambda r: r.row_number)
-    return ReadResult(format=fmt.name, source=SOURCE, rejected=rejected, **{table: typed})
+    return ReadResult(
+        format=fmt.name,
+        source=SOURCE,
+        rejected=rejected,
+        raw_lookup=lookup,
+        **{table: _protect_identity(typed, ctx.hash_key)},
+    )
+
+
+def _protect_identity(frame: pl.DataFrame, hash_key: str) -> pl.DataFrame:
+    """No raw email stays: an email-shaped customer id is hashed, comments are redacted."""
+    protected = [hash_email_ids(pl.col("customer_id"), hash_key).alias("customer_id")]
+    if "comment" in frame.columns:
+        protected.append(redact_column(pl.col("comment")).alias("comment"))
+    return frame.with_columns(protected)
+
+
+def _raw_lookup(records: pl.DataFrame) -> RawLookup:
+    """The CSV line(s) of given data rows, as read (quoted line breaks included)."""
+
+    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+        wanted = records.filter(pl.col("row_number").is_in(list(row_numbers)))
+        return dict(wanted.iter_rows())
+
+    return lookup
 
 
 def _header(head: str) -> list[str] | None:
@@ -86,11 +146,11 @@ def _header(head: str) -> list[str] | None:
     return [name.strip() for name in first] if first else None
 
 
-def _read_values(path: Path, fmt: Format) -> pl.DataFrame:
+def _read_values(path: Path, text: str, fmt: Format) -> pl.DataFrame:
     """Every field as text, with ``row_number`` (1-based data row, blank lines counted)."""
     try:
         values = pl.read_csv(
-            path,
+            text.encode("utf-8"),
             infer_schema=False,
             truncate_ragged_lines=True,  # read() finds and rejects ragged rows itself
             with_column_names=lambda names: [n.strip() for n in names],
@@ -106,7 +166,7 @@ def _read_values(path: Path, fmt: Format) -> pl.DataFrame:
     )  # row_number first; conform puts it after the contract columns
 
 
-def _data_records(path: Path, row_count: int, fmt: Format) -> pl.DataFrame:
+def _data_records(path: Path, text: str, row_count: int, fmt: Format) -> pl.DataFrame:
     """The data records of the file (``row_number``, ``record``, ``fields``, ``is_blank``),
     one per row polars read, so ragged rows can be found: polars pads short rows and cuts
     long ones without a word.
@@ -114,10 +174,6 @@ def _data_records(path: Path, row_count: int, fmt: Format) -> pl.DataFrame:
     A record spans lines while its quotes are unbalanced; commas inside quotes do not
     separate fields.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableFile(str(path), "is not UTF-8 text", [fmt.description]) from None
     lines = pl.DataFrame({"line": text.removesuffix("\n").split("\n")}).with_columns(
         pl.col("line").str.strip_suffix("\r")
     )
@@ -154,6 +210,7 @@ def _format(table: str) -> Format:
         description=f"Turnaround canonical {_LABELS[table]} CSV (header: {header})",
         sniff=partial(sniff, table=table),
         read=partial(read, table=table),
+        near_miss=near_miss if table == "tickets" else None,  # one diagnosis for all three
     )
 
 

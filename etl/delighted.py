@@ -17,9 +17,9 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import Format
-from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
-from etl.identity import email_customer_id, looks_like_email, redact_emails
+from etl.formats import Format, read_text
+from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.identity import customer_key, email_customer_id, redact_emails
 
 FORMAT_NAME = "delighted_json"
 SOURCE = "delighted"
@@ -32,6 +32,7 @@ SCHEMA: dict[str, pl.DataType] = {**CONTRACTS[TABLE].schema, "row_number": pl.In
 RESPONSE_COLUMNS: dict[str, tuple[str, str]] = {
     "response_id": ("text", "id"),
     "responded_at": ("unix_seconds", "created_at"),
+    "updated_at": ("unix_seconds", "updated_at"),  # null until the response is edited
     "score": ("score", "score"),
     "comment": ("text", "comment"),
 }
@@ -94,11 +95,6 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _customer_key(value: str, hash_key: str) -> str:
-    # A customer id that is an email would store a raw email: hash it like one.
-    return email_customer_id(value, hash_key) if looks_like_email(value) else value
-
-
 def customer_id_of(response: dict, hash_key: str) -> str | None:
     """The person property customer_id, else the hashed email of an expanded person, else
     the Delighted person id."""
@@ -106,7 +102,7 @@ def customer_id_of(response: dict, hash_key: str) -> str | None:
     if isinstance(properties, dict):
         known = properties.get(CUSTOMER_ID_PROPERTY)
         if known is not None and not isinstance(known, dict | list) and str(known).strip():
-            return _customer_key(str(known).strip(), hash_key)
+            return customer_key(str(known).strip(), hash_key)
     person = response.get("person")
     if isinstance(person, dict):
         email = person.get("email")
@@ -115,7 +111,7 @@ def customer_id_of(response: dict, hash_key: str) -> str | None:
         person = person.get("id")
     if person is None or isinstance(person, dict | list | bool) or not str(person).strip():
         return None
-    return _customer_key(str(person).strip(), hash_key)
+    return customer_key(str(person).strip(), hash_key)
 
 
 def response_row(response: dict, hash_key: str) -> dict[str, Any]:
@@ -128,6 +124,10 @@ def response_row(response: dict, hash_key: str) -> dict[str, Any]:
             raise FieldError(f"{field}: {exc}") from None
     if not row["response_id"]:
         raise FieldError("id: the response has no id")
+    # A response never edited is as new as its creation: that is its source time.
+    row["updated_at"] = row["updated_at"] or row["responded_at"]
+    if row["comment"]:
+        row["comment"] = redact_emails(row["comment"])
     row["customer_id"] = customer_id_of(response, hash_key)
     return row
 
@@ -165,13 +165,7 @@ def _redacted(raw: str | None, value: Any) -> str:
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:
     """Read Delighted responses into an nps_responses frame (plus rejected and skipped)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableFile(str(path), "is not UTF-8 text", [DESCRIPTION]) from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
-    values = _values(text)
+    values = _values(read_text(path, ctx.encoding, [DESCRIPTION]))
     if not any(is_response(value) for _, value, _, _ in values):
         raise UnreadableFile(str(path), "holds no Delighted survey responses", [DESCRIPTION])
     rows: list[dict[str, Any]] = []
@@ -199,7 +193,16 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         ),
         rejected=rejected,
         skipped=dict(skipped),
+        raw_lookup=_raw_lookup(values),
     )
+
+
+def _raw_lookup(values: list[tuple[int, Any, str | None, str | None]]) -> RawLookup:
+    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+        wanted = set(row_numbers)
+        return {n: _redacted(raw, value) for n, value, raw, _ in values if n in wanted}
+
+    return lookup
 
 
 def sniff(head: str) -> bool:

@@ -7,11 +7,13 @@ found again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.rejected import Rejected
 
 # Metric fields that arrive separately from the ticket (Zendesk ticket_metrics), one row
 # per ticket; the loader applies them to the ticket, or holds them until it arrives.
@@ -31,14 +33,8 @@ TICKET_METRICS_SCHEMA: dict[str, pl.DataType] = {
 IDENTITIES_SCHEMA: dict[str, pl.DataType] = {"user_id": pl.String(), "customer_id": pl.String()}
 
 
-@dataclass
-class Rejected:
-    """A record the reader could not turn into a canonical row."""
-
-    table: str
-    row_number: int
-    raw: str  # the record as read (JSON text for JSON inputs, the CSV row as JSON for CSV)
-    reason: str
+# (table, row numbers) -> the raw text of those records as the file has them.
+RawLookup = Callable[[str, list[int]], dict[int, str]]
 
 
 @dataclass
@@ -59,6 +55,9 @@ class ReadResult:
     identities: pl.DataFrame | None = None
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # unused stream -> records
+    # The raw records behind row numbers, for rows a contract check rejects later: the
+    # quarantine keeps the line as read, not the parsed row.
+    raw_lookup: RawLookup | None = None
 
     def frames(self) -> dict[str, pl.DataFrame]:
         names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities")
@@ -67,9 +66,11 @@ class ReadResult:
 
 @dataclass(frozen=True)
 class ReadContext:
-    """What readers need from the warehouse: the key for hashing emails into customer ids."""
+    """What readers need besides the file: the key for hashing emails into customer ids, and
+    the text encoding of the file (``--encoding``)."""
 
     hash_key: str
+    encoding: str = "utf-8"
 
 
 class UnreadableFile(Exception):

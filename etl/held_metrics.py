@@ -3,10 +3,12 @@
 Metrics wait in ``held_ticket_metrics`` until their ticket is in the warehouse; every run
 applies whatever can be applied, from this run or an earlier one, and keeps the rest held.
 For this run's metric rows whose ticket exists:
+- ``rows_duplicates``: the ticket already carries metrics at least as new (its
+  ``metrics_updated_at`` is not older than the row's ``updated_at``: a stale export never
+  overwrites newer values), or exactly these values;
 - ``rows_loaded``: the ticket was written in this run (new or newer version);
-- ``rows_duplicates``: the ticket was older but already carried exactly these values;
 - ``rows_replaced``: the ticket was older and its metric values change.
-Rows of earlier runs applied now are counted as released.
+Rows of earlier runs whose ticket is there now are counted as released (applied if newer).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def _new_values() -> dict[str, sa.ColumnElement]:
         else_=add_minutes(tickets.c.created_at, held.c.reply_minutes),
     )
     return {
+        "metrics_updated_at": sa.func.coalesce(held.c.updated_at, tickets.c.metrics_updated_at),
         "first_reply_at": first_reply,
         "first_reply_business_minutes": held.c.first_reply_business_minutes,
         "solved_at": held.c.solved_at,
@@ -47,11 +50,22 @@ def _new_values() -> dict[str, sa.ColumnElement]:
     }
 
 
+def _is_stale() -> sa.ColumnElement[bool]:
+    """The held row is not newer than the metrics the ticket already carries."""
+    return sa.and_(
+        held.c.updated_at.is_not(None),
+        tickets.c.metrics_updated_at.is_not(None),
+        held.c.updated_at <= tickets.c.metrics_updated_at,
+    )
+
+
 def apply(conn: sa.Connection, batch_id: str) -> ApplyOutcome:
     values = _new_values()
-    unchanged = sa.and_(*[tickets.c[name].is_not_distinct_from(v) for name, v in values.items()])
+    measured = {k: v for k, v in values.items() if k != "metrics_updated_at"}
+    unchanged = sa.and_(*[tickets.c[name].is_not_distinct_from(v) for name, v in measured.items()])
     outcome_column = sa.case(
         (held.c.batch_id != batch_id, "released"),
+        (_is_stale(), "rows_duplicates"),
         (tickets.c.batch_id == batch_id, "rows_loaded"),
         (unchanged, "rows_duplicates"),
         else_="rows_replaced",
@@ -68,7 +82,7 @@ def apply(conn: sa.Connection, batch_id: str) -> ApplyOutcome:
         else:
             outcome.per_file[(source_file, column)] += n
 
-    conn.execute(tickets.update().where(_match()).values(values))
+    conn.execute(tickets.update().where(_match(), sa.not_(_is_stale())).values(values))
     conn.execute(held.delete().where(sa.exists().where(_match())))
     still_held = conn.execute(
         sa.select(held.c.source_file, sa.func.count())

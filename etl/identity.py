@@ -1,10 +1,38 @@
-"""Customer identity: raw emails are never stored, only a keyed hash of the normalised email."""
+"""Customer identity: raw emails are never stored, only a keyed hash of the normalised email.
+
+The key lives outside the warehouse: ``$TURNAROUND_HASH_KEY``, else a secrets file
+(``$TURNAROUND_SECRETS_FILE``, the config's ``identity.secrets_file``, else
+``~/.config/turnaround/secrets.toml``), created on the first load that needs it. The
+warehouse keeps only the key's fingerprint, so a load with another key is refused instead of
+splitting every customer in two.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+HASH_KEY_ENV = "TURNAROUND_HASH_KEY"
+SECRETS_FILE_ENV = "TURNAROUND_SECRETS_FILE"
+EMAIL_ID_PREFIX = "email:"
+_FINGERPRINT_MESSAGE = b"turnaround email hash key fingerprint"
+
+# One pattern for Python's re and polars' regex engine alike.
+EMAIL_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}"
+EMAIL_PATTERN = re.compile(EMAIL_REGEX)
+REDACTED = "<email>"
+
+
+class HashKeyError(Exception):
+    """The email hash key is missing, unreadable, or not the one this warehouse was built with."""
 
 
 def normalise_email(email: str) -> str:
@@ -14,16 +42,113 @@ def normalise_email(email: str) -> str:
 def email_customer_id(email: str, hash_key: str) -> str:
     """The canonical customer id for a source that only knows the customer's email."""
     digest = hmac.new(hash_key.encode(), normalise_email(email).encode(), hashlib.sha256)
-    return "email:" + digest.hexdigest()[:32]
-
-
-EMAIL_PATTERN = re.compile(r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}")
+    return EMAIL_ID_PREFIX + digest.hexdigest()[:32]
 
 
 def looks_like_email(value: str) -> bool:
-    return EMAIL_PATTERN.fullmatch(value) is not None
+    return EMAIL_PATTERN.fullmatch(value.strip()) is not None
+
+
+def customer_key(value: str, hash_key: str) -> str:
+    """A customer id as given, or, where it is an email, the keyed hash of that email."""
+    return email_customer_id(value, hash_key) if looks_like_email(value) else value
 
 
 def redact_emails(text: str) -> str:
-    """``text`` with every email address replaced, for rejected rows kept in quarantine."""
-    return EMAIL_PATTERN.sub("<email>", text)
+    """``text`` with every email address replaced, for quarantined rows and comments."""
+    return EMAIL_PATTERN.sub(REDACTED, text)
+
+
+def hash_email_ids(column: pl.Expr, hash_key: str) -> pl.Expr:
+    """A polars text column of customer ids with every email-shaped id hashed."""
+    is_email = column.str.strip_chars().str.contains(f"^{EMAIL_REGEX}$")
+    hashed = column.map_elements(lambda v: email_customer_id(v, hash_key), return_dtype=pl.String)
+    return pl.when(is_email).then(hashed).otherwise(column)
+
+
+def redact_column(column: pl.Expr) -> pl.Expr:
+    return column.str.replace_all(EMAIL_REGEX, REDACTED)
+
+
+# --- the key ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HashKey:
+    value: str
+    origin: str  # where it came from, for messages: the variable's name or the file's path
+    created: bool = False  # True when this call wrote a new secrets file
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.value)
+
+
+def key_fingerprint(key: str) -> str:
+    """What the warehouse keeps of the key: enough to tell two keys apart, useless to hash."""
+    digest = hmac.new(key.encode(), _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+    return "hmac-sha256:" + digest[:16]
+
+
+def default_secrets_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "turnaround" / "secrets.toml"
+
+
+def secrets_file(configured: Path | None = None) -> Path:
+    """The secrets file: ``$TURNAROUND_SECRETS_FILE``, else the configured one, else the default."""
+    named = os.environ.get(SECRETS_FILE_ENV)
+    return Path(named) if named else (configured or default_secrets_file())
+
+
+def read_secrets_file(path: Path) -> str | None:
+    """The hash key a secrets file holds; None where the file does not exist."""
+    if not path.exists():
+        return None
+    try:
+        stored = tomllib.loads(path.read_text(encoding="utf-8")).get("hash_key")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HashKeyError(f"cannot read the secrets file {path}: {exc}") from None
+    if not isinstance(stored, str) or not stored.strip():
+        raise HashKeyError(f'the secrets file {path} has no hash_key = "..." line')
+    return stored.strip()
+
+
+def find_hash_key(configured_file: Path | None = None) -> HashKey | None:
+    """The key from the environment or the secrets file; None where neither has one."""
+    value = os.environ.get(HASH_KEY_ENV, "").strip()
+    if value:
+        return HashKey(value, HASH_KEY_ENV)
+    path = secrets_file(configured_file)
+    stored = read_secrets_file(path)
+    return None if stored is None else HashKey(stored, str(path))
+
+
+def load_hash_key(configured_file: Path | None = None) -> HashKey:
+    """The key, creating a secrets file with a new random key where there is none yet."""
+    found = find_hash_key(configured_file)
+    if found is not None:
+        return found
+    path = secrets_file(configured_file)
+    key = secrets.token_hex(32)
+    write_secrets_file(path, key)
+    return HashKey(key, str(path), created=True)
+
+
+def write_secrets_file(path: Path, key: str) -> None:
+    """Write a secrets file readable by its owner only; refuse to overwrite another key."""
+    stored = read_secrets_file(path)
+    if stored == key:
+        return
+    if stored is not None:
+        raise HashKeyError(f"{path} already holds a different hash key; it was not overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = (
+        "# Turnaround's secrets. Keep this file private and backed up: customer ids made\n"
+        "# from emails are keyed hashes, and without this key new exports cannot be matched\n"
+        "# to the customers already loaded.\n"
+        f'hash_key = "{key}"\n'
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)

@@ -3,8 +3,10 @@
 The batch is staged in a temporary table; each staged row is then classified against
 what the warehouse holds under its key:
 - ``insert``: the key is new;
-- ``replace``: the key exists and the staged row is newer (a later ``updated_at``, or, for
-  tables without one, different content);
+- ``replace``: the key exists and the staged row is newer: a later ``updated_at``; where
+  neither row has an ``updated_at`` (or the table has none), different content, so the later
+  load wins; a dated row replaces an undated one with different content, and an undated
+  row never replaces a dated one;
 - ``duplicate``: the key exists and the staged row is not newer.
 Replaced rows are deleted and re-inserted; nothing is written for duplicates. The caller
 runs this inside its transaction, so a failure leaves the table as it was.
@@ -39,15 +41,21 @@ def _key_match(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.Co
     return sa.and_(*[stage.c[k] == target.c[k] for k in key])
 
 
-def _is_newer(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.ColumnElement:
-    if "updated_at" in target.c:
-        return sa.or_(
-            stage.c.updated_at > target.c.updated_at,
-            sa.and_(target.c.updated_at.is_(None), stage.c.updated_at.is_not(None)),
-        )
+def _content_differs(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.ColumnElement:
     ignored = {*key, "batch_id", "source_file"}  # lineage of a re-delivery is not new content
     content = [c.name for c in target.columns if c.name not in ignored]
     return sa.or_(*[stage.c[c].is_distinct_from(target.c[c]) for c in content])
+
+
+def _is_newer(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.ColumnElement:
+    differs = _content_differs(stage, target, key)
+    if "updated_at" not in target.c:
+        return differs
+    staged, stored = stage.c.updated_at, target.c.updated_at
+    return sa.or_(
+        staged > stored,
+        sa.and_(stored.is_(None), differs),  # undated stored row: a dated or later load wins
+    )
 
 
 def merge(

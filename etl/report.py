@@ -36,8 +36,25 @@ class FileTableStats:
 
 
 @dataclass
+class CheckRow:
+    """One contract check of one file and table in a run (table etl_run_checks)."""
+
+    source_file: str
+    target_table: str
+    check_name: str
+    description: str
+    success: bool
+    failing_count: int
+    example_reason: str | None = None
+
+
+@dataclass
 class RunReport:
-    """One load run (table etl_runs) and its per-file accounting."""
+    """One run (table etl_runs), its per-file accounting and its contract results.
+
+    ``status``: running, then succeeded, failed (nothing loaded), refused (another load held
+    the warehouse: nothing read) or skipped (every file was already loaded).
+    """
 
     batch_id: str
     started_at: dt.datetime
@@ -46,7 +63,10 @@ class RunReport:
     status: str = "running"
     ended_at: dt.datetime | None = None
     rows_released: int = 0
+    rows_remapped: int = 0
     message: str | None = None
+    skipped_files: list[dict] = field(default_factory=list)  # file, sha256, loaded_in, loaded_as
+    checks: list[CheckRow] = field(default_factory=list)
 
     def entry(self, source_file: str, table: str, fmt: str) -> FileTableStats:
         key = (source_file, table)
@@ -66,11 +86,32 @@ class RunReport:
             "files": len(self.files),
             **self.totals(),
             "rows_released": self.rows_released,
+            "rows_remapped": self.rows_remapped,
             "message": self.message,
         }
 
     def file_rows(self) -> list[dict]:
         return [{"batch_id": self.batch_id, **asdict(s)} for s in self.stats.values()]
+
+    def check_rows(self) -> list[dict]:
+        return [{"batch_id": self.batch_id, **asdict(c)} for c in self.checks]
+
+    def as_json(self) -> dict:
+        """The run as ``turnaround load --json`` prints it."""
+        return {
+            **self.run_row(),
+            "files": self.file_rows(),
+            "file_count": len(self.files),
+            "skipped_files": self.skipped_files,
+            "checks": self.check_rows(),
+        }
+
+    def fail(self, status: str, message: str) -> None:
+        """End the run without loading anything: its accounting is dropped."""
+        self.stats.clear()
+        self.checks.clear()
+        self.rows_released = self.rows_remapped = 0
+        self.status, self.ended_at, self.message = status, utc_now(), message
 
 
 def utc_now() -> dt.datetime:

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests import repository_guard
+from tests import postgres_server, repository_guard
 from warehouse import ensure_schema, get_engine, tables
 
 # Every data file a test reads is here (tests/fixtures/README.md gives each one's source).
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+TEST_HASH_KEY = "test-hash-key-of-the-suite"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     repository_guard.install()  # in every xdist worker too: each runs this hook
+    # Every test, fixture and subprocess hashes emails with a known key and never reads or
+    # writes the user's secrets file, warehouse or config.
+    os.environ["TURNAROUND_HASH_KEY"] = TEST_HASH_KEY
+    os.environ["TURNAROUND_SECRETS_FILE"] = str(
+        Path(tempfile.mkdtemp(prefix="turnaround-secrets-")) / "secrets.toml"
+    )
+    os.environ.pop("TURNAROUND_WAREHOUSE", None)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The base URL of this test process's PostgreSQL server."""
+    with postgres_server.running_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -29,6 +49,26 @@ def engine(warehouse_url: str) -> sa.Engine:
     eng = get_engine(warehouse_url)
     ensure_schema(eng)
     return eng
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def any_warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty warehouse on each kind Turnaround supports: a DuckDB file, and a database on
+    the real PostgreSQL server."""
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+        return
+    with postgres_server.fresh_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+@pytest.fixture
+def any_engine(any_warehouse_url: str) -> Iterator[sa.Engine]:
+    """A read-write engine on ``any_warehouse_url``, its tables created."""
+    eng = get_engine(any_warehouse_url)
+    ensure_schema(eng)
+    yield eng
+    eng.dispose()
 
 
 _LINEAGE = {"source": "test", "batch_id": "test-batch", "source_file": "test.csv"}

@@ -1,6 +1,18 @@
-"""The warehouse: SQLAlchemy engine, canonical tables, dialect differences."""
+"""The warehouse: engines and access (readers, writers, locks), tables, dialect differences."""
 
-from warehouse.engine import DEFAULT_URL, get_engine, resolve_url
+from warehouse.access import Warehouse, WarehouseBusy, WarehouseMissing
+from warehouse.engine import DEFAULT_URL, WarehouseError, get_engine, resolve_url
 from warehouse.schema import SCHEMA_VERSION, ensure_schema, tables
 
-__all__ = ["DEFAULT_URL", "SCHEMA_VERSION", "ensure_schema", "get_engine", "resolve_url", "tables"]
+__all__ = [
+    "DEFAULT_URL",
+    "SCHEMA_VERSION",
+    "Warehouse",
+    "WarehouseBusy",
+    "WarehouseError",
+    "WarehouseMissing",
+    "ensure_schema",
+    "get_engine",
+    "resolve_url",
+    "tables",
+]

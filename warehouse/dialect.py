@@ -61,9 +61,9 @@ def _add_minutes_duckdb(element, compiler, **kw):
 @compiles(add_minutes, "postgresql")
 def _add_minutes_pg(element, compiler, **kw):
     ts, minutes = list(element.clauses)
-    return (
-        f"({compiler.process(ts, **kw)} + make_interval(mins => {compiler.process(minutes, **kw)}))"
-    )
+    # make_interval(mins => ...) takes an integer only; a bigint or double multiplies fine.
+    ts_sql, minutes_sql = compiler.process(ts, **kw), compiler.process(minutes, **kw)
+    return f"({ts_sql} + ({minutes_sql}) * INTERVAL '1 minute')"
 
 
 class add_days(FunctionElement):  # noqa: N801
@@ -157,7 +157,7 @@ def insert_frame(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> N
     """Bulk-insert a polars frame into ``table`` (columns matched by name).
 
     DuckDB scans the frame as Arrow in place (an INSERT ... SELECT, no per-row round trip);
-    other warehouses take a parameterised executemany.
+    PostgreSQL takes it through COPY.
     """
     columns = [c.name for c in table.columns if c.name in frame.columns]
     if frame.is_empty() or not columns:
@@ -172,5 +172,22 @@ def insert_frame(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> N
             conn.execute(table.insert().from_select(columns, source))
         finally:
             raw.unregister(view)
+    elif conn.dialect.name == "postgresql":
+        _copy_into(conn, table, frame)
     else:
         conn.execute(table.insert(), frame.to_dicts())
+
+
+def _copy_into(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """COPY a frame into a PostgreSQL table on the connection's own transaction."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c) for c in frame.columns)
+    # Identifiers are quoted by the dialect; the values travel in COPY's own format.
+    statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in frame.iter_rows():
+                copy.write_row(row)
+    finally:
+        cursor.close()

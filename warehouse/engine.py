@@ -45,8 +45,8 @@ def get_engine(url: str | None = None, *, read_only: bool = False) -> sa.Engine:
     if backend == "duckdb":
         path = duckdb_path(url)
         if read_only and path is not None and not path.exists():
-            raise WarehouseError(f"no warehouse at {path}: load data first (turnaround load)")
-        if path is not None:
+            raise WarehouseError(f"no warehouse at {path}; load data first (turnaround load)")
+        if path is not None and not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"read_only": True} if read_only and path is not None else {}
         return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)

@@ -2,26 +2,28 @@
 
 Grain of each table:
 - tickets, nps_responses, customers: see their contracts (data_contracts/contracts/).
+  tickets also keeps ``source_user_id`` (the requester in the source, so a user who arrives
+  later re-maps the ticket) and ``metrics_updated_at`` (the source time of its metric values,
+  so an older metrics export never overwrites newer ones).
 - quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
-- etl_runs: one row per load run (batch_id).
+- etl_runs: one row per run (batch_id): loads, refusals, skips, erasures.
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
+- etl_run_checks: one row per contract check per file and table of a run.
+- loaded_files: one row per file content loaded (sha256), so a file that arrives again is
+  skipped.
 - held_ticket_metrics: one row per ticket whose metrics arrived before the ticket itself.
 - customer_identities: one row per source user (source, user_id) mapped to a customer_id.
-- warehouse_meta: one row per setting (schema_version, hash_key).
+- warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 
 from data_contracts import CONTRACTS
+from data_contracts.contract import LINEAGE_COLUMNS
 
-SCHEMA_VERSION = 1
-
-# Older schema versions migrate step by step: MIGRATIONS[v] upgrades v to v + 1.
-MIGRATIONS: dict[int, list[str]] = {}
+SCHEMA_VERSION = 2
 
 SQL_TYPES = {
     "string": sa.String,
@@ -35,14 +37,10 @@ metadata = sa.MetaData()
 
 
 def _lineage() -> list[sa.Column]:
-    return [
-        sa.Column("source", sa.String, nullable=False),
-        sa.Column("batch_id", sa.String, nullable=False),
-        sa.Column("source_file", sa.String, nullable=False),
-    ]
+    return [sa.Column(name, sa.String, nullable=False) for name in LINEAGE_COLUMNS]
 
 
-def _canonical_table(name: str) -> sa.Table:
+def _canonical_table(name: str, *bookkeeping: sa.Column) -> sa.Table:
     contract = CONTRACTS[name]
     columns = [
         sa.Column(
@@ -56,10 +54,14 @@ def _canonical_table(name: str) -> sa.Table:
     lineage = [col for col in _lineage() if col.name not in contract.column_names]
     for col in lineage:
         col.primary_key = col.name in contract.key
-    return sa.Table(name, metadata, *columns, *lineage, comment=contract.grain)
+    return sa.Table(name, metadata, *columns, *lineage, *bookkeeping, comment=contract.grain)
 
 
-tickets = _canonical_table("tickets")
+tickets = _canonical_table(
+    "tickets",
+    sa.Column("source_user_id", sa.String),
+    sa.Column("metrics_updated_at", sa.DateTime),
+)
 nps_responses = _canonical_table("nps_responses")
 customers = _canonical_table("customers")
 
@@ -98,7 +100,9 @@ etl_runs = sa.Table(
     # Held ticket metrics from earlier runs whose ticket arrived in this run.
     sa.Column("rows_released", sa.BigInteger, nullable=False, default=0),
     sa.Column("message", sa.Text),
-    comment="one row per load run",
+    # Tickets whose customer_id changed because their source user arrived in this run.
+    sa.Column("rows_remapped", sa.BigInteger, default=0),
+    comment="one row per run",
 )
 
 etl_run_files = sa.Table(
@@ -110,6 +114,31 @@ etl_run_files = sa.Table(
     sa.Column("format", sa.String, nullable=False),
     *[sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in COUNT_COLUMNS],
     comment="one row per file and target table per load run",
+)
+
+etl_run_checks = sa.Table(
+    "etl_run_checks",
+    metadata,
+    sa.Column("batch_id", sa.String, primary_key=True),
+    sa.Column("source_file", sa.String, primary_key=True),
+    sa.Column("target_table", sa.String, primary_key=True),
+    sa.Column("check_name", sa.String, primary_key=True),
+    sa.Column("description", sa.Text),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("failing_count", sa.BigInteger, nullable=False),
+    sa.Column("example_reason", sa.Text),
+    comment="one row per contract check per file and target table per run",
+)
+
+loaded_files = sa.Table(
+    "loaded_files",
+    metadata,
+    sa.Column("sha256", sa.String, primary_key=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("source_file", sa.String, nullable=False),
+    sa.Column("batch_id", sa.String, nullable=False),
+    sa.Column("loaded_at", sa.DateTime, nullable=False),
+    comment="one row per file content loaded by a successful run",
 )
 
 held_ticket_metrics = sa.Table(
@@ -154,50 +183,62 @@ tables = metadata.tables
 
 
 class SchemaError(Exception):
-    """The warehouse was written by a newer Turnaround or cannot be migrated."""
+    """The warehouse was written by a newer Turnaround, or is not a Turnaround warehouse."""
 
 
-def _meta_value(conn: sa.Connection, name: str) -> str | None:
+class SchemaOutdated(SchemaError):
+    """The warehouse has an older schema: ``turnaround migrate`` upgrades it in place."""
+
+
+def meta_value(conn: sa.Connection, name: str) -> str | None:
     return conn.execute(
         sa.select(warehouse_meta.c.value).where(warehouse_meta.c.name == name)
     ).scalar()
 
 
-def ensure_schema(engine: sa.Engine) -> int:
-    """Create missing tables, record or migrate the schema version; return the version."""
-    with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
-        found = _meta_value(conn, "schema_version")
-        if found is None:
-            conn.execute(
-                warehouse_meta.insert(),
-                [
-                    {"name": "schema_version", "value": str(SCHEMA_VERSION)},
-                    {"name": "hash_key", "value": secrets.token_hex(32)},
-                ],
-            )
-            return SCHEMA_VERSION
-        version = int(found)
-        if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"this warehouse has schema version {version}, newer than this Turnaround "
-                f"({SCHEMA_VERSION}); upgrade Turnaround"
-            )
-        while version < SCHEMA_VERSION:
-            for statement in MIGRATIONS[version]:
-                conn.execute(sa.text(statement))
-            version += 1
-        conn.execute(
-            warehouse_meta.update()
-            .where(warehouse_meta.c.name == "schema_version")
-            .values(value=str(version))
+def set_meta_value(conn: sa.Connection, name: str, value: str | None) -> None:
+    conn.execute(warehouse_meta.delete().where(warehouse_meta.c.name == name))
+    if value is not None:
+        conn.execute(warehouse_meta.insert().values(name=name, value=value))
+
+
+def schema_version(conn: sa.Connection) -> int | None:
+    """The warehouse's schema version; None where it has no Turnaround tables yet."""
+    if not sa.inspect(conn).has_table(warehouse_meta.name):
+        return None
+    found = meta_value(conn, "schema_version")
+    return None if found is None else int(found)
+
+
+def check_schema(conn: sa.Connection, where: str) -> int:
+    """Refuse a warehouse a reader cannot use: empty, older or newer than this Turnaround."""
+    version = schema_version(conn)
+    if version is None:
+        raise SchemaError(f"{where} holds no Turnaround tables; load data first (turnaround load)")
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} has schema version {version}, newer than this Turnaround "
+            f"({SCHEMA_VERSION}); upgrade Turnaround"
         )
-        return version
+    if version < SCHEMA_VERSION:
+        raise SchemaOutdated(
+            f"{where} has schema version {version}; this Turnaround needs {SCHEMA_VERSION}: "
+            "run `turnaround migrate` to upgrade it in place"
+        )
+    return version
 
 
-def hash_key(conn: sa.Connection) -> str:
-    """The warehouse's secret key for hashing emails into customer ids."""
-    value = _meta_value(conn, "hash_key")
-    if value is None:
-        raise SchemaError("warehouse has no hash_key: run ensure_schema first")
-    return value
+def ensure_schema(bind: sa.Engine | sa.Connection, where: str = "the warehouse") -> int:
+    """Create the tables of an empty warehouse; check the version of an existing one.
+
+    Writers call this in their write window. An older warehouse is never upgraded here:
+    that is ``turnaround migrate``'s job (warehouse.migrations).
+    """
+    if isinstance(bind, sa.Engine):
+        with bind.begin() as conn:
+            return ensure_schema(conn, where)
+    if schema_version(bind) is None:
+        metadata.create_all(bind, checkfirst=True)
+        set_meta_value(bind, "schema_version", str(SCHEMA_VERSION))
+        return SCHEMA_VERSION
+    return check_schema(bind, where)

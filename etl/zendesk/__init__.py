@@ -4,6 +4,18 @@ from etl.formats import Format
 from etl.zendesk.reader import DESCRIPTION, read, sniff
 from etl.zendesk.settings import FORMAT_NAME
 
-FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read)]
+
+def near_miss(head: str) -> str | None:
+    """A JSON file that no JSON format accepts: say what it lacks."""
+    if not head.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+        return None
+    return (
+        "it is JSON, but holds no Zendesk tickets, ticket_metrics or users (a page such as "
+        '{"tickets": [...]}, or records with "stream": "tickets") and no Delighted survey '
+        'responses (objects with "id", "person" and "score")'
+    )
+
+
+FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read, near_miss)]
 
 __all__ = ["FORMATS", "read", "sniff"]

@@ -17,9 +17,11 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
+from etl.formats import not_text, python_encoding
 from etl.frames import (
     IDENTITIES_SCHEMA,
     TICKET_METRICS_SCHEMA,
+    RawLookup,
     ReadContext,
     ReadResult,
     Rejected,
@@ -101,9 +103,31 @@ def _raw(item: Record | BadRecord) -> str:
     return redact_emails(raw)
 
 
-def _table_of_broken_line(raw: str) -> str:
+def _table_of_broken_line(raw: str, tables_read: Counter[str]) -> str:
+    """The table a line that is not JSON was meant for: the stream it names, else the table
+    most of the file's records went to (a users export's broken line is a user)."""
     named = STREAM_NAME.search(raw)
-    return STREAM_TABLES.get(named.group(1), "tickets") if named else "tickets"
+    if named and named.group(1) in STREAM_TABLES:
+        return STREAM_TABLES[named.group(1)]
+    return tables_read.most_common(1)[0][0] if tables_read else "tickets"
+
+
+def _raw_lookup(path: Path, encoding: str) -> RawLookup:
+    """The records behind row numbers, read again from the file (only rejected rows ask)."""
+
+    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+        wanted, found = set(row_numbers), {}
+        with path.open(encoding=python_encoding(encoding), newline="") as file:
+            for item in iter_records(file):
+                if (
+                    isinstance(item, Record)
+                    and item.row_number in wanted
+                    and STREAM_TABLES.get(item.stream) == table
+                ):
+                    found[item.row_number] = _raw(item)
+        return found
+
+    return lookup
 
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:
@@ -120,14 +144,15 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     }
     frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
     rejected: list[Rejected] = []
+    broken: list[BadRecord] = []
     skipped: Counter[str] = Counter()
+    tables_read: Counter[str] = Counter()
     is_zendesk = parsed_any = False
     try:
-        with path.open(encoding="utf-8-sig", newline="") as file:
+        with path.open(encoding=python_encoding(ctx.encoding), newline="") as file:
             for item in iter_records(file):
                 if isinstance(item, BadRecord):
-                    table = _table_of_broken_line(item.raw)
-                    rejected.append(Rejected(table, item.row_number, _raw(item), item.reason))
+                    broken.append(item)
                     continue
                 parsed_any = True
                 is_zendesk = is_zendesk or item.stream in KNOWN_STREAMS
@@ -137,6 +162,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                 if table is None:
                     skipped[item.stream or "unrecognised"] += 1
                     continue
+                tables_read[table] += 1
                 if not isinstance(item.data, dict):
                     reason = f"the {item.stream} record is not a JSON object"
                     rejected.append(Rejected(table, item.row_number, _raw(item), reason))
@@ -147,10 +173,15 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                     rejected.append(Rejected(table, item.row_number, _raw(item), str(exc)))
                     continue
                 frames[table].add(row, item.row_number)
-    except UnicodeDecodeError:
-        raise UnreadableFile(str(path), "is not UTF-8 text", [DESCRIPTION]) from None
+    except UnicodeDecodeError as exc:
+        raise not_text(path, exc, ctx.encoding, [DESCRIPTION]) from None
     except OSError as exc:
         raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
+    rejected += [
+        Rejected(_table_of_broken_line(b.raw, tables_read), b.row_number, _raw(b), b.reason)
+        for b in broken
+    ]
+    rejected.sort(key=lambda r: r.row_number)
     if not is_zendesk:
         if parsed_any:
             problem = "holds no Zendesk tickets, ticket_metrics or users"
@@ -167,6 +198,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         identities=frames["identities"].frame(),
         rejected=rejected,
         skipped=dict(skipped),
+        raw_lookup=_raw_lookup(path, ctx.encoding),
     )
 
 

@@ -127,6 +127,7 @@ def test_empty_string_is_null_for_every_type():
         "responded_at": None,
         "score": None,
         "comment": None,
+        "updated_at": None,
         "row_number": 1,
     }
 

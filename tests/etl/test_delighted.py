@@ -61,6 +61,7 @@ def test_the_fixture_array_becomes_nps_responses(fixture_result):
             dt.datetime(2024, 3, 1, 10),
             10,
             "Support sorted out my refund the same day.",
+            dt.datetime(2024, 3, 1, 11),  # updated_at: edited an hour later
             1,
         ),
         (
@@ -69,9 +70,10 @@ def test_the_fixture_array_becomes_nps_responses(fixture_result):
             dt.datetime(2024, 3, 2, 10),
             3,
             "Third ticket about the same outage.",
+            dt.datetime(2024, 3, 2, 10),  # never edited: as new as its creation
             2,
         ),
-        ("8394", "3024", dt.datetime(2024, 3, 4, 10), 8, "", 4),
+        ("8394", "3024", dt.datetime(2024, 3, 4, 10), 8, "", dt.datetime(2024, 3, 4, 10), 4),
     ]
     assert fixture_result.skipped == {"survey_type:ces": 1}
     assert fixture_result.rejected == []
@@ -140,6 +142,7 @@ def test_response_row_maps_the_fields():
         "response_id": "77",
         "customer_id": "500",
         "responded_at": dt.datetime(2023, 11, 14, 22, 13, 20),
+        "updated_at": dt.datetime(2023, 11, 14, 22, 13, 20),  # updated_at null: created_at
         "score": 9,
         "comment": "Quick fix, thanks",
     }

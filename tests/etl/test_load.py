@@ -1,4 +1,5 @@
-"""Loading runs: accounting, re-delivery, held metrics, refusal and rollback on real DuckDB."""
+"""Loading runs: accounting, re-delivery, held metrics, refusal and rollback, on a real DuckDB
+file and a real PostgreSQL server alike."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl import load as load_module
+from etl import apply as apply_module
 from etl.frames import UnreadableFile
-from etl.load import load_paths
+from etl.load import LoadOptions, load_paths
 from tests.conftest import FIXTURES
+
+EVERY_ROW_MAY_FAIL = LoadOptions(quarantine_limit=1.0)
 
 TICKETS_HEADER = (
     "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,type,priority,"
@@ -54,7 +57,8 @@ def _count(engine: sa.Engine, table: str) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar()
 
 
-def test_every_row_is_accounted_for(engine, tmp_path):
+def test_every_row_is_accounted_for(any_engine, tmp_path):
+    engine = any_engine
     path = _tickets_csv(
         tmp_path / "tickets.csv",
         [
@@ -65,7 +69,7 @@ def test_every_row_is_accounted_for(engine, tmp_path):
             "4,c1,not-a-date,,,open,email,,,,,,,,,,,,2024-01-02T00:00:00Z",
         ],
     )
-    report = load_paths(engine, [path])
+    report = load_paths(engine, [path], EVERY_ROW_MAY_FAIL)
     stats = report.stats[(str(path.resolve()), "tickets")]
     assert (stats.rows_read, stats.rows_loaded, stats.rows_duplicates, stats.rows_quarantined) == (
         5,
@@ -82,16 +86,21 @@ def test_every_row_is_accounted_for(engine, tmp_path):
     assert "deleted" in reasons[4] and "created_at" in reasons[5]
 
 
-def test_reloading_the_same_file_changes_nothing(engine, tmp_path):
+def test_reloading_the_same_file_changes_nothing(any_engine, tmp_path):
+    engine = any_engine
     path = _tickets_csv(tmp_path / "tickets.csv", [_row("1"), _row("2")])
-    load_paths(engine, [path])
+    first = load_paths(engine, [path])
     before = _snapshot(engine)
-    report = load_paths(engine, [path])
-    assert report.totals()["rows_duplicates"] == 2 and report.totals()["rows_loaded"] == 0
+    again = load_paths(engine, [path])  # the same content: skipped without reading
+    assert again.status == "skipped" and again.totals()["rows_read"] == 0
+    assert again.skipped_files[0]["loaded_in"] == first.batch_id
+    forced = load_paths(engine, [path], LoadOptions(force=True))  # read: every row a duplicate
+    assert forced.totals()["rows_duplicates"] == 2 and forced.totals()["rows_loaded"] == 0
     assert _snapshot(engine)["tickets"] == before["tickets"]
 
 
-def test_a_newer_export_replaces_the_stored_ticket(engine, tmp_path):
+def test_a_newer_export_replaces_the_stored_ticket(any_engine, tmp_path):
+    engine = any_engine
     load_paths(engine, [_tickets_csv(tmp_path / "a.csv", [_row("1", status="open")])])
     newer = _row("1", status="solved", updated_at="2024-02-01T00:00:00Z")
     report = load_paths(engine, [_tickets_csv(tmp_path / "b.csv", [newer])])
@@ -101,7 +110,8 @@ def test_a_newer_export_replaces_the_stored_ticket(engine, tmp_path):
         assert conn.execute(sa.text("select status from tickets")).scalar() == "solved"
 
 
-def test_zendesk_fixture_holds_metrics_until_their_tickets_arrive(engine, tmp_path):
+def test_zendesk_fixture_holds_metrics_until_their_tickets_arrive(any_engine, tmp_path):
+    engine = any_engine
     fixture = FIXTURES / "zendesk_airbyte" / "records.jsonl"
     report = load_paths(engine, [fixture])
     per_table = {table: s for (_, table), s in report.stats.items()}
@@ -128,15 +138,16 @@ def test_zendesk_fixture_holds_metrics_until_their_tickets_arrive(engine, tmp_pa
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
-                "select agent_replies, reopens, first_reply_at - created_at from tickets "
+                "select agent_replies, reopens, created_at, first_reply_at from tickets "
                 "where ticket_id = '160'"
             )
         ).one()
     assert row[0] == 2 and row[1] == 1
-    assert row[2].total_seconds() == 97667 * 60  # reply_time_in_minutes.calendar
+    assert (row[3] - row[2]).total_seconds() == 97667 * 60  # reply_time_in_minutes.calendar
 
 
-def test_unreadable_file_is_refused_and_nothing_loads(engine, tmp_path):
+def test_unreadable_file_is_refused_and_nothing_loads(any_engine, tmp_path):
+    engine = any_engine
     good = _tickets_csv(tmp_path / "tickets.csv", [_row("1")])
     load_paths(engine, [good])
     before = _snapshot(engine)
@@ -154,7 +165,8 @@ def test_unreadable_file_is_refused_and_nothing_loads(engine, tmp_path):
     assert statuses == ["succeeded", "failed"]
 
 
-def test_a_crash_mid_load_leaves_the_warehouse_as_it_was(engine, tmp_path, monkeypatch):
+def test_a_crash_mid_load_leaves_the_warehouse_as_it_was(any_engine, tmp_path, monkeypatch):
+    engine = any_engine
     load_paths(engine, [_tickets_csv(tmp_path / "a.csv", [_row("1")])])
     before = _snapshot(engine)
 
@@ -162,15 +174,16 @@ def test_a_crash_mid_load_leaves_the_warehouse_as_it_was(engine, tmp_path, monke
         raise OSError("disk full")
 
     # Tickets are merged; then writing the quarantine fails.
-    monkeypatch.setattr(load_module, "_quarantine", crash)
+    monkeypatch.setattr(apply_module, "write_quarantine", crash)
     bad_row = _row("3", status="deleted")
     path = _tickets_csv(tmp_path / "b.csv", [_row("2"), bad_row])
     with pytest.raises(OSError, match="disk full"):
-        load_paths(engine, [path])
+        load_paths(engine, [path], EVERY_ROW_MAY_FAIL)
     assert _snapshot(engine) == before
 
 
-def test_folders_are_loaded_file_by_file(engine, tmp_path):
+def test_folders_are_loaded_file_by_file(any_engine, tmp_path):
+    engine = any_engine
     folder = tmp_path / "exports"
     folder.mkdir()
     _tickets_csv(folder / "tickets.csv", [_row("1")])

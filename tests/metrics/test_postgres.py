@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import random
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +17,7 @@ from metrics.groups import group_measures
 from metrics.params import TimePoints
 from metrics.queries import kpi_queries, measure_queries, weekly_trends_query
 from tests.metrics.rows import insert
+from tests.postgres_server import fresh_database
 from warehouse import ensure_schema
 
 AS_OF = dt.datetime(2024, 6, 1)
@@ -53,68 +48,14 @@ def test_every_query_compiles_for_postgresql(name):
 # --- parity on a live server ---------------------------------------------------------------
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("TURNAROUND_REQUIRE_POSTGRES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def pg_engine():
-    """A throw-away PostgreSQL server.
-
-    Skipped where none can be started, except under ``make test`` (which installs the server
-    and sets TURNAROUND_REQUIRE_POSTGRES=1): there a missing server fails the test.
-    """
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        _unavailable("no PostgreSQL server binaries here")
-    # Not under pytest's tmp dir: the postgres user must be able to reach the data directory.
-    root = Path(tempfile.mkdtemp(prefix="turnaround-metrics-pg-"))
-    as_user = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    pg_ctl = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    try:
-        subprocess.run(
-            [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-            check=True,
-            capture_output=True,
-        )
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-        subprocess.run(
-            [*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        detail = getattr(exc, "stderr", b"") or b""
-        _unavailable(f"cannot start PostgreSQL here: {exc} {detail.decode(errors='replace')}")
-    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
-    try:
+def pg_engine(pg_server):
+    """A database of its own on the test process's PostgreSQL server."""
+    with fresh_database(pg_server) as url:
+        engine = sa.create_engine(url)
         ensure_schema(engine)
         yield engine
-    finally:
         engine.dispose()
-        subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def sample_rows(seed: int = 7) -> dict[str, list[dict]]:

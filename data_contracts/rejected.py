@@ -1,0 +1,15 @@
+"""A row that did not make it into the warehouse, and why: one quarantine row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Rejected:
+    """A record a reader could not turn into a canonical row, or one a contract check failed."""
+
+    table: str
+    row_number: int
+    raw: str  # the record as read: the CSV line, the JSON line or element
+    reason: str

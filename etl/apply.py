@@ -1,0 +1,158 @@
+"""Merge staged files into the warehouse, inside the run's one transaction.
+
+The steps, in order: count what each file read; merge source users (identities); merge the
+canonical tables (newest version wins); map tickets to the customers their source users
+are (this run's tickets, and earlier tickets whose user arrived only now); hold or apply
+ticket metrics; write the quarantine, the contract results and the files' fingerprints.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from etl import held_metrics
+from etl.identity import redact_emails
+from etl.merge import DUPLICATE, INSERT, REPLACE, latest_per_key, merge
+from etl.report import RunReport, utc_now
+from etl.stage import StagedFile
+from warehouse.schema import customer_identities, tables
+from warehouse.schema import tickets as tickets_table
+
+# Metric columns a ticket keeps when a newer version of it arrives without them.
+TICKET_METRIC_COLUMNS = (
+    "first_reply_at",
+    "solved_at",
+    "agent_replies",
+    "reopens",
+    "assignee_stations",
+    "group_stations",
+    "first_reply_business_minutes",
+    "metrics_updated_at",
+)
+CANONICAL = {
+    "tickets": ("source", "ticket_id"),
+    "nps_responses": ("source", "response_id"),
+    "customers": ("customer_id",),
+}
+IDENTITY_KEY = ("source", "user_id")
+METRICS_KEY = ("source", "ticket_id")
+MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
+
+
+def apply_staged(conn: sa.Connection, report: RunReport, staged: list[StagedFile]) -> None:
+    """Merge every staged file into the warehouse and account for every row read."""
+    _count_reads(report, staged)
+    batches = _batches(staged)
+    if "identities" in batches:
+        _merge_counted(conn, report, "customer_identities", IDENTITY_KEY, batches["identities"])
+    for table, key in CANONICAL.items():
+        if table in batches:
+            keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()
+            _merge_counted(conn, report, table, key, batches[table], keep_when_null=keep)
+    report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
+    if "ticket_metrics" in batches:
+        _hold_metrics(conn, report, batches["ticket_metrics"])
+    # Every run applies held metrics: this run's, and earlier ones whose ticket just arrived.
+    outcome = held_metrics.apply(conn, report.batch_id)
+    for (source_file, column), n in outcome.per_file.items():
+        _add(report, source_file, "ticket_metrics", column, n)
+    report.rows_released += outcome.released
+    write_quarantine(conn, report.batch_id, staged)
+    report.checks = [check for s in staged for check in s.checks]
+    if report.checks:
+        conn.execute(tables["etl_run_checks"].insert(), report.check_rows())
+
+
+def _count_reads(report: RunReport, staged: list[StagedFile]) -> None:
+    for s in staged:
+        for stream, count in s.skipped.items():
+            entry = report.entry(s.path, stream, s.format)
+            entry.rows_read += count
+            entry.rows_skipped += count
+        for table, count in s.read.items():
+            report.entry(s.path, table, s.format).rows_read += count
+        for rejected in s.rejected:
+            report.entry(s.path, rejected.table, s.format).rows_quarantined += 1
+        if not any(path == s.path for path, _ in report.stats):  # a header-only file
+            for table in s.frames or {"(no rows)": None}:
+                report.entry(s.path, table, s.format)
+
+
+def _batches(staged: list[StagedFile]) -> dict[str, pl.DataFrame]:
+    """Each table's valid rows of every file, in one frame per table."""
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for s in staged:
+        for table, frame in s.frames.items():
+            if not frame.is_empty():
+                parts.setdefault(table, []).append(frame)
+    return {table: pl.concat(frames, how="diagonal_relaxed") for table, frames in parts.items()}
+
+
+def map_tickets_to_customers(conn: sa.Connection, batch_id: str) -> int:
+    """Give every ticket the customer_id its source user maps to; return how many tickets of
+    earlier runs changed (their user arrived, or changed, in this run)."""
+    ci, t = customer_identities, tickets_table
+    match = sa.and_(ci.c.source == t.c.source, ci.c.user_id == t.c.source_user_id)
+    differs = sa.exists().where(match, ci.c.customer_id.is_distinct_from(t.c.customer_id))
+    remapped = conn.execute(
+        sa.select(sa.func.count()).select_from(t).where(differs, t.c.batch_id != batch_id)
+    ).scalar()
+    mapped = sa.select(ci.c.customer_id).where(match).scalar_subquery()
+    conn.execute(t.update().where(differs).values(customer_id=mapped))
+    return remapped
+
+
+def _hold_metrics(conn: sa.Connection, report: RunReport, frame: pl.DataFrame) -> None:
+    keep, superseded = latest_per_key(frame, METRICS_KEY)
+    _count(report, superseded, "ticket_metrics", "rows_duplicates")
+    counts = merge(conn, tables["held_ticket_metrics"], METRICS_KEY, keep.drop("load_order"))
+    for (source_file, action), n in counts.items():
+        if action == DUPLICATE:
+            _add(report, source_file, "ticket_metrics", "rows_duplicates", n)
+
+
+def _add(report: RunReport, source_file: str, table: str, column: str, n: int) -> None:
+    entry = report.stats[(source_file, table)]
+    setattr(entry, column, getattr(entry, column) + n)
+
+
+def _count(report: RunReport, frame: pl.DataFrame, table: str, column: str) -> None:
+    for (source_file,), part in frame.group_by(["source_file"]):
+        _add(report, source_file, table, column, part.height)
+
+
+def _merge_counted(
+    conn: sa.Connection,
+    report: RunReport,
+    target: str,
+    key: tuple[str, ...],
+    frame: pl.DataFrame,
+    keep_when_null: tuple[str, ...] = (),
+) -> None:
+    stats_table = "identities" if target == "customer_identities" else target
+    keep, superseded = latest_per_key(frame, key)
+    _count(report, superseded, stats_table, "rows_duplicates")
+    counts = merge(conn, tables[target], key, keep.drop("load_order"), keep_when_null)
+    for (source_file, action), n in counts.items():
+        _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
+
+
+def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile]) -> None:
+    """Every rejected row, raw as read and with email addresses redacted, and its reason."""
+    now = utc_now()
+    rows = [
+        {
+            "batch_id": batch_id,
+            "source_file": s.path,
+            "target_table": r.table,
+            "row_number": r.row_number,
+            "raw_row": redact_emails(r.raw),
+            "reason": redact_emails(r.reason),
+            "quarantined_at": now,
+        }
+        for s in staged
+        for r in s.rejected
+    ]
+    if rows:
+        conn.execute(tables["quarantine"].insert(), rows)

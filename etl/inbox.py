@@ -1,0 +1,139 @@
+"""``turnaround load --inbox DIR``: load whatever has arrived in a folder, unattended.
+
+Grain: one run per entry of the inbox. An entry is a file at the top of the folder, or a
+folder at the top (its files belong together, e.g. one night's Zendesk tickets, users and
+metrics, and load in one run). After its run an entry moves to ``processed/`` (loaded, or
+already loaded before) or to ``failed/`` beside a ``<name>.reason.txt``. A run that fails for a
+reason outside the file (the warehouse, the hash key) leaves the entry where it is and stops
+the inbox run, so nothing is set aside for a fault the next run may not have. An entry still
+being written waits for the next run: a name ending in ``.part`` or ``.tmp``, or a change in the
+last ``settle_seconds``. The writer lock is taken once for the whole inbox run.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl.frames import UnreadableFile
+from etl.load import FileRefused, LoadOptions, hold_writer_lock, new_batch_id, run_locked
+from etl.report import RunReport, utc_now
+from warehouse.access import Warehouse
+
+log = logging.getLogger("turnaround.inbox")
+
+PROCESSED, FAILED = "processed", "failed"
+PARTIAL_SUFFIXES = (".part", ".tmp")
+DEFAULT_SETTLE_SECONDS = 5.0
+
+
+@dataclass
+class EntryOutcome:
+    entry: str  # the name in the inbox
+    report: RunReport
+    moved_to: str | None = None
+
+    def as_json(self) -> dict:
+        return {"entry": self.entry, "moved_to": self.moved_to, **self.report.as_json()}
+
+
+@dataclass
+class InboxRun:
+    inbox: str
+    outcomes: list[EntryOutcome] = field(default_factory=list)
+    waiting: list[dict] = field(default_factory=list)  # entry, why
+
+    @property
+    def failed(self) -> list[EntryOutcome]:
+        return [o for o in self.outcomes if o.report.status not in ("succeeded", "skipped")]
+
+    def as_json(self) -> dict:
+        return {
+            "inbox": self.inbox,
+            "status": "failed" if self.failed else "succeeded",
+            "runs": [o.as_json() for o in self.outcomes],
+            "waiting": self.waiting,
+        }
+
+
+def _still_arriving(path: Path, settle_seconds: float, now: float) -> str | None:
+    """Why ``path`` is not ready to load yet, or None when it is."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    for file in files:
+        if file.name.endswith(PARTIAL_SUFFIXES):
+            return f"{file.name} is still being written ({file.suffix})"
+        age = now - file.stat().st_mtime
+        if age < settle_seconds:
+            return f"{file.name} changed {age:.1f} s ago (waits until {settle_seconds:g} s)"
+    if not files:
+        return "the folder is empty"
+    return None
+
+
+def scan(inbox: Path, settle_seconds: float) -> tuple[list[Path], list[dict]]:
+    """The entries ready to load, in name order, and those that wait."""
+    now = time.time()
+    ready, waiting = [], []
+    for entry in sorted(inbox.iterdir()):
+        if entry.name in (PROCESSED, FAILED) or entry.name.startswith("."):
+            continue
+        why = _still_arriving(entry, settle_seconds, now)
+        if why is None:
+            ready.append(entry)
+        else:
+            waiting.append({"entry": entry.name, "why": why})
+    return ready, waiting
+
+
+def _move(entry: Path, folder: Path, batch_id: str) -> Path:
+    """Move an entry into ``folder``, never over an earlier one of the same name."""
+    folder.mkdir(exist_ok=True)
+    target = folder / entry.name
+    if target.exists():
+        target = folder / f"{entry.stem}.{batch_id}{entry.suffix}"
+    shutil.move(str(entry), target)
+    return target
+
+
+def run_inbox(
+    warehouse: Warehouse,
+    inbox: Path,
+    options: LoadOptions,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    progress=None,
+) -> InboxRun:
+    """Load every ready entry of ``inbox``, one run each; raises LoadRefused when another
+    writer keeps the warehouse (nothing is moved then)."""
+    run = InboxRun(str(inbox))
+    ready, run.waiting = scan(inbox, settle_seconds)
+    for waiting in run.waiting:
+        log.info("%s: waits for the next run: %s", waiting["entry"], waiting["why"])
+    if not ready:
+        log.info("inbox %s: nothing to load", inbox)
+        return run
+    with ExitStack() as held:
+        first = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
+        first.files = [str(e) for e in ready]
+        hold_writer_lock(held, warehouse, options, first)
+        for entry in ready:
+            report = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
+            outcome = EntryOutcome(entry.name, report)
+            run.outcomes.append(outcome)
+            try:
+                run_locked(warehouse, [entry], options, report, progress)
+            except (FileRefused, UnreadableFile) as exc:  # the file is at fault: set it aside
+                moved = _move(entry, inbox / FAILED, report.batch_id)
+                reason = moved.with_name(moved.name + ".reason.txt")
+                reason.write_text(f"run {report.batch_id} failed: {exc}\n", encoding="utf-8")
+                outcome.moved_to = str(moved)
+                log.error("%s: refused, moved to %s: %s", entry.name, moved, exc)
+                continue
+            except Exception as exc:  # the warehouse or the set-up is at fault: retry later
+                log.error("%s: failed, left in the inbox for the next run: %s", entry.name, exc)
+                break
+            outcome.moved_to = str(_move(entry, inbox / PROCESSED, report.batch_id))
+    return run

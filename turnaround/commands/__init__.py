@@ -1,0 +1,1 @@
+"""The ``turnaround`` commands, one module per kind of work."""

@@ -1,0 +1,104 @@
+"""Commands that change the warehouse itself: ``migrate`` and ``forget``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from turnaround.commands.common import (
+    ConfigOpt,
+    JsonOpt,
+    LogLevelOpt,
+    WarehouseOpt,
+    fail,
+    out,
+    print_json,
+    settings,
+)
+
+WaitOpt = Annotated[
+    float,
+    typer.Option("--wait", min=0, help="Seconds to wait for a running load to finish"),
+]
+
+
+def migrate(
+    warehouse: WarehouseOpt = None,
+    wait: WaitOpt = 300,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = "info",
+    as_json: JsonOpt = False,
+) -> None:
+    """Upgrade an existing warehouse to this Turnaround's schema, in place.
+
+    A version-1 warehouse kept its email hash key inside; migrate moves the key to the
+    secrets file (or checks it against $TURNAROUND_HASH_KEY) and keeps only its fingerprint.
+    """
+    from etl.identity import HashKeyError
+    from etl.migrate import migrate_warehouse
+    from warehouse.engine import WarehouseError
+    from warehouse.schema import SchemaError
+
+    run = settings(config, log_level, as_json, warehouse)
+    target = run.warehouse()
+    try:
+        found, version, done = migrate_warehouse(
+            target, wait, run.config.path_setting("identity", "secrets_file")
+        )
+    except (WarehouseError, SchemaError, HashKeyError) as exc:
+        fail(str(exc), 1, as_json)
+    if as_json:
+        print_json(
+            {"status": "succeeded", "from_version": found, "to_version": version, "done": done}
+        )
+        return
+    if found == version:
+        out.print(f"{target.display} is already at schema version {version}.", highlight=False)
+        return
+    out.print(
+        f"Upgraded {target.display} from schema version {found} to {version}:", highlight=False
+    )
+    for step in done:
+        out.print(f"  - {step}", highlight=False)
+
+
+def forget(
+    who: Annotated[str, typer.Argument(help="The customer id, or the email address, to erase")],
+    warehouse: WarehouseOpt = None,
+    wait: WaitOpt = 300,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = "info",
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase one person everywhere in the warehouse, for a data-protection request.
+
+    Tickets, NPS responses, the customer row, source identities, and quarantined rows that
+    name them. An email is matched through its keyed hash (raw emails are never stored).
+    """
+    from etl.forget import forget as erase
+    from etl.identity import HashKeyError
+    from etl.load import LoadError, LoadOptions
+    from warehouse.engine import WarehouseError
+    from warehouse.schema import SchemaError
+
+    run = settings(config, log_level, as_json, warehouse)
+    options = LoadOptions(
+        wait_seconds=wait,
+        secrets_file=run.config.path_setting("identity", "secrets_file"),
+        command="forget",
+    )
+    try:
+        erased = erase(run.warehouse(), who, options)
+    except (WarehouseError, SchemaError, HashKeyError, LoadError) as exc:
+        fail(str(exc), 1, as_json)
+    if as_json:
+        print_json({"status": "erased" if erased.found else "not_found", "erased": erased.counts})
+        return
+    if not erased.found:
+        out.print("Nobody with that id or email is in the warehouse; nothing was erased.")
+        return
+    listed = ", ".join(
+        f"{n:,} {table.replace('_', ' ')}" for table, n in erased.counts.items() if n
+    )
+    out.print(f"Erased: {listed}.", highlight=False)

@@ -1,0 +1,198 @@
+"""``turnaround load``: export files (or an inbox folder) into the warehouse."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from turnaround.commands.common import (
+    ConfigOpt,
+    JsonOpt,
+    LogLevelOpt,
+    WarehouseOpt,
+    fail,
+    out,
+    print_json,
+    settings,
+)
+from turnaround.logs import LoadProgress, is_terminal
+
+
+def load(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            exists=True, show_default=False, help="Export files, or folders of them, in one run"
+        ),
+    ] = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            exists=True,
+            help="Load every file that has arrived in this folder, one run each, and move it "
+            "to processed/ or failed/ (for a scheduler)",
+        ),
+    ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for another load to finish before giving up "
+            "(default: the config's load.wait_seconds, else 300)",
+            show_default=False,
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of the files, e.g. cp1252 for an export Excel re-saved "
+            "(default: utf-8)",
+            show_default=False,
+        ),
+    ] = None,
+    quarantine_limit: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Refuse a file whole when more than this share of its rows fail their checks "
+            "(default: the config's load.quarantine_limit, else 0.10)",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Read files even when the same content was loaded before")
+    ] = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = "info",
+    as_json: JsonOpt = False,
+) -> None:
+    """Load export files into the warehouse in one all-or-nothing run.
+
+    Files already loaded (same content) are skipped. A file with more bad rows than the
+    quarantine limit is refused whole. Exit 0 when everything loaded (or was loaded before),
+    1 when anything failed or another load kept the warehouse longer than --wait, 2 for bad
+    usage.
+    """
+    from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
+
+    run = settings(config, log_level, as_json, warehouse)
+    if bool(paths) == bool(inbox):
+        fail("give export files (PATH...) or --inbox DIR, not both and not neither", 2, as_json)
+    encoding = encoding or run.config.get("load", "encoding", "utf-8")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
+    options = LoadOptions(
+        quarantine_limit=_first(
+            quarantine_limit, run.config.get("load", "quarantine_limit"), DEFAULT_QUARANTINE_LIMIT
+        ),
+        wait_seconds=_first(wait, run.config.get("load", "wait_seconds"), DEFAULT_WAIT_SECONDS),
+        encoding=encoding,
+        force=force,
+        secrets_file=run.config.path_setting("identity", "secrets_file"),
+        command="load --inbox" if inbox else "load",
+    )
+    target = run.warehouse()
+    if inbox:
+        _load_inbox(target, inbox, options, run)
+    else:
+        _load_files(target, paths, options, as_json)
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
+def _load_files(target, paths, options, as_json: bool) -> None:
+    from etl.frames import UnreadableFile
+    from etl.load import LoadError, load_paths
+
+    try:
+        with LoadProgress(is_terminal() and not as_json) as progress:
+            report = load_paths(target, paths, options, progress=progress)
+    except (LoadError, UnreadableFile) as exc:
+        report = getattr(exc, "report", None)
+        _refused(exc, report, as_json)
+    except Exception as exc:  # a warehouse or disk failure: the transaction rolled back
+        _refused(exc, None, as_json, prefix=f"load failed: {type(exc).__name__}: ")
+    if as_json:
+        print_json(report.as_json())
+        return
+    print_report(report)
+
+
+def _refused(exc, report, as_json: bool, prefix: str = "") -> None:
+    fields = report.as_json() if report is not None else {}
+    message = fields.pop("message", None) or str(exc)
+    fail(f"{prefix}{message}\nNothing was loaded.", 1, as_json, **fields)
+
+
+def print_report(report) -> None:
+    from etl.load import summary
+    from warehouse.schema import COUNT_COLUMNS
+
+    if report.stats:
+        table = Table(title=f"Run {report.batch_id}")
+        table.add_column("file")
+        table.add_column("table")
+        for column in COUNT_COLUMNS:
+            table.add_column(column.removeprefix("rows_"), justify="right")
+        for s in report.stats.values():
+            table.add_row(
+                Path(s.source_file).name,
+                s.target_table,
+                *[f"{getattr(s, c):,}" for c in COUNT_COLUMNS],
+            )
+        out.print(table)
+    for skipped in report.skipped_files:
+        out.print(
+            f"{Path(skipped['file']).name}: already loaded in run {skipped['loaded_in']}; "
+            "skipped (--force reads it again)",
+            highlight=False,
+        )
+    failing = [c for c in report.checks if not c.success]
+    for check in failing:
+        out.print(
+            f"{Path(check.source_file).name} {check.target_table}: {check.failing_count:,} "
+            f"row(s) failed {check.check_name}, e.g. {check.example_reason}",
+            highlight=False,
+        )
+    seconds = (report.ended_at - report.started_at).total_seconds()
+    out.print(f"Run {report.status} in {seconds:.1f} s: {summary(report)}.", highlight=False)
+
+
+def _load_inbox(target, inbox: Path, options, run) -> None:
+    from etl.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
+    from etl.load import LoadError
+
+    settle = run.config.get("load", "settle_seconds", DEFAULT_SETTLE_SECONDS)
+    try:
+        with LoadProgress(is_terminal() and not run.as_json) as progress:
+            result = run_inbox(target, inbox, options, settle, progress)
+    except LoadError as exc:  # refused: another load holds the warehouse
+        fields = exc.report.as_json() if exc.report else {}
+        fields.pop("message", None)
+        fail(str(exc), 1, run.as_json, inbox=str(inbox), **fields)
+    if run.as_json:
+        print_json(result.as_json())
+    else:
+        for outcome in result.outcomes:
+            status = outcome.report.status
+            where = f" -> {outcome.moved_to}" if outcome.moved_to else " (left in the inbox)"
+            detail = outcome.report.message or ""
+            out.print(f"{outcome.entry}: {status}{where} {detail}".rstrip(), highlight=False)
+        for waiting in result.waiting:
+            out.print(f"{waiting['entry']}: waits ({waiting['why']})", highlight=False)
+        if not result.outcomes and not result.waiting:
+            out.print(f"Nothing has arrived in {inbox}.", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,132 @@
+"""Commands for a person trying Turnaround: ``generate``, ``dashboard`` and ``demo``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from turnaround.commands.common import (
+    ConfigOpt,
+    LogLevelOpt,
+    WarehouseOpt,
+    err,
+    fail,
+    out,
+    settings,
+)
+
+DEFAULT_ADDRESS = "127.0.0.1"
+DEFAULT_PORT = 8501
+
+
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the exports into")],
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 7,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="zendesk: Zendesk JSON Lines + Delighted JSON + customers CSV; "
+            "canonical: tickets.csv, nps.csv, customers.csv",
+        ),
+    ] = "zendesk",
+    nps_effect: Annotated[
+        float, typer.Option(help="Scale of recovery's lift on NPS (0 = none, 1 = default)")
+    ] = 1.0,
+    retention_effect: Annotated[
+        float, typer.Option(help="Scale of recovery's effect on churn (0 = none, 1 = default)")
+    ] = 1.0,
+) -> None:
+    """Write realistic, seeded demo exports (two years of tickets, surveys, customers)."""
+    from turnaround.generate import generate as run_generate
+
+    if fmt not in ("zendesk", "canonical"):
+        fail(f"--format must be zendesk or canonical, not {fmt!r}", 2)
+    with err.status(f"Generating {customers:,} customers…"):
+        files = run_generate(
+            out_dir,
+            customers=customers,
+            seed=seed,
+            fmt=fmt,
+            nps_effect=nps_effect,
+            retention_effect=retention_effect,
+        )
+    for path in files:
+        out.print(f"wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)", highlight=False)
+
+
+def dashboard(
+    warehouse: WarehouseOpt = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Address to listen on (default: {DEFAULT_ADDRESS}, this machine only); "
+            "0.0.0.0 serves every interface (see the README on serving a team)",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = "warning",
+) -> None:
+    """Serve the Streamlit dashboard (read-only: it never writes the warehouse)."""
+    import dashboard as dashboard_pkg
+    from warehouse.engine import resolve_url
+
+    run = settings(config, log_level, False, warehouse)
+    address = address or run.config.get("dashboard", "address", DEFAULT_ADDRESS)
+    port = port or run.config.get("dashboard", "port", DEFAULT_PORT)
+    app_file = Path(dashboard_pkg.__file__).parent / "app.py"
+    env = {**os.environ, "TURNAROUND_WAREHOUSE": resolve_url(run.warehouse_url)}
+    shown = "localhost" if address in ("127.0.0.1", "localhost") else address
+    out.print(f"Turnaround dashboard on http://{shown}:{port} (Ctrl+C to stop)", highlight=False)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_file),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo exports")] = Path(
+        "demo_data"
+    ),
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 20_000,
+    warehouse: WarehouseOpt = None,
+    serve: Annotated[bool, typer.Option(help="Serve the dashboard after loading")] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = DEFAULT_PORT,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = "info",
+) -> None:
+    """Generate demo exports, load them, and open the dashboard."""
+    from turnaround.commands.load import load
+
+    if not any(out_dir.glob("*")):
+        generate(out_dir, customers=customers)
+    try:
+        load([out_dir], warehouse=warehouse, config=config, log_level=log_level)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            raise
+    if serve:
+        dashboard(warehouse=warehouse, port=port, config=config, log_level=log_level)

@@ -1,0 +1,159 @@
+"""Who may use a DuckDB warehouse file when: writers one at a time, readers never blocked long.
+
+DuckDB lets one process hold a database file read-write, and any process holding the file,
+even read-only, keeps a writer out. Turnaround's own processes take turns through three
+lock files in a folder beside the warehouse (``turnaround.duckdb.locks/``), each an
+``flock`` that the kernel releases when its process dies:
+
+- ``writer``: held by a load (``migrate``, ``forget``) for its whole run, so writers run one
+  at a time; it holds the holder's pid and command, for the message a waiting writer prints.
+- ``queue``: held exclusively by a writer from the moment it wants the warehouse until its
+  merge is committed. A reader takes it shared on its way in, so once a writer waits, new
+  readers wait behind it (a waiting writer goes first).
+- ``readers``: held shared by every open reader connection; a writer takes it exclusively
+  for its write window, after the readers already in have finished.
+
+PostgreSQL needs none of this (readers never block there); its writers take an advisory lock
+instead (``warehouse.access``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+POLL_SECONDS = 0.05
+NOTICE_AFTER_SECONDS = 1.0  # waits shorter than this pass without a word
+
+Notice = Callable[[str], None]
+
+
+class LockTimeout(Exception):
+    """A lock was not free within the time allowed; the message says who holds it."""
+
+    def __init__(self, message: str, holder: dict | None = None):
+        super().__init__(message)
+        self.holder = holder or {}
+
+
+def lock_folder(database: Path) -> Path:
+    return database.with_name(database.name + ".locks")
+
+
+@dataclass
+class FileLock:
+    """One flock on one file; ``acquire`` waits up to a deadline, telling ``notice`` once."""
+
+    path: Path
+    shared: bool = False
+    fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free now. A folder that cannot hold lock files (a read-only
+        mount) has no writer either: readers pass freely there."""
+        if self.fd is None:
+            self.fd = _open(self.path, writable=not self.shared)
+            if self.fd is None:
+                return True
+        mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def acquire(self, deadline: float, waiting_for: str, notice: Notice | None) -> None:
+        started, told = time.monotonic(), False
+        while not self.try_acquire():
+            now = time.monotonic()
+            if now >= deadline:
+                self.release()
+                raise LockTimeout(waiting_for)
+            if notice and not told and now - started >= NOTICE_AFTER_SECONDS:
+                notice(f"waiting for {waiting_for}")
+                told = True
+            time.sleep(POLL_SECONDS)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops its flock
+            self.fd = None
+
+    def write_holder(self, holder: dict) -> None:
+        """Record who holds this (exclusive) lock, for the message a waiter prints."""
+        if self.fd is None:
+            return
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(holder).encode(), 0)
+
+
+def read_holder(path: Path) -> dict:
+    """What the last holder of a lock file wrote about itself ({} when nothing readable)."""
+    try:
+        return json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def _open(path: Path, writable: bool) -> int | None:
+    """A descriptor for a lock file, created with its folder where it is missing.
+
+    A reader that can create nothing there (a read-only mount, another user's folder) gets
+    None and passes: no writer can write there either. A writer must get its lock.
+    """
+    flags = (os.O_RDWR if writable else os.O_RDONLY) | os.O_CREAT | os.O_CLOEXEC
+    try:
+        path.parent.mkdir(exist_ok=True)
+        return os.open(path, flags, 0o666)
+    except OSError as exc:
+        if writable or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT):
+            raise
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+@dataclass
+class Gate:
+    """The queue and readers locks of one warehouse file."""
+
+    database: Path
+
+    def _locks(self) -> tuple[Path, Path]:
+        folder = lock_folder(self.database)
+        return folder / "queue", folder / "readers"
+
+    def enter_reader(self, deadline: float, notice: Notice | None) -> FileLock:
+        """Pass the queue and hold ``readers`` shared; release the returned lock when done."""
+        queue_path, readers_path = self._locks()
+        queue = FileLock(queue_path, shared=True)
+        readers = FileLock(readers_path, shared=True)
+        try:
+            queue.acquire(deadline, "a load to finish writing the warehouse", notice)
+            readers.acquire(deadline, "a load to finish writing the warehouse", notice)
+        except LockTimeout:
+            readers.release()
+            raise
+        finally:
+            queue.release()
+        return readers
+
+    def enter_writer(self, deadline: float, notice: Notice | None) -> tuple[FileLock, FileLock]:
+        """Hold the queue (new readers wait), then ``readers`` exclusively (readers already in
+        have finished). Release both, readers first, when the merge is committed."""
+        queue_path, readers_path = self._locks()
+        queue, readers = FileLock(queue_path), FileLock(readers_path)
+        queue.acquire(deadline, "another writer's turn in the queue", notice)
+        try:
+            readers.acquire(deadline, "readers of the warehouse to finish", notice)
+        except LockTimeout:
+            queue.release()
+            raise
+        return queue, readers

@@ -1,0 +1,72 @@
+"""Upgrade an existing warehouse in place, one schema version at a time (``turnaround migrate``).
+
+Each step runs in the caller's transaction, so a failed migration leaves the warehouse as it
+was. Tables that a version adds are created from the current metadata; columns it adds to
+existing tables are added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from warehouse.schema import (
+    SCHEMA_VERSION,
+    SchemaError,
+    meta_value,
+    metadata,
+    schema_version,
+    set_meta_value,
+)
+
+# Given the email hash key a version-1 warehouse kept inside itself, store it outside the
+# warehouse and return the fingerprint the warehouse keeps instead.
+MoveHashKey = Callable[[str], str]
+
+V2_COLUMNS = (
+    ("tickets", "source_user_id", "VARCHAR"),
+    ("tickets", "metrics_updated_at", "TIMESTAMP"),
+    ("nps_responses", "updated_at", "TIMESTAMP"),
+    ("customers", "updated_at", "TIMESTAMP"),
+    ("etl_runs", "rows_remapped", "BIGINT DEFAULT 0"),
+)
+
+
+def _to_v2(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 2: no hash key inside the warehouse, newest-version columns, run checks and
+    loaded files."""
+    done = []
+    for table, column, sql_type in V2_COLUMNS:
+        # Names come from the constant above, never from input: DDL takes no parameters.
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        done.append(f"added {table}.{column}")
+    metadata.create_all(conn, checkfirst=True)
+    done.append("created etl_run_checks and loaded_files")
+    key = meta_value(conn, "hash_key")
+    if key is not None:
+        set_meta_value(conn, "hash_key_fingerprint", move_hash_key(key))
+        set_meta_value(conn, "hash_key", None)
+        done.append("moved the email hash key out of the warehouse")
+    return done
+
+
+STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {1: _to_v2}
+
+
+def migrate(conn: sa.Connection, move_hash_key: MoveHashKey) -> tuple[int, int, list[str]]:
+    """Upgrade the warehouse to SCHEMA_VERSION; return (from, to, what was done)."""
+    found = schema_version(conn)
+    if found is None:
+        raise SchemaError("there is no Turnaround warehouse here to migrate")
+    if found > SCHEMA_VERSION:
+        raise SchemaError(
+            f"the warehouse has schema version {found}, newer than this Turnaround "
+            f"({SCHEMA_VERSION}); upgrade Turnaround"
+        )
+    version, done = found, []
+    while version < SCHEMA_VERSION:
+        done += STEPS[version](conn, move_hash_key)
+        version += 1
+    set_meta_value(conn, "schema_version", str(version))
+    return found, version, done

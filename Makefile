@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/system-deps.sh
 	$(BIN)/ruff check .
-	TURNAROUND_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 -q
+	TURNAROUND_REQUIRE_POSTGRES=1 TURNAROUND_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"

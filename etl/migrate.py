@@ -50,7 +50,7 @@ def migrate_warehouse(
     if not warehouse.file_exists():
         raise WarehouseMissing(f"no warehouse at {warehouse.path}; nothing to migrate")
     report = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
-    options = LoadOptions(wait_seconds=wait_seconds, command="migrate")
+    options = LoadOptions(wait_seconds=wait_seconds, command="turnaround migrate")
     with ExitStack() as held:
         hold_writer_lock(held, warehouse, options, report)
         with warehouse.write(wait_seconds) as conn:

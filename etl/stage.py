@@ -54,7 +54,8 @@ def stage_file(
         staged.read[rejected.table] += 1
     staged.rejected.extend(result.rejected)
     for table, frame in result.frames().items():
-        staged.read[table] += frame.height
+        if frame.height:
+            staged.read[table] += frame.height
         if table == "tickets":
             frame = _ticket_bookkeeping(frame, result.source)
         if table in CONTRACT_TABLES:

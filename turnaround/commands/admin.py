@@ -86,7 +86,7 @@ def forget(
     options = LoadOptions(
         wait_seconds=wait,
         secrets_file=run.config.path_setting("identity", "secrets_file"),
-        command="forget",
+        command="turnaround forget",
     )
     try:
         erased = erase(run.warehouse(), who, options)

@@ -99,7 +99,7 @@ def load(
         encoding=encoding,
         force=force,
         secrets_file=run.config.path_setting("identity", "secrets_file"),
-        command="load --inbox" if inbox else "load",
+        command="turnaround load --inbox" if inbox else "turnaround load",
     )
     target = run.warehouse()
     if inbox:

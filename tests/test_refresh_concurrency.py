@@ -18,7 +18,6 @@ from tests.processes import (
     hold_write_window,
     hold_writer_lock,
     json_out,
-    spawn_cli,
     stamp,
     wait_for_line,
 )

@@ -82,7 +82,7 @@ def served(exports, tmp_path):
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                raise AssertionError(f"the dashboard did not start: {log.read_text()}")
+                raise AssertionError(f"the dashboard did not start: {log.read_text()}") from None
             time.sleep(0.3)
     try:
         yield f"http://127.0.0.1:{port}", port, warehouse

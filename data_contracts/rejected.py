@@ -13,3 +13,6 @@ class Rejected:
     row_number: int
     raw: str  # the record as read: the CSV line, the JSON line or element
     reason: str
+    # The customer the row would have belonged to, where known (hashed like every id made
+    # from an email), so a data-protection erasure finds quarantined rows too.
+    customer_id: str | None = None

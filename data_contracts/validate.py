@@ -173,9 +173,11 @@ def _rejected(
         separator="; ",
         ignore_nulls=True,
     )
+    customer = pl.col("customer_id") if "customer_id" in bad.columns else pl.lit(None, pl.String)
     rows = bad.select(
         ROW_ID,
         pl.struct(pl.exclude(ROW_ID, _POSITION)).struct.json_encode().alias("raw"),
         reason.alias("reason"),
+        customer.alias("customer_id"),
     )
-    return [Rejected(table, row_number, raw, why) for row_number, raw, why in rows.iter_rows()]
+    return [Rejected(table, *values) for values in rows.iter_rows()]

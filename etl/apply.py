@@ -149,6 +149,7 @@ def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile
             "row_number": r.row_number,
             "raw_row": redact_emails(r.raw),
             "reason": redact_emails(r.reason),
+            "customer_id": r.customer_id,
             "quarantined_at": now,
         }
         for s in staged

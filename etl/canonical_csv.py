@@ -18,7 +18,7 @@ from data_contracts import CONTRACTS
 from etl.conform import conform
 from etl.formats import Format, read_text
 from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
-from etl.identity import hash_email_ids, redact_column
+from etl.identity import customer_key, hash_email_ids, redact_column
 
 SOURCE = "canonical"
 
@@ -107,8 +107,11 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     ]
     typed, unparsable = conform(values.filter(~is_ragged & ~records.get_column("is_blank")), table)
     lookup = _raw_lookup(records.select("row_number", "record"))
+    customers = dict(values.select("row_number", "customer_id").iter_rows())
     for rejected in unparsable:
         rejected.raw = lookup(table, [rejected.row_number])[rejected.row_number]
+        given = (customers.get(rejected.row_number) or "").strip()
+        rejected.customer_id = customer_key(given, ctx.hash_key) if given else None
     rejected = sorted(ragged + unparsable, key=lambda r: r.row_number)
     return ReadResult(
         format=fmt.name,

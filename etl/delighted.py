@@ -114,6 +114,11 @@ def customer_id_of(response: dict, hash_key: str) -> str | None:
     return customer_key(str(person).strip(), hash_key)
 
 
+def _customer_or_none(value: Any, hash_key: str) -> str | None:
+    """The customer a rejected response belongs to, where it can be told."""
+    return customer_id_of(value, hash_key) if isinstance(value, dict) else None
+
+
 def response_row(response: dict, hash_key: str) -> dict[str, Any]:
     """One canonical nps_responses row from a Delighted response; raises FieldError."""
     row: dict[str, Any] = {}
@@ -184,7 +189,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                     continue
                 except FieldError as exc:
                     problem = str(exc)
-        rejected.append(Rejected(TABLE, number, _redacted(raw, value), problem))
+        customer = _customer_or_none(value, ctx.hash_key)
+        rejected.append(Rejected(TABLE, number, _redacted(raw, value), problem, customer))
     return ReadResult(
         format=FORMAT_NAME,
         source=SOURCE,

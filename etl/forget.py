@@ -59,7 +59,10 @@ def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
     }
     # Quarantined rows keep the raw record: the customer id, or the person's source user id
     # as a Zendesk requester, can be in it (emails never are: they are redacted).
-    named = [q.c.raw_row.like(_like(customer_id), escape="\\")]
+    named = [
+        q.c.customer_id.in_([customer_id, *user_ids]),
+        q.c.raw_row.like(_like(customer_id), escape="\\"),
+    ]
     for user_id in user_ids:
         for key in ("requester_id", "submitter_id", "id"):
             for end in (",", "}"):

@@ -175,6 +175,9 @@ def run_locked(
         record_failure(warehouse, report)
         if isinstance(exc, LoadError):
             exc.report = report
+            raise
+        if isinstance(exc, SchemaError | WarehouseBusy):  # a sentence for the user, no trace
+            raise LoadError(str(exc), report) from None
         raise
     log.info(
         "run %s %s: %s", report.batch_id, report.status, summary(report), extra={"run": report}

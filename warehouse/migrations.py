@@ -30,6 +30,7 @@ V2_COLUMNS = (
     ("nps_responses", "updated_at", "TIMESTAMP"),
     ("customers", "updated_at", "TIMESTAMP"),
     ("etl_runs", "rows_remapped", "BIGINT DEFAULT 0"),
+    ("quarantine", "customer_id", "VARCHAR"),
 )
 
 

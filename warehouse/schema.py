@@ -84,6 +84,7 @@ quarantine = sa.Table(
     sa.Column("row_number", sa.BigInteger, primary_key=True),
     sa.Column("raw_row", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.String),  # whose row it was, where known (for forget)
     sa.Column("quarantined_at", sa.DateTime, nullable=False),
     comment="one row per rejected input row",
 )

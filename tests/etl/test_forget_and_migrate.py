@@ -1,0 +1,144 @@
+"""Erasing one person (``forget``) and upgrading a version-1 warehouse (``migrate``), on DuckDB
+and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from etl.forget import forget
+from etl.identity import email_customer_id, key_fingerprint, read_secrets_file
+from etl.load import LoadError, LoadOptions, load_paths
+from etl.migrate import migrate_warehouse
+from tests.conftest import FIXTURES, TEST_HASH_KEY
+from warehouse import Warehouse, get_engine
+from warehouse.migrations import V2_COLUMNS
+from warehouse.schema import SCHEMA_VERSION, SchemaOutdated, check_schema, metadata
+
+USERS_PAGE = FIXTURES / "real" / "zendesk_api_users_page.json"
+TICKETS_PAGE = FIXTURES / "real" / "zendesk_api_tickets_page_offset.json"
+# The requester of 87 of the page's 91 tickets.
+SANDBOX_EMAIL = "automationsqa@z3nmail.com"
+
+
+def _count(engine: sa.Engine, table: str, where: str = "true", **params) -> int:
+    with engine.connect() as conn:
+        sql = f"select count(*) from {table} where {where}"  # test-written SQL, bound values
+        return conn.execute(sa.text(sql), params).scalar()
+
+
+def test_forget_by_email_erases_the_person_everywhere(any_engine, tmp_path):
+    nps = tmp_path / "nps.csv"
+    nps.write_text(
+        "response_id,customer_id,responded_at,score,comment\n"
+        f"r1,{SANDBOX_EMAIL},2024-02-01,9,fine\n"
+        f"r2,{SANDBOX_EMAIL},2024-02-02,eleven,not a score\n"
+        "r3,someone-else,2024-02-03,7,ok\n"
+    )
+    load_paths(any_engine, [TICKETS_PAGE, USERS_PAGE, nps], LoadOptions(quarantine_limit=1.0))
+    person = email_customer_id(SANDBOX_EMAIL, TEST_HASH_KEY)
+    assert _count(any_engine, "tickets", "customer_id = :c", c=person) == 87
+    assert _count(any_engine, "quarantine") == 1
+
+    erased = forget(Warehouse.for_engine(any_engine), f"  {SANDBOX_EMAIL.upper()} ", LoadOptions())
+    assert erased.customer_id == person
+    assert erased.counts["tickets"] == 87
+    assert erased.counts["nps_responses"] == 1
+    assert erased.counts["customer_identities"] == 1
+    assert erased.counts["quarantine"] == 1  # the bad response named the person's id
+    for table in ("tickets", "nps_responses", "customer_identities"):
+        assert _count(any_engine, table, "customer_id = :c", c=person) == 0
+    assert _count(any_engine, "quarantine") == 0
+    assert _count(any_engine, "tickets") == 4  # everyone else stays
+    assert _count(any_engine, "nps_responses") == 1
+    assert _count(any_engine, "customer_identities") == 99
+    with any_engine.connect() as conn:
+        run = conn.execute(
+            sa.text("select status, message from etl_runs where status = 'erased'")
+        ).one()
+    assert person not in run.message and SANDBOX_EMAIL not in run.message
+    assert "87 tickets" in run.message
+
+
+def test_forget_someone_unknown_erases_nothing(any_engine):
+    load_paths(any_engine, [USERS_PAGE])
+    erased = forget(Warehouse.for_engine(any_engine), "nobody@example.net", LoadOptions())
+    assert not erased.found
+    assert _count(any_engine, "customer_identities") == 100
+
+
+def make_version_1(url: str, key: str) -> sa.Engine:
+    """An empty warehouse at ``url`` as Turnaround's schema version 1 made it: the email hash
+    key inside warehouse_meta, and none of version 2's columns and tables."""
+    added = {(table, column) for table, column, _ in V2_COLUMNS}
+    version_1 = sa.MetaData()
+    for table in metadata.sorted_tables:
+        if table.name in ("etl_run_checks", "loaded_files"):
+            continue
+        columns = [c.copy() for c in table.columns if (table.name, c.name) not in added]
+        sa.Table(table.name, version_1, *columns)
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        version_1.create_all(conn)
+        conn.execute(
+            sa.text("INSERT INTO warehouse_meta (name, value) VALUES ('schema_version', '1')")
+        )
+        conn.execute(
+            sa.text("INSERT INTO warehouse_meta (name, value) VALUES ('hash_key', :key)"),
+            {"key": key},
+        )
+        # A customer the version-1 warehouse keyed by the hash of their email.
+        conn.execute(
+            sa.text(
+                "INSERT INTO customer_identities VALUES "
+                "('zendesk', '42', :customer, 'old-batch', 'users.jsonl')"
+            ),
+            {"customer": email_customer_id("pat@example.com", key)},
+        )
+    return engine
+
+
+def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_path, monkeypatch):
+    old_key = "the-key-version-1-kept-inside"
+    any_engine = make_version_1(any_warehouse_url, old_key)
+    warehouse = Warehouse.for_engine(any_engine)
+    users = tmp_path / "users.json"
+    users.write_text('{"users": [{"id": 43, "email": "PAT@example.com", "external_id": null}]}')
+    with pytest.raises(LoadError, match="run `turnaround migrate`"):
+        load_paths(warehouse, [users])  # an older warehouse is not written to
+
+    monkeypatch.delenv("TURNAROUND_HASH_KEY")
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.setenv("TURNAROUND_SECRETS_FILE", str(secrets))
+    found, version, done = migrate_warehouse(warehouse, 30, None)
+    assert (found, version) == (1, SCHEMA_VERSION)
+    assert "moved the email hash key out of the warehouse" in done
+    assert read_secrets_file(secrets) == old_key
+    with any_engine.connect() as conn:
+        meta = dict(conn.execute(sa.text("select name, value from warehouse_meta")).all())
+    assert meta == {"schema_version": "2", "hash_key_fingerprint": key_fingerprint(old_key)}
+
+    load_paths(warehouse, [users])  # the key now comes from the secrets file
+    with any_engine.connect() as conn:
+        customers = set(conn.execute(sa.text("select customer_id from customer_identities")))
+    assert len(customers) == 1  # user 43 is the same person as user 42 was
+
+    assert migrate_warehouse(warehouse, 30, None) == (2, 2, [])  # nothing left to do
+
+
+def test_migrate_refuses_a_different_key_in_the_environment(any_warehouse_url, monkeypatch):
+    any_engine = make_version_1(any_warehouse_url, "kept-inside")
+    monkeypatch.setenv("TURNAROUND_HASH_KEY", "not-that-one")
+    with pytest.raises(Exception, match="holds a different key"):
+        migrate_warehouse(Warehouse.for_engine(any_engine), 30, None)
+    with any_engine.connect() as conn:  # the failed migration changed nothing
+        version = conn.execute(
+            sa.text("select value from warehouse_meta where name = 'schema_version'")
+        ).scalar()
+    assert version == "1"
+
+
+def test_an_older_schema_is_named_for_readers(any_warehouse_url):
+    any_engine = make_version_1(any_warehouse_url, "kept-inside")
+    with any_engine.connect() as conn, pytest.raises(SchemaOutdated, match="turnaround migrate"):
+        check_schema(conn, "the warehouse")

@@ -22,7 +22,7 @@ from turnaround.config import Config, ConfigError, load_config
 from turnaround.logs import LEVELS, setup_logging
 
 out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # whole lines: log readers grep them
 
 WarehouseOpt = Annotated[
     str | None,

@@ -1,0 +1,154 @@
+"""``turnaround load --inbox DIR``: one run per arrival, moved to processed/ or failed/, files
+still being written left for the next run, a file seen before skipped and recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from etl.inbox import run_inbox
+from etl.load import LoadOptions
+from tests.conftest import FIXTURES
+from tests.processes import cli, json_out
+from warehouse import Warehouse
+
+NPS_HEADER = "response_id,customer_id,responded_at,score,comment\n"
+
+
+def _arrive(path: Path, text: str, age_seconds: float = 60) -> Path:
+    """A file that arrived ``age_seconds`` ago (older than the settle time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def _nps(rows: int, bad: int = 0, first_id: int = 0) -> str:
+    good = [f"r{first_id + i},c{i},2024-02-01,9,ok" for i in range(rows)]
+    broken = [f"b{first_id + i},c{i},2024-02-01,eleven,not a score" for i in range(bad)]
+    return NPS_HEADER + "\n".join(good + broken) + "\n"
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Path:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    return folder
+
+
+def test_every_arrival_is_a_run_of_its_own_and_moves_when_done(any_warehouse_url, inbox):
+    _arrive(inbox / "nps-1.csv", _nps(5))
+    _arrive(inbox / "nps-2.csv", _nps(40, bad=10, first_id=100))  # 20% bad: over 10%
+    _arrive(inbox / "not-an-export.txt", "hello\n")
+    zendesk = inbox / "2024-02-02"  # a folder: its files belong together
+    _arrive(
+        zendesk / "tickets.json",
+        (FIXTURES / "real/zendesk_api_tickets_page_offset.json").read_text(),
+    )
+    _arrive(zendesk / "users.json", (FIXTURES / "real/zendesk_api_users_page.json").read_text())
+    _arrive(inbox / "nps-3.csv.part", _nps(3))  # still being written
+    _arrive(inbox / "nps-4.csv", _nps(2, first_id=200), age_seconds=0)  # changed just now
+
+    run = run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions(), settle_seconds=5)
+
+    outcomes = {o.entry: o.report.status for o in run.outcomes}
+    assert outcomes == {
+        "2024-02-02": "succeeded",
+        "nps-1.csv": "succeeded",
+        "nps-2.csv": "failed",
+        "not-an-export.txt": "failed",
+    }
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["2024-02-02", "nps-1.csv"]
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == [
+        "not-an-export.txt",
+        "not-an-export.txt.reason.txt",
+        "nps-2.csv",
+        "nps-2.csv.reason.txt",
+    ]
+    reason = (inbox / "failed" / "nps-2.csv.reason.txt").read_text()
+    assert (
+        "10 of 50 rows (20%) failed their checks, more than the quarantine limit of 10%" in reason
+    )
+    assert "matches no export format" in (inbox / "failed/not-an-export.txt.reason.txt").read_text()
+    assert sorted(w["entry"] for w in run.waiting) == ["nps-3.csv.part", "nps-4.csv"]
+    assert (inbox / "nps-3.csv.part").exists() and (inbox / "nps-4.csv").exists()
+
+    engine = Warehouse.at(any_warehouse_url).writer()
+    with engine.connect() as conn:
+        runs = conn.execute(sa.text("select status, files from etl_runs")).all()
+        tickets = conn.execute(sa.text("select count(*) from tickets")).scalar()
+        responses = conn.execute(sa.text("select count(*) from nps_responses")).scalar()
+    engine.dispose()
+    assert sorted(runs) == [("failed", 1), ("failed", 1), ("succeeded", 1), ("succeeded", 2)]
+    assert tickets == 91 and responses == 5  # nothing of the refused file loaded
+
+
+def test_a_file_seen_before_is_skipped_recorded_and_moved(any_warehouse_url, inbox):
+    warehouse = Warehouse.at(any_warehouse_url)
+    _arrive(inbox / "nps.csv", _nps(5))
+    run_inbox(warehouse, inbox, LoadOptions())
+    _arrive(inbox / "nps-again.csv", _nps(5))  # the same content under another name
+    run = run_inbox(warehouse, inbox, LoadOptions())
+    (outcome,) = run.outcomes
+    assert outcome.report.status == "skipped"
+    assert outcome.report.skipped_files[0]["loaded_as"].endswith("nps.csv")
+    assert Path(outcome.moved_to).parent.name == "processed"
+    with warehouse.writer().connect() as conn:
+        statuses = list(conn.execute(sa.text("select status from etl_runs order by started_at")))
+    warehouse.dispose()
+    assert [s for (s,) in statuses] == ["succeeded", "skipped"]
+
+
+def test_the_inbox_from_the_command_line(tmp_path, inbox):
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    _arrive(inbox / "nps.csv", _nps(5))
+    first = cli("load", "--inbox", str(inbox), "--warehouse", url, "--json")
+    assert first.returncode == 0, first.stderr
+    report = json_out(first)
+    assert report["status"] == "succeeded"
+    assert report["runs"][0]["entry"] == "nps.csv" and report["runs"][0]["rows_loaded"] == 5
+    # Plain timestamped log lines when standard output is not a terminal.
+    assert any(
+        line[:4].isdigit() and line[10] == "T" and " INFO turnaround.load: " in line
+        for line in first.stderr.splitlines()
+    ), first.stderr
+
+    _arrive(inbox / "bad.csv", _nps(1, bad=5))
+    failed = cli("load", "--inbox", str(inbox), "--warehouse", url)
+    assert failed.returncode == 1
+    assert "bad.csv: failed" in failed.stdout
+    assert (inbox / "failed" / "bad.csv.reason.txt").exists()
+
+
+def test_the_contract_results_of_every_run_are_kept(any_warehouse_url, inbox):
+    _arrive(inbox / "nps.csv", _nps(30, bad=2))  # 2 of 32: under the limit
+    run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions())
+    engine = Warehouse.at(any_warehouse_url).writer()
+    with engine.connect() as conn:
+        checks = {
+            r.check_name: (r.success, r.failing_count, r.example_reason)
+            for r in conn.execute(sa.text("select * from etl_run_checks"))
+        }
+    engine.dispose()
+    assert checks["record_is_readable"] == (False, 2, "score: 'eleven' is not an integer")
+    assert checks["score_between"] == (True, 0, None)
+    assert checks["response_id_not_null"] == (True, 0, None)
+    assert set(checks) >= {"customer_id_not_null", "responded_at_not_null", "score_not_null"}
+
+
+def test_runs_json_shows_each_runs_files_and_checks(tmp_path, inbox):
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    _arrive(inbox / "nps.csv", _nps(30, bad=1))
+    assert cli("load", "--inbox", str(inbox), "--warehouse", url).returncode == 0
+    (run,) = json.loads(cli("runs", "--json", "--warehouse", url).stdout)
+    assert run["status"] == "succeeded" and run["files"] == 1
+    (file_result,) = run["file_results"]
+    assert (file_result["rows_read"], file_result["rows_quarantined"]) == (31, 1)
+    failing = [c for c in run["checks"] if not c["success"]]
+    assert [(c["check_name"], c["failing_count"]) for c in failing] == [("record_is_readable", 1)]

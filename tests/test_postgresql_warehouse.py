@@ -1,0 +1,69 @@
+"""The command line against a real PostgreSQL warehouse: load, read, and writers taking turns
+on the server's advisory lock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import FIXTURES
+from tests.postgres_server import fresh_database
+from tests.processes import cli, hold_writer_lock, json_out, wait_for_line
+from turnaround.generate import generate
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+def test_load_and_metrics_on_postgresql_match_duckdb(pg_url, tmp_path):
+    exports = tmp_path / "exports"
+    generate(exports, customers=300, seed=8, fmt="canonical")
+    duck = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    for url in (pg_url, duck):
+        loaded = cli("load", str(exports), "--warehouse", url, "--json")
+        assert loaded.returncode == 0, loaded.stderr
+        assert json_out(loaded)["rows_loaded"] == json_out(loaded)["rows_read"]
+    on_pg = json_out(cli("metrics", "--json", "--warehouse", pg_url))
+    on_duck = json_out(cli("metrics", "--json", "--warehouse", duck))
+    assert on_pg["as_of"] == on_duck["as_of"]
+    for name, value in on_duck["kpis"].items():
+        assert on_pg["kpis"][name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
+    runs = json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
+    assert runs[0]["status"] == "succeeded" and runs[0]["files"] == 3
+
+
+def test_the_customers_csv_loads_into_postgresql(pg_url):
+    customers = FIXTURES / "canonical" / "customers.csv"
+    result = cli("load", str(customers), "--warehouse", pg_url, "--quarantine-limit", "0.5")
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from customers")).scalar() == 3
+    engine.dispose()
+
+
+def test_a_second_load_on_postgresql_is_refused_naming_the_first(pg_url):
+    assert (
+        cli(
+            "load", str(FIXTURES / "real/zendesk_api_users_page.json"), "--warehouse", pg_url
+        ).returncode
+        == 0
+    )
+    holder = hold_writer_lock(pg_url, seconds=4)
+    wait_for_line(holder, "holding")
+    tickets = FIXTURES / "real" / "zendesk_api_tickets_page_offset.json"
+    refused = cli("load", str(tickets), "--warehouse", pg_url, "--wait", "1", "--json")
+    holder.wait(timeout=30)
+    assert refused.returncode == 1
+    assert json_out(refused)["status"] == "refused"
+    assert f"another load is running (pid {holder.pid}" in refused.stderr
+    statuses = [
+        r["status"] for r in json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
+    ]
+    assert statuses == ["refused", "succeeded"]  # recorded at once, beside the running load
+    assert cli("load", str(tickets), "--warehouse", pg_url).returncode == 0  # its turn now

@@ -47,8 +47,9 @@ def setup_logging(level: str = "info") -> None:
 
 
 class LoadProgress:
-    """A bar over the files of a load with rows read and rows per second, on a terminal only;
-    elsewhere it does nothing (the log lines say the same)."""
+    """A bar over the files of a load with rows read and rows per second, drawn on standard
+    output when it is a terminal and gone once the load ends; elsewhere it does nothing
+    (the log lines say the same)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -64,7 +65,7 @@ class LoadProgress:
                 TaskProgressColumn(),
                 TextColumn("{task.fields[rows]} rows, {task.fields[rate]} rows/s"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=Console(),  # standard output: the terminal this bar is for
                 transient=True,
             )
             self.bar.start()

@@ -152,3 +152,43 @@ def test_runs_json_shows_each_runs_files_and_checks(tmp_path, inbox):
     assert (file_result["rows_read"], file_result["rows_quarantined"]) == (31, 1)
     failing = [c for c in run["checks"] if not c["success"]]
     assert [(c["check_name"], c["failing_count"]) for c in failing] == [("record_is_readable", 1)]
+
+
+def test_a_terminal_gets_a_progress_bar_with_rows_per_second(tmp_path):
+    import pty
+    import subprocess
+    import threading
+
+    from tests.processes import TURNAROUND
+
+    nps = tmp_path / "nps.csv"
+    nps.write_text(_nps(50))
+    leader, follower = pty.openpty()
+    shown: list[bytes] = []
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    done = subprocess.run(
+        [TURNAROUND, "load", str(nps), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    terminal = b"".join(shown).decode(errors="replace")
+    assert done.returncode == 0
+    assert "rows/s" in terminal and "Run succeeded" in terminal
+    assert " INFO turnaround.load: " not in done.stderr  # coloured lines, not plain ones

@@ -170,6 +170,23 @@ def print_report(report) -> None:
     out.print(f"Run {report.status} in {seconds:.1f} s: {summary(report)}.", highlight=False)
 
 
+def _outcome_line(outcome) -> str:
+    """``nps.csv: succeeded (1,204 read, ...) -> processed/nps.csv``, one line per entry."""
+    from etl.load import summary
+
+    report = outcome.report
+    if report.status == "succeeded":
+        detail = summary(report)
+    elif report.status == "skipped":
+        runs = sorted({s["loaded_in"] for s in report.skipped_files})
+        detail = f"already loaded in run {', '.join(runs)}"
+    else:
+        detail = report.message or ""
+    moved = Path(outcome.moved_to) if outcome.moved_to else None
+    where = f"{moved.parent.name}/{moved.name}" if moved else "left in the inbox for the next run"
+    return f"{outcome.entry}: {report.status} ({detail}) -> {where}"
+
+
 def _load_inbox(target, inbox: Path, options, run) -> None:
     from etl.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
     from etl.load import LoadError
@@ -186,10 +203,7 @@ def _load_inbox(target, inbox: Path, options, run) -> None:
         print_json(result.as_json())
     else:
         for outcome in result.outcomes:
-            status = outcome.report.status
-            where = f" -> {outcome.moved_to}" if outcome.moved_to else " (left in the inbox)"
-            detail = outcome.report.message or ""
-            out.print(f"{outcome.entry}: {status}{where} {detail}".rstrip(), highlight=False)
+            out.print(_outcome_line(outcome), highlight=False)
         for waiting in result.waiting:
             out.print(f"{waiting['entry']}: waits ({waiting['why']})", highlight=False)
         if not result.outcomes and not result.waiting:

@@ -132,6 +132,8 @@ def load_paths(
     report = RunReport(batch_id=new_batch_id(started), started_at=started)
     report.files = [str(p) for p in paths]
     with ExitStack() as held:
+        if warehouse is not target:  # made here: its connections close here
+            held.callback(warehouse.dispose)
         hold_writer_lock(held, warehouse, options, report)
         return run_locked(warehouse, paths, options, report, progress)
 

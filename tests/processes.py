@@ -22,12 +22,6 @@ def cli(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProce
     )
 
 
-def spawn_cli(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [TURNAROUND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
-    )
-
-
 def spawn_python(code: str) -> subprocess.Popen:
     """A Python program in a process of its own; its stdout is line-buffered text."""
     return subprocess.Popen(

@@ -3,8 +3,9 @@
 A user's clone has nothing beside it, so a fixture read from a sibling folder passes here and
 fails there. The guard is a Python audit hook on ``open``: a read of a path outside the allowed
 roots raises ``OutsideRepositoryRead`` in the test that made it. Allowed: the repository, the
-temporary folder (tmp_path and friends), the interpreter and its virtual environment, and the
-system's own folders. Writes are not checked (they land in tmp_path).
+interpreter and its virtual environment, the temporary folder (tmp_path and friends) and the
+system's own folders; never a folder beside the repository. Writes are not checked (they
+land in tmp_path).
 """
 
 from __future__ import annotations
@@ -27,28 +28,56 @@ class OutsideRepositoryRead(PermissionError):
     """A test read a file that a clone of the repository would not have."""
 
 
-def allowed_roots() -> tuple[str, ...]:
-    roots = {
-        REPO_ROOT,
-        Path(tempfile.gettempdir()),
-        Path(sys.prefix),
-        Path(sys.base_prefix),
-        Path(sys.exec_prefix),
-        *(Path(p) for p in sysconfig.get_paths().values()),
-        *(Path(root) for root in SYSTEM_ROOTS),
-        *(Path.home() / folder for folder in HOME_FOLDERS),
-    }
-    resolved = {os.path.realpath(root) for root in roots}
-    return tuple(sorted(resolved))
+def _real(paths) -> tuple[str, ...]:
+    return tuple(sorted({os.path.realpath(p) for p in paths}))
 
 
-def is_allowed(path: str | os.PathLike, roots: tuple[str, ...] | None = None) -> bool:
-    """Whether a test may read ``path`` (relative paths are taken from the working folder)."""
+def interpreter_roots() -> tuple[str, ...]:
+    """Where Python and its packages live: always readable, wherever they are."""
+    return _real(
+        [
+            sys.prefix,
+            sys.base_prefix,
+            sys.exec_prefix,
+            *sysconfig.get_paths().values(),
+        ]
+    )
+
+
+def general_roots() -> tuple[str, ...]:
+    """The temporary folder and the system's own folders."""
+    return _real(
+        [
+            tempfile.gettempdir(),
+            *SYSTEM_ROOTS,
+            *(Path.home() / folder for folder in HOME_FOLDERS),
+        ]
+    )
+
+
+def _under(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip("/") + "/")
+
+
+def is_allowed(path: str | os.PathLike) -> bool:
+    """Whether a test may read ``path`` (relative paths are taken from the working folder).
+
+    The repository and the interpreter are readable; a sibling of the repository (what a
+    user's clone does not have beside it) is not, even inside the temporary folder; then the
+    temporary folder and the system's folders are.
+    """
     real = os.path.realpath(os.fspath(path))
-    for root in roots if roots is not None else allowed_roots():
-        if real == root or real.startswith(root.rstrip("/") + "/"):
-            return True
-    return False
+    repo = os.path.realpath(REPO_ROOT)
+    if _under(real, repo) or any(_under(real, r) for r in _INTERPRETER):
+        return True
+    parent = os.path.dirname(repo)
+    if parent != os.path.realpath(tempfile.gettempdir()) and _under(real, parent):
+        return False  # beside the repository: a clone has nothing there
+    return any(_under(real, r) for r in _GENERAL)
+
+
+_INTERPRETER = interpreter_roots()
+_GENERAL = general_roots()
 
 
 def _is_read(mode: object, flags: object) -> bool:
@@ -63,7 +92,6 @@ def install() -> None:
     """Install the audit hook in this process (once; hooks cannot be removed)."""
     if getattr(install, "done", False):
         return
-    roots = allowed_roots()
 
     def hook(event: str, args: tuple) -> None:
         if event != "open":
@@ -73,7 +101,7 @@ def install() -> None:
             return
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        if not is_allowed(path, roots):
+        if not is_allowed(path):
             raise OutsideRepositoryRead(
                 f"a test read {path}, outside the repository: copy the file into "
                 "tests/fixtures/ (with its source in tests/fixtures/README.md)"

@@ -67,7 +67,7 @@ class Warehouse:
     def for_engine(cls, engine: sa.Engine, **options) -> Warehouse:
         """A Warehouse that writes through an engine a caller already made (tests, scripts)."""
         warehouse = cls(engine.url.render_as_string(hide_password=False), **options)
-        warehouse._engines["write"] = engine
+        warehouse._engines["write"] = warehouse._engines["given"] = engine
         return warehouse
 
     @property
@@ -93,7 +93,7 @@ class Warehouse:
             )
         if "read" not in self._engines:
             if self.path is None:
-                self._engines["read"] = self._engines.get("write") or get_engine(self.url)
+                self._engines["read"] = get_engine(self.url, read_only=True)
             else:
                 engine = get_engine(self.url, read_only=True)
                 _gate_connections(engine, Gate(self.path), self)
@@ -162,9 +162,12 @@ class Warehouse:
             queue.release()
 
     def dispose(self) -> None:
+        """Close the connections of the engines this Warehouse made (not a caller's engine)."""
+        given = self._engines.get("given")
         for engine in self._engines.values():
-            engine.dispose()
-        self._engines.clear()
+            if engine is not given:
+                engine.dispose()
+        self._engines = {"write": given, "given": given} if given is not None else {}
 
     def _notice(self, message: str) -> None:
         if self.notice:

@@ -34,7 +34,8 @@ def get_engine(url: str | None = None, *, read_only: bool = False) -> sa.Engine:
 
     DuckDB allows one writing process per file, so DuckDB engines keep no pooled
     connection: a dashboard reading the file does not block a nightly load between queries.
-    ``read_only`` opens an existing DuckDB file without taking the write lock.
+    ``read_only`` opens an existing DuckDB file without taking the write lock (and never
+    creates one), and makes PostgreSQL sessions read-only.
     """
     url = resolve_url(url)
     try:
@@ -51,7 +52,9 @@ def get_engine(url: str | None = None, *, read_only: bool = False) -> sa.Engine:
         connect_args = {"read_only": True} if read_only and path is not None else {}
         return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
     if backend == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True)
+        # A reader's sessions cannot write, whatever a query asks for.
+        options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=options)
     raise WarehouseError(
         f"unsupported warehouse {backend!r}: use duckdb:///PATH or postgresql+psycopg://..."
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import polars as pl
 import pytest
@@ -155,7 +154,7 @@ def test_empty_input_gives_an_empty_typed_frame():
     assert typed.schema["created_at"] == pl.Datetime("us")
 
 
-def test_hundred_thousand_rows_in_well_under_a_second():
+def test_hundred_thousand_rows_of_mixed_offsets_conform():
     n = 100_000
     stamps = ["2024-01-01T10:00:00+02:00", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00"]
     raw = _raw(
@@ -167,11 +166,12 @@ def test_hundred_thousand_rows_in_well_under_a_second():
         agent_replies=["1"] * n,
         compensation=["2.5"] * n,
     )
-    started = time.perf_counter()
-    typed, rejected = conform(raw, "tickets")
-    elapsed = time.perf_counter() - started
+    typed, rejected = conform(raw, "tickets")  # its speed is make bench's business
     assert typed.height == n and rejected == []
-    assert elapsed < 1.0, f"conform took {elapsed:.2f}s"
+    assert typed.get_column("created_at").unique().sort().to_list() == [
+        dt.datetime(2024, 1, 1, 8, 0),
+        dt.datetime(2024, 1, 1, 10, 0),
+    ]
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACTS))

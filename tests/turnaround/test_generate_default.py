@@ -1,4 +1,5 @@
-"""The default demo (20,000 customers, seed 7): its size, its speed, and its story.
+"""The default demo (20,000 customers, seed 7): its size and its story (its speed is in
+make bench).
 
 The story: recovered customers answer NPS clearly higher than never-failed customers (the
 paradox holds on NPS) while their 90-day retention is the same within the 95% interval (not
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from pathlib import Path
 
 import polars as pl
@@ -34,11 +34,8 @@ def read(path: Path) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> dict:
     out_dir = tmp_path_factory.mktemp("default")
-    started = time.perf_counter()
     generate(out_dir, fmt="canonical")
-    seconds = time.perf_counter() - started
-    frames = {name: read(out_dir / f"{name}.csv") for name in ("tickets", "nps", "customers")}
-    return frames | {"seconds": seconds}
+    return {name: read(out_dir / f"{name}.csv") for name in ("tickets", "nps", "customers")}
 
 
 def groups_at(tickets: pl.DataFrame, t: dt.datetime) -> pl.DataFrame:
@@ -66,8 +63,7 @@ def delta_interval(a: pl.Series, b: pl.Series) -> tuple[float, float]:
     return value - half, value + half
 
 
-def test_default_size_and_speed(demo) -> None:
-    assert demo["seconds"] < 30
+def test_default_size(demo) -> None:
     assert 90_000 < len(demo["tickets"]) < 110_000
     assert 20_000 < len(demo["nps"]) < 40_000
 

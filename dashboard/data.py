@@ -17,7 +17,7 @@ import streamlit as st
 
 from metrics import MetricParams, compute_kpis, recovery_groups, weekly_trends
 from warehouse import Warehouse
-from warehouse.engine import WarehouseError, duckdb_path
+from warehouse.engine import WarehouseError, driver_reason, duckdb_path
 from warehouse.schema import SchemaError, check_schema
 
 RESULT_TTL_SECONDS = 300
@@ -90,9 +90,8 @@ def _is_missing_file(url: str) -> bool:
 
 
 def _unreadable(url: str, exc: sa.exc.DBAPIError) -> str:
-    # The driver's own first line says why (a load holding the DuckDB lock, a server down).
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-    return f"The warehouse at {display_url(url)} could not be read: {reason}"
+    # The driver's own first line says why (a server down, a file another program holds).
+    return f"The warehouse at {display_url(url)} could not be read: {driver_reason(exc)}"
 
 
 @st.cache_data(ttl=RESULT_TTL_SECONDS, show_spinner="Computing recovery KPIs...")

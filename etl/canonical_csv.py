@@ -95,8 +95,9 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     records = _data_records(path, text, values.height, fmt)
     width = values.width - 1  # without row_number
     is_ragged = (records.get_column("fields") != width) & ~records.get_column("is_blank")
+    position = values.columns[1:].index("customer_id")
     ragged = [
-        Rejected(table, row_number, record, reason)
+        Rejected(table, row_number, record, reason, _customer_in(record, position, ctx.hash_key))
         for row_number, record, reason in records.filter(is_ragged)
         .select(
             "row_number",
@@ -122,9 +123,21 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     )
 
 
+def _customer_in(record: str, position: int, hash_key: str) -> str | None:
+    """The customer id a ragged row names, where its field can still be found."""
+    try:
+        fields = next(csv.reader(io.StringIO(record)), [])
+    except csv.Error:
+        return None
+    given = fields[position].strip() if position < len(fields) else ""
+    return customer_key(given, hash_key) if given else None
+
+
 def _protect_identity(frame: pl.DataFrame, hash_key: str) -> pl.DataFrame:
-    """No raw email stays: an email-shaped customer id is hashed, comments are redacted."""
-    protected = [hash_email_ids(pl.col("customer_id"), hash_key).alias("customer_id")]
+    """No raw email stays: email-shaped customer (and agent) ids are hashed, comments are
+    redacted."""
+    ids = [c for c in ("customer_id", "assignee_id") if c in frame.columns]
+    protected = [hash_email_ids(pl.col(c), hash_key).alias(c) for c in ids]
     if "comment" in frame.columns:
         protected.append(redact_column(pl.col("comment")).alias("comment"))
     return frame.with_columns(protected)

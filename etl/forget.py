@@ -3,9 +3,8 @@ request.
 
 An email is turned into its customer id with the hash key (raw emails are never stored), so
 the person is found the way every reader would have keyed them. Erased, in one transaction:
-their tickets, NPS responses, customer row, source
-identities, quarantined rows that name them, and example reasons that quote them. The run
-is recorded in ``etl_runs`` with the counts and without the id.
+their tickets, NPS responses, customer row, source identities, and the quarantined rows that
+were theirs. The run is recorded in ``etl_runs`` with the counts and without the id.
 """
 
 from __future__ import annotations
@@ -16,11 +15,17 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from etl.identity import email_customer_id, load_hash_key, looks_like_email
+from etl.identity import (
+    HashKeyError,
+    email_customer_id,
+    find_hash_key,
+    looks_like_email,
+    secrets_file,
+)
 from etl.load import LoadOptions, hold_writer_lock, new_batch_id, record_run
 from etl.report import RunReport, utc_now
 from warehouse.access import Warehouse, WarehouseMissing
-from warehouse.schema import ensure_schema, tables
+from warehouse.schema import ensure_schema, meta_value, tables
 
 log = logging.getLogger("turnaround.forget")
 
@@ -35,12 +40,26 @@ class Erased:
         return any(self.counts.values())
 
 
-def customer_id_for(who: str, options: LoadOptions) -> str:
-    """The customer id ``who`` is stored under: an email becomes its keyed hash."""
+def customer_id_for(conn: sa.Connection, who: str, options: LoadOptions) -> str:
+    """The customer id ``who`` is stored under: an email becomes its keyed hash, made with the
+    key this warehouse's ids were made with (never a new key)."""
     who = who.strip()
-    if looks_like_email(who):
-        return email_customer_id(who, load_hash_key(options.secrets_file).value)
-    return who
+    if not looks_like_email(who):
+        return who
+    key = find_hash_key(options.secrets_file)
+    if key is None:
+        raise HashKeyError(
+            "no email hash key is set (TURNAROUND_HASH_KEY, or the secrets file "
+            f"{secrets_file(options.secrets_file)}), so an email cannot be matched; give the "
+            "customer id instead"
+        )
+    stored = meta_value(conn, "hash_key_fingerprint")
+    if stored is not None and stored != key.fingerprint:
+        raise HashKeyError(
+            f"the email hash key from {key.origin} is not the key this warehouse's customer ids "
+            "were made with, so an email cannot be matched with it"
+        )
+    return email_customer_id(who, key.value)
 
 
 def _like(text: str) -> str:
@@ -49,34 +68,32 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnElement[bool]:
+    """A quarantined Zendesk record of ``table`` whose ``key`` is exactly ``user_id``."""
+    compact = sa.func.replace(q.c.raw_row, " ", "")
+    return sa.and_(
+        q.c.target_table == table,
+        sa.or_(*[compact.like(_like(f'"{key}":{user_id}{end}'), escape="\\") for end in ",}"]),
+    )
+
+
 def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
-    ci, q, checks = tables["customer_identities"], tables["quarantine"], tables["etl_run_checks"]
+    ci, q = tables["customer_identities"], tables["quarantine"]
     user_ids = conn.execute(sa.select(ci.c.user_id).where(ci.c.customer_id == customer_id))
     user_ids = list(user_ids.scalars())
     counts = {
         name: conn.execute(tables[name].delete().where(tables[name].c.customer_id == customer_id))
         for name in ("tickets", "nps_responses", "customers", "customer_identities")
     }
-    # Quarantined rows keep the raw record: the customer id, or the person's source user id
-    # as a Zendesk requester, can be in it (emails never are: they are redacted).
-    named = [
-        q.c.customer_id.in_([customer_id, *user_ids]),
-        q.c.raw_row.like(_like(customer_id), escape="\\"),
-    ]
+    # A quarantined row carries the customer it would have had, where its reader could tell;
+    # a Zendesk record the reader could not convert names the person by their user id.
+    named = [q.c.customer_id.in_([customer_id, *user_ids])]
     for user_id in user_ids:
-        for key in ("requester_id", "submitter_id", "id"):
-            for end in (",", "}"):
-                named.append(
-                    sa.func.replace(q.c.raw_row, " ", "").like(
-                        _like(f'"{key}":{user_id}{end}'), escape="\\"
-                    )
-                )
+        named += [
+            _names_user(q, "identities", "id", user_id),
+            _names_user(q, "tickets", "requester_id", user_id),
+        ]
     counts["quarantine"] = conn.execute(q.delete().where(sa.or_(*named)))
-    counts["etl_run_checks"] = conn.execute(
-        checks.update()
-        .where(checks.c.example_reason.like(_like(customer_id), escape="\\"))
-        .values(example_reason=None)
-    )
     return {table: result.rowcount for table, result in counts.items()}
 
 
@@ -84,13 +101,13 @@ def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:
     """Erase the person ``who`` (customer id or email) from the warehouse."""
     if not warehouse.file_exists():
         raise WarehouseMissing(f"no warehouse at {warehouse.path}; nothing to erase")
-    customer_id = customer_id_for(who, options)
     started = utc_now()
     report = RunReport(batch_id=new_batch_id(started), started_at=started)
     with ExitStack() as held:
         hold_writer_lock(held, warehouse, options, report)
         with warehouse.write(options.wait_seconds) as conn:
             ensure_schema(conn, warehouse.display)
+            customer_id = customer_id_for(conn, who, options)
             erased = Erased(customer_id, _erase(conn, customer_id))
             report.status, report.ended_at = "erased", utc_now()
             listed = ", ".join(f"{n:,} {table}" for table, n in erased.counts.items() if n)

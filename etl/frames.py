@@ -69,7 +69,7 @@ class ReadContext:
     """What readers need besides the file: the key for hashing emails into customer ids, and
     the text encoding of the file (``--encoding``)."""
 
-    hash_key: str
+    hash_key: str = field(repr=False)  # never in a log line or a traceback
     encoding: str = "utf-8"
 
 

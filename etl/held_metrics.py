@@ -51,11 +51,11 @@ def _new_values() -> dict[str, sa.ColumnElement]:
 
 
 def _is_stale() -> sa.ColumnElement[bool]:
-    """The held row is not newer than the metrics the ticket already carries."""
+    """The held row is not newer than the metrics the ticket already carries: dated metrics
+    are replaced only by newer dated ones, never by undated ones."""
     return sa.and_(
-        held.c.updated_at.is_not(None),
         tickets.c.metrics_updated_at.is_not(None),
-        held.c.updated_at <= tickets.c.metrics_updated_at,
+        sa.or_(held.c.updated_at.is_(None), held.c.updated_at <= tickets.c.metrics_updated_at),
     )
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -75,7 +75,7 @@ def redact_column(column: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class HashKey:
-    value: str
+    value: str = field(repr=False)  # never in a log line or a traceback
     origin: str  # where it came from, for messages: the variable's name or the file's path
     created: bool = False  # True when this call wrote a new secrets file
 

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.frames import UnreadableFile
-from etl.load import FileRefused, LoadOptions, hold_writer_lock, new_batch_id, run_locked
+from etl.load import (
+    FileRefused,
+    LoadOptions,
+    expand,
+    hold_writer_lock,
+    new_batch_id,
+    run_locked,
+)
 from etl.report import RunReport, utc_now
 from warehouse.access import Warehouse
 
@@ -62,7 +69,7 @@ class InboxRun:
 
 def _still_arriving(path: Path, settle_seconds: float, now: float) -> str | None:
     """Why ``path`` is not ready to load yet, or None when it is."""
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    files = [path] if path.is_file() else expand([path])  # what the run would read
     for file in files:
         if file.name.endswith(PARTIAL_SUFFIXES):
             return f"{file.name} is still being written ({file.suffix})"
@@ -70,7 +77,7 @@ def _still_arriving(path: Path, settle_seconds: float, now: float) -> str | None
         if age < settle_seconds:
             return f"{file.name} changed {age:.1f} s ago (waits until {settle_seconds:g} s)"
     if not files:
-        return "the folder is empty"
+        return "the folder holds no files to load yet"
     return None
 
 

@@ -25,13 +25,21 @@ import sqlalchemy as sa
 from etl.apply import apply_staged
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
-from etl.identity import HashKey, HashKeyError, load_hash_key
+from etl.identity import (
+    HashKey,
+    HashKeyError,
+    find_hash_key,
+    load_hash_key,
+    redact_emails,
+    secrets_file,
+)
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile, stage_file
 from warehouse import journal
 from warehouse.access import Warehouse, WarehouseBusy
 from warehouse.schema import (
     SchemaError,
+    check_schema,
     ensure_schema,
     loaded_files,
     meta_value,
@@ -164,9 +172,9 @@ def run_locked(
         if not files:
             raise LoadError("no files to load")
         formats = [(f, detect(f, options.encoding)) for f in files]  # refuse before reading
-        key = _hash_key(options)
         digests = {f: file_digest(f) for f in files}
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
+        key = _hash_key(options, state)
         check_key(state, key)
         to_read = _not_loaded_yet(formats, digests, state, options, report)
         staged = _stage(to_read, ReadContext(key.value, options.encoding), report, progress)
@@ -187,11 +195,22 @@ def run_locked(
     return report
 
 
-def _hash_key(options: LoadOptions) -> HashKey:
+def _hash_key(options: LoadOptions, state: WarehouseState) -> HashKey:
+    """The email hash key. A new one is made only for a warehouse that has none yet: one
+    whose customer ids were made with a key must get that key back, not a new one."""
     try:
-        key = load_hash_key(options.secrets_file)
+        if state.fingerprint is None:
+            key = load_hash_key(options.secrets_file)
+        else:
+            key = find_hash_key(options.secrets_file)
     except HashKeyError as exc:
         raise LoadError(str(exc)) from None
+    if key is None:
+        raise LoadError(
+            "this warehouse's customer ids were made with an email hash key that is neither in "
+            f"TURNAROUND_HASH_KEY nor in the secrets file {secrets_file(options.secrets_file)}: "
+            f"restore that key (fingerprint {state.fingerprint}) and load again"
+        )
     if key.created:
         log.warning(
             "created a new email hash key in %s (readable by you only): keep it private and "
@@ -215,10 +234,9 @@ def warehouse_state(warehouse: Warehouse, digests: list[str]) -> WarehouseState:
     if not warehouse.file_exists():
         return WarehouseState()
     with warehouse.reader().connect() as conn:
-        version = schema_version(conn)
-        if version is None:
+        if schema_version(conn) is None:
             return WarehouseState()
-        ensure_schema(conn, warehouse.display)  # an existing warehouse: only checks the version
+        check_schema(conn, warehouse.display)  # an older warehouse is refused: migrate first
         loaded = conn.execute(
             sa.select(
                 loaded_files.c.sha256, loaded_files.c.batch_id, loaded_files.c.source_file
@@ -288,7 +306,7 @@ def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
     for s in staged:
         if s.quarantined_share > limit:
             total = sum(s.read.values())
-            reasons = sorted({r.reason for r in s.rejected[:3]})
+            reasons = sorted({redact_emails(r.reason) for r in s.rejected[:3]})
             raise FileRefused(
                 f"{s.path}: {len(s.rejected):,} of {total:,} rows ({s.quarantined_share:.0%}) "
                 f"failed their checks, more than the quarantine limit of {limit:.0%}; the file "
@@ -302,7 +320,6 @@ def _merge(warehouse, options, report, staged, key: HashKey, digests) -> None:
         started = time.perf_counter()
         ensure_schema(conn, warehouse.display)
         _record_fingerprint(conn, key)
-        moved = journal.move_into_runs(conn, warehouse.path) if warehouse.path else 0
         apply_staged(conn, report, staged)
         _record_loaded_files(conn, report, staged, digests)
         report.status = "succeeded" if staged or not report.skipped_files else "skipped"
@@ -311,16 +328,12 @@ def _merge(warehouse, options, report, staged, key: HashKey, digests) -> None:
         report.ended_at = utc_now()
         record_run(conn, report)
         log.debug("merged in %.2f s", time.perf_counter() - started)
-    if warehouse.path:
-        journal.clear(warehouse.path, moved)
 
 
 def _record_fingerprint(conn: sa.Connection, key: HashKey) -> None:
-    found = meta_value(conn, "hash_key_fingerprint")
-    if found is None:
+    """A warehouse's first load records the fingerprint its later loads are checked against."""
+    if meta_value(conn, "hash_key_fingerprint") is None:
         set_meta_value(conn, "hash_key_fingerprint", key.fingerprint)
-    elif found != key.fingerprint:  # another run changed it since the state was read
-        check_key(WarehouseState(exists=True, fingerprint=found), key)
 
 
 def _record_loaded_files(conn, report: RunReport, staged: list[StagedFile], digests) -> None:
@@ -349,6 +362,9 @@ def record_run(conn: sa.Connection, report: RunReport) -> None:
 def record_failure(warehouse: Warehouse, report: RunReport) -> None:
     """Write a failed run's history row; where the warehouse cannot take it now (busy, or an
     older schema), the run journal keeps it for the next writer."""
+    if not warehouse.file_exists():  # a failed first load makes no warehouse to say so
+        _journal_or_log(warehouse, report)
+        return
     try:
         with warehouse.write(FAILURE_RECORD_WAIT_SECONDS) as conn:
             ensure_schema(conn, warehouse.display)

@@ -64,12 +64,14 @@ def merge(
     key: tuple[str, ...],
     batch: pl.DataFrame,
     keep_when_null: tuple[str, ...] = (),
+    keep_where_null: str | None = None,
 ) -> Counter:
     """Merge ``batch`` (target's columns + ``row_number``; keys unique) into ``target``.
 
-    ``keep_when_null`` columns keep the stored value when a replacing row has none (a
-    ticket re-exported without its separately delivered metrics keeps them).
-    Returns counts per (source_file, action).
+    ``keep_when_null`` columns keep the stored value when a replacing row has none, for the
+    replacing rows whose ``keep_where_null`` column is null (a Zendesk ticket re-exported
+    without its separately delivered metrics keeps them; a canonical ticket, which carries
+    its own metrics, replaces them, nulls included). Returns counts per (source_file, action).
     """
     stage = _stage_table(target)
     stage.create(conn)
@@ -80,13 +82,14 @@ def merge(
         newer = sa.exists().where(_key_match(stage, target, key), _is_newer(stage, target, key))
         conn.execute(stage.update().where(existing).values(merge_action=DUPLICATE))
         conn.execute(stage.update().where(newer).values(merge_action=REPLACE))
+        without_own = stage.c[keep_where_null].is_(None) if keep_where_null else sa.true()
         for name in keep_when_null:
             stored = (
                 sa.select(target.c[name]).where(_key_match(stage, target, key)).scalar_subquery()
             )
             conn.execute(
                 stage.update()
-                .where(stage.c.merge_action == REPLACE, stage.c[name].is_(None))
+                .where(stage.c.merge_action == REPLACE, stage.c[name].is_(None), without_own)
                 .values({name: stored})
             )
         replaced = sa.exists().where(

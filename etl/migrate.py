@@ -20,7 +20,6 @@ from etl.identity import (
 )
 from etl.load import LoadOptions, hold_writer_lock, new_batch_id
 from etl.report import RunReport, utc_now
-from warehouse import journal
 from warehouse.access import Warehouse, WarehouseMissing
 from warehouse.migrations import migrate
 
@@ -55,7 +54,4 @@ def migrate_warehouse(
         hold_writer_lock(held, warehouse, options, report)
         with warehouse.write(wait_seconds) as conn:
             found, version, done = migrate(conn, move_key_out(configured_file))
-            moved = journal.move_into_runs(conn, warehouse.path) if warehouse.path else 0
-        if warehouse.path:
-            journal.clear(warehouse.path, moved)
     return found, version, done

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from etl.identity import redact_emails
 from warehouse.schema import COUNT_COLUMNS
 
 # Where each row read ended up.
@@ -107,11 +108,12 @@ class RunReport:
         }
 
     def fail(self, status: str, message: str) -> None:
-        """End the run without loading anything: its accounting is dropped."""
+        """End the run without loading anything: its accounting is dropped. The message may
+        quote a value from a file: emails in it are redacted."""
         self.stats.clear()
         self.checks.clear()
         self.rows_released = self.rows_remapped = 0
-        self.status, self.ended_at, self.message = status, utc_now(), message
+        self.status, self.ended_at, self.message = status, utc_now(), redact_emails(message)
 
 
 def utc_now() -> dt.datetime:

@@ -16,6 +16,7 @@ import polars as pl
 
 from etl.formats import Format
 from etl.frames import ReadContext, ReadResult, Rejected
+from etl.identity import redact_emails
 from etl.report import CheckRow
 
 # Canonical tables a reader's frames are checked against; the others (ticket_metrics,
@@ -72,7 +73,7 @@ def stage_file(
                 "the record parses into a canonical row",
                 success=not bad,
                 failing_count=len(bad),
-                example_reason=bad[0].reason if bad else None,
+                example_reason=redact_emails(bad[0].reason) if bad else None,
             ),
         )
     return staged
@@ -113,7 +114,7 @@ def _checked(staged: StagedFile, table: str, frame: pl.DataFrame, result: ReadRe
             c.description,
             c.success,
             c.unexpected_count,
-            c.example,
+            redact_emails(c.example) if c.example else None,
         )
         for c in outcome.checks
     )

@@ -5,28 +5,33 @@
   a load merges, and never holds the file while a load wants it.
 - ``writer_lock()``: held by a load, ``migrate`` or ``forget`` for its whole run.
 - ``write()``: the short write window: one transaction on a read-write connection, opened
-  after the readers already in have finished and while new ones wait.
+  after the readers already in have finished and while new ones wait. Runs waiting in the
+  run journal move into ``etl_runs`` in every write window.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from warehouse import journal
 from warehouse.engine import WarehouseError, duckdb_path, get_engine, resolve_url
 from warehouse.locks import FileLock, Gate, LockTimeout, Notice, lock_folder, read_holder
+from warehouse.schema import etl_runs
 
 DEFAULT_READ_WAIT_SECONDS = 60.0
 # PostgreSQL advisory lock key of Turnaround's writers ("TRND" as a number).
 PG_WRITER_LOCK = 0x54524E44
 LOCK_CONFLICT = "Could not set lock"  # DuckDB's words when another process holds the file
+BACKENDS = ("duckdb", "postgresql")
 
 
 class WarehouseMissing(WarehouseError):
@@ -34,19 +39,14 @@ class WarehouseMissing(WarehouseError):
 
 
 class WarehouseBusy(WarehouseError):
-    """The warehouse was not free within the time allowed. ``holder`` says who has it."""
-
-    def __init__(self, message: str, holder: dict | None = None):
-        super().__init__(message)
-        self.holder = holder or {}
+    """The warehouse was not free within the time allowed; the message says who has it."""
 
 
 def describe_holder(holder: dict) -> str:
     """``pid 123, turnaround load, since 2026-12-01T02:00:00Z`` from a lock's holder record."""
-    parts = [f"pid {holder['pid']}" if "pid" in holder else "pid unknown"]
-    parts += [str(holder[k]) for k in ("command",) if holder.get(k)]
-    if holder.get("since"):
-        parts.append(f"since {holder['since']}")
+    parts = [f"pid {holder.get('pid', 'unknown')}"]
+    parts += [str(holder["command"])] if holder.get("command") else []
+    parts += [f"since {holder['since']}"] if holder.get("since") else []
     return ", ".join(parts)
 
 
@@ -61,7 +61,21 @@ class Warehouse:
 
     @classmethod
     def at(cls, url: str | None = None, **options) -> Warehouse:
-        return cls(resolve_url(url), **options)
+        """The warehouse at ``url`` (resolved as ``resolve_url`` does); raises WarehouseError
+        for a URL that is not one, or names a database Turnaround does not use."""
+        url = resolve_url(url)
+        try:
+            backend = sa.engine.make_url(url).get_backend_name()
+        except sa.exc.ArgumentError:
+            raise WarehouseError(
+                f"not a warehouse URL: {url!r} (expected duckdb:///PATH or "
+                "postgresql+psycopg://user@host/db)"
+            ) from None
+        if backend not in BACKENDS:
+            raise WarehouseError(
+                f"unsupported warehouse {backend!r}: use duckdb:///PATH or postgresql+psycopg://..."
+            )
+        return cls(url, **options)
 
     @classmethod
     def for_engine(cls, engine: sa.Engine, **options) -> Warehouse:
@@ -92,12 +106,10 @@ class Warehouse:
                 f"no warehouse at {self.path}; load data first (turnaround load)"
             )
         if "read" not in self._engines:
-            if self.path is None:
-                self._engines["read"] = get_engine(self.url, read_only=True)
-            else:
-                engine = get_engine(self.url, read_only=True)
+            engine = get_engine(self.url, read_only=True)
+            if self.path is not None:
                 _gate_connections(engine, Gate(self.path), self)
-                self._engines["read"] = engine
+            self._engines["read"] = engine
         return self._engines["read"]
 
     # --- writers ------------------------------------------------------------------------
@@ -117,14 +129,14 @@ class Warehouse:
             with self._pg_writer_lock(wait_seconds, holder):
                 yield
             return
-        lock = FileLock(lock_folder(self.path) / "writer")
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # the first load makes the folder
+        lock = FileLock(lock_folder(self.path) / "writer", writable=True)
         try:
             lock.acquire(time.monotonic() + wait_seconds, "another load to finish", self._notice)
         except LockTimeout:
             found = read_holder(lock.path)
             raise WarehouseBusy(
-                f"another load is running ({describe_holder(found)}); waited {wait_seconds:g} s",
-                found,
+                f"another load is running ({describe_holder(found)}); waited {wait_seconds:g} s"
             ) from None
         try:
             lock.write_holder(holder)
@@ -137,7 +149,8 @@ class Warehouse:
         """The write window: one transaction, committed on success and rolled back on error.
 
         On DuckDB, new readers wait from the moment this is asked for; it waits up to
-        ``wait_seconds`` for readers already in, then opens the file read-write.
+        ``wait_seconds`` for readers already in, then opens the file read-write. Journal rows
+        move into ``etl_runs`` in the same transaction, and leave the journal once it commits.
         """
         if self.path is None:
             with self.writer().begin() as conn:
@@ -149,14 +162,15 @@ class Warehouse:
         except LockTimeout as exc:
             raise WarehouseBusy(f"the warehouse stayed busy: waited for {exc}") from None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             engine = self.writer()
-            conn = _connect_retrying(engine, deadline, self.display)
+            conn = _retrying(engine.connect, deadline, self.display)
             try:
                 with conn.begin():
                     yield conn
+                    moved = _move_journal_in(conn, self.path)
             finally:
                 conn.close()
+            journal.clear(self.path, moved)
         finally:
             readers.release()
             queue.release()
@@ -189,8 +203,7 @@ class Warehouse:
                     found = _pg_lock_holder(conn)
                     raise WarehouseBusy(
                         f"another load is running ({describe_holder(found)}); "
-                        f"waited {wait_seconds:g} s",
-                        found,
+                        f"waited {wait_seconds:g} s"
                     )
                 if not told:
                     self._notice("waiting for another load to finish")
@@ -204,6 +217,13 @@ class Warehouse:
                 conn.commit()
 
 
+def _move_journal_in(conn: sa.Connection, database: Path) -> int:
+    """Move journal rows into etl_runs, where the warehouse has that table already."""
+    if not sa.inspect(conn).has_table(etl_runs.name):
+        return 0
+    return journal.move_into_runs(conn, database)
+
+
 def _pg_lock_holder(conn: sa.Connection) -> dict:
     """The Turnaround process holding the advisory lock, from its application_name."""
     name = conn.execute(
@@ -214,11 +234,10 @@ def _pg_lock_holder(conn: sa.Connection) -> dict:
         {"key": PG_WRITER_LOCK},
     ).scalar()
     conn.commit()
-    holder: dict = {}
-    if name and "pid=" in name:
-        command, _, pid = name.removeprefix("turnaround ").rpartition(" pid=")
-        holder = {"pid": int(pid) if pid.isdigit() else pid, "command": f"turnaround {command}"}
-    return holder
+    if not name or "pid=" not in name:
+        return {}
+    command, _, pid = name.removeprefix("turnaround ").rpartition(" pid=")
+    return {"pid": int(pid) if pid.isdigit() else pid, "command": f"turnaround {command}"}
 
 
 def _utc_text() -> str:
@@ -229,25 +248,26 @@ def _is_lock_conflict(exc: BaseException) -> bool:
     return LOCK_CONFLICT in str(getattr(exc, "orig", None) or exc)
 
 
-def _connect_retrying(engine: sa.Engine, deadline: float, display: str) -> sa.Connection:
-    """Connect, retrying while a program outside Turnaround's locks holds the DuckDB file."""
+def _retrying(connect: Callable[[], Any], deadline: float, display: str) -> Any:
+    """``connect()``, retried while a program outside Turnaround's locks holds the DuckDB file
+    (the DuckDB command line, a notebook), until ``deadline``."""
     while True:
         try:
-            return engine.connect()
-        except sa.exc.DBAPIError as exc:
-            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
-                if _is_lock_conflict(exc):
-                    raise WarehouseBusy(
-                        f"another program holds the warehouse file {display}: "
-                        f"{str(exc.orig).splitlines()[0]}"
-                    ) from None
+            return connect()
+        except Exception as exc:
+            if not _is_lock_conflict(exc):
                 raise
+            if time.monotonic() >= deadline:
+                first_line = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                raise WarehouseBusy(
+                    f"another program holds the warehouse file {display}: {first_line}"
+                ) from None
             time.sleep(0.1)
 
 
 def _gate_connections(engine: sa.Engine, gate: Gate, warehouse: Warehouse) -> None:
     """Make every connection of a read-only DuckDB engine pass the gate, and hold its shared
-    lock until the connection closes."""
+    lock until DuckDB has closed the connection."""
 
     @event.listens_for(engine, "do_connect")
     def _enter(dialect, record, cargs, cparams):
@@ -260,25 +280,20 @@ def _gate_connections(engine: sa.Engine, gate: Gate, warehouse: Warehouse) -> No
                 f"a load has held the warehouse for more than {wait:g} s; try again when it "
                 "finishes (turnaround runs shows it)"
             ) from None
-        while True:
-            try:
-                connection = dialect.connect(*cargs, **cparams)
-                break
-            except Exception as exc:
-                if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
-                    lock.release()
-                    if _is_lock_conflict(exc):
-                        raise WarehouseBusy(
-                            f"another program holds the warehouse file {warehouse.display} "
-                            f"for writing: {str(exc).splitlines()[0]}"
-                        ) from None
-                    raise
-                time.sleep(0.1)
-        record.info["gate"] = lock
-        return connection
-
-    @event.listens_for(engine.pool, "close")
-    def _leave(dbapi_connection, record):
-        lock = record.info.pop("gate", None)
-        if lock is not None:
+        try:
+            connection = _retrying(
+                lambda: dialect.connect(*cargs, **cparams), deadline, warehouse.display
+            )
+        except BaseException:
             lock.release()
+            raise
+        close = connection.close
+
+        def close_then_leave() -> None:
+            try:
+                close()
+            finally:
+                lock.release()  # only now may a writer have the file
+
+        connection.close = close_then_leave
+        return connection

@@ -16,6 +16,12 @@ class WarehouseError(Exception):
     """The warehouse cannot be reached or opened; the message says why."""
 
 
+def driver_reason(exc: sa.exc.DBAPIError) -> str:
+    """The first line of what the database driver said, for a one-line message."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
 def resolve_url(url: str | None = None) -> str:
     """``--warehouse`` if given, else ``$TURNAROUND_WAREHOUSE``, else the DuckDB default."""
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
@@ -45,8 +51,6 @@ def get_engine(url: str | None = None, *, read_only: bool = False) -> sa.Engine:
     backend = parsed.get_backend_name()
     if backend == "duckdb":
         path = duckdb_path(url)
-        if read_only and path is not None and not path.exists():
-            raise WarehouseError(f"no warehouse at {path}; load data first (turnaround load)")
         if path is not None and not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"read_only": True} if read_only and path is not None else {}

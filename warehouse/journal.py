@@ -40,7 +40,9 @@ def pending(database: Path) -> tuple[list[dict], int]:
     """The journal's rows (timestamps as datetimes) and the number of lines read; a line
     that is not JSON is skipped."""
     try:
-        lines = journal_path(database).read_text(encoding="utf-8").splitlines()
+        with journal_path(database).open(encoding="utf-8") as file:
+            fcntl.flock(file, fcntl.LOCK_SH)  # never half a line that is being appended
+            lines = file.read().splitlines()
     except OSError:
         return [], 0
     rows = []

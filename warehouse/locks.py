@@ -35,11 +35,7 @@ Notice = Callable[[str], None]
 
 
 class LockTimeout(Exception):
-    """A lock was not free within the time allowed; the message says who holds it."""
-
-    def __init__(self, message: str, holder: dict | None = None):
-        super().__init__(message)
-        self.holder = holder or {}
+    """A lock was not free within the time allowed; the message says what was awaited."""
 
 
 def lock_folder(database: Path) -> Path:
@@ -48,17 +44,22 @@ def lock_folder(database: Path) -> Path:
 
 @dataclass
 class FileLock:
-    """One flock on one file; ``acquire`` waits up to a deadline, telling ``notice`` once."""
+    """One flock on one file; ``acquire`` waits up to a deadline, telling ``notice`` once.
+
+    flock needs no write access, so only a lock that records its holder (``writable``)
+    opens its file for writing: a reader of another user can still take the gate.
+    """
 
     path: Path
     shared: bool = False
+    writable: bool = False
     fd: int | None = None
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free now. A folder that cannot hold lock files (a read-only
         mount) has no writer either: readers pass freely there."""
         if self.fd is None:
-            self.fd = _open(self.path, writable=not self.shared)
+            self.fd = _open(self.path, writable=self.writable, required=not self.shared)
             if self.fd is None:
                 return True
         mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
@@ -69,16 +70,21 @@ class FileLock:
         return True
 
     def acquire(self, deadline: float, waiting_for: str, notice: Notice | None) -> None:
+        """Wait for the lock until ``deadline``; on a timeout (or any error, Ctrl+C
+        included) nothing stays held."""
         started, told = time.monotonic(), False
-        while not self.try_acquire():
-            now = time.monotonic()
-            if now >= deadline:
-                self.release()
-                raise LockTimeout(waiting_for)
-            if notice and not told and now - started >= NOTICE_AFTER_SECONDS:
-                notice(f"waiting for {waiting_for}")
-                told = True
-            time.sleep(POLL_SECONDS)
+        try:
+            while not self.try_acquire():
+                now = time.monotonic()
+                if now >= deadline:
+                    raise LockTimeout(waiting_for)
+                if notice and not told and now - started >= NOTICE_AFTER_SECONDS:
+                    notice(f"waiting for {waiting_for}")
+                    told = True
+                time.sleep(POLL_SECONDS)
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         if self.fd is not None:
@@ -101,18 +107,19 @@ def read_holder(path: Path) -> dict:
         return {}
 
 
-def _open(path: Path, writable: bool) -> int | None:
-    """A descriptor for a lock file, created with its folder where it is missing.
+def _open(path: Path, writable: bool, required: bool) -> int | None:
+    """A descriptor for a lock file, created (and its folder) where it is missing.
 
     A reader that can create nothing there (a read-only mount, another user's folder) gets
-    None and passes: no writer can write there either. A writer must get its lock.
+    None and passes: no writer can write there either. A writer (``required``) must get its
+    lock, and an error says why it cannot.
     """
     flags = (os.O_RDWR if writable else os.O_RDONLY) | os.O_CREAT | os.O_CLOEXEC
     try:
         path.parent.mkdir(exist_ok=True)
         return os.open(path, flags, 0o666)
     except OSError as exc:
-        if writable or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT):
+        if required or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT):
             raise
     try:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -138,11 +145,8 @@ class Gate:
         try:
             queue.acquire(deadline, "a load to finish writing the warehouse", notice)
             readers.acquire(deadline, "a load to finish writing the warehouse", notice)
-        except LockTimeout:
-            readers.release()
-            raise
         finally:
-            queue.release()
+            queue.release()  # readers.acquire releases its own lock when it fails
         return readers
 
     def enter_writer(self, deadline: float, notice: Notice | None) -> tuple[FileLock, FileLock]:
@@ -153,7 +157,7 @@ class Gate:
         queue.acquire(deadline, "another writer's turn in the queue", notice)
         try:
             readers.acquire(deadline, "readers of the warehouse to finish", notice)
-        except LockTimeout:
+        except BaseException:
             queue.release()
             raise
         return queue, readers

@@ -3,11 +3,14 @@ and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from etl.forget import forget
-from etl.identity import email_customer_id, key_fingerprint, read_secrets_file
+from etl.identity import HashKeyError, email_customer_id, key_fingerprint, read_secrets_file
 from etl.load import LoadError, LoadOptions, load_paths
 from etl.migrate import migrate_warehouse
 from tests.conftest import FIXTURES, TEST_HASH_KEY
@@ -142,3 +145,55 @@ def test_an_older_schema_is_named_for_readers(any_warehouse_url):
     any_engine = make_version_1(any_warehouse_url, "kept-inside")
     with any_engine.connect() as conn, pytest.raises(SchemaOutdated, match="turnaround migrate"):
         check_schema(conn, "the warehouse")
+
+
+def test_a_load_before_migrate_makes_no_new_key(tmp_path, monkeypatch):
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    make_version_1(url, "kept-inside").dispose()
+    monkeypatch.delenv("TURNAROUND_HASH_KEY")
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.setenv("TURNAROUND_SECRETS_FILE", str(secrets))
+    with pytest.raises(LoadError, match="run `turnaround migrate`"):
+        load_paths(url, [USERS_PAGE])  # the nightly job, before anyone migrated
+    assert not secrets.exists()  # so migrate can still write the warehouse's own key
+    assert migrate_warehouse(Warehouse.at(url), 30, None)[1] == SCHEMA_VERSION
+    assert read_secrets_file(secrets) == "kept-inside"
+
+
+def test_a_warehouse_with_ids_gets_no_new_key_when_its_own_is_missing(tmp_path, monkeypatch):
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    load_paths(url, [USERS_PAGE])  # made with the suite's key
+    monkeypatch.delenv("TURNAROUND_HASH_KEY")
+    secrets = tmp_path / "elsewhere" / "secrets.toml"
+    monkeypatch.setenv("TURNAROUND_SECRETS_FILE", str(secrets))
+    with pytest.raises(LoadError, match="restore that key"):
+        load_paths(url, [TICKETS_PAGE])
+    assert not secrets.exists()
+
+
+def test_forget_an_email_needs_the_warehouses_own_key(any_engine, monkeypatch):
+    load_paths(any_engine, [USERS_PAGE])
+    warehouse = Warehouse.for_engine(any_engine)
+    monkeypatch.setenv("TURNAROUND_HASH_KEY", "another-key")
+    with pytest.raises(HashKeyError, match="not the key this warehouse's customer ids"):
+        forget(warehouse, SANDBOX_EMAIL, LoadOptions())
+    monkeypatch.delenv("TURNAROUND_HASH_KEY")
+    with pytest.raises(HashKeyError, match="give the customer id instead"):
+        forget(warehouse, SANDBOX_EMAIL, LoadOptions())
+    assert not Path(os.environ["TURNAROUND_SECRETS_FILE"]).exists()  # no key was made up
+    assert _count(any_engine, "customer_identities") == 100
+
+
+def test_forget_erases_exactly_the_person_not_lookalike_ids(any_engine, tmp_path):
+    nps = tmp_path / "nps.csv"
+    nps.write_text(
+        "response_id,customer_id,responded_at,score,comment\n"
+        "r1,c1,2024-02-01,9,\nr2,c10,2024-02-01,8,\nr3,c1,2024-02-02,x,\nr4,c10,2024-02-02,y,\n"
+        "r5,c10,2024-02-03,9,one,field,too,many\n"
+    )
+    load_paths(any_engine, [nps], LoadOptions(quarantine_limit=1.0))
+    erased = forget(Warehouse.for_engine(any_engine), "c1", LoadOptions())
+    assert (erased.counts["nps_responses"], erased.counts["quarantine"]) == (1, 1)
+    with any_engine.connect() as conn:
+        left = set(conn.execute(sa.text("select customer_id from quarantine")).scalars())
+    assert left == {"c10"}  # c10's two quarantined rows (one of them ragged) stay

@@ -192,3 +192,11 @@ def test_a_terminal_gets_a_progress_bar_with_rows_per_second(tmp_path):
     assert done.returncode == 0
     assert "rows/s" in terminal and "Run succeeded" in terminal
     assert " INFO turnaround.load: " not in done.stderr  # coloured lines, not plain ones
+
+
+def test_a_folder_of_hidden_files_waits_and_blocks_nothing(any_warehouse_url, inbox):
+    _arrive(inbox / "a-folder" / ".DS_Store", "junk")
+    _arrive(inbox / "nps.csv", _nps(3))
+    run = run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions())
+    assert [(o.entry, o.report.status) for o in run.outcomes] == [("nps.csv", "succeeded")]
+    assert [w["entry"] for w in run.waiting] == ["a-folder"]

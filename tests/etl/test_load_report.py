@@ -115,3 +115,47 @@ def test_a_cp1252_file_is_refused_naming_encoding_and_loads_with_it(tmp_path):
             "Très bien – merci"
         )
     engine.dispose()
+
+
+def test_emails_quoted_in_reasons_are_redacted_everywhere(any_engine, tmp_path):
+    nps = tmp_path / "nps.csv"
+    good = [f"r{i},c{i},2024-02-01,9,ok" for i in range(20)]
+    nps.write_text("\n".join([NPS_HEADER, *good, "bad,c1,pat@example.com,9,shifted"]) + "\n")
+    load_paths(any_engine, [nps])  # 1 of 21 rows: under the limit
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_text(f"{NPS_HEADER}\nx,c1,pat@example.com,9,\ny,c2,sam@example.com,9,\n")
+    with pytest.raises(FileRefused) as refused:
+        load_paths(any_engine, [shifted])
+    assert "@" not in str(refused.value)
+    with any_engine.connect() as conn:
+        stored = [
+            *conn.execute(sa.text("select example_reason from etl_run_checks")).scalars(),
+            *conn.execute(sa.text("select message from etl_runs")).scalars(),
+            *conn.execute(sa.text("select raw_row || reason from quarantine")).scalars(),
+        ]
+    assert any(text and "<email>" in text for text in stored)
+    assert not any(text and "@" in text for text in stored)
+
+
+def test_a_failed_first_load_makes_no_warehouse(tmp_path):
+    target = tmp_path / "new" / "turnaround.duckdb"
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\n")
+    refused = cli("load", str(junk), "--warehouse", f"duckdb:///{target}")
+    assert refused.returncode == 1
+    assert not target.exists()
+    nps = tmp_path / "nps.csv"
+    nps.write_text(f"{NPS_HEADER}\nr1,c1,2024-02-01,9,\n")
+    loaded = cli("load", str(nps), "--warehouse", f"duckdb:///{target}")  # a folder to make
+    assert loaded.returncode == 0, loaded.stderr
+    runs = json.loads(cli("runs", "--json", "--warehouse", f"duckdb:///{target}").stdout)
+    assert [r["status"] for r in runs] == ["succeeded", "failed"]  # the journal moved in
+
+
+@pytest.mark.parametrize("url", ["not a url", "sqlite:///x.db"])
+def test_a_warehouse_url_that_is_not_one_is_bad_usage(url, tmp_path):
+    for command in (["metrics"], ["runs"], ["load", str(tmp_path)], ["forget", "c1"]):
+        result = cli(*command, "--warehouse", url)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "duckdb:///PATH" in result.stderr

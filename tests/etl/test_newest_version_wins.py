@@ -172,3 +172,35 @@ def test_undated_customers_files_take_the_later_load(any_engine, tmp_path):
         any_engine, [_customers(tmp_path / "b.csv", ["c1,2023-01-01,,smb,pro,EU,49"], False)]
     )
     assert _one(any_engine, "select plan from customers").plan == "pro"
+
+
+def test_a_newer_canonical_ticket_replaces_its_metrics_nulls_included(any_engine, tmp_path):
+    header = (
+        "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,"
+        "agent_replies,updated_at"
+    )
+    solved = tmp_path / "solved.csv"
+    solved.write_text(
+        f"{header}\n9,c1,2024-01-01,2024-01-01T01:00,2024-01-02,solved,email,1,2024-01-02\n"
+    )
+    reopened = tmp_path / "reopened.csv"
+    reopened.write_text(f"{header}\n9,c1,2024-01-01,2024-01-01T01:00,,open,email,2,2024-01-05\n")
+    load_paths(any_engine, [solved])
+    load_paths(any_engine, [reopened])
+    row = _one(any_engine, "select status, solved_at, agent_replies from tickets")
+    assert (row.status, row.solved_at, row.agent_replies) == ("open", None, 2)
+
+
+def test_undated_metrics_never_replace_dated_ones(any_engine, tmp_path):
+    load_paths(
+        any_engine,
+        [
+            _page(tmp_path / "t.json", "tickets", [_ticket(2)]),
+            _page(
+                tmp_path / "m9.json", "ticket_metrics", [_metric(9, replies=3, reply_minutes=45)]
+            ),
+        ],
+    )
+    undated = {**_metric(1, replies=1, reply_minutes=5), "updated_at": None}
+    load_paths(any_engine, [_page(tmp_path / "m.json", "ticket_metrics", [undated])])
+    assert _one(any_engine, METRICS_SQL).agent_replies == 3

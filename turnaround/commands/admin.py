@@ -46,7 +46,7 @@ def migrate(
         found, version, done = migrate_warehouse(
             target, wait, run.config.path_setting("identity", "secrets_file")
         )
-    except (WarehouseError, SchemaError, HashKeyError) as exc:
+    except (WarehouseError, SchemaError, HashKeyError, OSError) as exc:
         fail(str(exc), 1, as_json)
     if as_json:
         print_json(
@@ -90,7 +90,7 @@ def forget(
     )
     try:
         erased = erase(run.warehouse(), who, options)
-    except (WarehouseError, SchemaError, HashKeyError, LoadError) as exc:
+    except (WarehouseError, SchemaError, HashKeyError, LoadError, OSError) as exc:
         fail(str(exc), 1, as_json)
     if as_json:
         print_json({"status": "erased" if erased.found else "not_found", "erased": erased.counts})

@@ -65,13 +65,15 @@ class Settings:
         )
 
     def warehouse(self):
+        """The warehouse to use; a URL that is not one is bad usage (exit 2)."""
         from warehouse.access import DEFAULT_READ_WAIT_SECONDS, Warehouse
+        from warehouse.engine import WarehouseError
 
         wait = self.config.get("warehouse", "read_wait_seconds", DEFAULT_READ_WAIT_SECONDS)
         try:
             return Warehouse.at(self.warehouse_url, read_wait_seconds=wait, notice=notice)
-        except Exception as exc:  # an unparsable URL
-            fail(f"not a warehouse URL: {self.warehouse_url!r} ({exc})", 2, self.as_json)
+        except WarehouseError as exc:
+            fail(str(exc), 2, self.as_json)
 
 
 def notice(message: str) -> None:
@@ -112,7 +114,7 @@ def reader(settings: Settings):
     there is no warehouse, an older one, or one that stays busy."""
     import sqlalchemy as sa
 
-    from warehouse.engine import WarehouseError
+    from warehouse.engine import WarehouseError, driver_reason
     from warehouse.schema import SchemaError, check_schema
 
     warehouse = settings.warehouse()
@@ -123,8 +125,7 @@ def reader(settings: Settings):
     except (WarehouseError, SchemaError) as exc:
         fail(str(exc), 1, settings.as_json)
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-        fail(f"cannot read the warehouse at {warehouse.display}: {reason}", 1, settings.as_json)
+        fail(f"cannot read {warehouse.display}: {driver_reason(exc)}", 1, settings.as_json)
     return warehouse, engine
 
 
@@ -132,12 +133,11 @@ def reading(settings: Settings, work):
     """Run ``work()`` against the warehouse, turning a busy or broken warehouse into exit 1."""
     import sqlalchemy as sa
 
-    from warehouse.engine import WarehouseError
+    from warehouse.engine import WarehouseError, driver_reason
 
     try:
         return work()
     except WarehouseError as exc:
         fail(str(exc), 1, settings.as_json)
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-        fail(f"cannot read the warehouse: {reason}", 1, settings.as_json)
+        fail(f"cannot read the warehouse: {driver_reason(exc)}", 1, settings.as_json)

@@ -199,6 +199,8 @@ def _load_inbox(target, inbox: Path, options, run) -> None:
         fields = exc.report.as_json() if exc.report else {}
         fields.pop("message", None)
         fail(str(exc), 1, run.as_json, inbox=str(inbox), **fields)
+    except Exception as exc:  # the inbox folder itself (permissions, a full disk)
+        fail(f"inbox run failed: {type(exc).__name__}: {exc}", 1, run.as_json, inbox=str(inbox))
     if run.as_json:
         print_json(result.as_json())
     else:

@@ -49,7 +49,8 @@ def apply_staged(conn: sa.Connection, report: RunReport, staged: list[StagedFile
     for table, key in CANONICAL.items():
         if table in batches:
             keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()
-            _merge_counted(conn, report, table, key, batches[table], keep)
+            absent = {s.path: s.absent[table] for s in staged if s.absent.get(table)}
+            _merge_counted(conn, report, table, key, batches[table], keep, absent)
     report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
     if "ticket_metrics" in batches:
         _hold_metrics(conn, report, batches["ticket_metrics"])
@@ -129,13 +130,16 @@ def _merge_counted(
     key: tuple[str, ...],
     frame: pl.DataFrame,
     keep_when_null: tuple[str, ...] = (),
+    absent: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
     stats_table = "identities" if target == "customer_identities" else target
     keep, superseded = latest_per_key(frame, key)
     _count(report, superseded, stats_table, "rows_duplicates")
     # Only rows without metrics of their own (metrics_updated_at null) keep the stored ones.
     own = "metrics_updated_at" if keep_when_null else None
-    counts = merge(conn, tables[target], key, keep.drop("load_order"), keep_when_null, own)
+    counts = merge(
+        conn, tables[target], key, keep.drop("load_order"), keep_when_null, own, absent or {}
+    )
     for (source_file, action), n in counts.items():
         _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
 

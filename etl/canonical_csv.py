@@ -114,11 +114,14 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
         given = (customers.get(rejected.row_number) or "").strip()
         rejected.customer_id = customer_key(given, ctx.hash_key) if given else None
     rejected = sorted(ragged + unparsable, key=lambda r: r.row_number)
+    header = set(values.columns[1:])
+    absent = tuple(c for c in CONTRACTS[table].column_names if c not in header)
     return ReadResult(
         format=fmt.name,
         source=SOURCE,
         rejected=rejected,
         raw_lookup=lookup,
+        absent_columns={table: absent} if absent else {},
         **{table: _protect_identity(typed, ctx.hash_key)},
     )
 

@@ -32,7 +32,7 @@ log = logging.getLogger("turnaround.forget")
 
 @dataclass
 class Erased:
-    customer_id: str
+    customer_ids: list[str]  # the person's ids (an email can stand for several)
     counts: dict[str, int] = field(default_factory=dict)  # table -> rows erased
 
     @property
@@ -40,12 +40,14 @@ class Erased:
         return any(self.counts.values())
 
 
-def customer_id_for(conn: sa.Connection, who: str, options: LoadOptions) -> str:
-    """The customer id ``who`` is stored under: an email becomes its keyed hash, made with the
-    key this warehouse's ids were made with (never a new key)."""
+def customer_ids_for(conn: sa.Connection, who: str, options: LoadOptions) -> list[str]:
+    """The customer ids ``who`` is stored under. An email becomes its keyed hash, made with the
+    key this warehouse's ids were made with (never a new key): the id of a customer known
+    only by that email, and the ids of every source user whose email it was (a Zendesk user
+    with an external_id keeps the email's hash beside it)."""
     who = who.strip()
     if not looks_like_email(who):
-        return who
+        return [who]
     key = find_hash_key(options.secrets_file)
     if key is None:
         raise HashKeyError(
@@ -59,7 +61,10 @@ def customer_id_for(conn: sa.Connection, who: str, options: LoadOptions) -> str:
             f"the email hash key from {key.origin} is not the key this warehouse's customer ids "
             "were made with, so an email cannot be matched with it"
         )
-    return email_customer_id(who, key.value)
+    hashed = email_customer_id(who, key.value)
+    ci = tables["customer_identities"]
+    known = conn.execute(sa.select(ci.c.customer_id).where(ci.c.email_hash == hashed)).scalars()
+    return sorted({hashed, *known})
 
 
 def _like(text: str) -> str:
@@ -77,17 +82,19 @@ def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnEle
     )
 
 
-def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
+def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
     ci, q = tables["customer_identities"], tables["quarantine"]
-    user_ids = conn.execute(sa.select(ci.c.user_id).where(ci.c.customer_id == customer_id))
+    user_ids = conn.execute(sa.select(ci.c.user_id).where(ci.c.customer_id.in_(customer_ids)))
     user_ids = list(user_ids.scalars())
     counts = {
-        name: conn.execute(tables[name].delete().where(tables[name].c.customer_id == customer_id))
+        name: conn.execute(
+            tables[name].delete().where(tables[name].c.customer_id.in_(customer_ids))
+        )
         for name in ("tickets", "nps_responses", "customers", "customer_identities")
     }
     # A quarantined row carries the customer it would have had, where its reader could tell;
     # a Zendesk record the reader could not convert names the person by their user id.
-    named = [q.c.customer_id.in_([customer_id, *user_ids])]
+    named = [q.c.customer_id.in_([*customer_ids, *user_ids])]
     for user_id in user_ids:
         named += [
             _names_user(q, "identities", "id", user_id),
@@ -99,6 +106,8 @@ def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
 
 def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:
     """Erase the person ``who`` (customer id or email) from the warehouse."""
+    if not who.strip():
+        raise ValueError("give the customer id or the email of the person to erase")
     if not warehouse.file_exists():
         raise WarehouseMissing(f"no warehouse at {warehouse.path}; nothing to erase")
     started = utc_now()
@@ -107,8 +116,8 @@ def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:
         hold_writer_lock(held, warehouse, options, report)
         with warehouse.write(options.wait_seconds) as conn:
             ensure_schema(conn, warehouse.display)
-            customer_id = customer_id_for(conn, who, options)
-            erased = Erased(customer_id, _erase(conn, customer_id))
+            customer_ids = customer_ids_for(conn, who, options)
+            erased = Erased(customer_ids, _erase(conn, customer_ids))
             report.status, report.ended_at = "erased", utc_now()
             listed = ", ".join(f"{n:,} {table}" for table, n in erased.counts.items() if n)
             report.message = f"erased one person on request: {listed or 'nothing found'}"

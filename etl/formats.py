@@ -45,12 +45,13 @@ def python_encoding(encoding: str) -> str:
 def not_text(path: Path, exc: UnicodeDecodeError, encoding: str, expected: list[str]):
     """The refusal of a file that does not decode, naming the option that reads it."""
     byte = exc.object[exc.start : exc.start + 1].hex()
-    name = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+    if codecs.lookup(encoding).name == "utf-8":
+        hint = "a file re-saved by Excel is often cp1252: load it with --encoding cp1252"
+        encoding = "UTF-8"
+    else:
+        hint = "check --encoding: the file is in another encoding"
     return UnreadableFile(
-        str(path),
-        f"is not {name} text (byte 0x{byte} does not decode); a file re-saved by Excel is "
-        "often cp1252: load it with --encoding cp1252",
-        expected,
+        str(path), f"is not {encoding} text (byte 0x{byte} does not decode); {hint}", expected
     )
 
 

@@ -30,7 +30,13 @@ TICKET_METRICS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Source users (Zendesk users) mapped to the canonical customer id.
-IDENTITIES_SCHEMA: dict[str, pl.DataType] = {"user_id": pl.String(), "customer_id": pl.String()}
+# ``email_hash`` is the keyed hash of the user's email (never the email), so that a person
+# named by email can be found even when their customer id is an external id.
+IDENTITIES_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "customer_id": pl.String(),
+    "email_hash": pl.String(),
+}
 
 
 # (table, row numbers) -> the raw text of those records as the file has them.
@@ -58,6 +64,9 @@ class ReadResult:
     # The raw records behind row numbers, for rows a contract check rejects later: the
     # quarantine keeps the line as read, not the parsed row.
     raw_lookup: RawLookup | None = None
+    # Optional columns the file does not have at all (a CSV header without them): they say
+    # nothing about the stored rows, which keep their values there.
+    absent_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities")

@@ -25,9 +25,13 @@ SECRETS_FILE_ENV = "TURNAROUND_SECRETS_FILE"
 EMAIL_ID_PREFIX = "email:"
 _FINGERPRINT_MESSAGE = b"turnaround email hash key fingerprint"
 
-# One pattern for Python's re and polars' regex engine alike.
+# One pattern for Python's re and polars' regex engine alike: what an email id looks like.
 EMAIL_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}"
 EMAIL_PATTERN = re.compile(EMAIL_REGEX)
+# What redaction removes: any word with an @ after something, so a cut-off address in a
+# truncated line ("pat@exa") goes too.
+REDACT_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]*"
+REDACT_PATTERN = re.compile(REDACT_REGEX)
 REDACTED = "<email>"
 
 
@@ -55,8 +59,9 @@ def customer_key(value: str, hash_key: str) -> str:
 
 
 def redact_emails(text: str) -> str:
-    """``text`` with every email address replaced, for quarantined rows and comments."""
-    return EMAIL_PATTERN.sub(REDACTED, text)
+    """``text`` with every email address (whole or cut off) replaced, for quarantined rows,
+    reasons and comments."""
+    return REDACT_PATTERN.sub(REDACTED, text)
 
 
 def hash_email_ids(column: pl.Expr, hash_key: str) -> pl.Expr:
@@ -67,7 +72,7 @@ def hash_email_ids(column: pl.Expr, hash_key: str) -> pl.Expr:
 
 
 def redact_column(column: pl.Expr) -> pl.Expr:
-    return column.str.replace_all(EMAIL_REGEX, REDACTED)
+    return column.str.replace_all(REDACT_REGEX, REDACTED)
 
 
 # --- the key ---------------------------------------------------------------------------

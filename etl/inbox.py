@@ -135,7 +135,8 @@ def run_inbox(
             except (FileRefused, UnreadableFile) as exc:  # the file is at fault: set it aside
                 moved = _move(entry, inbox / FAILED, report.batch_id)
                 reason = moved.with_name(moved.name + ".reason.txt")
-                reason.write_text(f"run {report.batch_id} failed: {exc}\n", encoding="utf-8")
+                text = f"run {report.batch_id} failed: {report.message or exc}".rstrip()
+                reason.write_text(text + "\n", encoding="utf-8")
                 outcome.moved_to = str(moved)
                 log.error("%s: refused, moved to %s: %s", entry.name, moved, exc)
                 continue

@@ -170,7 +170,8 @@ def run_locked(
         files = expand(paths)
         report.files = [str(f) for f in files]
         if not files:
-            raise LoadError("no files to load")
+            named = ", ".join(str(p) for p in report.files) or "the paths given"
+            raise LoadError(f"no files to load in {named} (hidden files are left out)")
         formats = [(f, detect(f, options.encoding)) for f in files]  # refuse before reading
         digests = {f: file_digest(f) for f in files}
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])

@@ -65,18 +65,37 @@ def merge(
     batch: pl.DataFrame,
     keep_when_null: tuple[str, ...] = (),
     keep_where_null: str | None = None,
+    absent: dict[str, tuple[str, ...]] | None = None,
 ) -> Counter:
     """Merge ``batch`` (target's columns + ``row_number``; keys unique) into ``target``.
 
     ``keep_when_null`` columns keep the stored value when a replacing row has none, for the
     replacing rows whose ``keep_where_null`` column is null (a Zendesk ticket re-exported
     without its separately delivered metrics keeps them; a canonical ticket, which carries
-    its own metrics, replaces them, nulls included). Returns counts per (source_file, action).
+    its own metrics, replaces them, nulls included). ``absent`` names, per source file, the
+    columns that file does not have at all: its rows take the stored values there before they
+    are compared, so a file without a column neither changes it nor counts as new for it.
+    Returns counts per (source_file, action).
     """
     stage = _stage_table(target)
     stage.create(conn)
     try:
         insert_frame(conn, stage, batch)
+        for source_file, columns in (absent or {}).items():
+            stored = {
+                name: sa.select(target.c[name])
+                .where(_key_match(stage, target, key))
+                .scalar_subquery()
+                for name in columns
+            }
+            conn.execute(
+                stage.update()
+                .where(
+                    stage.c.source_file == source_file,
+                    sa.exists().where(_key_match(stage, target, key)),
+                )
+                .values(stored)
+            )
         conn.execute(stage.update().values(merge_action=INSERT))
         existing = sa.exists().where(_key_match(stage, target, key))
         newer = sa.exists().where(_key_match(stage, target, key), _is_newer(stage, target, key))

@@ -35,6 +35,7 @@ class StagedFile:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     checks: list[CheckRow] = field(default_factory=list)
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns
 
     @property
     def quarantined_share(self) -> float:
@@ -48,7 +49,13 @@ def stage_file(
 ) -> StagedFile:
     """Read and check one file; raises UnreadableFile when it cannot be read at all."""
     result = fmt.read(path, ctx)
-    staged = StagedFile(str(path), result.format, result.source, skipped=dict(result.skipped))
+    staged = StagedFile(
+        str(path),
+        result.format,
+        result.source,
+        skipped=dict(result.skipped),
+        absent=dict(result.absent_columns),
+    )
     reader_rejects: dict[str, list[Rejected]] = {}
     for rejected in result.rejected:
         reader_rejects.setdefault(rejected.table, []).append(rejected)

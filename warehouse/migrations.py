@@ -31,6 +31,7 @@ V2_COLUMNS = (
     ("customers", "updated_at", "TIMESTAMP"),
     ("etl_runs", "rows_remapped", "BIGINT DEFAULT 0"),
     ("quarantine", "customer_id", "VARCHAR"),
+    ("customer_identities", "email_hash", "VARCHAR"),
 )
 
 

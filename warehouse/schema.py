@@ -169,6 +169,7 @@ customer_identities = sa.Table(
     sa.Column("customer_id", sa.String, nullable=False),
     sa.Column("batch_id", sa.String, nullable=False),
     sa.Column("source_file", sa.String, nullable=False),
+    sa.Column("email_hash", sa.String),  # the keyed hash of the user's email, never the email
     comment="one row per source user, mapped to the canonical customer_id",
 )
 

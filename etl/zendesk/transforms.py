@@ -226,7 +226,8 @@ def identity_row(user: dict, hash_key: str) -> dict[str, Any]:
     """A Zendesk user mapped to the canonical customer id, never keeping a raw email.
 
     The customer id is the user's external_id, else the keyed hash of their email, else the
-    Zendesk user id. An external_id that is itself an email is hashed like one.
+    Zendesk user id. An external_id that is itself an email is hashed like one. The email's
+    hash is kept beside it in any case (``turnaround forget EMAIL`` finds the person by it).
     """
     try:
         user_id = to_id(user.get("id"))
@@ -248,4 +249,5 @@ def identity_row(user: dict, hash_key: str) -> dict[str, Any]:
         customer_id = email_customer_id(email, hash_key)
     else:
         customer_id = user_id
-    return {"user_id": user_id, "customer_id": customer_id}
+    email_hash = email_customer_id(email, hash_key) if email else None
+    return {"user_id": user_id, "customer_id": customer_id, "email_hash": email_hash}

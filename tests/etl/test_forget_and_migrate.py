@@ -3,6 +3,7 @@ and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_forget_by_email_erases_the_person_everywhere(any_engine, tmp_path):
     assert _count(any_engine, "quarantine") == 1
 
     erased = forget(Warehouse.for_engine(any_engine), f"  {SANDBOX_EMAIL.upper()} ", LoadOptions())
-    assert erased.customer_id == person
+    assert erased.customer_ids == [person]
     assert erased.counts["tickets"] == 87
     assert erased.counts["nps_responses"] == 1
     assert erased.counts["customer_identities"] == 1
@@ -197,3 +198,30 @@ def test_forget_erases_exactly_the_person_not_lookalike_ids(any_engine, tmp_path
     with any_engine.connect() as conn:
         left = set(conn.execute(sa.text("select customer_id from quarantine")).scalars())
     assert left == {"c10"}  # c10's two quarantined rows (one of them ragged) stay
+
+
+def test_forget_by_email_finds_a_person_known_by_an_external_id(any_engine, tmp_path):
+    users = tmp_path / "users.json"
+    users.write_text(
+        json.dumps(
+            {
+                "users": [
+                    {"id": 51, "email": "Sam.Tanaka@Example.com", "external_id": "C000001"},
+                    {"id": 52, "email": "kim@example.com", "external_id": "C000002"},
+                ]
+            }
+        )
+    )
+    customers = tmp_path / "customers.csv"
+    customers.write_text(
+        "customer_id,signup_at,churned_at,segment,plan,region,mrr\n"
+        "C000001,2023-01-01,,smb,pro,EU,10\nC000002,2023-01-01,,smb,pro,EU,10\n"
+    )
+    load_paths(any_engine, [users, customers])
+    erased = forget(Warehouse.for_engine(any_engine), "sam.tanaka@example.com", LoadOptions())
+    assert "C000001" in erased.customer_ids
+    assert (erased.counts["customers"], erased.counts["customer_identities"]) == (1, 1)
+    with any_engine.connect() as conn:
+        assert list(conn.execute(sa.text("select customer_id from customers")).scalars()) == [
+            "C000002"
+        ]

@@ -144,6 +144,8 @@ def test_a_failed_first_load_makes_no_warehouse(tmp_path):
     refused = cli("load", str(junk), "--warehouse", f"duckdb:///{target}")
     assert refused.returncode == 1
     assert not target.exists()
+    (journalled,) = json.loads(cli("runs", "--json", "--warehouse", f"duckdb:///{target}").stdout)
+    assert (journalled["status"], journalled["journal"]) == ("failed", True)
     nps = tmp_path / "nps.csv"
     nps.write_text(f"{NPS_HEADER}\nr1,c1,2024-02-01,9,\n")
     loaded = cli("load", str(nps), "--warehouse", f"duckdb:///{target}")  # a folder to make

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from etl.load import load_paths
+from etl.load import LoadOptions, load_paths
 
 JAN = "2024-01-{:02d}T00:00:00Z"
 
@@ -204,3 +204,17 @@ def test_undated_metrics_never_replace_dated_ones(any_engine, tmp_path):
     undated = {**_metric(1, replies=1, reply_minutes=5), "updated_at": None}
     load_paths(any_engine, [_page(tmp_path / "m.json", "ticket_metrics", [undated])])
     assert _one(any_engine, METRICS_SQL).agent_replies == 3
+
+
+def test_a_file_without_a_column_leaves_that_column_as_stored(any_engine, tmp_path):
+    full = _customers(tmp_path / "full.csv", ["c1,2023-01-01,2024-05-01,smb,pro,EU,49"], False)
+    load_paths(any_engine, [full])
+    partial = tmp_path / "partial.csv"
+    partial.write_text("customer_id,signup_at,plan\nc1,2023-01-01,enterprise\nc2,2023-02-01,pro\n")
+    report = load_paths(any_engine, [partial])
+    assert (report.totals()["rows_replaced"], report.totals()["rows_loaded"]) == (1, 1)
+    row = _one(any_engine, "select churned_at, mrr, plan from customers where customer_id = 'c1'")
+    assert (str(row.churned_at), row.mrr, row.plan) == ("2024-05-01 00:00:00", 49.0, "enterprise")
+    # The same partial file again changes nothing: its rows equal what is stored.
+    again = load_paths(any_engine, [partial], LoadOptions(force=True))
+    assert again.totals()["rows_duplicates"] == 2

@@ -139,9 +139,14 @@ def test_bare_objects_become_canonical_rows(expected):
             "updated_at": dt.datetime(2024, 3, 2, 10, 0),
         }
     ]
+    eight = email_customer_id("eight@example.com", CTX.hash_key)
     assert expected["identities"] == [
-        {"user_id": "7", "customer_id": "CRM-7"},
-        {"user_id": "8", "customer_id": email_customer_id("eight@example.com", CTX.hash_key)},
+        {
+            "user_id": "7",
+            "customer_id": "CRM-7",
+            "email_hash": email_customer_id("seven@example.com", CTX.hash_key),
+        },
+        {"user_id": "8", "customer_id": eight, "email_hash": eight},
     ]
 
 

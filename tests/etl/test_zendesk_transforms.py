@@ -215,12 +215,17 @@ def test_a_non_numeric_reply_count_rejects_the_metric():
 
 def test_identity_prefers_the_external_id():
     user = {"id": 7, "external_id": "CRM-001", "email": "Ann@Example.com"}
-    assert identity_row(user, KEY) == {"user_id": "7", "customer_id": "CRM-001"}
+    assert identity_row(user, KEY) == {
+        "user_id": "7",
+        "customer_id": "CRM-001",
+        "email_hash": email_customer_id("ann@example.com", KEY),  # kept for forget EMAIL
+    }
 
 
 def test_identity_hashes_the_email_when_there_is_no_external_id():
     row = identity_row({"id": 7, "external_id": None, "email": "Ann@Example.com"}, KEY)
-    assert row == {"user_id": "7", "customer_id": email_customer_id("ann@example.com", KEY)}
+    hashed = email_customer_id("ann@example.com", KEY)
+    assert row == {"user_id": "7", "customer_id": hashed, "email_hash": hashed}
 
 
 def test_identity_hashes_an_external_id_that_is_an_email():
@@ -235,3 +240,9 @@ def test_identity_falls_back_to_the_user_id():
 def test_redact_emails_removes_addresses_from_raw_text():
     raw = '{"email": "integration-test+amber@airbyte.io", "name": "Amber"}'
     assert redact_emails(raw) == '{"email": "<email>", "name": "Amber"}'
+
+
+def test_redact_emails_removes_an_address_cut_off_by_a_truncated_line():
+    assert redact_emails('{"id": 1, "email": "pat.lee@exa') == '{"id": 1, "email": "<email>'
+    assert redact_emails("mail pat@") == "mail <email>"
+    assert redact_emails("ping @team about it") == "ping @team about it"  # no address there

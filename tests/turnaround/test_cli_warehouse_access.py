@@ -108,8 +108,9 @@ def test_a_bad_config_exits_2_naming_the_key(tmp_path, loaded):
     config.write_text("[load]\nquarantine_limt = 0.2\n")
     result = cli("load", str(USERS_PAGE), "--config", str(config), "--warehouse", loaded)
     assert result.returncode == 2 and "unknown setting load.quarantine_limt" in result.stderr
-    result = cli("runs", "--log-level", "chatty", "--warehouse", loaded)
-    assert result.returncode == 2 and "--log-level must be one of" in result.stderr
+    result = cli("runs", "--log-level", "chatty", "--warehouse", loaded, "--json")
+    assert result.returncode == 2 and "'chatty' is not one of 'debug'" in result.stderr
+    assert json_out(result)["status"] == "error"  # usage errors keep the --json promise too
 
 
 def test_the_config_file_in_the_working_folder_is_read(tmp_path, loaded):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -9,6 +11,7 @@ import typer
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
+    LogLevel,
     LogLevelOpt,
     WarehouseOpt,
     fail,
@@ -16,6 +19,27 @@ from turnaround.commands.common import (
     print_json,
     settings,
 )
+
+
+@contextmanager
+def _failing_as_one_line(as_json: bool) -> Iterator[None]:
+    """What can go wrong with the warehouse or the key, as one line and exit 1."""
+    import sqlalchemy as sa
+
+    from etl.identity import HashKeyError
+    from etl.load import LoadError, LoadRefused
+    from warehouse.engine import WarehouseError, driver_reason
+    from warehouse.schema import SchemaError
+
+    try:
+        yield
+    except LoadRefused as exc:
+        fail(str(exc), 1, as_json, status="refused")
+    except (WarehouseError, SchemaError, HashKeyError, LoadError, OSError) as exc:
+        fail(str(exc), 1, as_json)
+    except sa.exc.DBAPIError as exc:
+        fail(f"cannot use the warehouse: {driver_reason(exc)}", 1, as_json)
+
 
 WaitOpt = Annotated[
     float,
@@ -27,7 +51,7 @@ def migrate(
     warehouse: WarehouseOpt = None,
     wait: WaitOpt = 300,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "info",
+    log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,
 ) -> None:
     """Upgrade an existing warehouse to this Turnaround's schema, in place.
@@ -35,19 +59,14 @@ def migrate(
     A version-1 warehouse kept its email hash key inside; migrate moves the key to the
     secrets file (or checks it against $TURNAROUND_HASH_KEY) and keeps only its fingerprint.
     """
-    from etl.identity import HashKeyError
     from etl.migrate import migrate_warehouse
-    from warehouse.engine import WarehouseError
-    from warehouse.schema import SchemaError
 
     run = settings(config, log_level, as_json, warehouse)
     target = run.warehouse()
-    try:
+    with _failing_as_one_line(as_json):
         found, version, done = migrate_warehouse(
             target, wait, run.config.path_setting("identity", "secrets_file")
         )
-    except (WarehouseError, SchemaError, HashKeyError, OSError) as exc:
-        fail(str(exc), 1, as_json)
     if as_json:
         print_json(
             {"status": "succeeded", "from_version": found, "to_version": version, "done": done}
@@ -68,7 +87,7 @@ def forget(
     warehouse: WarehouseOpt = None,
     wait: WaitOpt = 300,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "info",
+    log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,
 ) -> None:
     """Erase one person everywhere in the warehouse, for a data-protection request.
@@ -77,21 +96,19 @@ def forget(
     name them. An email is matched through its keyed hash (raw emails are never stored).
     """
     from etl.forget import forget as erase
-    from etl.identity import HashKeyError
-    from etl.load import LoadError, LoadOptions
-    from warehouse.engine import WarehouseError
-    from warehouse.schema import SchemaError
+    from etl.load import LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
+    if not who.strip():
+        fail("give the customer id or the email of the person to erase", 2, as_json)
     options = LoadOptions(
         wait_seconds=wait,
         secrets_file=run.config.path_setting("identity", "secrets_file"),
         command="turnaround forget",
     )
-    try:
-        erased = erase(run.warehouse(), who, options)
-    except (WarehouseError, SchemaError, HashKeyError, LoadError, OSError) as exc:
-        fail(str(exc), 1, as_json)
+    target = run.warehouse()
+    with _failing_as_one_line(as_json):
+        erased = erase(target, who, options)
     if as_json:
         print_json({"status": "erased" if erased.found else "not_found", "erased": erased.counts})
         return

@@ -12,16 +12,19 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from turnaround.config import Config, ConfigError, load_config
 from turnaround.logs import LEVELS, setup_logging
 
-out = Console(width=None if sys.stdout.isatty() else 140)
+# No markup: file names and messages carry brackets of their own ("notes[1].csv").
+out = Console(width=None if sys.stdout.isatty() else 140, markup=False)
 err = Console(stderr=True, soft_wrap=True)  # whole lines: log readers grep them
 
 WarehouseOpt = Annotated[
@@ -42,9 +45,10 @@ ConfigOpt = Annotated[
         dir_okay=False,
     ),
 ]
+LogLevel = Enum("LogLevel", {level: level for level in LEVELS}, type=str)
 LogLevelOpt = Annotated[
-    str,
-    typer.Option("--log-level", help=f"How much to log on standard error: {', '.join(LEVELS)}"),
+    LogLevel,
+    typer.Option("--log-level", case_sensitive=False, help="How much to log on standard error"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")]
 
@@ -82,9 +86,13 @@ def notice(message: str) -> None:
 
 
 def settings(
-    config: Path | None, log_level: str, as_json: bool = False, warehouse: str | None = None
+    config: Path | None,
+    log_level: LogLevel | str = "info",
+    as_json: bool = False,
+    warehouse: str | None = None,
 ) -> Settings:
     """Read the config and set up logging; exit 2 on a bad config or log level."""
+    log_level = str(getattr(log_level, "value", log_level))
     if log_level.lower() not in LEVELS:
         fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}", 2, as_json)
     setup_logging(log_level)
@@ -101,7 +109,7 @@ def fail(message: str, code: int = 1, as_json: bool = False, **fields: Any) -> N
     if as_json:
         status = "error" if code == 2 else fields.pop("status", "failed")
         print(json.dumps({"status": status, "message": message, **fields}, default=str))
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
+    LogLevel,
     LogLevelOpt,
     WarehouseOpt,
     fail,
@@ -71,7 +72,7 @@ def load(
     ] = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "info",
+    log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,
 ) -> None:
     """Load export files into the warehouse in one all-or-nothing run.
@@ -123,17 +124,31 @@ def _load_files(target, paths, options, as_json: bool) -> None:
         report = getattr(exc, "report", None)
         _refused(exc, report, as_json)
     except Exception as exc:  # a warehouse or disk failure: the transaction rolled back
-        _refused(exc, None, as_json, prefix=f"load failed: {type(exc).__name__}: ")
+        _refused(exc, None, as_json, prefix="load failed: ", message=_failure(exc, target))
     if as_json:
         print_json(report.as_json())
         return
     print_report(report)
 
 
-def _refused(exc, report, as_json: bool, prefix: str = "") -> None:
+def _refused(exc, report, as_json: bool, prefix: str = "", message: str | None = None) -> None:
     fields = report.as_json() if report is not None else {}
-    message = fields.pop("message", None) or str(exc)
-    fail(f"{prefix}{message}\nNothing was loaded.", 1, as_json, **fields)
+    message = fields.pop("message", None) or message or str(exc)
+    status = fields.pop("status", "failed")
+    fail(f"{prefix}{message}\nNothing was loaded.", 1, as_json, status=status, **fields)
+
+
+def _failure(exc: Exception, target) -> str:
+    """An unexpected failure in one line: the driver's words, or the file the OS refused."""
+    import sqlalchemy as sa
+
+    from warehouse.engine import driver_reason
+
+    if isinstance(exc, sa.exc.DBAPIError):
+        return f"cannot use the warehouse {target.display}: {driver_reason(exc)}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
 
 
 def print_report(report) -> None:
@@ -180,8 +195,8 @@ def _outcome_line(outcome) -> str:
     elif report.status == "skipped":
         runs = sorted({s["loaded_in"] for s in report.skipped_files})
         detail = f"already loaded in run {', '.join(runs)}"
-    else:
-        detail = report.message or ""
+    else:  # the first line: the reason file beside the entry has the rest
+        detail = (report.message or "").splitlines()[0] if report.message else ""
     moved = Path(outcome.moved_to) if outcome.moved_to else None
     where = f"{moved.parent.name}/{moved.name}" if moved else "left in the inbox for the next run"
     return f"{outcome.entry}: {report.status} ({detail}) -> {where}"

@@ -12,6 +12,7 @@ from rich.table import Table
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
+    LogLevel,
     LogLevelOpt,
     WarehouseOpt,
     fail,
@@ -50,7 +51,7 @@ def metrics(
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "warning",
+    log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
     """Compute the recovery KPIs and the recovery-paradox verdicts in the warehouse."""
     from metrics import KPI_CATALOG, MetricParams, compute_kpis, format_value
@@ -103,20 +104,28 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, help="Most recent runs to show")] = 20,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "warning",
+    log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
-    """Show the ETL run history, newest first, with each run's files and contract checks."""
+    """Show the ETL run history, newest first (with --json, each run's files and contract
+    checks too)."""
     from etl.history import run_history
+    from warehouse import journal
     from warehouse.schema import COUNT_COLUMNS
 
     run = settings(config, log_level, as_json, warehouse)
-    target, engine = reader(run)
-    history = reading(run, lambda: run_history(engine, target.path, limit))
+    target = run.warehouse()
+    if not target.file_exists() and target.path and journal.pending(target.path)[0]:
+        # Runs failed before there was a warehouse: the journal has them.
+        history = [{**r, "journal": True} for r in journal.pending(target.path)[0]][:limit]
+    else:
+        target, engine = reader(run)
+        history = reading(run, lambda: run_history(engine, target.path, limit))
     if as_json:
         print_json(history)
         return
     table = Table(title="ETL runs")
-    for column in ("batch", "started (UTC)", "status", "files"):
+    table.add_column("batch", no_wrap=True)
+    for column in ("started (UTC)", "status", "files"):
         table.add_column(column)
     for column in COUNT_COLUMNS[:-1]:  # no skipped: unused streams are in the per-file rows
         table.add_column(column.removeprefix("rows_"), justify="right")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ import typer
 
 from turnaround.commands.common import (
     ConfigOpt,
+    LogLevel,
     LogLevelOpt,
     WarehouseOpt,
     err,
@@ -42,30 +42,42 @@ def generate(
     retention_effect: Annotated[
         float, typer.Option(help="Scale of recovery's effect on churn (0 = none, 1 = default)")
     ] = 1.0,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = LogLevel.info,
 ) -> None:
     """Write realistic, seeded demo exports (two years of tickets, surveys, customers)."""
     from turnaround.generate import generate as run_generate
 
+    settings(config, log_level)
     if fmt not in ("zendesk", "canonical"):
         fail(f"--format must be zendesk or canonical, not {fmt!r}", 2)
-    with err.status(f"Generating {customers:,} customers…"):
-        files = run_generate(
-            out_dir,
-            customers=customers,
-            seed=seed,
-            fmt=fmt,
-            nps_effect=nps_effect,
-            retention_effect=retention_effect,
-        )
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out {out_dir} is a file; give a folder to write the exports into", 2)
+    try:
+        with err.status(f"Generating {customers:,} customers…"):
+            files = run_generate(
+                out_dir,
+                customers=customers,
+                seed=seed,
+                fmt=fmt,
+                nps_effect=nps_effect,
+                retention_effect=retention_effect,
+            )
+    except OSError as exc:
+        fail(f"cannot write the exports into {out_dir}: {exc.strerror or exc}", 1)
     for path in files:
-        out.print(f"wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)", highlight=False)
+        out.print(
+            f"wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)", highlight=False, markup=False
+        )
 
 
 def dashboard(
     warehouse: WarehouseOpt = None,
     port: Annotated[
         int | None,
-        typer.Option(help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False),
+        typer.Option(
+            min=1, max=65535, help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False
+        ),
     ] = None,
     address: Annotated[
         str | None,
@@ -76,7 +88,7 @@ def dashboard(
         ),
     ] = None,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "warning",
+    log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
     """Serve the Streamlit dashboard (read-only: it never writes the warehouse)."""
     import dashboard as dashboard_pkg
@@ -104,7 +116,9 @@ def dashboard(
         "--browser.gatherUsageStats",
         "false",
     ]
-    raise typer.Exit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.
+    os.execve(sys.executable, command, env)
 
 
 def demo(
@@ -114,19 +128,30 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 20_000,
     warehouse: WarehouseOpt = None,
     serve: Annotated[bool, typer.Option(help="Serve the dashboard after loading")] = True,
-    port: Annotated[int, typer.Option(help="Port to serve on")] = DEFAULT_PORT,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help=f"Address to listen on (default: {DEFAULT_ADDRESS})", show_default=False),
+    ] = None,
     config: ConfigOpt = None,
-    log_level: LogLevelOpt = "info",
+    log_level: LogLevelOpt = LogLevel.info,
 ) -> None:
     """Generate demo exports, load them, and open the dashboard."""
     from turnaround.commands.load import load
 
     if not any(out_dir.glob("*")):
-        generate(out_dir, customers=customers)
+        generate(out_dir, customers=customers, config=config, log_level=log_level)
     try:
         load([out_dir], warehouse=warehouse, config=config, log_level=log_level)
     except typer.Exit as exc:
         if exc.exit_code:
             raise
     if serve:
-        dashboard(warehouse=warehouse, port=port, config=config, log_level=log_level)
+        dashboard(
+            warehouse=warehouse, port=port, address=address, config=config, log_level=log_level
+        )

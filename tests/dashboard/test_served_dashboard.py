@@ -86,14 +86,15 @@ def served(exports, tmp_path):
             time.sleep(0.3)
     try:
         yield f"http://127.0.0.1:{port}", port, warehouse
+        served_output = log.read_text()  # what the server said while it served
     finally:
-        server.terminate()
+        server.terminate()  # the server itself: `turnaround dashboard` became it
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        output = log.read_text()
-        assert "Traceback" not in output, output
+            server.wait()
+    assert "Traceback" not in served_output, served_output
 
 
 @pytest.fixture

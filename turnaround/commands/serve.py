@@ -22,6 +22,23 @@ from turnaround.commands.common import (
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8501
+PortOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help=f"Port to serve on (default: the config's dashboard.port, else {DEFAULT_PORT})",
+        show_default=False,
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Address to listen on (default: {DEFAULT_ADDRESS}, this machine only); "
+        "0.0.0.0 serves every interface (see the README on serving a team)",
+        show_default=False,
+    ),
+]
 
 
 def generate(
@@ -73,20 +90,8 @@ def generate(
 
 def dashboard(
     warehouse: WarehouseOpt = None,
-    port: Annotated[
-        int | None,
-        typer.Option(
-            min=1, max=65535, help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False
-        ),
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Address to listen on (default: {DEFAULT_ADDRESS}, this machine only); "
-            "0.0.0.0 serves every interface (see the README on serving a team)",
-            show_default=False,
-        ),
-    ] = None,
+    port: PortOpt = None,
+    address: AddressOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
@@ -128,16 +133,8 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 20_000,
     warehouse: WarehouseOpt = None,
     serve: Annotated[bool, typer.Option(help="Serve the dashboard after loading")] = True,
-    port: Annotated[
-        int | None,
-        typer.Option(
-            min=1, max=65535, help=f"Port to serve on (default: {DEFAULT_PORT})", show_default=False
-        ),
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(help=f"Address to listen on (default: {DEFAULT_ADDRESS})", show_default=False),
-    ] = None,
+    port: PortOpt = None,
+    address: AddressOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
 ) -> None:

@@ -51,26 +51,32 @@ def test_both_demo_formats_give_the_same_kpis(loaded):
     assert zendesk == canonical
 
 
-def test_reloading_the_demo_loads_nothing_twice(loaded, tmp_path):
+def test_one_run_per_file_in_the_worst_order_gives_the_same_kpis(loaded, tmp_path):
+    exports = Path(loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb"))
+    url = f"duckdb:///{tmp_path / 'one-by-one.duckdb'}"
+    # Tickets before their metrics and their users, each in a run of its own.
+    for name in (
+        "zendesk_tickets.jsonl",
+        "zendesk_ticket_metrics.jsonl",
+        "delighted_responses.json",
+        "customers.csv",
+        "zendesk_users.jsonl",
+    ):
+        _cli("load", str(exports / name), "--warehouse", url)
+    one_by_one = _metrics(url)
+    assert one_by_one["paradox"]["nps_delta"]["verdict"] is not None
+    assert one_by_one == _metrics(loaded["canonical"])
+
+
+def test_reloading_the_demo_loads_nothing_twice(loaded):
     before = _metrics(loaded["zendesk"])
-    report = json.loads(
-        _cli(
-            "load",
-            *[
-                str(p)
-                for p in sorted(
-                    Path(
-                        loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb")
-                    ).iterdir()
-                )
-            ],
-            "--warehouse",
-            loaded["zendesk"],
-            "--json",
-        )
-    )
-    assert report["rows_loaded"] == 0 and report["rows_replaced"] == 0
-    assert report["rows_duplicates"] == report["rows_read"]
+    exports = Path(loaded["zendesk"].removeprefix("duckdb:///").removesuffix(".duckdb"))
+    files = [str(p) for p in sorted(exports.iterdir())]
+    again = json.loads(_cli("load", *files, "--warehouse", loaded["zendesk"], "--json"))
+    assert again["status"] == "skipped" and len(again["skipped_files"]) == len(files)
+    forced = json.loads(_cli("load", *files, "--warehouse", loaded["zendesk"], "--force", "--json"))
+    assert forced["rows_loaded"] == 0 and forced["rows_replaced"] == 0
+    assert forced["rows_duplicates"] == forced["rows_read"] > 0
     assert _metrics(loaded["zendesk"]) == before
 
 

@@ -22,8 +22,9 @@ from etl.identity import (
     looks_like_email,
     secrets_file,
 )
-from etl.load import LoadOptions, hold_writer_lock, new_batch_id, record_run
+from etl.load import LoadOptions, hold_writer_lock, new_batch_id
 from etl.report import RunReport, utc_now
+from etl.run_record import record_run
 from warehouse.access import Warehouse, WarehouseMissing
 from warehouse.schema import ensure_schema, meta_value, tables
 

@@ -11,13 +11,11 @@ only the run's own history row (status ``failed`` or ``refused``) is written aft
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,78 +23,40 @@ import sqlalchemy as sa
 from etl.apply import apply_staged
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
-from etl.identity import (
-    HashKey,
-    HashKeyError,
-    find_hash_key,
-    load_hash_key,
-    redact_emails,
-    secrets_file,
+from etl.identity import HashKey, redact_emails
+from etl.load_options import (
+    DEFAULT_QUARANTINE_LIMIT,
+    DEFAULT_WAIT_SECONDS,
+    FileRefused,
+    LoadError,
+    LoadOptions,
+    LoadRefused,
+)
+from etl.preflight import (
+    FileDigest,
+    WarehouseState,
+    check_key,
+    file_digest,
+    hash_key_for,
+    not_loaded_yet,
+    warehouse_state,
 )
 from etl.report import RunReport, utc_now
+from etl.run_record import record_failure, record_refusal, record_run
 from etl.stage import StagedFile, stage_file
-from warehouse import journal
 from warehouse.access import Warehouse, WarehouseBusy
 from warehouse.schema import (
     SchemaError,
-    check_schema,
     ensure_schema,
     loaded_files,
     meta_value,
-    schema_version,
     set_meta_value,
-    tables,
 )
 
 log = logging.getLogger("turnaround.load")
 
-DEFAULT_QUARANTINE_LIMIT = 0.10
-DEFAULT_WAIT_SECONDS = 300.0
-FAILURE_RECORD_WAIT_SECONDS = 30.0
-
 # (files done, files to read, rows read so far, the file being read)
 Progress = Callable[[int, int, int, str], None]
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    quarantine_limit: float = DEFAULT_QUARANTINE_LIMIT  # share of a file's rows; over: refused
-    wait_seconds: float = DEFAULT_WAIT_SECONDS  # for another load, and for readers to finish
-    encoding: str = "utf-8"
-    force: bool = False  # read files even when their content was loaded before
-    secrets_file: Path | None = None  # the configured secrets file (etl.identity)
-    command: str = "turnaround load"
-
-
-class LoadError(Exception):
-    """The run failed; nothing was loaded. The message says why; ``report`` is the run."""
-
-    def __init__(self, message: str, report: RunReport | None = None):
-        super().__init__(message)
-        self.report = report
-
-
-class LoadRefused(LoadError):
-    """Another writer held the warehouse for longer than the run would wait."""
-
-
-class FileRefused(LoadError):
-    """A file was refused whole for its content (more bad rows than the quarantine limit)."""
-
-
-@dataclass(frozen=True)
-class FileDigest:
-    sha256: str
-    size_bytes: int
-
-
-@dataclass
-class WarehouseState:
-    """What a run needs to know of the warehouse before it reads anything."""
-
-    exists: bool = False
-    fingerprint: str | None = None
-    loaded: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha256 -> (batch, file)
 
 
 def new_batch_id(now: dt.datetime) -> str:
@@ -175,9 +135,9 @@ def run_locked(
         formats = [(f, detect(f, options.encoding)) for f in files]  # refuse before reading
         digests = {f: file_digest(f) for f in files}
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
-        key = _hash_key(options, state)
+        key = hash_key_for(options, state)
         check_key(state, key)
-        to_read = _not_loaded_yet(formats, digests, state, options, report)
+        to_read = not_loaded_yet(formats, digests, state, options, report)
         staged = _stage(to_read, ReadContext(key.value, options.encoding), report, progress)
         refuse_over_limit(staged, options.quarantine_limit)
         _merge(warehouse, options, report, staged, key, digests)
@@ -194,87 +154,6 @@ def run_locked(
         "run %s %s: %s", report.batch_id, report.status, summary(report), extra={"run": report}
     )
     return report
-
-
-def _hash_key(options: LoadOptions, state: WarehouseState) -> HashKey:
-    """The email hash key. A new one is made only for a warehouse that has none yet: one
-    whose customer ids were made with a key must get that key back, not a new one."""
-    try:
-        if state.fingerprint is None:
-            key = load_hash_key(options.secrets_file)
-        else:
-            key = find_hash_key(options.secrets_file)
-    except HashKeyError as exc:
-        raise LoadError(str(exc)) from None
-    if key is None:
-        raise LoadError(
-            "this warehouse's customer ids were made with an email hash key that is neither in "
-            f"TURNAROUND_HASH_KEY nor in the secrets file {secrets_file(options.secrets_file)}: "
-            f"restore that key (fingerprint {state.fingerprint}) and load again"
-        )
-    if key.created:
-        log.warning(
-            "created a new email hash key in %s (readable by you only): keep it private and "
-            "backed up; without it, emails in later exports cannot be matched to the customers "
-            "loaded now",
-            key.origin,
-        )
-    return key
-
-
-def file_digest(path: Path) -> FileDigest:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return FileDigest(digest.hexdigest(), path.stat().st_size)
-
-
-def warehouse_state(warehouse: Warehouse, digests: list[str]) -> WarehouseState:
-    """The key fingerprint and which of these file contents were loaded, read read-only."""
-    if not warehouse.file_exists():
-        return WarehouseState()
-    with warehouse.reader().connect() as conn:
-        if schema_version(conn) is None:
-            return WarehouseState()
-        check_schema(conn, warehouse.display)  # an older warehouse is refused: migrate first
-        loaded = conn.execute(
-            sa.select(
-                loaded_files.c.sha256, loaded_files.c.batch_id, loaded_files.c.source_file
-            ).where(loaded_files.c.sha256.in_(digests))
-        ).all()
-        return WarehouseState(
-            exists=True,
-            fingerprint=meta_value(conn, "hash_key_fingerprint"),
-            loaded={sha: (batch, name) for sha, batch, name in loaded},
-        )
-
-
-def check_key(state: WarehouseState, key: HashKey) -> None:
-    """Refuse a key other than the one the warehouse's customer ids were made with."""
-    if state.fingerprint is not None and state.fingerprint != key.fingerprint:
-        raise LoadError(
-            f"the email hash key from {key.origin} is not the key this warehouse's customer ids "
-            f"were made with (fingerprint {key.fingerprint}; the warehouse has "
-            f"{state.fingerprint}). Set TURNAROUND_HASH_KEY or the secrets file to the key used "
-            "before, or load into a new warehouse"
-        )
-
-
-def _not_loaded_yet(formats, digests, state: WarehouseState, options, report: RunReport):
-    to_read = []
-    for path, fmt in formats:
-        digest = digests[path]
-        earlier = state.loaded.get(digest.sha256)
-        if earlier is None or options.force:
-            to_read.append((path, fmt))
-            continue
-        batch, name = earlier
-        report.skipped_files.append(
-            {"file": str(path), "sha256": digest.sha256, "loaded_in": batch, "loaded_as": name}
-        )
-        log.info("%s: already loaded in run %s (as %s); skipped", path, batch, name)
-    return to_read
 
 
 def _stage(to_read, ctx: ReadContext, report: RunReport, progress) -> list[StagedFile]:
@@ -354,51 +233,6 @@ def _record_loaded_files(conn, report: RunReport, staged: list[StagedFile], dige
         conn.execute(loaded_files.insert(), list(rows.values()))
 
 
-def record_run(conn: sa.Connection, report: RunReport) -> None:
-    conn.execute(tables["etl_runs"].insert(), [report.run_row()])
-    if report.stats:
-        conn.execute(tables["etl_run_files"].insert(), report.file_rows())
-
-
-def record_failure(warehouse: Warehouse, report: RunReport) -> None:
-    """Write a failed run's history row; where the warehouse cannot take it now (busy, or an
-    older schema), the run journal keeps it for the next writer."""
-    if not warehouse.file_exists():  # a failed first load makes no warehouse to say so
-        _journal_or_log(warehouse, report)
-        return
-    try:
-        with warehouse.write(FAILURE_RECORD_WAIT_SECONDS) as conn:
-            ensure_schema(conn, warehouse.display)
-            record_run(conn, report)
-    except (WarehouseBusy, SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:
-        log.debug("run %s: recorded in the journal (%s)", report.batch_id, exc)
-        _journal_or_log(warehouse, report)
-
-
-def record_refusal(warehouse: Warehouse, report: RunReport) -> None:
-    """A refused run cannot wait for the warehouse it was refused: journal it (DuckDB), or
-    insert it beside the running load's transaction (PostgreSQL)."""
-    if warehouse.path is not None:
-        journal.append(warehouse.path, report.run_row())
-        return
-    try:
-        with warehouse.writer().begin() as conn:
-            record_run(conn, report)
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("run %s was refused and could not be recorded: %s", report.batch_id, exc)
-
-
-def _journal_or_log(warehouse: Warehouse, report: RunReport) -> None:
-    if warehouse.path is not None:
-        try:
-            journal.append(warehouse.path, report.run_row())
-            return
-        except OSError as exc:
-            log.warning("run %s could not be recorded: %s", report.batch_id, exc)
-    else:
-        log.warning("run %s could not be recorded in the warehouse", report.batch_id)
-
-
 def summary(report: RunReport) -> str:
     totals = report.totals()
     parts = [
@@ -417,11 +251,15 @@ def summary(report: RunReport) -> str:
 
 
 __all__ = [
+    "DEFAULT_QUARANTINE_LIMIT",
+    "DEFAULT_WAIT_SECONDS",
+    "FileDigest",
     "FileRefused",
     "LoadError",
     "LoadOptions",
     "LoadRefused",
     "UnreadableFile",
+    "WarehouseState",
     "expand",
     "load_paths",
     "run_locked",

@@ -1,0 +1,37 @@
+"""What a load run can be told (its options), and the ways it can fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.report import RunReport
+
+DEFAULT_QUARANTINE_LIMIT = 0.10
+DEFAULT_WAIT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    quarantine_limit: float = DEFAULT_QUARANTINE_LIMIT  # share of a file's rows; over: refused
+    wait_seconds: float = DEFAULT_WAIT_SECONDS  # for another load, and for readers to finish
+    encoding: str = "utf-8"
+    force: bool = False  # read files even when their content was loaded before
+    secrets_file: Path | None = None  # the configured secrets file (etl.identity)
+    command: str = "turnaround load"
+
+
+class LoadError(Exception):
+    """The run failed; nothing was loaded. The message says why; ``report`` is the run."""
+
+    def __init__(self, message: str, report: RunReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class LoadRefused(LoadError):
+    """Another writer held the warehouse for longer than the run would wait."""
+
+
+class FileRefused(LoadError):
+    """A file was refused whole for its content (more bad rows than the quarantine limit)."""

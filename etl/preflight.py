@@ -1,0 +1,124 @@
+"""What a run learns before it reads a file: each file's content hash, what the warehouse
+already holds (its key fingerprint, the file contents loaded before), and the hash key to use.
+
+Nothing here writes the warehouse; it is read read-only, through the readers' gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from etl.identity import (
+    HashKey,
+    HashKeyError,
+    find_hash_key,
+    load_hash_key,
+    secrets_file,
+)
+from etl.load_options import LoadError, LoadOptions
+from etl.report import RunReport
+from warehouse.access import Warehouse
+from warehouse.schema import check_schema, loaded_files, meta_value, schema_version
+
+log = logging.getLogger("turnaround.load")
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    sha256: str
+    size_bytes: int
+
+
+@dataclass
+class WarehouseState:
+    """What a run needs to know of the warehouse before it reads anything."""
+
+    fingerprint: str | None = None
+    loaded: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha256 -> (batch, file)
+
+
+def hash_key_for(options: LoadOptions, state: WarehouseState) -> HashKey:
+    """The email hash key. A new one is made only for a warehouse that has none yet: one
+    whose customer ids were made with a key must get that key back, not a new one."""
+    try:
+        if state.fingerprint is None:
+            key = load_hash_key(options.secrets_file)
+        else:
+            key = find_hash_key(options.secrets_file)
+    except HashKeyError as exc:
+        raise LoadError(str(exc)) from None
+    if key is None:
+        raise LoadError(
+            "this warehouse's customer ids were made with an email hash key that is neither in "
+            f"TURNAROUND_HASH_KEY nor in the secrets file {secrets_file(options.secrets_file)}: "
+            f"restore that key (fingerprint {state.fingerprint}) and load again"
+        )
+    if key.created:
+        log.warning(
+            "created a new email hash key in %s (readable by you only): keep it private and "
+            "backed up; without it, emails in later exports cannot be matched to the customers "
+            "loaded now",
+            key.origin,
+        )
+    return key
+
+
+def file_digest(path: Path) -> FileDigest:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return FileDigest(digest.hexdigest(), path.stat().st_size)
+
+
+def warehouse_state(warehouse: Warehouse, digests: list[str]) -> WarehouseState:
+    """The key fingerprint and which of these file contents were loaded, read read-only."""
+    if not warehouse.file_exists():
+        return WarehouseState()
+    with warehouse.reader().connect() as conn:
+        if schema_version(conn) is None:
+            return WarehouseState()
+        check_schema(conn, warehouse.display)  # an older warehouse is refused: migrate first
+        loaded = conn.execute(
+            sa.select(
+                loaded_files.c.sha256, loaded_files.c.batch_id, loaded_files.c.source_file
+            ).where(loaded_files.c.sha256.in_(digests))
+        ).all()
+        return WarehouseState(
+            fingerprint=meta_value(conn, "hash_key_fingerprint"),
+            loaded={sha: (batch, name) for sha, batch, name in loaded},
+        )
+
+
+def check_key(state: WarehouseState, key: HashKey) -> None:
+    """Refuse a key other than the one the warehouse's customer ids were made with."""
+    if state.fingerprint is not None and state.fingerprint != key.fingerprint:
+        raise LoadError(
+            f"the email hash key from {key.origin} is not the key this warehouse's customer ids "
+            f"were made with (fingerprint {key.fingerprint}; the warehouse has "
+            f"{state.fingerprint}). Set TURNAROUND_HASH_KEY or the secrets file to the key used "
+            "before, or load into a new warehouse"
+        )
+
+
+def not_loaded_yet(formats, digests, state: WarehouseState, options, report: RunReport):
+    """The (file, format) pairs to read: those whose content no successful run loaded (all,
+    with ``--force``); the others are noted in the report as skipped."""
+    to_read = []
+    for path, fmt in formats:
+        digest = digests[path]
+        earlier = state.loaded.get(digest.sha256)
+        if earlier is None or options.force:
+            to_read.append((path, fmt))
+            continue
+        batch, name = earlier
+        report.skipped_files.append(
+            {"file": str(path), "sha256": digest.sha256, "loaded_in": batch, "loaded_as": name}
+        )
+        log.info("%s: already loaded in run %s (as %s); skipped", path, batch, name)
+    return to_read

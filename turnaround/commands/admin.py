@@ -41,6 +41,7 @@ def _failing_as_one_line(as_json: bool) -> Iterator[None]:
         fail(f"cannot use the warehouse: {driver_reason(exc)}", 1, as_json)
 
 
+DEFAULT_WAIT_SECONDS = 300.0  # as a load waits (etl.load_options), without importing the loader
 WaitOpt = Annotated[
     float,
     typer.Option("--wait", min=0, help="Seconds to wait for a running load to finish"),
@@ -49,7 +50,7 @@ WaitOpt = Annotated[
 
 def migrate(
     warehouse: WarehouseOpt = None,
-    wait: WaitOpt = 300,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,
@@ -85,7 +86,7 @@ def migrate(
 def forget(
     who: Annotated[str, typer.Argument(help="The customer id, or the email address, to erase")],
     warehouse: WarehouseOpt = None,
-    wait: WaitOpt = 300,
+    wait: WaitOpt = DEFAULT_WAIT_SECONDS,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,

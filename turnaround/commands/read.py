@@ -114,9 +114,9 @@ def runs(
 
     run = settings(config, log_level, as_json, warehouse)
     target = run.warehouse()
-    if not target.file_exists() and target.path and journal.pending(target.path)[0]:
-        # Runs failed before there was a warehouse: the journal has them.
-        history = [{**r, "journal": True} for r in journal.pending(target.path)[0]][:limit]
+    journalled = [] if target.file_exists() or not target.path else journal.pending(target.path)[0]
+    if journalled:  # runs that failed before there was a warehouse: the journal has them
+        history = [{**r, "journal": True} for r in journalled][:limit]
     else:
         target, engine = reader(run)
         history = reading(run, lambda: run_history(engine, target.path, limit))

@@ -28,6 +28,7 @@ TICKET_METRIC_COLUMNS = (
     "assignee_stations",
     "group_stations",
     "first_reply_business_minutes",
+    "first_resolution_minutes",
     "metrics_updated_at",
 )
 CANONICAL = {
@@ -36,7 +37,9 @@ CANONICAL = {
     "customers": ("customer_id",),
 }
 IDENTITY_KEY = ("source", "user_id")
+GROUP_KEY = ("source", "group_id")
 METRICS_KEY = ("source", "ticket_id")
+FRAME_OF = {"customer_identities": "identities", "ticket_groups": "groups"}  # table -> frame
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
@@ -46,6 +49,8 @@ def apply_staged(conn: sa.Connection, report: RunReport, staged: list[StagedFile
     batches = _batches(staged)
     if "identities" in batches:
         _merge_counted(conn, report, "customer_identities", IDENTITY_KEY, batches["identities"])
+    if "groups" in batches:
+        _merge_counted(conn, report, "ticket_groups", GROUP_KEY, batches["groups"])
     for table, key in CANONICAL.items():
         if table in batches:
             keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()
@@ -132,7 +137,7 @@ def _merge_counted(
     keep_when_null: tuple[str, ...] = (),
     absent: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
-    stats_table = "identities" if target == "customer_identities" else target
+    stats_table = FRAME_OF.get(target, target)
     keep, superseded = latest_per_key(frame, key)
     _count(report, superseded, stats_table, "rows_duplicates")
     # Only rows without metrics of their own (metrics_updated_at null) keep the stored ones.

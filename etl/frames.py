@@ -26,6 +26,14 @@ TICKET_METRICS_SCHEMA: dict[str, pl.DataType] = {
     "reopens": pl.Int64(),
     "assignee_stations": pl.Int64(),
     "group_stations": pl.Int64(),
+    "first_resolution_minutes": pl.Int64(),  # calendar minutes from created_at to first solve
+    "updated_at": pl.Datetime("us"),
+}
+
+# Source groups (Zendesk groups): the name behind the group id a ticket carries.
+GROUPS_SCHEMA: dict[str, pl.DataType] = {
+    "group_id": pl.String(),
+    "name": pl.String(),
     "updated_at": pl.Datetime("us"),
 }
 
@@ -59,6 +67,7 @@ class ReadResult:
     customers: pl.DataFrame | None = None
     ticket_metrics: pl.DataFrame | None = None
     identities: pl.DataFrame | None = None
+    groups: pl.DataFrame | None = None
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # unused stream -> records
     # The raw records behind row numbers, for rows a contract check rejects later: the
@@ -69,7 +78,7 @@ class ReadResult:
     absent_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities")
+        names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities", "groups")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 

@@ -47,6 +47,7 @@ def _new_values() -> dict[str, sa.ColumnElement]:
         "reopens": held.c.reopens,
         "assignee_stations": held.c.assignee_stations,
         "group_stations": held.c.group_stations,
+        "first_resolution_minutes": held.c.first_resolution_minutes,
     }
 
 

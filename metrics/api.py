@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 from metrics.facts import latest_timestamp_query
 from metrics.paradox import EMPTY_DELTA, paradox_delta
-from metrics.params import MetricParams, TimePoints, to_naive_utc
-from metrics.queries import Estimate, kpi_queries, read_estimates
+from metrics.params import MetricParams, to_naive_utc
+from metrics.queries import Estimate
+from metrics.slices import SliceRequest, slice_estimates
 
 
 def resolve_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | None:
@@ -26,30 +27,39 @@ def isoformat_utc(ts: dt.datetime | None) -> str | None:
     return None if ts is None else ts.isoformat() + "Z"
 
 
-def compute_kpis(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
+def compute_kpis(
+    engine: sa.Engine,
+    params: MetricParams = MetricParams(),  # noqa: B008
+    request: SliceRequest = SliceRequest(),  # noqa: B008
+) -> dict:
     """The ``turnaround metrics --json`` object of PRODUCT.md.
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
     "paradox": {name: {"value", "ci_low", "ci_high", "verdict"}}}``: rates are fractions,
     NPS in [-100, 100], None where there is no data. An empty warehouse (and no as_of given)
-    gives as_of None and every value None.
+    gives as_of None and every value None. A ``request`` with filters or a date range (not
+    dimensions or a grain: that is compute_slice) narrows every KPI and adds ``"filters"``,
+    and ``"notes"`` on KPIs it leaves null.
     """
+    if request.sliced:
+        raise ValueError("compute_kpis computes one slice: use compute_slice for --by or --grain")
+    estimates: dict[str, Estimate] = {}
+    notes: dict[str, str] = {}
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
-        if as_of is None:
-            return {
-                "as_of": None,
-                "kpis": dict.fromkeys(KPI_CATALOG),
-                "paradox": {name: dict(EMPTY_DELTA) for name in PARADOX_DELTAS},
-            }
-        points = TimePoints.at(as_of, params)
-        estimates: dict[str, Estimate] = {}
-        for query, measures in kpi_queries(points, params).values():
-            estimates |= read_estimates(conn.execute(query).one()._mapping, measures)
-    return {
+        if as_of is not None:
+            as_of, rows, notes = slice_estimates(conn, as_of, params, request)
+            estimates = dict(rows[0].estimates)
+    result = {
         "as_of": isoformat_utc(as_of),
-        "kpis": {name: estimates[name].value for name in KPI_CATALOG},
+        "kpis": {name: estimates[name].value if estimates else None for name in KPI_CATALOG},
         "paradox": {
-            name: paradox_delta(delta, estimates) for name, delta in PARADOX_DELTAS.items()
+            name: paradox_delta(delta, estimates) if estimates else dict(EMPTY_DELTA)
+            for name, delta in PARADOX_DELTAS.items()
         },
     }
+    if request.narrowed:
+        result["filters"] = request.filters()
+        if notes:
+            result["notes"] = notes
+    return result

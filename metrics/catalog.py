@@ -4,7 +4,7 @@ A measure names a fact set (built in metrics/facts.py, one row per ticket, custo
 response), a column of it, and an aggregate. ``share`` is the mean of a 0/1 flag whose
 NULL marks a row outside the denominator; ``mean`` is the mean of a value (an NPS response
 is +100, 0 or -100, so the mean is the NPS); ``quantile`` is linear interpolation between
-closest ranks. ``group`` keeps only rows of one customer recovery group.
+closest ranks. ``group`` keeps only rows of one customer recovery group; ``count`` counts the fact rows.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["minutes", "ratio", "nps"]
+Unit = Literal["minutes", "ratio", "nps", "count"]
 FactSet = Literal["tickets", "retention", "attrition", "nps"]
-Aggregate = Literal["quantile", "share", "mean"]
+Aggregate = Literal["quantile", "share", "mean", "count"]
 
 RECOVERY_GROUPS: tuple[str, ...] = ("recovered", "never_failed", "unrecovered", "in_recovery")
 
@@ -93,7 +93,10 @@ _KPIS = [
     Kpi(
         name="one_touch_rate",
         label="One-touch resolution",
-        description="Solved or closed tickets with at most one agent reply, over all of them.",
+        description=(
+            "Solved or closed tickets with at most one agent reply (the `explore` preset; "
+            "`dbt_zendesk`: exactly one), over all of them."
+        ),
         unit="ratio",
         higher_is_better=True,
         default_target=None,
@@ -157,7 +160,131 @@ _KPIS = [
     ),
 ]
 
-KPI_CATALOG: dict[str, Kpi] = {kpi.name: kpi for kpi in _KPIS}
+
+def _ticket_kpi(name, label, description, unit, higher, aggregate, column, q=None, target=None):
+    return Kpi(
+        name=name,
+        label=label,
+        description=description,
+        unit=unit,
+        higher_is_better=higher,
+        default_target=target,
+        measure=Measure("tickets", aggregate, column, q=q),
+    )
+
+
+_ANALYST_KPIS = [
+    _ticket_kpi(
+        "ticket_volume", "Tickets", "Tickets created (in the period, or up to as_of).",
+        "count", False, "count", "is_ticket",
+    ),
+    _ticket_kpi(
+        "reopen_rate", "Reopen rate",
+        "Solved or closed tickets reopened at least once, over solved or closed tickets with "
+        "a known reopen count.",
+        "ratio", False, "share", "is_reopened",
+    ),
+    _ticket_kpi(
+        "csat_score", "CSAT",
+        "Tickets rated good, over tickets rated good or bad (Zendesk's satisfaction score).",
+        "ratio", True, "share", "is_csat_good",
+    ),
+    _ticket_kpi(
+        "csat_response_rate", "CSAT response rate",
+        "Tickets rated good or bad, over tickets whose survey was offered (rated or not).",
+        "ratio", True, "share", "is_csat_rated",
+    ),
+    _ticket_kpi(
+        "resolution_median_minutes", "Full resolution time, median",
+        "Median minutes from creation to the last solve (solved_at), of tickets solved or "
+        "closed by as_of.",
+        "minutes", False, "quantile", "resolution_minutes", q=0.5,
+    ),
+    _ticket_kpi(
+        "resolution_p90_minutes", "Full resolution time, p90",
+        "90th percentile of minutes from creation to the last solve, of solved tickets.",
+        "minutes", False, "quantile", "resolution_minutes", q=0.9,
+    ),
+    _ticket_kpi(
+        "first_resolution_median_minutes", "First resolution time, median",
+        "Median minutes from creation to the first solve, where the source measures it "
+        "(Zendesk ticket_metrics `first_resolution_time_in_minutes`); null otherwise.",
+        "minutes", False, "quantile", "first_resolution_minutes", q=0.5,
+    ),
+    _ticket_kpi(
+        "first_resolution_p90_minutes", "First resolution time, p90",
+        "90th percentile of minutes to the first solve, where the source measures it.",
+        "minutes", False, "quantile", "first_resolution_minutes", q=0.9,
+    ),
+    _ticket_kpi(
+        "failure_rate", "Failure rate",
+        "Tickets that are service failures (type incident or problem, or a failure tag), "
+        "over all tickets.",
+        "ratio", False, "share", "is_failure",
+    ),
+    _ticket_kpi(
+        "recovery_rate", "Recovery rate",
+        "Solved or closed failures that are recovered (no reopen, CSAT not bad), over solved "
+        "or closed failures.",
+        "ratio", True, "share", "is_recovered",
+    ),
+    _ticket_kpi(
+        "time_to_recover_median_minutes", "Time to recover, median",
+        "Median minutes from creation to solve of recovered failures.",
+        "minutes", False, "quantile", "recovery_minutes", q=0.5,
+    ),
+    _ticket_kpi(
+        "time_to_recover_p90_minutes", "Time to recover, p90",
+        "90th percentile of minutes from creation to solve of recovered failures.",
+        "minutes", False, "quantile", "recovery_minutes", q=0.9,
+    ),
+    _ticket_kpi(
+        "recovered_within_window_pct", "Recovered within window",
+        "Failures recovered within the recovery window (default 24 hours) of their creation, "
+        "over failures solved by as_of plus unsolved failures already older than the window.",
+        "ratio", True, "share", "is_recovered_in_window",
+    ),
+    _ticket_kpi(
+        "business_tta_median_minutes", "Business-hours TTA, median",
+        "Median business minutes from creation to the first reply: the source's "
+        "`first_reply_business_minutes`, else counted on the configured schedule; null "
+        "when neither is there.",
+        "minutes", False, "quantile", "business_tta_minutes", q=0.5,
+    ),
+    _ticket_kpi(
+        "business_tta_p90_minutes", "Business-hours TTA, p90",
+        "90th percentile of business minutes to the first reply.",
+        "minutes", False, "quantile", "business_tta_minutes", q=0.9,
+    ),
+    Kpi(
+        name="customer_failure_rate",
+        label="Customers with a failure",
+        description=(
+            "Customers active at as_of - 365 days with a failure ticket created since, over "
+            "those active then."
+        ),
+        unit="ratio",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("attrition", "share", "has_failure"),
+    ),
+    Kpi(
+        name="monthly_attrition_rate",
+        label="Attrition, this month",
+        description=(
+            "Customers active at the start of as_of's calendar month (reporting time zone) "
+            "who churned since, over those active then."
+        ),
+        unit="ratio",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("attrition", "share", "is_churned_month"),
+    ),
+]
+
+KPI_CATALOG: dict[str, Kpi] = {kpi.name: kpi for kpi in [*_KPIS, *_ANALYST_KPIS]}
+# The twelve KPIs of PRODUCT.md's `metrics --json` contract, in its order.
+CONTRACT_KPIS: tuple[str, ...] = tuple(kpi.name for kpi in _KPIS)
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,26 @@ flags and values the catalog's measures aggregate.
 
 Every instant is a bound parameter (see params.TimePoints). A flag is 1.0 or 0.0, and NULL
 for a row outside that flag's denominator.
+
+A ``Scope`` narrows and slices the facts: its dimensions become columns ``d0``, ``d1``,
+its grain a ``period_start`` column, its filters WHERE clauses. Customer fact sets are
+measured at one or more ``Window`` rows (one per period under a grain, else one at as_of):
+a customer row per window, so each period's retention and attrition are measured at the
+period's end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
+from metrics.dimensions import Dimension, Sources, expression
 from metrics.params import MetricParams, TimePoints
-from warehouse.dialect import has_any_tag, minutes_between, week_start
-from warehouse.schema import customers, nps_responses, tickets
+from warehouse.dialect import has_any_tag, local_period_start, minutes_between, week_start
+from warehouse.schema import customers, nps_responses, ticket_groups, tickets
 
 FAILURE_TYPES = ("incident", "problem")
 SOLVED_STATUSES = ("solved", "closed")
@@ -49,28 +57,173 @@ def latest_timestamp_query() -> Select:
     return sa.select(*(sa.select(sa.func.max(col)).scalar_subquery() for col in columns))
 
 
+@dataclass(frozen=True)
+class Window:
+    """One measuring point of the customer fact sets: the period it reports (None without a
+    grain) and its instants, all naive UTC."""
+
+    period_start: dt.date | None
+    end: dt.datetime  # the period's end (capped at as_of), or as_of
+    t0: dt.datetime  # end - H: retention's starting point
+    year_start: dt.datetime  # end - 365 days: attrition and failure rate look since then
+    month_start: dt.datetime  # the start of end's calendar month: monthly attrition
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a slice asks of the facts (the default: every fact, no slicing)."""
+
+    dims: tuple[Dimension, ...] = ()
+    filters: tuple[tuple[Dimension, tuple], ...] = ()  # dimension, values (as stored)
+    grain: str | None = None
+    since: dt.datetime | None = None  # tickets created and responses given from then on
+    windows: tuple[Window, ...] = ()  # customer fact sets: where to measure (default as_of)
+    business_intervals: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+
+    def used(self) -> tuple[Dimension, ...]:
+        return (*self.dims, *(dim for dim, _ in self.filters))
+
+    def uses(self, kind: str) -> bool:
+        return any(dim.kind == kind for dim in self.used())
+
+    def uses_level(self, level: str) -> bool:
+        return any(dim.level == level for dim in self.used())
+
+
+NO_SCOPE = Scope()
+
+
+def default_window(points: TimePoints) -> Window:
+    """The one measuring point without a grain: as_of."""
+    return Window(
+        None, points.as_of, points.retention_start, points.attrition_start, points.month_start
+    )
+
+
+def _windows(scope: Scope, points: TimePoints) -> sa.Values:
+    rows = scope.windows or (default_window(points),)
+    columns = [
+        sa.column("period_start", sa.Date()),
+        sa.column("w_end", sa.DateTime()),
+        sa.column("w_t0", sa.DateTime()),
+        sa.column("w_year_start", sa.DateTime()),
+        sa.column("w_month_start", sa.DateTime()),
+    ]
+    data = [(w.period_start, w.end, w.t0, w.year_start, w.month_start) for w in rows]
+    return sa.values(*columns, name="w").data(data)
+
+
+def _sliced(
+    columns: list[ColumnElement],
+    scope: Scope,
+    src: Sources,
+    params: MetricParams,
+    period: ColumnElement | None,
+) -> tuple[list[ColumnElement], list[ColumnElement]]:
+    """Dimension and period columns to add, and the filter conditions."""
+    added = [expression(dim, src, params).label(f"d{i}") for i, dim in enumerate(scope.dims)]
+    if period is not None:
+        added.append(period.label("period_start"))
+    conditions = [expression(dim, src, params).in_(values) for dim, values in scope.filters]
+    return columns + added, conditions
+
+
+def _business_minutes(scope: Scope, as_of: dt.datetime) -> Subquery:
+    """Per acknowledged ticket without source business minutes: its business minutes from
+    creation to first reply on the schedule's intervals (tickets with none have no row)."""
+    t = tickets.c
+    columns = [sa.column("b_start", sa.DateTime()), sa.column("b_end", sa.DateTime())]
+    b = sa.values(*columns, name="b").data(list(scope.business_intervals))
+    overlap = minutes_between(
+        sa.func.greatest(b.c.b_start, t.created_at), sa.func.least(b.c.b_end, t.first_reply_at)
+    )
+    return (
+        sa.select(t.source, t.ticket_id, sa.func.sum(overlap).label("business_minutes"))
+        .select_from(
+            tickets.join(b, sa.and_(b.c.b_start < t.first_reply_at, b.c.b_end > t.created_at))
+        )
+        .where(
+            t.first_reply_business_minutes.is_(None),
+            t.first_reply_at.is_not(None),
+            t.first_reply_at <= as_of,
+        )
+        .group_by(t.source, t.ticket_id)
+        .subquery("business_tta")
+    )
+
+
 def ticket_facts(
-    points: TimePoints, params: MetricParams, since: dt.datetime | None = None
+    points: TimePoints,
+    params: MetricParams,
+    since: dt.datetime | None = None,
+    scope: Scope = NO_SCOPE,
 ) -> Subquery:
     """One row per ticket created at or before as_of (and at or after ``since``).
 
     Columns: week_start, tta_minutes (NULL when unacknowledged at as_of), is_within_target,
-    is_one_touch, is_handoff.
+    is_one_touch, is_handoff and the analyst measures of the catalog.
     """
     t = tickets.c
     as_of = points.as_of
+    since = scope.since if since is None else since
     is_acknowledged = sa.and_(t.first_reply_at.is_not(None), t.first_reply_at <= as_of)
     is_solved = sa.and_(
         t.status.in_(SOLVED_STATUSES), sa.or_(t.solved_at.is_(None), t.solved_at <= as_of)
     )
+    age = minutes_between(t.created_at, _at(as_of))
     tta_minutes = minutes_between(t.created_at, t.first_reply_at)
     target = sa.literal(float(params.target_minutes), sa.Float())
-    is_overdue = sa.and_(~is_solved, minutes_between(t.created_at, _at(as_of)) > target)
+    is_overdue = sa.and_(~is_solved, age > target)
     has_stations = sa.or_(t.assignee_stations.is_not(None), t.group_stations.is_not(None))
     is_handed_off = sa.or_(
         sa.func.coalesce(t.assignee_stations, 0) > 1, sa.func.coalesce(t.group_stations, 0) > 1
     )
-    query = sa.select(
+    if params.one_touch == "dbt_zendesk":
+        one_touch = _flag(
+            (sa.and_(is_solved, t.agent_replies == 1), 1.0),
+            (sa.and_(is_solved, t.agent_replies.is_not(None)), 0.0),
+        )
+    else:
+        one_touch = _flag(
+            (sa.and_(is_solved, t.agent_replies <= 1), 1.0),
+            (sa.and_(is_solved, t.agent_replies > 1), 0.0),
+        )
+    failure = is_failure(params.failure_tags)
+    has_solve_time = sa.and_(is_solved, t.solved_at.is_not(None))
+    solved_failure = sa.and_(failure, has_solve_time)
+    recovered = sa.and_(
+        solved_failure,
+        sa.func.coalesce(t.reopens, 0) == 0,
+        sa.not_(t.csat.is_not_distinct_from("bad")),
+    )
+    resolution = minutes_between(t.created_at, t.solved_at)
+    window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
+    source_business = sa.cast(t.first_reply_business_minutes, sa.Double())
+
+    from_clause = tickets
+    src_customers = src_groups = recovery = None
+    if scope.uses_level("customer"):
+        from_clause = from_clause.outerjoin(customers, customers.c.customer_id == t.customer_id)
+        src_customers = customers
+    if scope.uses("group_name"):
+        g = ticket_groups.c
+        from_clause = from_clause.outerjoin(
+            ticket_groups, sa.and_(g.source == t.source, g.group_id == t.group_name)
+        )
+        src_groups = ticket_groups
+    if scope.uses("recovery"):
+        failed = failed_customers(_windows(NO_SCOPE, points), "w_end", params.failure_tags)
+        from_clause = from_clause.outerjoin(failed, failed.c.customer_id == t.customer_id)
+        recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+    business = source_business
+    if scope.business_intervals:
+        bh = _business_minutes(scope, as_of)
+        from_clause = from_clause.outerjoin(
+            bh, sa.and_(bh.c.source == t.source, bh.c.ticket_id == t.ticket_id)
+        )
+        business = sa.func.coalesce(source_business, bh.c.business_minutes, 0.0)
+
+    columns = [
         week_start(t.created_at).label("week_start"),
         sa.case((is_acknowledged, tta_minutes)).label("tta_minutes"),
         _flag(
@@ -78,15 +231,44 @@ def ticket_facts(
             (is_acknowledged, 0.0),
             (is_overdue, 0.0),
         ).label("is_within_target"),
-        _flag(
-            (sa.and_(is_solved, t.agent_replies <= 1), 1.0),
-            (sa.and_(is_solved, t.agent_replies > 1), 0.0),
-        ).label("is_one_touch"),
+        one_touch.label("is_one_touch"),
         _flag(
             (sa.and_(is_solved, has_stations, is_handed_off), 1.0),
             (sa.and_(is_solved, has_stations), 0.0),
         ).label("is_handoff"),
-    ).where(t.created_at <= as_of)
+        sa.literal(1.0, sa.Float()).label("is_ticket"),
+        _flag(
+            (sa.and_(is_solved, t.reopens > 0), 1.0), (sa.and_(is_solved, t.reopens == 0), 0.0)
+        ).label("is_reopened"),
+        _flag((t.csat == "good", 1.0), (t.csat == "bad", 0.0)).label("is_csat_good"),
+        _flag((t.csat.in_(("good", "bad")), 1.0), (t.csat == "offered", 0.0)).label(
+            "is_csat_rated"
+        ),
+        sa.case((has_solve_time, resolution)).label("resolution_minutes"),
+        sa.case(
+            (
+                sa.and_(t.first_resolution_minutes.is_not(None), t.first_resolution_minutes <= age),
+                sa.cast(t.first_resolution_minutes, sa.Double()),
+            )
+        ).label("first_resolution_minutes"),
+        _always_flag(failure).label("is_failure"),
+        _flag((recovered, 1.0), (solved_failure, 0.0)).label("is_recovered"),
+        sa.case((recovered, resolution)).label("recovery_minutes"),
+        _flag(
+            (sa.and_(recovered, resolution <= window), 1.0),
+            (solved_failure, 0.0),
+            (sa.and_(failure, ~has_solve_time, age > window), 0.0),
+        ).label("is_recovered_in_window"),
+        sa.case((is_acknowledged, business)).label("business_tta_minutes"),
+    ]
+    src = Sources(tickets, src_customers, src_groups, recovery, t.created_at)
+    period = (
+        local_period_start(t.created_at, scope.grain, params.reporting_timezone)
+        if scope.grain
+        else None
+    )
+    columns, conditions = _sliced(columns, scope, src, params, period)
+    query = sa.select(*columns).select_from(from_clause).where(t.created_at <= as_of, *conditions)
     if since is not None:
         query = query.where(t.created_at >= since)
     return query.subquery("ticket_facts")
@@ -100,13 +282,16 @@ def is_failure(failure_tags: tuple[str, ...]) -> ColumnElement[bool]:
     )
 
 
-def failed_customers_at(t: dt.datetime, failure_tags: tuple[str, ...]) -> Subquery:
-    """One row per customer with a failure ticket created at or before ``t``.
+def failed_customers(windows: Subquery, at: str, failure_tags: tuple[str, ...]) -> Subquery:
+    """One row per customer and window with a failure ticket created at or before the
+    window's instant ``at`` (a column of ``windows``).
 
-    Columns: customer_id, recovery_group (unrecovered | in_recovery | recovered),
-    last_solved_at (the latest solved_at, at or before ``t``, of those tickets).
+    Columns: customer_id, period_start, recovery_group (unrecovered | in_recovery |
+    recovered), last_solved_at (the latest solved_at, at or before that instant, of those
+    tickets).
     """
     c = tickets.c
+    t = windows.c[at]
     is_solved = sa.and_(c.solved_at.is_not(None), c.solved_at <= t)
     is_not_recovered = sa.or_(
         sa.func.coalesce(c.reopens, 0) > 0, c.csat.is_not_distinct_from("bad")
@@ -116,12 +301,14 @@ def failed_customers_at(t: dt.datetime, failure_tags: tuple[str, ...]) -> Subque
     per_customer = (
         sa.select(
             c.customer_id,
+            windows.c.period_start,
             count_unrecovered.label("count_unrecovered"),
             count_unsolved.label("count_unsolved"),
             sa.func.max(sa.case((is_solved, c.solved_at))).label("last_solved_at"),
         )
-        .where(c.created_at <= t, is_failure(failure_tags))
-        .group_by(c.customer_id)
+        .select_from(tickets.join(windows, c.created_at <= t))
+        .where(is_failure(failure_tags))
+        .group_by(c.customer_id, windows.c.period_start)
         .subquery("failure_counts")
     )
     p = per_customer.c
@@ -131,67 +318,142 @@ def failed_customers_at(t: dt.datetime, failure_tags: tuple[str, ...]) -> Subque
         else_="recovered",
     )
     return sa.select(
-        p.customer_id, recovery_group.label("recovery_group"), p.last_solved_at
+        p.customer_id, p.period_start, recovery_group.label("recovery_group"), p.last_solved_at
     ).subquery("failed_customers")
 
 
-def _is_active_at(t: dt.datetime) -> ColumnElement[bool]:
+def _is_active_at(t: ColumnElement) -> ColumnElement[bool]:
     c = customers.c
     return sa.and_(c.signup_at <= t, sa.or_(c.churned_at.is_(None), c.churned_at > t))
 
 
-def retention_facts(points: TimePoints, params: MetricParams) -> Subquery:
-    """One row per customer active at t0: recovery_group at t0, is_retained at t0 + H."""
+def _same_window(failed: Subquery, w: Subquery) -> ColumnElement[bool]:
+    return sa.and_(
+        failed.c.customer_id == customers.c.customer_id,
+        failed.c.period_start.is_not_distinct_from(w.c.period_start),
+    )
+
+
+def _customer_sliced(
+    columns: list[ColumnElement],
+    scope: Scope,
+    params: MetricParams,
+    w: Subquery,
+    recovery: ColumnElement | None,
+    at: ColumnElement,
+) -> tuple[list[ColumnElement], list[ColumnElement]]:
+    src = Sources(None, customers, None, recovery, at)
+    period = w.c.period_start if scope.grain else None
+    return _sliced(columns, scope, src, params, period)
+
+
+def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE) -> Subquery:
+    """One row per customer active at a window's t0: recovery_group at t0, is_retained at
+    t0 + H (the window's end)."""
     c = customers.c
-    failed = failed_customers_at(points.retention_start, params.failure_tags)
-    is_retained = sa.or_(c.churned_at.is_(None), c.churned_at > points.retention_end)
+    w = _windows(scope, points)
+    failed = failed_customers(w, "w_t0", params.failure_tags)
+    is_retained = sa.or_(c.churned_at.is_(None), c.churned_at > w.c.w_end)
+    group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+    columns, conditions = _customer_sliced(
+        [group.label("recovery_group"), _always_flag(is_retained).label("is_retained")],
+        scope, params, w, group, w.c.w_t0,
+    )
     return (
-        sa.select(
-            sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED).label("recovery_group"),
-            _always_flag(is_retained).label("is_retained"),
+        sa.select(*columns)
+        .select_from(
+            customers.join(w, _is_active_at(w.c.w_t0)).outerjoin(failed, _same_window(failed, w))
         )
-        .select_from(customers.outerjoin(failed, failed.c.customer_id == c.customer_id))
-        .where(_is_active_at(points.retention_start))
+        .where(*conditions)
         .subquery("retention_facts")
     )
 
 
-def attrition_facts(points: TimePoints, params: MetricParams) -> Subquery:
-    """One row per customer active at as_of - 365 days: is_churned by as_of."""
-    c = customers.c
-    is_churned = sa.and_(c.churned_at.is_not(None), c.churned_at <= points.as_of)
-    return (
-        sa.select(_always_flag(is_churned).label("is_churned"))
-        .where(_is_active_at(points.attrition_start))
-        .subquery("attrition_facts")
+def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE) -> Subquery:
+    """One row per customer active at a window's year start or month start: is_churned and
+    has_failure since the year start, is_churned_month since the month start (each NULL
+    for a customer not active at its start)."""
+    c, t = customers.c, tickets.c
+    w = _windows(scope, points)
+    active_year, active_month = _is_active_at(w.c.w_year_start), _is_active_at(w.c.w_month_start)
+    churned_by_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_end)
+    had_failure = (
+        sa.exists()
+        .where(
+            t.customer_id == c.customer_id,
+            t.created_at > w.c.w_year_start,
+            t.created_at <= w.c.w_end,
+            is_failure(params.failure_tags),
+        )
+    )
+    recovery = None
+    from_clause = customers.join(w, sa.or_(active_year, active_month))
+    if scope.uses("recovery"):
+        failed = failed_customers(w, "w_year_start", params.failure_tags)
+        from_clause = from_clause.outerjoin(failed, _same_window(failed, w))
+        recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+    columns, conditions = _customer_sliced(
+        [
+            _flag((sa.and_(active_year, churned_by_end), 1.0), (active_year, 0.0)).label(
+                "is_churned"
+            ),
+            _flag((sa.and_(active_year, had_failure), 1.0), (active_year, 0.0)).label(
+                "has_failure"
+            ),
+            _flag((sa.and_(active_month, churned_by_end), 1.0), (active_month, 0.0)).label(
+                "is_churned_month"
+            ),
+        ],
+        scope, params, w, recovery, w.c.w_end,
+    )
+    return sa.select(*columns).select_from(from_clause).where(*conditions).subquery(
+        "attrition_facts"
     )
 
 
-def nps_facts(points: TimePoints, params: MetricParams) -> Subquery:
-    """One row per NPS response in (as_of - 365 days, as_of]: nps_points (+100, 0, -100) and
-    the responder's recovery group at as_of; NULL group for a recovered customer's response
-    given before (or when) their last failure was solved."""
+def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE) -> Subquery:
+    """One row per NPS response in (as_of - 365 days, as_of] (from ``scope.since`` on, when
+    given): nps_points (+100, 0, -100) and the responder's recovery group at as_of; NULL
+    group for a recovered customer's response given before (or when) their last failure was
+    solved."""
     r = nps_responses.c
-    failed = failed_customers_at(points.as_of, params.failure_tags)
+    failed = failed_customers(_windows(NO_SCOPE, points), "w_end", params.failure_tags)
+    raw_group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     recovery_group = sa.case(
         (failed.c.recovery_group.is_(None), NEVER_FAILED),
         (failed.c.recovery_group != "recovered", failed.c.recovery_group),
         (r.responded_at > failed.c.last_solved_at, "recovered"),
     )
     nps_points = sa.case((r.score >= 9, 100.0), (r.score <= 6, -100.0), else_=0.0)
-    return (
-        sa.select(
+    from_clause = nps_responses.outerjoin(failed, failed.c.customer_id == r.customer_id)
+    if scope.uses_level("customer"):
+        from_clause = from_clause.outerjoin(customers, customers.c.customer_id == r.customer_id)
+    src = Sources(None, customers, None, raw_group, r.responded_at)
+    period = (
+        local_period_start(r.responded_at, scope.grain, params.reporting_timezone)
+        if scope.grain
+        else None
+    )
+    columns, conditions = _sliced(
+        [
             sa.cast(nps_points, sa.Float()).label("nps_points"),
             recovery_group.label("recovery_group"),
-        )
-        .select_from(nps_responses.outerjoin(failed, failed.c.customer_id == r.customer_id))
-        .where(r.responded_at > points.nps_start, r.responded_at <= points.as_of)
+        ],
+        scope, src, params, period,
+    )
+    start = r.responded_at > points.nps_start if scope.since is None else (
+        r.responded_at >= scope.since
+    )
+    return (
+        sa.select(*columns)
+        .select_from(from_clause)
+        .where(start, r.responded_at <= points.as_of, *conditions)
         .subquery("nps_facts")
     )
 
 
 FACT_SETS = {
-    "tickets": ticket_facts,
+    "tickets": lambda points, params, scope=NO_SCOPE: ticket_facts(points, params, scope=scope),
     "retention": retention_facts,
     "attrition": attrition_facts,
     "nps": nps_facts,

@@ -26,6 +26,8 @@ def format_value(name: str, value: float | None) -> str:
         if value >= 120:
             return f"{value / 60:.1f} h"
         return f"{value:.1f} min" if value < 10 else f"{value:.0f} min"
+    if unit == "count":
+        return f"{value:,.0f}"
     if unit == "ratio":
         return f"{value * 100:+.1f} pp" if is_delta else f"{value * 100:.1f}%"
     return f"{value:+.1f}"

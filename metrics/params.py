@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
+
+from metrics.business_hours import Schedule
+from metrics.periods import local_date, local_midnight
 
 DEFAULT_FAILURE_TAGS: tuple[str, ...] = (
     "complaint",
@@ -16,6 +20,14 @@ DEFAULT_FAILURE_TAGS: tuple[str, ...] = (
 )
 NPS_WINDOW_DAYS = 365
 ATTRITION_WINDOW_DAYS = 365
+
+OneTouch = Literal["explore", "dbt_zendesk"]
+# One-touch resolution as each tool defines it: solved with at most one agent reply
+# (Zendesk Explore: "fewer than 2"), or with exactly one (fivetran's dbt_zendesk).
+ONE_TOUCH_PRESETS: dict[str, str] = {
+    "explore": "solved or closed with fewer than 2 agent replies (Zendesk Explore)",
+    "dbt_zendesk": "solved or closed with exactly 1 agent reply (fivetran dbt_zendesk)",
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,12 @@ class MetricParams:
     horizon_days: int = 90
     target_minutes: float = 60
     failure_tags: tuple[str, ...] = DEFAULT_FAILURE_TAGS
+    one_touch: OneTouch = "explore"
+    recovery_window_hours: float = 24
+    reporting_timezone: str = "UTC"  # calendar days, weeks, months of periods and cohorts
+    product_area_prefix: str = "area_"  # tags that name a ticket's product area
+    min_group_size: int = 30  # a sliced group with fewer tickets or customers is "small"
+    schedule: Schedule | None = None  # business hours, where sources give no business TTA
 
 
 def to_naive_utc(ts: dt.datetime) -> dt.datetime:
@@ -49,6 +67,7 @@ class TimePoints:
     retention_end: dt.datetime  # t0 + H
     nps_start: dt.datetime  # NPS counts responses in (nps_start, as_of]
     attrition_start: dt.datetime  # attrition counts churn in (attrition_start, as_of]
+    month_start: dt.datetime  # start of as_of's calendar month (reporting time zone)
 
     @classmethod
     def at(cls, as_of: dt.datetime, params: MetricParams) -> TimePoints:
@@ -61,4 +80,10 @@ class TimePoints:
             retention_end=retention_start + horizon,
             nps_start=as_of - dt.timedelta(days=NPS_WINDOW_DAYS),
             attrition_start=as_of - dt.timedelta(days=ATTRITION_WINDOW_DAYS),
+            month_start=month_start(as_of, params.reporting_timezone),
         )
+
+
+def month_start(ts: dt.datetime, tz: str) -> dt.datetime:
+    """The start of naive UTC ``ts``'s calendar month in ``tz``, as naive UTC."""
+    return local_midnight(local_date(ts, tz).replace(day=1), tz)

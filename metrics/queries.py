@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
 from metrics.catalog import KPI_CATALOG, Measure
-from metrics.facts import FACT_SETS, ticket_facts
+from metrics.facts import FACT_SETS, NO_SCOPE, Scope, ticket_facts
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import quantile_cont
 
@@ -42,7 +42,12 @@ def _aggregates(facts: Subquery, name: str, measure: Measure) -> list[ColumnElem
     if measure.group is not None:
         value = sa.case((facts.c.recovery_group == measure.group, value))
     if measure.aggregate == "quantile":
-        return [quantile_cont(value, sa.literal(measure.q, sa.Float())).label(name)]
+        return [
+            quantile_cont(value, sa.literal(measure.q, sa.Float())).label(name),
+            sa.func.count(value).label(f"{name}__count"),
+        ]
+    if measure.aggregate == "count":
+        return [sa.func.count(value).label(name)]
     return [
         sa.func.avg(value).label(name),
         sa.func.count(value).label(f"{name}__count"),
@@ -51,15 +56,21 @@ def _aggregates(facts: Subquery, name: str, measure: Measure) -> list[ColumnElem
 
 
 def measures_select(
-    facts: Subquery, measures: Mapping[str, Measure], by: ColumnElement | None = None
+    facts: Subquery,
+    measures: Mapping[str, Measure],
+    by: ColumnElement | Sequence[ColumnElement] | None = None,
 ) -> Select:
-    """One row (one per ``by`` value) with every measure aggregated over ``facts``."""
+    """One row (one per ``by`` value, or combination of values) with every measure
+    aggregated over ``facts``."""
     columns = [
         col for name, measure in measures.items() for col in _aggregates(facts, name, measure)
     ]
     if by is None:
         return sa.select(*columns).select_from(facts)
-    return sa.select(by, *columns).group_by(by).order_by(by)
+    keys = [by] if isinstance(by, ColumnElement) else list(by)
+    if not keys:
+        return sa.select(*columns).select_from(facts)
+    return sa.select(*keys, *columns).group_by(*keys).order_by(*keys)
 
 
 def read_estimates(row: Mapping, measures: Mapping[str, Measure]) -> dict[str, Estimate]:
@@ -68,7 +79,10 @@ def read_estimates(row: Mapping, measures: Mapping[str, Measure]) -> dict[str, E
     for name, measure in measures.items():
         value = _float(row[name])
         if measure.aggregate == "quantile":
-            estimates[name] = Estimate(value)
+            estimates[name] = Estimate(value, int(row[f"{name}__count"]))
+        elif measure.aggregate == "count":
+            count = int(row[name] or 0)
+            estimates[name] = Estimate(count, count)
         else:
             count = int(row[f"{name}__count"])
             estimates[name] = Estimate(value, count, _float(row[f"{name}__mean_square"]))
@@ -90,13 +104,21 @@ def by_fact_set(measures: Mapping[str, Measure]) -> dict[str, dict[str, Measure]
 
 
 def measure_queries(
-    measures: Mapping[str, Measure], points: TimePoints, params: MetricParams
+    measures: Mapping[str, Measure],
+    points: TimePoints,
+    params: MetricParams,
+    scope: Scope = NO_SCOPE,
 ) -> dict[str, tuple[Select, dict[str, Measure]]]:
-    """Per fact set: the query computing its measures, and those measures."""
-    return {
-        facts: (measures_select(FACT_SETS[facts](points, params), group), group)
-        for facts, group in by_fact_set(measures).items()
-    }
+    """Per fact set: the query computing its measures (one row per dimension values and
+    period of ``scope``), and those measures."""
+    queries = {}
+    for facts, group in by_fact_set(measures).items():
+        subquery = FACT_SETS[facts](points, params, scope)
+        keys = [subquery.c[f"d{i}"] for i in range(len(scope.dims))]
+        if scope.grain:
+            keys.append(subquery.c.period_start)
+        queries[facts] = (measures_select(subquery, group, keys), group)
+    return queries
 
 
 def kpi_queries(
@@ -104,6 +126,9 @@ def kpi_queries(
 ) -> dict[str, tuple[Select, dict[str, Measure]]]:
     """The queries behind compute_kpis (one per fact set)."""
     return measure_queries({k.name: k.measure for k in KPI_CATALOG.values()}, points, params)
+
+
+CUSTOMER_FACT_SETS = ("retention", "attrition", "nps")
 
 
 TREND_MEASURES = {

@@ -6,6 +6,7 @@ to each warehouse's own functions.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -191,3 +192,81 @@ def _copy_into(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> Non
                 copy.write_row(row)
     finally:
         cursor.close()
+
+
+GRAINS = ("day", "week", "month", "quarter")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+
+
+def _literal_text(value: str) -> str:
+    """A checked name (grain, time zone, tag prefix) as SQL text: such names are rendered
+    into the SQL, never from unchecked input, so that GROUP BY matches the SELECT."""
+    if not _SAFE_NAME.match(value):
+        raise ValueError(f"{value!r} cannot be used in SQL")
+    return f"'{value}'"
+
+
+class local_period_start(FunctionElement):  # noqa: N801
+    """The start (a naive local timestamp) of the calendar day, ISO week (Monday), month or
+    quarter in time zone ``tz`` that holds the naive UTC timestamp ``ts``."""
+
+    type = sa.DateTime()
+    inherit_cache = False  # grain and tz are attributes, not clauses
+    name = "local_period_start"
+
+    def __init__(self, ts: ColumnElement, grain: str, tz: str):
+        if grain not in GRAINS:
+            raise ValueError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
+        self.grain, self.tz = grain, tz
+        _literal_text(tz)
+        super().__init__(ts)
+
+
+@compiles(local_period_start, "duckdb")
+def _local_period_start_duckdb(element, compiler, **kw):
+    (ts,) = list(element.clauses)
+    value = compiler.process(ts, **kw)
+    if element.tz != "UTC":
+        value = f"timezone({_literal_text(element.tz)}, timezone('UTC', {value}))"
+    return f"date_trunc({_literal_text(element.grain)}, {value})"
+
+
+@compiles(local_period_start, "postgresql")
+def _local_period_start_pg(element, compiler, **kw):
+    (ts,) = list(element.clauses)
+    value = compiler.process(ts, **kw)
+    if element.tz != "UTC":
+        value = f"(({value}) AT TIME ZONE 'UTC') AT TIME ZONE {_literal_text(element.tz)}"
+    return f"date_trunc({_literal_text(element.grain)}, {value})"
+
+
+class first_tag_with_prefix(FunctionElement):  # noqa: N801
+    """The first tag of ``tags`` that starts with ``prefix``, without the prefix; NULL when
+    none does."""
+
+    type = sa.String()
+    inherit_cache = False
+    name = "first_tag_with_prefix"
+
+    def __init__(self, tags: ColumnElement, prefix: str):
+        _literal_text(prefix)
+        self.prefix = prefix
+        super().__init__(tags)
+
+
+@compiles(first_tag_with_prefix, "duckdb")
+def _first_tag_duckdb(element, compiler, **kw):
+    (tags,) = list(element.clauses)
+    prefix, n = _literal_text(element.prefix), len(element.prefix)
+    found = f"list_filter({compiler.process(tags, **kw)}, x -> starts_with(x, {prefix}))[1]"
+    return f"substr({found}, {n + 1})"
+
+
+@compiles(first_tag_with_prefix, "postgresql")
+def _first_tag_pg(element, compiler, **kw):
+    (tags,) = list(element.clauses)
+    prefix, n = _literal_text(element.prefix), len(element.prefix)
+    return (
+        f"(SELECT substr(tag, {n + 1}) FROM unnest({compiler.process(tags, **kw)}) "
+        f"WITH ORDINALITY AS found(tag, i) WHERE left(tag, {n}) = {prefix} ORDER BY i LIMIT 1)"
+    )

@@ -53,7 +53,25 @@ def _to_v2(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
-STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {1: _to_v2}
+V3_COLUMNS = (
+    ("tickets", "first_resolution_minutes", "BIGINT"),
+    ("held_ticket_metrics", "first_resolution_minutes", "BIGINT"),
+)
+V3_TABLES = ("ticket_groups",)
+
+
+def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 3: group names for sliced metrics, and first-resolution times."""
+    done = []
+    for table, column, sql_type in V3_COLUMNS:
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        done.append(f"added {table}.{column}")
+    metadata.create_all(conn, checkfirst=True)
+    done.append("created " + ", ".join(V3_TABLES))
+    return done
+
+
+STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {1: _to_v2, 2: _to_v3}
 
 
 def migrate(conn: sa.Connection, move_hash_key: MoveHashKey) -> tuple[int, int, list[str]]:

@@ -4,7 +4,8 @@ Grain of each table:
 - tickets, nps_responses, customers: see their contracts (data_contracts/contracts/).
   tickets also keeps ``source_user_id`` (the requester in the source, so a user who arrives
   later re-maps the ticket) and ``metrics_updated_at`` (the source time of its metric values,
-  so an older metrics export never overwrites newer ones).
+  so an older metrics export never overwrites newer ones), and ``first_resolution_minutes``
+  (calendar minutes to the first solve, where the source measures it: Zendesk ticket_metrics).
 - quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
 - etl_runs: one row per run (batch_id): loads, refusals, skips, erasures.
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
@@ -13,6 +14,8 @@ Grain of each table:
   skipped.
 - held_ticket_metrics: one row per ticket whose metrics arrived before the ticket itself.
 - customer_identities: one row per source user (source, user_id) mapped to a customer_id.
+- ticket_groups: one row per source group (source, group_id): the names a source's groups
+  have, looked up when tickets are sliced by group (a Zendesk ticket stores the group id).
 - warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """
 
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from data_contracts import CONTRACTS
 from data_contracts.contract import LINEAGE_COLUMNS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SQL_TYPES = {
     "string": sa.String,
@@ -61,6 +64,7 @@ tickets = _canonical_table(
     "tickets",
     sa.Column("source_user_id", sa.String),
     sa.Column("metrics_updated_at", sa.DateTime),
+    sa.Column("first_resolution_minutes", sa.BigInteger),
 )
 nps_responses = _canonical_table("nps_responses")
 customers = _canonical_table("customers")
@@ -154,6 +158,7 @@ held_ticket_metrics = sa.Table(
     sa.Column("reopens", sa.BigInteger),
     sa.Column("assignee_stations", sa.BigInteger),
     sa.Column("group_stations", sa.BigInteger),
+    sa.Column("first_resolution_minutes", sa.BigInteger),
     sa.Column("updated_at", sa.DateTime),
     sa.Column("batch_id", sa.String, nullable=False),
     sa.Column("source_file", sa.String, nullable=False),
@@ -171,6 +176,18 @@ customer_identities = sa.Table(
     sa.Column("source_file", sa.String, nullable=False),
     sa.Column("email_hash", sa.String),  # the keyed hash of the user's email, never the email
     comment="one row per source user, mapped to the canonical customer_id",
+)
+
+ticket_groups = sa.Table(
+    "ticket_groups",
+    metadata,
+    sa.Column("source", sa.String, primary_key=True),
+    sa.Column("group_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String),
+    sa.Column("updated_at", sa.DateTime),
+    sa.Column("batch_id", sa.String, nullable=False),
+    sa.Column("source_file", sa.String, nullable=False),
+    comment="one row per source group, for the group names of sliced metrics",
 )
 
 warehouse_meta = sa.Table(

@@ -19,6 +19,7 @@ import polars as pl
 from data_contracts import CONTRACTS
 from etl.formats import not_text, python_encoding
 from etl.frames import (
+    GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
     TICKET_METRICS_SCHEMA,
     RawLookup,
@@ -39,13 +40,14 @@ from etl.zendesk.records import (
 from etl.zendesk.settings import FORMAT_NAME, KNOWN_STREAMS, SOURCE, STREAM_TABLES
 from etl.zendesk.transforms import (
     FieldError,
+    group_row,
     identity_row,
     ticket_metric_row,
     ticket_row,
 )
 
 DESCRIPTION = (
-    "Zendesk API JSON (tickets, ticket_metrics, users): an API page, JSON Lines, "
+    "Zendesk API JSON (tickets, ticket_metrics, users, groups): an API page, JSON Lines, "
     "or Singer / Airbyte records"
 )
 
@@ -54,6 +56,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "tickets": {**CONTRACTS["tickets"].schema, **ROW_NUMBER, "requester_id": pl.String()},
     "ticket_metrics": {**TICKET_METRICS_SCHEMA, **ROW_NUMBER},
     "identities": {**IDENTITIES_SCHEMA, **ROW_NUMBER},
+    "groups": {**GROUPS_SCHEMA, **ROW_NUMBER},
 }
 
 # A stream named in a line that is not JSON, to file the rejected line under its table.
@@ -141,6 +144,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         "tickets": ticket_row,
         "ticket_metrics": ticket_metric_row,
         "identities": partial(identity_row, hash_key=ctx.hash_key),
+        "groups": group_row,
     }
     frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
     rejected: list[Rejected] = []
@@ -196,6 +200,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         tickets=frames["tickets"].frame(),
         ticket_metrics=frames["ticket_metrics"].frame(),
         identities=frames["identities"].frame(),
+        groups=frames["groups"].frame(),
         rejected=rejected,
         skipped=dict(skipped),
         raw_lookup=_raw_lookup(path, ctx.encoding),

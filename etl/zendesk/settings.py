@@ -11,6 +11,7 @@ STREAM_TABLES: dict[str, str] = {
     "tickets": "tickets",
     "ticket_metrics": "ticket_metrics",
     "users": "identities",
+    "groups": "groups",
 }
 
 # Keys of an API page (or a single-object response) that carry a stream under another name:
@@ -19,12 +20,14 @@ PAGE_KEYS: dict[str, str] = {
     "tickets": "tickets",
     "ticket_metrics": "ticket_metrics",
     "users": "users",
+    "groups": "groups",
     "metric_sets": "ticket_metrics",
 }
 SINGLE_OBJECT_KEYS: dict[str, str] = {
     "ticket": "tickets",
     "ticket_metric": "ticket_metrics",
     "user": "users",
+    "group": "groups",
 }
 
 # Stream names of the Zendesk Support connectors (Airbyte source-zendesk-support, Singer
@@ -39,7 +42,6 @@ KNOWN_STREAMS: frozenset[str] = frozenset(
         "brands",
         "custom_roles",
         "group_memberships",
-        "groups",
         "macros",
         "organization_fields",
         "organization_memberships",

@@ -27,7 +27,7 @@ TICKET_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "type": ("text", ("type",)),
     "priority": ("text", ("priority",)),
     "tags": ("tags", ("tags",)),
-    "group_name": ("id", ("group_id",)),  # the groups stream is not read: the id names it
+    "group_name": ("id", ("group_id",)),  # the id; its name comes from the groups stream
     "assignee_id": ("id", ("assignee_id",)),
     "csat": ("text", ("satisfaction_rating", "score")),
     "compensation": ("compensation", ("custom_fields",)),
@@ -43,6 +43,7 @@ TICKET_METRIC_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "reopens": ("integer", ("reopens",)),
     "assignee_stations": ("integer", ("assignee_stations",)),
     "group_stations": ("integer", ("group_stations",)),
+    "first_resolution_minutes": ("integer", ("first_resolution_time_in_minutes", "calendar")),
     "updated_at": ("timestamp", ("updated_at",)),
 }
 
@@ -202,7 +203,15 @@ def convert(obj: dict, steps: Plan) -> dict[str, Any]:
     return row
 
 
+# canonical column -> (conversion, path into the Zendesk group object)
+GROUP_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "group_id": ("id", ("id",)),
+    "name": ("text", ("name",)),
+    "updated_at": ("timestamp", ("updated_at",)),
+}
+
 TICKET_PLAN = plan(TICKET_COLUMNS)
+GROUP_PLAN = plan(GROUP_COLUMNS)
 TICKET_METRIC_PLAN = plan(TICKET_METRIC_COLUMNS)
 
 
@@ -219,6 +228,14 @@ def ticket_metric_row(metric: dict) -> dict[str, Any]:
     row = convert(metric, TICKET_METRIC_PLAN)
     if row["ticket_id"] is None:
         raise FieldError("ticket_id: the ticket metric names no ticket")
+    return row
+
+
+def group_row(group: dict) -> dict[str, Any]:
+    """A Zendesk group: its id and name (a ticket carries the id)."""
+    row = convert(group, GROUP_PLAN)
+    if row["group_id"] is None:
+        raise FieldError("id: the group has no id")
     return row
 
 

@@ -16,7 +16,7 @@ from etl.load import LoadError, LoadOptions, load_paths
 from etl.migrate import migrate_warehouse
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from warehouse import Warehouse, get_engine
-from warehouse.migrations import V2_COLUMNS
+from warehouse.migrations import V2_COLUMNS, V3_COLUMNS, V3_TABLES
 from warehouse.schema import SCHEMA_VERSION, SchemaOutdated, check_schema, metadata
 
 USERS_PAGE = FIXTURES / "real" / "zendesk_api_users_page.json"
@@ -74,10 +74,10 @@ def test_forget_someone_unknown_erases_nothing(any_engine):
 def make_version_1(url: str, key: str) -> sa.Engine:
     """An empty warehouse at ``url`` as Turnaround's schema version 1 made it: the email hash
     key inside warehouse_meta, and none of version 2's columns and tables."""
-    added = {(table, column) for table, column, _ in V2_COLUMNS}
+    added = {(table, column) for table, column, _ in (*V2_COLUMNS, *V3_COLUMNS)}
     version_1 = sa.MetaData()
     for table in metadata.sorted_tables:
-        if table.name in ("etl_run_checks", "loaded_files"):
+        if table.name in ("etl_run_checks", "loaded_files", *V3_TABLES):
             continue
         columns = [c.copy() for c in table.columns if (table.name, c.name) not in added]
         sa.Table(table.name, version_1, *columns)
@@ -120,14 +120,23 @@ def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_p
     assert read_secrets_file(secrets) == old_key
     with any_engine.connect() as conn:
         meta = dict(conn.execute(sa.text("select name, value from warehouse_meta")).all())
-    assert meta == {"schema_version": "2", "hash_key_fingerprint": key_fingerprint(old_key)}
+    assert meta == {
+        "schema_version": str(SCHEMA_VERSION),
+        "hash_key_fingerprint": key_fingerprint(old_key),
+    }
+    assert "added tickets.first_resolution_minutes" in done
+    assert "created ticket_groups" in done
+    inspector = sa.inspect(any_engine)
+    for table in metadata.sorted_tables:  # the migrated warehouse has every current column
+        found_columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert found_columns == {c.name for c in table.columns}, table.name
 
     load_paths(warehouse, [users])  # the key now comes from the secrets file
     with any_engine.connect() as conn:
         customers = set(conn.execute(sa.text("select customer_id from customer_identities")))
     assert len(customers) == 1  # user 43 is the same person as user 42 was
 
-    assert migrate_warehouse(warehouse, 30, None) == (2, 2, [])  # nothing left to do
+    assert migrate_warehouse(warehouse, 30, None) == (SCHEMA_VERSION, SCHEMA_VERSION, [])  # nothing left to do
 
 
 def test_migrate_refuses_a_different_key_in_the_environment(any_warehouse_url, monkeypatch):

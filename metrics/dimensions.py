@@ -1,0 +1,160 @@
+"""Every dimension a KPI can be sliced or filtered by, declared once, as data.
+
+A dimension belongs to the ticket (channel, group, priority, ...) or to the customer
+(segment, plan, region, ...). Ticket KPIs can be sliced by both kinds (a ticket's customer
+is known); customer-level KPIs (retention, attrition, NPS, customer failure rate) only by
+customer dimensions: under a ticket dimension they have no single value (a customer may
+have tickets in several channels), so they are reported as null with a note saying why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import ColumnElement
+
+from metrics.catalog import RECOVERY_GROUPS
+from metrics.params import MetricParams
+from warehouse.dialect import first_tag_with_prefix, has_any_tag, local_period_start
+
+Level = Literal["ticket", "customer"]
+Kind = Literal["column", "group_name", "failure_tag", "tag_prefix", "month", "tenure", "recovery"]
+
+# Tenure bands: (label, days of tenure below which a customer is in the band).
+TENURE_BANDS: tuple[tuple[str, int | None], ...] = (
+    ("under_3_months", 91),
+    ("3_to_12_months", 365),
+    ("1_to_2_years", 730),
+    ("over_2_years", None),
+)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One way to slice: its name on the command line and in JSON, and where it comes from."""
+
+    name: str
+    label: str
+    level: Level
+    kind: Kind
+    description: str
+    column: str | None = None
+    values: tuple[str, ...] | None = None  # the closed set of values, where there is one
+
+
+_DIMENSIONS = [
+    Dimension(
+        "channel", "Channel", "ticket", "column", "The channel the ticket came in by.",
+        column="channel", values=("email", "web", "chat", "voice", "social", "api", "other"),
+    ),
+    Dimension(
+        "group", "Group", "ticket", "group_name",
+        "The ticket's group by name: the source's group names (Zendesk groups) are looked up "
+        "when the query runs, so they may arrive before or after the tickets; the group id "
+        "where no name is known.",
+        column="group_name",
+    ),
+    Dimension(
+        "priority", "Priority", "ticket", "column", "The ticket's priority.",
+        column="priority", values=("low", "normal", "high", "urgent"),
+    ),
+    Dimension(
+        "type", "Type", "ticket", "column", "The ticket's type.",
+        column="type", values=("question", "incident", "problem", "task"),
+    ),
+    Dimension(
+        "failure_tag", "Failure tag", "ticket", "failure_tag",
+        "The first configured failure tag (in the order of the setting) the ticket carries; "
+        "a failure by type alone is `type:incident` or `type:problem`; null for a ticket "
+        "that is no failure.",
+    ),
+    Dimension(
+        "product_area", "Product area", "ticket", "tag_prefix",
+        "The first ticket tag starting with the product-area prefix (default `area_`), "
+        "without the prefix: `area_billing` is `billing`.",
+    ),
+    Dimension(
+        "assignee", "Assignee", "ticket", "column", "The assignee's id in the source.",
+        column="assignee_id",
+    ),
+    Dimension("segment", "Segment", "customer", "column", "The customer's segment.",
+              column="segment"),
+    Dimension("plan", "Plan", "customer", "column", "The customer's plan.", column="plan"),
+    Dimension("region", "Region", "customer", "column", "The customer's region.",
+              column="region"),
+    Dimension(
+        "signup_month", "Signup month", "customer", "month",
+        "The calendar month (reporting time zone) the customer signed up in, as `YYYY-MM`.",
+        column="signup_at",
+    ),
+    Dimension(
+        "tenure_band", "Tenure", "customer", "tenure",
+        "Time since signup at the fact's moment (a ticket's creation, an NPS response, a "
+        "customer KPI's measuring point): under 3 months, 3 to 12 months, 1 to 2 years, "
+        "over 2 years.",
+        values=tuple(label for label, _ in TENURE_BANDS),
+    ),
+    Dimension(
+        "recovery_group", "Recovery group", "customer", "recovery",
+        "The customer's recovery group: at as_of for tickets and NPS responses, at t0 for "
+        "retention, at the start of the window for attrition and failure rate.",
+        values=RECOVERY_GROUPS,
+    ),
+]
+
+DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _DIMENSIONS}
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where one fact set finds what dimensions are made of (None where it cannot)."""
+
+    tickets: sa.Table | None
+    customers: sa.FromClause | None
+    groups: sa.FromClause | None
+    recovery_group: ColumnElement | None
+    at: ColumnElement  # the fact's moment, for tenure
+
+
+def expression(dim: Dimension, src: Sources, params: MetricParams) -> ColumnElement:
+    """The SQL value of ``dim`` for one fact row."""
+    if dim.kind == "column":
+        table = src.tickets if dim.level == "ticket" else src.customers
+        return table.c[dim.column]
+    if dim.kind == "group_name":
+        return sa.func.coalesce(src.groups.c.name, src.tickets.c.group_name)
+    if dim.kind == "failure_tag":
+        t = src.tickets.c
+        whens = [(has_any_tag(t.tags, [tag]), sa.literal(tag)) for tag in params.failure_tags]
+        whens += [(t.type == kind, sa.literal(f"type:{kind}")) for kind in ("incident", "problem")]
+        return sa.case(*whens)
+    if dim.kind == "tag_prefix":
+        return first_tag_with_prefix(src.tickets.c.tags, params.product_area_prefix)
+    if dim.kind == "month":
+        return local_period_start(src.customers.c[dim.column], "month", params.reporting_timezone)
+    if dim.kind == "tenure":
+        from warehouse.dialect import minutes_between
+
+        days = minutes_between(src.customers.c.signup_at, src.at) / 1440.0
+        whens = [(days < limit, label) for label, limit in TENURE_BANDS if limit is not None]
+        return sa.case((days.is_(None), sa.null()), *whens, else_=TENURE_BANDS[-1][0])
+    if dim.kind == "recovery":
+        return src.recovery_group
+    raise ValueError(f"unknown dimension kind {dim.kind!r}")
+
+
+def shown(dim: Dimension, value: object) -> object:
+    """A dimension value as the JSON and the tables show it."""
+    if dim.kind == "month" and isinstance(value, dt.datetime | dt.date):
+        return f"{value:%Y-%m}"
+    return value
+
+
+def stored(dim: Dimension, value: str) -> object:
+    """A filter value as the warehouse compares it (``2024-05`` is that month's start)."""
+    if dim.kind == "month":
+        return dt.datetime.strptime(value, "%Y-%m")
+    return value

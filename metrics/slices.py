@@ -1,0 +1,303 @@
+"""compute_slice: any KPIs of the catalog, by up to two dimensions, per calendar period,
+for a filtered slice and a date range, computed in the warehouse.
+
+The one query builder behind ``turnaround metrics`` (sliced or not) and the dashboard:
+one query per fact set, whatever the number of KPIs, dimensions and periods. What a period
+means per fact set is in docs/metrics.md ("Slices and periods"):
+- ticket KPIs: tickets created in the period (in the range), measured at as_of;
+- NPS: responses given in the period (in the range), responder's group at as_of;
+- retention, attrition, customer failure rate: measured at the period's end (capped at
+  as_of), with their usual look-back from there;
+- ``--to D`` measures everything as of the end of local day D (when that is before the data's
+  latest timestamp).
+Customer-level KPIs have no value under a ticket dimension or filter (a customer may have
+tickets in several channels): they are null there, and the result's ``notes`` says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from metrics.catalog import KPI_CATALOG
+from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
+from metrics.facts import Scope, Window
+from metrics.params import MetricParams, TimePoints, month_start
+from metrics.periods import DEFAULT_PERIODS, Period, floor, local_date, local_midnight, periods
+from metrics.periods import shift as shift_period
+from metrics.queries import CUSTOMER_FACT_SETS, Estimate, by_fact_set, measure_queries
+from metrics.queries import read_estimates
+from warehouse.dialect import GRAINS
+from warehouse.schema import tickets
+
+MAX_DIMENSIONS = 2
+MICROSECOND = dt.timedelta(microseconds=1)
+BUSINESS_KPIS = ("business_tta_median_minutes", "business_tta_p90_minutes")
+NOT_BY_TICKET = (
+    "a customer-level KPI has no single value per ticket {dims} (a customer may have tickets "
+    "with several values); slice it by a customer dimension instead"
+)
+
+
+class SliceError(ValueError):
+    """A slice that cannot be computed as asked (unknown dimension, bad value...)."""
+
+
+@dataclass(frozen=True)
+class SliceRequest:
+    """What to compute: KPIs (empty: all), dimensions, grain, filters, a date range.
+
+    ``start`` and ``end`` are local calendar days of the reporting time zone, both included.
+    """
+
+    kpis: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    grain: str | None = None
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @property
+    def sliced(self) -> bool:
+        return bool(self.by or self.grain)
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.where or self.start or self.end)
+
+    def filters(self) -> dict:
+        """The ``filters`` object of the JSON output."""
+        return {
+            "where": {name: list(values) for name, values in self.where},
+            "from": None if self.start is None else self.start.isoformat(),
+            "to": None if self.end is None else self.end.isoformat(),
+        }
+
+
+def parse_where(texts: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``["channel=chat,email", "plan=pro"]`` as (dimension, values) pairs; a dimension
+    named twice keeps the values of both."""
+    found: dict[str, list[str]] = {}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name = name.strip()
+        parts = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name or not parts:
+            raise SliceError(f"--where takes DIMENSION=VALUE[,VALUE...], not {text!r}")
+        found.setdefault(name, []).extend(parts)
+    return tuple((name, tuple(dict.fromkeys(values))) for name, values in found.items())
+
+
+def _dimension(name: str, option: str) -> Dimension:
+    if name not in DIMENSIONS:
+        raise SliceError(
+            f"{option}: unknown dimension {name!r}; known: {', '.join(DIMENSIONS)}"
+        )
+    return DIMENSIONS[name]
+
+
+def _checked_values(dim: Dimension, values: tuple[str, ...]) -> tuple:
+    if dim.values is not None:
+        unknown = [v for v in values if v not in dim.values]
+        if unknown:
+            raise SliceError(
+                f"--where {dim.name}: {unknown[0]!r} is not one of {', '.join(dim.values)}"
+            )
+    try:
+        return tuple(stored(dim, v) for v in values)
+    except ValueError:
+        raise SliceError(f"--where {dim.name}: values are months such as 2024-05") from None
+
+
+def validate(request: SliceRequest) -> tuple[list[str], tuple[Dimension, ...], tuple]:
+    """The KPI names, dimensions and filters of ``request``; SliceError when it is wrong."""
+    unknown = [k for k in request.kpis if k not in KPI_CATALOG]
+    if unknown:
+        raise SliceError(f"unknown KPI {unknown[0]!r}; known: {', '.join(KPI_CATALOG)}")
+    if len(request.by) > MAX_DIMENSIONS:
+        raise SliceError(f"--by takes at most {MAX_DIMENSIONS} dimensions")
+    if len(set(request.by)) != len(request.by):
+        raise SliceError("--by names the same dimension twice")
+    dims = tuple(_dimension(name, "--by") for name in request.by)
+    if request.grain is not None and request.grain not in GRAINS:
+        raise SliceError(f"--grain must be one of {', '.join(GRAINS)}, not {request.grain!r}")
+    filters = tuple(
+        (dim, _checked_values(dim, values))
+        for dim, values in ((_dimension(name, "--where"), values) for name, values in request.where)
+    )
+    if request.start and request.end and request.start > request.end:
+        raise SliceError(f"--from {request.start} is after --to {request.end}")
+    return list(request.kpis or KPI_CATALOG), dims, filters
+
+
+def _windows(grain: str, spans: list[Period], as_of: dt.datetime, params: MetricParams):
+    windows = []
+    for period in spans:
+        end = min(period.end - MICROSECOND, as_of)
+        windows.append(
+            Window(
+                period.first_day,
+                end,
+                end - dt.timedelta(days=params.horizon_days),
+                end - dt.timedelta(days=365),
+                month_start(end, params.reporting_timezone),
+            )
+        )
+    return tuple(windows)
+
+
+def _day(value) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+@dataclass
+class SlicedRow:
+    """One group of a slice: its dimension values, its period and every KPI's estimate."""
+
+    values: tuple
+    period_start: dt.date | None
+    estimates: dict[str, Estimate]
+
+
+def slice_estimates(
+    conn: sa.Connection, as_of: dt.datetime, params: MetricParams, request: SliceRequest
+) -> tuple[dt.datetime, list[SlicedRow], dict[str, str]]:
+    """The measuring instant, the rows of the slice (ordered by dimension values, then
+    period) and notes on KPIs left null, for a warehouse with data up to ``as_of``."""
+    names, dims, filters = validate(request)
+    tz = params.reporting_timezone
+    if request.end is not None:
+        as_of = min(as_of, local_midnight(request.end + dt.timedelta(days=1), tz) - MICROSECOND)
+    since = None if request.start is None else local_midnight(request.start, tz)
+    spans: list[Period] = []
+    if request.grain:
+        last = local_date(as_of, tz)
+        if request.start is not None:
+            first = request.start
+        else:
+            count = DEFAULT_PERIODS[request.grain] - 1
+            first = shift_period(floor(last, request.grain), request.grain, -count)
+        spans = periods(first, last, request.grain, tz)
+        since = max(since, spans[0].start) if since is not None else spans[0].start
+    points = TimePoints.at(as_of, params)
+    scope = Scope(
+        dims=dims,
+        filters=filters,
+        grain=request.grain,
+        since=since,
+        windows=_windows(request.grain, spans, as_of, params) if spans else (),
+        business_intervals=_business_intervals(conn, params, names, since, as_of),
+    )
+    measures = {name: KPI_CATALOG[name].measure for name in names}
+    notes: dict[str, str] = {}
+    ticket_dims = [d.name for d in scope.used() if d.level == "ticket"]
+    rows: dict[tuple, SlicedRow] = {}
+    if request.grain and not dims:
+        for period in spans:
+            rows[((), period.first_day)] = SlicedRow((), period.first_day, {})
+    for facts, group in by_fact_set(measures).items():
+        if facts in CUSTOMER_FACT_SETS and ticket_dims:
+            reason = NOT_BY_TICKET.format(dims=" or ".join(ticket_dims))
+            notes |= dict.fromkeys(group, reason)
+            continue
+        (query, _), = measure_queries(group, points, params, scope).values()
+        for found in conn.execute(query):
+            mapping = found._mapping
+            values = tuple(shown(dim, mapping[f"d{i}"]) for i, dim in enumerate(dims))
+            period = _day(mapping["period_start"]) if request.grain else None
+            row = rows.setdefault((values, period), SlicedRow(values, period, {}))
+            row.estimates |= read_estimates(mapping, group)
+    for row in rows.values():
+        for name in names:
+            row.estimates.setdefault(name, Estimate(None, None if name in notes else 0))
+    ordered = sorted(rows.values(), key=_order)
+    return as_of, ordered, notes
+
+
+def _order(row: SlicedRow) -> tuple:
+    values = tuple((v is None, str(v) if v is not None else "") for v in row.values)
+    return (*values, row.period_start or dt.date.min)
+
+
+def _business_intervals(
+    conn: sa.Connection,
+    params: MetricParams,
+    names: list[str],
+    since: dt.datetime | None,
+    as_of: dt.datetime,
+) -> tuple:
+    """The schedule's open intervals over the tickets to be measured, when a business-hours
+    KPI is asked for and a schedule is configured."""
+    if params.schedule is None or not any(name in BUSINESS_KPIS for name in names):
+        return ()
+    t = tickets.c
+    query = sa.select(sa.func.min(t.created_at)).where(
+        t.first_reply_business_minutes.is_(None), t.first_reply_at.is_not(None)
+    )
+    if since is not None:
+        query = query.where(t.created_at >= since)
+    first = conn.execute(query).scalar()
+    if first is None or first > as_of:
+        return ()
+    return tuple(params.schedule.intervals(first, as_of))
+
+
+def row_json(
+    row: SlicedRow, dims: tuple[str, ...], grain: str | None, names: list[str], min_size: int
+) -> dict:
+    """One row of the sliced JSON: dimension values, period_start, kpis, n and small."""
+    counts = {name: row.estimates[name].count for name in names}
+    size = max((n for n in counts.values() if n is not None), default=0)
+    result: dict = dict(zip(dims, row.values, strict=True))
+    if grain:
+        result["period_start"] = row.period_start.isoformat()
+    result["kpis"] = {name: row.estimates[name].value for name in names}
+    result["n"] = counts
+    result["small"] = size < min_size
+    return result
+
+
+def compute_slice(
+    engine: sa.Engine,
+    params: MetricParams = MetricParams(),  # noqa: B008
+    request: SliceRequest = SliceRequest(),  # noqa: B008
+) -> dict:
+    """The ``turnaround metrics --by/--grain --json`` object of PRODUCT.md.
+
+    ``{"as_of", "by", "grain", "filters", "min_group_size", "rows": [{<dim>: value, ...,
+    "period_start", "kpis", "n", "small"}], "notes": {kpi: why it is null}}``. A row is
+    ``small`` when the largest n behind its KPIs is below ``params.min_group_size``.
+    """
+    from metrics.api import isoformat_utc, resolve_as_of
+
+    names, _, _ = validate(request)
+    result = {
+        "as_of": None,
+        "by": list(request.by),
+        "grain": request.grain,
+        "filters": request.filters(),
+        "min_group_size": params.min_group_size,
+        "rows": [],
+        "notes": {},
+    }
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is None:
+            return result
+        as_of, rows, notes = slice_estimates(conn, as_of, params, request)
+    result["as_of"] = isoformat_utc(as_of)
+    result["rows"] = [
+        row_json(row, request.by, request.grain, names, params.min_group_size) for row in rows
+    ]
+    result["notes"] = notes
+    return result
+
+
+def estimates_by_name(rows: list[SlicedRow]) -> Mapping[str, Estimate]:
+    """The estimates of an unsliced request (its one row)."""
+    return rows[0].estimates if rows else {}

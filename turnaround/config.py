@@ -20,9 +20,29 @@ encoding = "utf-8"
 secrets_file = "/etc/turnaround/secrets.toml"   # holds the email hash key
 
 [metrics]
-horizon_days = 90
-target_minutes = 60
+horizon_days = 90              # retention horizon H
+target_minutes = 60            # acknowledgement target
 failure_tags = ["complaint", "outage", "bug"]
+one_touch = "explore"          # or "dbt_zendesk" (exactly one agent reply)
+recovery_window_hours = 24     # "recovered within window"
+reporting_timezone = "UTC"     # calendar days, weeks, months of --grain and cohorts
+product_area_prefix = "area_"  # tags naming a product area
+min_group_size = 30            # a smaller sliced group is flagged small
+
+[metrics.targets]              # KPI targets shown beside the values
+tta_p90_minutes = 60
+csat_score = 0.85
+
+[schedule]                     # business hours, where sources give no business TTA
+timezone = "Europe/Berlin"
+holidays = ["2026-12-25", "2026-12-26"]
+
+[schedule.hours]               # closed on days not listed
+mon = "09:00-17:00"
+tue = "09:00-17:00"
+wed = "09:00-17:00"
+thu = "09:00-17:00"
+fri = ["09:00-12:00", "13:00-16:00"]
 
 [dashboard]
 address = "127.0.0.1"
@@ -33,6 +53,7 @@ port = 8501
 from __future__ import annotations
 
 import codecs
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +97,73 @@ def _tags(value: Any) -> str | None:
     return None if ok else "a list of tags as text"
 
 
+def _timezone(value: Any) -> str | None:
+    from metrics.business_hours import ScheduleError, zone
+
+    if _text(value):
+        return "an IANA time zone name (such as UTC or Europe/Berlin)"
+    try:
+        zone(value)
+    except ScheduleError as exc:
+        return str(exc).replace(f"{value!r} is not ", "")
+    return None
+
+
+def _choice(*options: str):
+    def check(value: Any) -> str | None:
+        return None if value in options else "one of " + ", ".join(repr(o) for o in options)
+
+    return check
+
+
+def _tag_prefix(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_:\-]+", value)
+    return None if ok else "a tag prefix of letters, digits, _, : or - (such as area_)"
+
+
+def _targets(value: Any) -> str | None:
+    from metrics.catalog import KPI_CATALOG
+
+    if not isinstance(value, dict):
+        return "a table of KPI names and target numbers"
+    for name, target in value.items():
+        if name not in KPI_CATALOG:
+            return f"a table of KPI targets; {name!r} is not a KPI (known: {', '.join(KPI_CATALOG)})"
+        if isinstance(target, bool) or not isinstance(target, int | float):
+            return f"a table of KPI targets; {name} = {target!r} is not a number"
+    return None
+
+
+def _hours(value: Any) -> str | None:
+    from metrics.business_hours import WEEKDAYS, ScheduleError, parse_openings
+
+    if not isinstance(value, dict):
+        return 'a table of weekdays and hours, such as mon = "09:00-17:00"'
+    for day, hours in value.items():
+        if day not in WEEKDAYS:
+            return f"a table of weekdays ({', '.join(WEEKDAYS)}); {day!r} is not one"
+        try:
+            parse_openings(hours)
+        except ScheduleError as exc:
+            return f"hours per weekday; {day}: {exc}"
+    return None
+
+
+def _dates(value: Any) -> str | None:
+    import datetime as dt
+
+    if not isinstance(value, list):
+        return 'a list of dates such as ["2026-12-25"]'
+    for item in value:
+        if isinstance(item, dt.date) and not isinstance(item, dt.datetime):
+            continue
+        try:
+            dt.date.fromisoformat(item)
+        except (TypeError, ValueError):
+            return f'a list of dates such as ["2026-12-25"]; {item!r} is not one'
+    return None
+
+
 # section -> key -> check (None when the value is fine, else what it should be)
 SETTINGS = {
     "warehouse": {"url": _text, "read_wait_seconds": _number(0)},
@@ -90,7 +178,14 @@ SETTINGS = {
         "horizon_days": _number(1, integer=True),
         "target_minutes": _number(0),
         "failure_tags": _tags,
+        "one_touch": _choice("explore", "dbt_zendesk"),
+        "recovery_window_hours": _number(0),
+        "reporting_timezone": _timezone,
+        "product_area_prefix": _tag_prefix,
+        "min_group_size": _number(1, integer=True),
+        "targets": _targets,
     },
+    "schedule": {"timezone": _timezone, "hours": _hours, "holidays": _dates},
     "dashboard": {"address": _text, "port": _number(1, 65535, integer=True)},
 }
 
@@ -149,4 +244,10 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
             if wanted is not None:
                 raise ConfigError(f"{path}: {section}.{key} must be {wanted}, not {value!r}")
         values[section] = dict(keys)
+    schedule = values.get("schedule")
+    if schedule is not None:
+        for key in ("timezone", "hours"):
+            if key not in schedule:
+                raise ConfigError(f"{path}: schedule.{key} is missing ([schedule] needs both "
+                                  "timezone and hours)")
     return values

@@ -149,3 +149,47 @@ def reading(settings: Settings, work):
         fail(str(exc), 1, settings.as_json)
     except sa.exc.DBAPIError as exc:
         fail(f"cannot read the warehouse: {driver_reason(exc)}", 1, settings.as_json)
+
+
+def metric_params(settings: Settings, **overrides: Any):
+    """The metric parameters: the config's [metrics] and [schedule], then the command-line
+    options that were given (``None`` means not given)."""
+    from metrics import MetricParams
+    from metrics.business_hours import Schedule, ScheduleError
+
+    config = settings.config
+    values = {
+        key: config.get("metrics", key)
+        for key in (
+            "horizon_days",
+            "target_minutes",
+            "one_touch",
+            "recovery_window_hours",
+            "reporting_timezone",
+            "product_area_prefix",
+            "min_group_size",
+        )
+        if config.get("metrics", key) is not None
+    }
+    if config.get("metrics", "failure_tags") is not None:
+        values["failure_tags"] = tuple(config.get("metrics", "failure_tags"))
+    if "schedule" in config.values:
+        schedule = config.values["schedule"]
+        try:
+            values["schedule"] = Schedule.from_settings(
+                schedule["timezone"],
+                schedule["hours"],
+                [str(day) for day in schedule.get("holidays", [])],
+            )
+        except ScheduleError as exc:
+            fail(f"{config.path}: schedule: {exc}", 2, settings.as_json)
+    values |= {key: value for key, value in overrides.items() if value is not None}
+    return MetricParams(**values)
+
+
+def kpi_targets(settings: Settings) -> dict[str, float]:
+    """Each KPI's target: the config's [metrics.targets], else the catalog's default."""
+    from metrics import KPI_CATALOG
+
+    targets = {n: k.default_target for n, k in KPI_CATALOG.items() if k.default_target is not None}
+    return targets | dict(settings.config.get("metrics", "targets", {}) or {})

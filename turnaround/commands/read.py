@@ -4,6 +4,7 @@ migrate it, and wait out a load's short merge instead of failing."""
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -16,6 +17,8 @@ from turnaround.commands.common import (
     LogLevelOpt,
     WarehouseOpt,
     fail,
+    kpi_targets,
+    metric_params,
     out,
     print_json,
     reader,
@@ -36,7 +39,76 @@ def _parse_as_of(value: str | None, as_json: bool) -> dt.datetime | None:
     return parsed
 
 
+def _parse_day(value: str | None, option: str, as_json: bool) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date such as 2024-05-31, not {value!r}", 2, as_json)
+
+
+class Grain(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+
+
+class OneTouch(str, Enum):
+    explore = "explore"
+    dbt_zendesk = "dbt_zendesk"
+
+
+# KPIs of the readable sliced table when no --kpi is given (--json shows every KPI).
+TABLE_KPIS = (
+    "ticket_volume",
+    "tta_median_minutes",
+    "tta_within_target_pct",
+    "one_touch_rate",
+    "recovery_rate",
+    "csat_score",
+    "recovered_retention",
+    "nps",
+)
+
+
 def metrics(
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Slice by a dimension (twice for two): channel, group, priority, type, "
+            "failure_tag, product_area, assignee, segment, plan, region, signup_month, "
+            "tenure_band, recovery_group",
+            show_default=False,
+        ),
+    ] = None,
+    grain: Annotated[
+        Grain | None,
+        typer.Option(help="One row per calendar period (reporting time zone)", show_default=False),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First day, YYYY-MM-DD (tickets created, responses given)",
+                     show_default=False),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Last day, YYYY-MM-DD: everything measured as of its end",
+                     show_default=False),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where", help="Keep only DIM=V1,V2 (repeat for more dimensions)", show_default=False
+        ),
+    ] = None,
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option("--kpi", help="Only this KPI (repeat for more; default: all)",
+                     show_default=False),
+    ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Point in time, ISO 8601 (default: latest data)")
     ] = None,
@@ -48,42 +120,104 @@ def metrics(
         float | None,
         typer.Option(min=0, help="Acknowledgement target (default: 60)", show_default=False),
     ] = None,
+    one_touch: Annotated[
+        OneTouch | None,
+        typer.Option(help="One-touch definition (default: explore, fewer than 2 replies)",
+                     show_default=False),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Smaller groups are flagged small (default: 30)",
+                     show_default=False),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Reporting time zone of periods and dates (default: UTC)",
+                     show_default=False),
+    ] = None,
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
-    """Compute the recovery KPIs and the recovery-paradox verdicts in the warehouse."""
-    from metrics import KPI_CATALOG, MetricParams, compute_kpis, format_value
-    from metrics.params import DEFAULT_FAILURE_TAGS
+    """Compute the recovery KPIs in the warehouse: for the whole company, or sliced by up to
+    two dimensions, per day, week, month or quarter, for a filtered slice.
+
+    Examples: `turnaround metrics --by channel --grain week`,
+    `turnaround metrics --by plan --where region=emea --from 2026-01-01 --json`.
+    """
+    from metrics import compute_kpis
+    from metrics.business_hours import ScheduleError, zone
+    from metrics.slices import SliceError, SliceRequest, compute_slice, parse_where, validate
 
     run = settings(config, log_level, as_json, warehouse)
-    metric_settings = run.config.values.get("metrics", {})
-    params = MetricParams(
+    if timezone is not None:
+        try:
+            zone(timezone)
+        except ScheduleError as exc:
+            fail(f"--timezone: {exc}", 2, as_json)
+    params = metric_params(
+        run,
         as_of=_parse_as_of(as_of, as_json),
-        horizon_days=horizon_days or metric_settings.get("horizon_days", 90),
-        target_minutes=target_minutes
-        if target_minutes is not None
-        else metric_settings.get("target_minutes", 60),
-        failure_tags=tuple(metric_settings.get("failure_tags", DEFAULT_FAILURE_TAGS)),
+        horizon_days=horizon_days,
+        target_minutes=target_minutes,
+        one_touch=one_touch.value if one_touch else None,
+        min_group_size=min_group_size,
+        reporting_timezone=timezone,
     )
+    try:
+        request = SliceRequest(
+            kpis=tuple(kpi or ()),
+            by=tuple(by or ()),
+            grain=grain.value if grain else None,
+            where=parse_where(where or []),
+            start=_parse_day(start, "--from", as_json),
+            end=_parse_day(end, "--to", as_json),
+        )
+        validate(request)
+    except SliceError as exc:
+        fail(str(exc), 2, as_json)
     _, engine = reader(run)
-    result = reading(run, lambda: compute_kpis(engine, params))
+    if request.sliced:
+        result = reading(run, lambda: compute_slice(engine, params, request))
+        if as_json:
+            print_json(result)
+        else:
+            _print_slice(result, request, kpi_targets(run))
+        return
+    result = reading(run, lambda: compute_kpis(engine, params, request))
+    if kpi:
+        result["kpis"] = {name: result["kpis"][name] for name in kpi}
     if as_json:
         print_json(result)
         return
+    _print_kpis(result, kpi_targets(run))
+
+
+def _print_kpis(result: dict, targets: dict[str, float]) -> None:
+    from metrics import KPI_CATALOG, format_value
+
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
         return
-    table = Table(title=f"Recovery KPIs as of {result['as_of']}")
+    title = f"Recovery KPIs as of {result['as_of']}"
+    if "filters" in result:
+        title += f" ({_filters_text(result['filters'])})"
+    table = Table(title=title)
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     for name, value in result["kpis"].items():
-        kpi = KPI_CATALOG[name]
-        target = "" if kpi.default_target is None else format_value(name, kpi.default_target)
-        table.add_row(kpi.label, format_value(name, value), target)
+        target = targets.get(name)
+        shown = format_value(name, value)
+        if value is None and name in result.get("notes", {}):
+            shown = "n/a"
+        table.add_row(
+            KPI_CATALOG[name].label, shown, "" if target is None else format_value(name, target)
+        )
     out.print(table)
+    if result.get("notes"):
+        out.print(f"n/a: {next(iter(result['notes'].values()))}.", highlight=False)
     for name, delta in result["paradox"].items():
         verdict = (delta["verdict"] or "no data").replace("_", " ")
         interval = (
@@ -97,6 +231,132 @@ def metrics(
             f"{format_value(name, delta['value'])}{interval}: {verdict}",
             highlight=False,
         )
+
+
+def _filters_text(filters: dict) -> str:
+    parts = [f"{name} = {', '.join(values)}" for name, values in filters["where"].items()]
+    if filters["from"] or filters["to"]:
+        parts.append(f"{filters['from'] or '…'} to {filters['to'] or '…'}")
+    return "; ".join(parts)
+
+
+def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
+    from metrics import KPI_CATALOG, format_value
+
+    if result["as_of"] is None:
+        out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
+        return
+    names = list(request.kpis) or [n for n in TABLE_KPIS if n not in result["notes"]]
+    title = f"Recovery KPIs as of {result['as_of']}"
+    title += f", by {' and '.join(result['by'])}" if result["by"] else ""
+    title += f", per {result['grain']}" if result["grain"] else ""
+    filtered = _filters_text(result["filters"])
+    table = Table(title=title + (f" ({filtered})" if filtered else ""))
+    for dim in result["by"]:
+        table.add_column(dim.replace("_", " "))
+    if result["grain"]:
+        table.add_column(result["grain"])
+    for name in names:
+        target = targets.get(name)
+        header = KPI_CATALOG[name].label
+        if target is not None:
+            header += f"\n(target {format_value(name, target)})"
+        table.add_column(header, justify="right")
+    any_small = False
+    for row in result["rows"]:
+        cells = ["(none)" if row[dim] is None else str(row[dim]) for dim in result["by"]]
+        if result["grain"]:
+            cells.append(row["period_start"])
+        for name in names:
+            value, n = row["kpis"][name], row["n"][name]
+            if n is None:
+                cells.append("n/a")
+            elif KPI_CATALOG[name].unit == "count":
+                cells.append(format_value(name, value))
+            else:
+                cells.append(f"{format_value(name, value)} (n={n:,})")
+        if row["small"]:
+            any_small = True
+            cells[0] = f"{cells[0]} *"
+        table.add_row(*cells)
+    out.print(table)
+    if any_small:
+        out.print(
+            f"* small group: fewer than {result['min_group_size']} tickets or customers behind "
+            "every KPI of the row.",
+            highlight=False,
+        )
+    if result["notes"]:
+        out.print(f"Not shown: {next(iter(result['notes'].values()))}.", highlight=False)
+
+
+class CohortBy(str, Enum):
+    signup_month = "signup_month"
+    first_failure_month = "first_failure_month"
+
+
+def cohorts(
+    by: Annotated[
+        CohortBy,
+        typer.Option(help="Cohorts by month of signup, or of the first service failure "
+                     "(split by recovery group)"),
+    ] = CohortBy.signup_month,
+    months: Annotated[
+        int, typer.Option(min=1, max=120, help="How many cohort months, up to as_of's month")
+    ] = 12,
+    as_of: Annotated[
+        str | None, typer.Option(help="Point in time, ISO 8601 (default: latest data)")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Reporting time zone of the months (default: UTC)", show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """The retention triangle: the share of each monthly cohort still a customer at the end
+    of each later month."""
+    from metrics.business_hours import ScheduleError, zone
+    from metrics.cohorts import compute_cohorts
+
+    run = settings(config, log_level, as_json, warehouse)
+    if timezone is not None:
+        try:
+            zone(timezone)
+        except ScheduleError as exc:
+            fail(f"--timezone: {exc}", 2, as_json)
+    params = metric_params(run, as_of=_parse_as_of(as_of, as_json), reporting_timezone=timezone)
+    _, engine = reader(run)
+    result = reading(run, lambda: compute_cohorts(engine, params, by.value, months))
+    if as_json:
+        print_json(result)
+        return
+    if result["as_of"] is None:
+        out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
+        return
+    split = by is CohortBy.first_failure_month
+    table = Table(
+        title=f"Customers still active k months after their {by.value.replace('_', ' ')} "
+        f"(as of {result['as_of']}, months in {result['timezone']})"
+    )
+    table.add_column("cohort")
+    if split:
+        table.add_column("recovery group")
+    table.add_column("customers", justify="right")
+    width = max((len(c["months"]) for c in result["cohorts"]), default=0)
+    for k in range(1, width + 1):
+        table.add_column(f"+{k}", justify="right")
+    for cohort in result["cohorts"]:
+        cells = [cohort["cohort"]]
+        if split:
+            cells.append(cohort["recovery_group"].replace("_", " "))
+        cells.append(f"{cohort['customers']:,}")
+        cells += [f"{m['share'] * 100:.0f}%" for m in cohort["months"]]
+        cells += [""] * (width - len(cohort["months"]))
+        table.add_row(*cells)
+    out.print(table)
 
 
 def runs(

@@ -212,9 +212,15 @@ def slice_estimates(
             period = _day(mapping["period_start"]) if request.grain else None
             row = rows.setdefault((values, period), SlicedRow(values, period, {}))
             row.estimates |= read_estimates(mapping, group)
-    for row in rows.values():
+    for row in rows.values():  # a group no fact of a set falls in: counts 0, values None
         for name in names:
-            row.estimates.setdefault(name, Estimate(None, None if name in notes else 0))
+            if name in notes:
+                empty = Estimate(None, None)
+            elif KPI_CATALOG[name].measure.aggregate == "count":
+                empty = Estimate(0, 0)
+            else:
+                empty = Estimate(None, 0)
+            row.estimates.setdefault(name, empty)
     ordered = sorted(rows.values(), key=_order)
     return as_of, ordered, notes
 

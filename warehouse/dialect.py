@@ -258,7 +258,7 @@ class first_tag_with_prefix(FunctionElement):  # noqa: N801
 def _first_tag_duckdb(element, compiler, **kw):
     (tags,) = list(element.clauses)
     prefix, n = _literal_text(element.prefix), len(element.prefix)
-    found = f"list_filter({compiler.process(tags, **kw)}, x -> starts_with(x, {prefix}))[1]"
+    found = f"list_filter({compiler.process(tags, **kw)}, lambda x: starts_with(x, {prefix}))[1]"
     return f"substr({found}, {n + 1})"
 
 

@@ -179,3 +179,98 @@ def latest_timestamp(data: dict) -> dt.datetime:
     stamps += [r["responded_at"] for r in data["responses"]]
     stamps += [c[key] for c in data["customers"] for key in ("signup_at", "churned_at")]
     return max(s for s in stamps if s is not None)
+
+
+# --- the analyst KPIs (docs/metrics.md "The analyst KPIs") ---------------------------------
+
+
+def analyst_ticket_kpis(
+    tickets: list[dict], as_of: dt.datetime, window_hours: float = 24, one_touch: str = "explore"
+) -> dict:
+    """The ticket KPIs added for analysts, over ``tickets`` (already the slice's tickets),
+    measured at ``as_of``."""
+    tickets = [x for x in tickets if x["created_at"] <= as_of]
+
+    def solved(x):
+        return x["status"] in ("solved", "closed") and (
+            x["solved_at"] is None or x["solved_at"] <= as_of
+        )
+
+    def solved_with_time(x):
+        return solved(x) and x["solved_at"] is not None
+
+    def recovered(x):
+        return (
+            is_failure(x)
+            and solved_with_time(x)
+            and (x["reopens"] or 0) == 0
+            and x["csat"] != "bad"
+        )
+
+    def resolution(x):
+        return minutes_between(x["created_at"], x["solved_at"])
+
+    window = window_hours * 60
+    reopen_known = [x for x in tickets if solved(x) and x["reopens"] is not None]
+    rated = [x for x in tickets if x["csat"] in ("good", "bad")]
+    offered = [x for x in tickets if x["csat"] in ("good", "bad", "offered")]
+    failures = [x for x in tickets if is_failure(x)]
+    solved_failures = [x for x in failures if solved_with_time(x)]
+    recoveries = [resolution(x) for x in failures if recovered(x)]
+    window_base = solved_failures + [
+        x
+        for x in failures
+        if not solved_with_time(x) and minutes_between(x["created_at"], as_of) > window
+    ]
+    resolutions = [resolution(x) for x in tickets if solved_with_time(x)]
+    replies_known = [x for x in tickets if solved(x) and x["agent_replies"] is not None]
+    if one_touch == "explore":
+        one_touch_rate = ratio(sum(x["agent_replies"] < 2 for x in replies_known), len(replies_known))
+    else:
+        one_touch_rate = ratio(sum(x["agent_replies"] == 1 for x in replies_known), len(replies_known))
+    return {
+        "ticket_volume": len(tickets),
+        "one_touch_rate": one_touch_rate,
+        "reopen_rate": ratio(sum(x["reopens"] > 0 for x in reopen_known), len(reopen_known)),
+        "csat_score": ratio(sum(x["csat"] == "good" for x in rated), len(rated)),
+        "csat_response_rate": ratio(len(rated), len(offered)),
+        "resolution_median_minutes": quantile(resolutions, 0.5),
+        "resolution_p90_minutes": quantile(resolutions, 0.9),
+        "failure_rate": ratio(len(failures), len(tickets)),
+        "recovery_rate": ratio(sum(recovered(x) for x in solved_failures), len(solved_failures)),
+        "time_to_recover_median_minutes": quantile(recoveries, 0.5),
+        "time_to_recover_p90_minutes": quantile(recoveries, 0.9),
+        "recovered_within_window_pct": ratio(
+            sum(recovered(x) and resolution(x) <= window for x in window_base), len(window_base)
+        ),
+    }
+
+
+def analyst_customer_kpis(data: dict, customers: list[dict], as_of: dt.datetime) -> dict:
+    """customer_failure_rate and monthly_attrition_rate over ``customers`` (UTC months)."""
+
+    def active(c, t):
+        return c["signup_at"] <= t and (c["churned_at"] is None or c["churned_at"] > t)
+
+    def churned_by(c, t):
+        return c["churned_at"] is not None and c["churned_at"] <= t
+
+    year_ago = as_of - dt.timedelta(days=365)
+    month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    active_year = [c for c in customers if active(c, year_ago)]
+    active_month = [c for c in customers if active(c, month_start)]
+
+    def had_failure(c):
+        return any(
+            x["customer_id"] == c["customer_id"]
+            and is_failure(x)
+            and year_ago < x["created_at"] <= as_of
+            for x in data["tickets"]
+        )
+
+    return {
+        "customer_failure_rate": ratio(sum(map(had_failure, active_year)), len(active_year)),
+        "monthly_attrition_rate": ratio(
+            sum(churned_by(c, as_of) for c in active_month), len(active_month)
+        ),
+    }

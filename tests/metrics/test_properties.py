@@ -50,6 +50,7 @@ def dataset(draw) -> dict:
                 "ticket_id": f"t{i}",
                 "customer_id": draw(st.sampled_from(CUSTOMERS)),
                 "created_at": created_at,
+                "channel": draw(st.sampled_from(["email", "chat", "web"])),
                 "first_reply_at": after(
                     created_at, draw(st.sampled_from([None, 0, 30, 59, 60, 61, 600, 9000]))
                 ),
@@ -85,7 +86,12 @@ def dataset(draw) -> dict:
             None if churn_day is None else max(signup_at, BASE + dt.timedelta(days=churn_day))
         )
         customers.append(
-            {"customer_id": customer_id, "signup_at": signup_at, "churned_at": churned_at}
+            {
+                "customer_id": customer_id,
+                "signup_at": signup_at,
+                "churned_at": churned_at,
+                "plan": draw(st.sampled_from([None, "basic", "pro"])),
+            }
         )
     responses = [
         {

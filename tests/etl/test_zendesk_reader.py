@@ -61,6 +61,7 @@ METRICS = [
         "solved_at": "2024-03-02T09:59:00Z",
         "updated_at": "2024-03-02T10:00:00Z",
         "reply_time_in_minutes": {"calendar": 45, "business": 30},
+        "first_resolution_time_in_minutes": {"calendar": 1379, "business": 300},
     }
 ]
 USERS = [
@@ -136,6 +137,7 @@ def test_bare_objects_become_canonical_rows(expected):
             "reopens": 0,
             "assignee_stations": 1,
             "group_stations": 1,
+            "first_resolution_minutes": 1379,
             "updated_at": dt.datetime(2024, 3, 2, 10, 0),
         }
     ]
@@ -161,14 +163,23 @@ def test_every_wrapping_yields_the_same_rows(tmp_path, expected, wrapping):
 
 
 def test_a_pretty_printed_side_loaded_page_is_one_document(tmp_path, expected):
-    page = {"tickets": TICKETS, "users": USERS, "metric_sets": METRICS, "groups": [{"id": 55}]}
+    page = {
+        "tickets": TICKETS,
+        "users": USERS,
+        "metric_sets": METRICS,
+        "groups": [{"id": 55}],
+        "brands": [{"id": 1}],
+    }
     path = tmp_path / "page.json"
     path.write_text(json.dumps(page, indent=2))
     result = read(path, CTX)
     assert canonical(result.tickets, "ticket_id") == expected["tickets"]
     assert canonical(result.ticket_metrics, "ticket_id") == expected["ticket_metrics"]
     assert result.tickets["row_number"].to_list() == [1, 2]  # element of the tickets list
-    assert result.skipped == {"groups": 1}
+    assert canonical(result.groups, "group_id") == [
+        {"group_id": "55", "name": None, "updated_at": None}
+    ]
+    assert result.skipped == {"brands": 1}
 
 
 def test_row_numbers_are_lines_in_json_lines(tmp_path):
@@ -297,7 +308,10 @@ def test_singer_control_messages_and_unknown_streams(tmp_path):
     ]
     result = read(write_lines(tmp_path / "singer.jsonl", lines), CTX)
     assert result.tickets.height == 1
-    assert result.skipped == {"groups": 1, "custom_stream": 1}
+    assert canonical(result.groups, "group_id") == [
+        {"group_id": "55", "name": "Billing", "updated_at": None}
+    ]
+    assert result.skipped == {"custom_stream": 1}
 
 
 def test_a_singer_run_with_no_new_records_reads_as_empty(tmp_path):

@@ -188,6 +188,7 @@ def test_ticket_metric_row_maps_the_metric_fields():
         "assignee_stations": 1,
         "group_stations": 3,
         "reply_time_in_minutes": {"calendar": 97667, "business": 23040},
+        "first_resolution_time_in_minutes": {"calendar": 98000, "business": 23100},
     }
     assert ticket_metric_row(metric) == {
         "ticket_id": "160",
@@ -198,6 +199,7 @@ def test_ticket_metric_row_maps_the_metric_fields():
         "reopens": 1,
         "assignee_stations": 1,
         "group_stations": 3,
+        "first_resolution_minutes": 98000,
         "updated_at": dt.datetime(2024, 8, 19, 16, 19, 27),
     }
 

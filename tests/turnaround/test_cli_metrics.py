@@ -1,0 +1,181 @@
+"""``turnaround metrics`` sliced, filtered and configured, and ``turnaround cohorts``, as a
+user runs them: real processes on a DuckDB file loaded from canonical CSV."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.processes import cli, json_out
+
+HEADER = (
+    "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,type,priority,"
+    "tags,group_name,assignee_id,agent_replies,reopens,assignee_stations,group_stations,csat,"
+    "compensation,updated_at"
+)
+# Three email tickets in May, one chat ticket in June; 0, 1, 1 and 2 replies.
+TICKETS = [
+    "T1,C1,2024-05-06T09:00:00Z,2024-05-06T09:30:00Z,2024-05-06T12:00:00Z,solved,email,"
+    "incident,high,outage,Support,A1,0,0,1,1,good,,2024-05-06T12:00:00Z",
+    "T2,C1,2024-05-07T09:00:00Z,2024-05-07T10:00:00Z,2024-05-08T09:00:00Z,solved,email,"
+    "question,normal,,Support,A1,1,0,1,1,bad,,2024-05-08T09:00:00Z",
+    "T3,C2,2024-05-20T09:00:00Z,2024-05-20T09:10:00Z,2024-05-20T10:00:00Z,closed,email,"
+    "question,low,,Billing,A2,1,0,1,1,,,2024-05-20T10:00:00Z",
+    "T4,C2,2024-06-03T09:00:00Z,2024-06-03T09:05:00Z,2024-06-03T11:00:00Z,solved,chat,"
+    "question,low,,Billing,A2,2,1,2,1,offered,,2024-06-03T11:00:00Z",
+]
+CUSTOMERS = [
+    "customer_id,signup_at,churned_at,segment,plan,region,mrr",
+    "C1,2023-01-15,,smb,pro,EU,49.0",
+    "C2,2024-03-01,2024-06-20,smb,basic,US,19.0",
+]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("cli_metrics")
+    (folder / "tickets.csv").write_text("\n".join([HEADER, *TICKETS]) + "\n")
+    (folder / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
+    url = f"duckdb:///{folder / 'turnaround.duckdb'}"
+    done = cli("load", str(folder / "tickets.csv"), str(folder / "customers.csv"), "--warehouse", url)
+    assert done.returncode == 0, done.stderr
+    return url
+
+
+def metrics(url: str, *args: str, **kwargs):
+    return cli("metrics", "--warehouse", url, *args, **kwargs)
+
+
+def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
+    result = json_out(metrics(warehouse, "--json"))
+    assert set(result) == {"as_of", "kpis", "paradox"}
+    assert result["as_of"] == "2024-06-20T00:00:00Z"  # C2's churn is the latest timestamp
+    contract = [
+        "tta_median_minutes", "tta_p90_minutes", "tta_within_target_pct", "one_touch_rate",
+        "handoff_rate", "recovered_retention", "never_failed_retention", "unrecovered_retention",
+        "attrition_rate_12m", "nps", "nps_recovered", "nps_never_failed",
+    ]
+    assert list(result["kpis"])[:12] == contract
+    assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
+    assert result["kpis"]["ticket_volume"] == 4
+    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+
+
+def test_sliced_json_has_the_documented_shape(warehouse):
+    result = json_out(metrics(warehouse, "--by", "channel", "--grain", "month", "--json"))
+    assert set(result) >= {"as_of", "by", "grain", "filters", "rows"}
+    assert result["by"] == ["channel"] and result["grain"] == "month"
+    rows = {(r["channel"], r["period_start"]): r for r in result["rows"]}
+    assert set(rows) == {("email", "2024-05-01"), ("chat", "2024-06-01")}
+    email = rows[("email", "2024-05-01")]
+    assert set(email) == {"channel", "period_start", "kpis", "n", "small"}
+    assert email["kpis"]["ticket_volume"] == 3
+    assert email["kpis"]["tta_median_minutes"] == 30.0  # 30, 60, 10 minutes
+    assert email["n"]["tta_median_minutes"] == 3
+    assert email["small"] is True  # 3 tickets, below the default 30
+    assert email["kpis"]["recovered_retention"] is None
+    assert "recovered_retention" in result["notes"]
+
+
+def test_filters_and_range_narrow_the_plain_output(warehouse):
+    result = json_out(metrics(warehouse, "--where", "plan=basic", "--to", "2024-05-31", "--json"))
+    assert result["filters"] == {"where": {"plan": ["basic"]}, "from": None, "to": "2024-05-31"}
+    assert result["as_of"] == "2024-05-31T23:59:59.999999Z"
+    assert result["kpis"]["ticket_volume"] == 1  # T3: C2's only ticket by May 31
+
+
+def test_the_readable_table_shows_n_and_marks_small_groups(warehouse):
+    done = metrics(warehouse, "--by", "plan", "--kpi", "ticket_volume", "--kpi", "one_touch_rate")
+    assert done.returncode == 0, done.stderr
+    assert "(n=2)" in done.stdout  # one-touch of C1's two solved tickets (pro)
+    assert "pro *" in done.stdout
+    assert "small group: fewer than 30" in done.stdout
+
+
+def test_config_settings_and_flags(warehouse, tmp_path):
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\none_touch = "dbt_zendesk"\nmin_group_size = 3\n')
+    result = json_out(metrics(warehouse, "--config", str(config), "--by", "channel", "--json"))
+    rows = {r["channel"]: r for r in result["rows"]}
+    assert rows["email"]["kpis"]["one_touch_rate"] == pytest.approx(2 / 3)  # exactly one reply
+    assert rows["email"]["small"] is False and rows["chat"]["small"] is True
+    flagged = json_out(
+        metrics(warehouse, "--config", str(config), "--one-touch", "explore", "--json")
+    )
+    assert flagged["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # the flag wins
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[metrics]\none_touch = "zendesk"\n', "metrics.one_touch must be one of 'explore'"),
+        ("[metrics]\nmin_group_size = 0\n", "metrics.min_group_size must be at least 1"),
+        ('[metrics]\nreporting_timezone = "Mars/Base"\n', "metrics.reporting_timezone must be"),
+        ("[metrics.targets]\ncsat = 0.9\n", "'csat' is not a KPI"),
+        ('[schedule]\ntimezone = "UTC"\n', "schedule.hours is missing"),
+        ('[schedule]\ntimezone = "UTC"\nhours = {mon = "9-5"}\n', "schedule.hours must be"),
+        ('[schedule]\ntimezone = "UTC"\nhours = {}\nholidays = ["Xmas"]\n', "'Xmas' is not one"),
+        ('[metrics]\nproduct_area_prefix = "area x"\n', "metrics.product_area_prefix must be"),
+    ],
+)
+def test_a_bad_metrics_setting_exits_2_naming_the_key(warehouse, tmp_path, toml, message):
+    config = tmp_path / "turnaround.toml"
+    config.write_text(toml)
+    done = metrics(warehouse, "--config", str(config), "--json")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert json_out(done)["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "chanel"], "unknown dimension 'chanel'"),
+        (["--where", "channel=fax"], "'fax' is not one of"),
+        (["--where", "channel"], "DIMENSION=VALUE"),
+        (["--from", "2024-13-01"], "--from must be a date"),
+        (["--kpi", "nope"], "unknown KPI 'nope'"),
+        (["--timezone", "Nowhere/Town"], "IANA time zone"),
+        (["--grain", "year"], "'year' is not one of"),
+    ],
+)
+def test_a_bad_slice_exits_2_with_a_sentence(warehouse, args, message):
+    done = metrics(warehouse, *args, "--json")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_configured_business_schedule_gives_business_tta(warehouse, tmp_path):
+    config = tmp_path / "turnaround.toml"
+    # Open 09:15-17:00 UTC every weekday: T1 (09:00-09:30) has 15 business minutes.
+    config.write_text(
+        '[schedule]\ntimezone = "UTC"\n[schedule.hours]\n'
+        + "".join(f'{d} = "09:15-17:00"\n' for d in ("mon", "tue", "wed", "thu", "fri"))
+    )
+    result = json_out(
+        metrics(warehouse, "--config", str(config), "--kpi", "business_tta_median_minutes",
+                "--by", "assignee", "--json")
+    )
+    rows = {r["assignee"]: r for r in result["rows"]}
+    # A1: T1 15 minutes, T2 (09:00-10:00) 45 minutes; A2: T3 0 (09:00-09:10), T4 0.
+    assert rows["A1"]["kpis"]["business_tta_median_minutes"] == pytest.approx(30)
+    assert rows["A2"]["kpis"]["business_tta_median_minutes"] == pytest.approx(0)
+
+
+def test_cohorts(warehouse):
+    done = cli("cohorts", "--warehouse", warehouse, "--months", "18", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    cohorts = {c["cohort"]: c for c in result["cohorts"]}
+    assert set(cohorts) == {"2023-01", "2024-03"}
+    march = cohorts["2024-03"]
+    # C2 signed up in March 2024 and churned on June 20: there at the end of April and May.
+    assert march["customers"] == 1
+    assert [m["retained"] for m in march["months"]] == [1, 1]
+    table = cli("cohorts", "--warehouse", warehouse, "--months", "18")
+    assert "2024-03" in table.stdout and "100%" in table.stdout
+    bad = cli("cohorts", "--warehouse", warehouse, "--by", "plan")
+    assert bad.returncode == 2

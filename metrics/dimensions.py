@@ -100,7 +100,8 @@ _DIMENSIONS = [
     Dimension(
         "recovery_group", "Recovery group", "customer", "recovery",
         "The customer's recovery group: at as_of for tickets and NPS responses, at t0 for "
-        "retention, at the start of the window for attrition and failure rate.",
+        "retention, 365 days before the measuring point for attrition, monthly attrition and "
+        "failure rate.",
         values=RECOVERY_GROUPS,
     ),
 ]

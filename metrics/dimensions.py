@@ -113,7 +113,7 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in _DIMENSIONS}
 class Sources:
     """Where one fact set finds what dimensions are made of (None where it cannot)."""
 
-    tickets: sa.Table | None
+    tickets: sa.FromClause | None
     customers: sa.FromClause | None
     groups: sa.FromClause | None
     recovery_group: ColumnElement | None

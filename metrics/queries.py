@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
@@ -113,7 +113,8 @@ def measure_queries(
     period of ``scope``), and those measures."""
     queries = {}
     for facts, group in by_fact_set(measures).items():
-        subquery = FACT_SETS[facts](points, params, scope)
+        asked = replace(scope, columns=frozenset(m.column for m in group.values()))
+        subquery = FACT_SETS[facts](points, params, asked)
         keys = [subquery.c[f"d{i}"] for i in range(len(scope.dims))]
         if scope.grain:
             keys.append(subquery.c.period_start)

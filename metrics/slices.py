@@ -183,6 +183,8 @@ def slice_estimates(
             count = DEFAULT_PERIODS[request.grain] - 1
             first = shift_period(floor(last, request.grain), request.grain, -count)
         spans = periods(first, last, request.grain, tz)
+        if not spans:  # --from after the data's latest day: no period to show
+            return as_of, [], {}
         since = max(since, spans[0].start) if since is not None else spans[0].start
     points = TimePoints.at(as_of, params)
     scope = Scope(

@@ -82,7 +82,7 @@ def compute_cohorts(
         ).where(member_at <= as_of)
         if by == "first_failure_month":
             windows = sa.select(
-                months.c.period_start,
+                months.c.idx.label("w_id"),
                 sa.func.least(months.c.m_end, sa.literal(as_of, sa.DateTime())).label("w_end"),
             ).subquery("cohort_ends")
             failed = failed_customers(windows, "w_end", params.failure_tags)
@@ -92,7 +92,7 @@ def compute_cohorts(
                 failed,
                 sa.and_(
                     failed.c.customer_id == c.customer_id,
-                    failed.c.period_start == months.c.period_start,
+                    failed.c.w_id == months.c.idx,
                 ),
             )
         else:

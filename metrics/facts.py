@@ -107,13 +107,14 @@ def default_window(points: TimePoints) -> Window:
 def _windows(scope: Scope, points: TimePoints) -> sa.Values:
     rows = scope.windows or (default_window(points),)
     columns = [
+        sa.column("w_id", sa.Integer()),
         sa.column("period_start", sa.Date()),
         sa.column("w_end", sa.DateTime()),
         sa.column("w_t0", sa.DateTime()),
         sa.column("w_year_start", sa.DateTime()),
         sa.column("w_month_start", sa.DateTime()),
     ]
-    data = [(w.period_start, w.end, w.t0, w.year_start, w.month_start) for w in rows]
+    data = [(i, w.period_start, w.end, w.t0, w.year_start, w.month_start) for i, w in enumerate(rows)]
     return sa.values(*columns, name="w").data(data)
 
 
@@ -185,7 +186,9 @@ def ticket_facts(
     ).where(c.created_at <= as_of)
     if since is not None:
         base = base.where(c.created_at >= since)
-    base = base.subquery("t")
+    # OFFSET 0 keeps PostgreSQL from folding this select into the outer one (which would
+    # evaluate each shared condition once per measure that reads it); DuckDB needs no fence.
+    base = base.suffix_with("OFFSET 0", dialect="postgresql").subquery("t")
     t = base.c
     is_acknowledged = t.is_ack
     is_solved = t.is_solved
@@ -308,7 +311,8 @@ def failed_customers(
     """One row per customer and window with a failure ticket created at or before the
     window's instant ``at`` (a column of ``windows``).
 
-    Columns: customer_id, period_start, recovery_group (unrecovered | in_recovery |
+    ``windows`` numbers its rows in ``w_id`` (joins match on it: an equality every warehouse
+    can hash). Columns: customer_id, w_id, recovery_group (unrecovered | in_recovery |
     recovered), and with ``last_solved_before`` last_solved_at (the latest solved_at of the
     failures created at or before that instant: for a customer recovered then, when their
     last failure was solved).
@@ -346,9 +350,9 @@ def failed_customers(
     summary = sa.select(*summary_columns).group_by(c.customer_id).subquery("failure_summary")
     is_open = sa.and_(c.created_at <= t, sa.or_(c.solved_at.is_(None), c.solved_at > t))
     still_open = (
-        sa.select(c.customer_id, windows.c.period_start)
+        sa.select(c.customer_id, windows.c.w_id)
         .select_from(failures.join(windows, is_open))
-        .group_by(c.customer_id, windows.c.period_start)
+        .group_by(c.customer_id, windows.c.w_id)
         .subquery("open_failures")
     )
     s, o = summary.c, still_open.c
@@ -357,14 +361,14 @@ def failed_customers(
         (o.customer_id.is_not(None), "in_recovery"),
         else_="recovered",
     )
-    columns = [s.customer_id, windows.c.period_start, recovery_group.label("recovery_group")]
+    columns = [s.customer_id, windows.c.w_id, recovery_group.label("recovery_group")]
     if last_solved_before is not None:
         columns.append(s.last_solved_at)
     from_clause = summary.join(windows, s.first_failure_at <= t).outerjoin(
         still_open,
         sa.and_(
             o.customer_id == s.customer_id,
-            o.period_start.is_not_distinct_from(windows.c.period_start),
+            o.w_id == windows.c.w_id,
         ),
     )
     return sa.select(*columns).select_from(from_clause).subquery("failed_customers")
@@ -386,7 +390,7 @@ def _is_active_at(t: ColumnElement) -> ColumnElement[bool]:
 def _same_window(failed: Subquery, w: Subquery) -> ColumnElement[bool]:
     return sa.and_(
         failed.c.customer_id == customers.c.customer_id,
-        failed.c.period_start.is_not_distinct_from(w.c.period_start),
+        failed.c.w_id == w.c.w_id,
     )
 
 
@@ -433,21 +437,28 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     w = _windows(scope, points)
     active_year, active_month = _is_active_at(w.c.w_year_start), _is_active_at(w.c.w_month_start)
     churned_by_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_end)
-    had_failure = (
-        sa.exists()
-        .where(
-            t.customer_id == c.customer_id,
-            t.created_at > w.c.w_year_start,
-            t.created_at <= w.c.w_end,
-            is_failure(params.failure_tags),
-        )
-    )
     recovery = None
     # Active at the year's start or at the month's (which comes later): signed up by the
     # month's start and not churned by the year's; the WHERE drops those active at neither.
     from_clause = customers.join(
         w, sa.and_(c.signup_at <= w.c.w_month_start, _churn_time() > w.c.w_year_start)
     )
+    has_failure = sa.null()
+    if scope.wants("has_failure"):  # costly per window: only when a KPI asks for it
+        in_window = sa.and_(t.created_at > w.c.w_year_start, t.created_at <= w.c.w_end)
+        failed_in = (
+            sa.select(t.customer_id, w.c.w_id)
+            .select_from(tickets.join(w, in_window))
+            .where(is_failure(params.failure_tags))
+            .group_by(t.customer_id, w.c.w_id)
+            .subquery("failed_in_window")
+        )
+        from_clause = from_clause.outerjoin(
+            failed_in,
+            sa.and_(failed_in.c.customer_id == c.customer_id, failed_in.c.w_id == w.c.w_id),
+        )
+        had_failure = failed_in.c.customer_id.is_not(None)
+        has_failure = _flag((sa.and_(active_year, had_failure), 1.0), (active_year, 0.0))
     if scope.uses("recovery"):
         failed = failed_customers(w, "w_year_start", params.failure_tags)
         from_clause = from_clause.outerjoin(failed, _same_window(failed, w))
@@ -457,12 +468,7 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
             _flag((sa.and_(active_year, churned_by_end), 1.0), (active_year, 0.0)).label(
                 "is_churned"
             ),
-            # The failure check is costly per window: only when a KPI asks for it.
-            (
-                _flag((sa.and_(active_year, had_failure), 1.0), (active_year, 0.0))
-                if scope.wants("has_failure")
-                else sa.null()
-            ).label("has_failure"),
+            has_failure.label("has_failure"),
             _flag((sa.and_(active_month, churned_by_end), 1.0), (active_month, 0.0)).label(
                 "is_churned_month"
             ),

@@ -92,24 +92,34 @@ def _add_days_pg(element, compiler, **kw):
 
 
 class quantile_cont(FunctionElement):  # noqa: N801
-    """Linear-interpolation quantile (numpy's default): an aggregate."""
+    """Linear-interpolation quantiles (numpy's default) of one set of values: an aggregate
+    returning the list of the quantiles ``qs`` (one sort for all of them)."""
 
-    type = sa.Float()
-    inherit_cache = True
+    type = sa.ARRAY(sa.Float())
+    inherit_cache = False  # the quantiles are an attribute, rendered as constants
     name = "quantile_cont"
+
+    def __init__(self, value: ColumnElement, qs: Sequence[float]):
+        self.qs = [float(q) for q in qs]  # numbers from the catalog, never user text
+        if not self.qs or not all(0.0 <= q <= 1.0 for q in self.qs):
+            raise ValueError(f"quantiles must lie in [0, 1], not {qs!r}")
+        super().__init__(value)
+
+    def _qs_sql(self) -> str:
+        return ", ".join(repr(q) for q in self.qs)
 
 
 @compiles(quantile_cont, "duckdb")
 def _quantile_duckdb(element, compiler, **kw):
-    value, q = list(element.clauses)
-    return f"quantile_cont({compiler.process(value, **kw)}, {compiler.process(q, **kw)})"
+    (value,) = list(element.clauses)
+    return f"quantile_cont({compiler.process(value, **kw)}, [{element._qs_sql()}])"
 
 
 @compiles(quantile_cont, "postgresql")
 def _quantile_pg(element, compiler, **kw):
-    value, q = list(element.clauses)
+    (value,) = list(element.clauses)
     return (
-        f"percentile_cont({compiler.process(q, **kw)}) WITHIN GROUP "
+        f"percentile_cont(ARRAY[{element._qs_sql()}]::float8[]) WITHIN GROUP "
         f"(ORDER BY {compiler.process(value, **kw)})"
     )
 

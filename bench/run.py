@@ -1,5 +1,6 @@
-"""Benchmark: load and metrics on the default demo data (about 100,000 tickets), and the
-nightly refresh as a scheduler and a reader see it.
+"""Benchmark: load and metrics on the default demo data (about 100,000 tickets), the
+nightly refresh as a scheduler and a reader see it, and the analyst's slices on about
+1,000,000 tickets on DuckDB and on PostgreSQL.
 
 Writes bench/results/latest.json. Budgets are ratios to baselines measured in the same run
 (DuckDB's own read_csv of the same tickets.csv; a plain pandas KPI computation), since a
@@ -36,6 +37,21 @@ from warehouse import get_engine
 LOAD_BUDGET_RATIO = 12.0
 METRICS_BUDGET_RATIO = 2.0
 INBOX_SKIP_BUDGET_SECONDS = 2.0
+# Aims for the computation on 1,000,000 tickets (DuckDB, in-process): every KPI, and every
+# ticket KPI by channel and week. Reported, with the DuckDB baseline of one hand-written
+# query, not enforced: absolute times vary with the machine.
+SLICE_CUSTOMERS = int(os.environ.get("TURNAROUND_BENCH_SLICE_CUSTOMERS", "200000"))
+PLAIN_AIM_SECONDS = 1 / 2
+BY_CHANNEL_WEEK_AIM_SECONDS = 1.5
+SLICE_COMMANDS = {
+    "metrics": ["metrics", "--json"],
+    "metrics_by_channel_week": ["metrics", "--by", "channel", "--grain", "week", "--json"],
+}
+BASELINE_BY_CHANNEL_WEEK = """
+    select channel, date_trunc('week', created_at) as week, count(*) as tickets,
+           quantile_cont(epoch(first_reply_at) - epoch(created_at), [0.5, 0.9]) as tta
+    from tickets group by all
+"""
 TURNAROUND = str(Path(sys.executable).parent / "turnaround")
 
 
@@ -96,6 +112,63 @@ def refresh_measures(root: Path, results: dict) -> None:
     results["metrics_during_load_max_seconds"] = round(max(during), 2)
 
 
+def median_seconds(fn, runs: int = 3) -> float:
+    return round(statistics.median(timed(fn)[0] for _ in range(runs)), 3)
+
+
+def slice_timings(url: str, label: str, results: dict) -> None:
+    """In-process computation and the CLI's wall time of the two slice commands."""
+    from metrics.slices import SliceRequest, compute_slice
+
+    engine = get_engine(url)
+    by_channel_week = SliceRequest(by=("channel",), grain="week")
+    compute_kpis(engine)  # the first query of a process also opens the file
+    results[f"slices_{label}_metrics_seconds"] = median_seconds(lambda: compute_kpis(engine))
+    results[f"slices_{label}_by_channel_week_seconds"] = median_seconds(
+        lambda: compute_slice(engine, request=by_channel_week)
+    )
+    engine.dispose()
+    for name, args in SLICE_COMMANDS.items():
+        walls = []
+        for _ in range(3):
+            seconds, done = run_cli(*args, "--warehouse", url)
+            assert done.returncode == 0, done.stderr
+            walls.append(seconds)
+        results[f"slices_{label}_cli_{name}_wall_seconds"] = round(statistics.median(walls), 2)
+
+
+def slice_measures(root: Path, results: dict) -> None:
+    """The analyst's slices on about 1,000,000 tickets, on DuckDB and on PostgreSQL."""
+    folder = root / "slices"
+    generate(folder, customers=SLICE_CUSTOMERS, fmt="canonical")
+    url = f"duckdb:///{root / 'slices.duckdb'}"
+    seconds, report = timed(lambda: load_paths(get_engine(url), [folder]))
+    results["slices_tickets"] = report.stats[(str(folder / "tickets.csv"), "tickets")].rows_loaded
+    results["slices_duckdb_load_seconds"] = round(seconds, 1)
+    slice_timings(url, "duckdb", results)
+    con = duckdb.connect(str(root / "slices.duckdb"), read_only=True)
+    results["baseline_duckdb_by_channel_week_seconds"] = median_seconds(
+        lambda: con.execute(BASELINE_BY_CHANNEL_WEEK).fetchall()
+    )
+    con.close()
+    results["slices_by_channel_week_ratio_to_baseline"] = round(
+        results["slices_duckdb_by_channel_week_seconds"]
+        / results["baseline_duckdb_by_channel_week_seconds"],
+        1,
+    )
+    results["slices_duckdb_aims_met"] = (
+        results["slices_duckdb_metrics_seconds"] < PLAIN_AIM_SECONDS
+        and results["slices_duckdb_by_channel_week_seconds"] < BY_CHANNEL_WEEK_AIM_SECONDS
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.postgres_server import fresh_database, running_server
+
+    with running_server() as server, fresh_database(server) as pg_url:
+        seconds, _ = timed(lambda: load_paths(get_engine(pg_url), [folder]))
+        results["slices_postgresql_load_seconds"] = round(seconds, 1)
+        slice_timings(pg_url, "postgresql", results)
+
+
 def main() -> int:
     os.environ["TURNAROUND_HASH_KEY"] = "turnaround-bench"  # its own warehouses, its own key
     root = Path(tempfile.mkdtemp(prefix="turnaround-bench-"))
@@ -124,6 +197,7 @@ def main() -> int:
     results["baseline_pandas_kpis_seconds"] = round(seconds, 2)
 
     refresh_measures(root, results)
+    slice_measures(root, results)
 
     load_ratio = results["load_canonical_seconds"] / results["baseline_duckdb_read_csv_seconds"]
     metrics_ratio = results["metrics_canonical_seconds"] / results["baseline_pandas_kpis_seconds"]

@@ -41,12 +41,12 @@ def parse_openings(value: str | list[str]) -> tuple[Opening, ...]:
     openings = []
     for text in texts:
         if not isinstance(text, str):
-            raise ScheduleError(f"{text!r} is not a range of hours such as \"09:00-17:00\"")
+            raise ScheduleError(f'{text!r} is not a range of hours such as "09:00-17:00"')
         if not text.strip():
             continue
         match = HOURS_TEXT.match(text.strip())
         if match is None:
-            raise ScheduleError(f"{text!r} is not a range of hours such as \"09:00-17:00\"")
+            raise ScheduleError(f'{text!r} is not a range of hours such as "09:00-17:00"')
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if m1 > 59 or m2 > 59 or start >= end or end > 24 * 60:
@@ -86,7 +86,9 @@ class Schedule:
                 raise ScheduleError(f"holiday {text!r} is not a date such as 2026-12-25") from None
         return cls(timezone, week, frozenset(days))
 
-    def intervals(self, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    def intervals(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         """Open intervals as naive UTC [start, end) pairs, for every local day that touches
         the naive UTC span [start, end]."""
         tz = zone(self.timezone)
@@ -98,7 +100,9 @@ class Schedule:
         while day <= last:
             if day not in self.holidays:
                 for open_minute, close_minute in self.week[day.weekday()]:
-                    found.append((self._utc(day, open_minute, tz), self._utc(day, close_minute, tz)))
+                    found.append(
+                        (self._utc(day, open_minute, tz), self._utc(day, close_minute, tz))
+                    )
             day += dt.timedelta(days=1)
         return found
 

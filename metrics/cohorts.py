@@ -75,11 +75,15 @@ def compute_cohorts(
             )
             member_at = first.c.first_failure_at
             source = customers.join(first, first.c.customer_id == c.customer_id)
-        members_query = sa.select(
-            c.customer_id, months.c.idx.label("cohort"), c.churned_at
-        ).select_from(
-            source.join(months, sa.and_(member_at >= months.c.m_start, member_at < months.c.m_end))
-        ).where(member_at <= as_of)
+        members_query = (
+            sa.select(c.customer_id, months.c.idx.label("cohort"), c.churned_at)
+            .select_from(
+                source.join(
+                    months, sa.and_(member_at >= months.c.m_start, member_at < months.c.m_end)
+                )
+            )
+            .where(member_at <= as_of)
+        )
         if by == "first_failure_month":
             windows = sa.select(
                 months.c.idx.label("w_id"),

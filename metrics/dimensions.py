@@ -47,58 +47,95 @@ class Dimension:
 
 _DIMENSIONS = [
     Dimension(
-        "channel", "Channel", "ticket", "column", "The channel the ticket came in by.",
-        column="channel", values=("email", "web", "chat", "voice", "social", "api", "other"),
+        "channel",
+        "Channel",
+        "ticket",
+        "column",
+        "The channel the ticket came in by.",
+        column="channel",
+        values=("email", "web", "chat", "voice", "social", "api", "other"),
     ),
     Dimension(
-        "group", "Group", "ticket", "group_name",
+        "group",
+        "Group",
+        "ticket",
+        "group_name",
         "The ticket's group by name: the source's group names (Zendesk groups) are looked up "
         "when the query runs, so they may arrive before or after the tickets; the group id "
         "where no name is known.",
         column="group_name",
     ),
     Dimension(
-        "priority", "Priority", "ticket", "column", "The ticket's priority.",
-        column="priority", values=("low", "normal", "high", "urgent"),
+        "priority",
+        "Priority",
+        "ticket",
+        "column",
+        "The ticket's priority.",
+        column="priority",
+        values=("low", "normal", "high", "urgent"),
     ),
     Dimension(
-        "type", "Type", "ticket", "column", "The ticket's type.",
-        column="type", values=("question", "incident", "problem", "task"),
+        "type",
+        "Type",
+        "ticket",
+        "column",
+        "The ticket's type.",
+        column="type",
+        values=("question", "incident", "problem", "task"),
     ),
     Dimension(
-        "failure_tag", "Failure tag", "ticket", "failure_tag",
+        "failure_tag",
+        "Failure tag",
+        "ticket",
+        "failure_tag",
         "The first configured failure tag (in the order of the setting) the ticket carries; "
         "a failure by type alone is `type:incident` or `type:problem`; null for a ticket "
         "that is no failure.",
     ),
     Dimension(
-        "product_area", "Product area", "ticket", "tag_prefix",
+        "product_area",
+        "Product area",
+        "ticket",
+        "tag_prefix",
         "The first ticket tag starting with the product-area prefix (default `area_`), "
         "without the prefix: `area_billing` is `billing`.",
     ),
     Dimension(
-        "assignee", "Assignee", "ticket", "column", "The assignee's id in the source.",
+        "assignee",
+        "Assignee",
+        "ticket",
+        "column",
+        "The assignee's id in the source.",
         column="assignee_id",
     ),
-    Dimension("segment", "Segment", "customer", "column", "The customer's segment.",
-              column="segment"),
-    Dimension("plan", "Plan", "customer", "column", "The customer's plan.", column="plan"),
-    Dimension("region", "Region", "customer", "column", "The customer's region.",
-              column="region"),
     Dimension(
-        "signup_month", "Signup month", "customer", "month",
+        "segment", "Segment", "customer", "column", "The customer's segment.", column="segment"
+    ),
+    Dimension("plan", "Plan", "customer", "column", "The customer's plan.", column="plan"),
+    Dimension("region", "Region", "customer", "column", "The customer's region.", column="region"),
+    Dimension(
+        "signup_month",
+        "Signup month",
+        "customer",
+        "month",
         "The calendar month (reporting time zone) the customer signed up in, as `YYYY-MM`.",
         column="signup_at",
     ),
     Dimension(
-        "tenure_band", "Tenure", "customer", "tenure",
+        "tenure_band",
+        "Tenure",
+        "customer",
+        "tenure",
         "Time since signup at the fact's moment (a ticket's creation, an NPS response, a "
         "customer KPI's measuring point): under 3 months, 3 to 12 months, 1 to 2 years, "
         "over 2 years.",
         values=tuple(label for label, _ in TENURE_BANDS),
     ),
     Dimension(
-        "recovery_group", "Recovery group", "customer", "recovery",
+        "recovery_group",
+        "Recovery group",
+        "customer",
+        "recovery",
         "The customer's recovery group: at as_of for tickets and NPS responses, at t0 for "
         "retention, 365 days before the measuring point for attrition, monthly attrition and "
         "failure rate.",

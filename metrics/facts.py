@@ -114,7 +114,9 @@ def _windows(scope: Scope, points: TimePoints) -> sa.Values:
         sa.column("w_year_start", sa.DateTime()),
         sa.column("w_month_start", sa.DateTime()),
     ]
-    data = [(i, w.period_start, w.end, w.t0, w.year_start, w.month_start) for i, w in enumerate(rows)]
+    data = [
+        (i, w.period_start, w.end, w.t0, w.year_start, w.month_start) for i, w in enumerate(rows)
+    ]
     return sa.values(*columns, name="w").data(data)
 
 
@@ -337,9 +339,9 @@ def failed_customers(
     summary_columns = [
         c.customer_id,
         sa.func.min(c.created_at).label("first_failure_at"),
-        sa.func.min(
-            sa.case((is_not_recovered, sa.func.greatest(c.created_at, c.solved_at)))
-        ).label("first_unrecovered_at"),
+        sa.func.min(sa.case((is_not_recovered, sa.func.greatest(c.created_at, c.solved_at)))).label(
+            "first_unrecovered_at"
+        ),
     ]
     if last_solved_before is not None:
         summary_columns.append(
@@ -417,7 +419,11 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
         [group.label("recovery_group"), _always_flag(is_retained).label("is_retained")],
-        scope, params, w, group, w.c.w_t0,
+        scope,
+        params,
+        w,
+        group,
+        w.c.w_t0,
     )
     return (
         sa.select(*columns)
@@ -473,7 +479,11 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
                 "is_churned_month"
             ),
         ],
-        scope, params, w, recovery, w.c.w_end,
+        scope,
+        params,
+        w,
+        recovery,
+        w.c.w_end,
     )
     return (
         sa.select(*columns)
@@ -513,10 +523,15 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
             sa.cast(nps_points, sa.Float()).label("nps_points"),
             recovery_group.label("recovery_group"),
         ],
-        scope, src, params, period,
+        scope,
+        src,
+        params,
+        period,
     )
-    start = r.responded_at > points.nps_start if scope.since is None else (
-        r.responded_at >= scope.since
+    start = (
+        r.responded_at > points.nps_start
+        if scope.since is None
+        else (r.responded_at >= scope.since)
     )
     return (
         sa.select(*columns)

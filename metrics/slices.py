@@ -28,8 +28,13 @@ from metrics.facts import Scope, Window
 from metrics.params import MetricParams, TimePoints, month_start
 from metrics.periods import DEFAULT_PERIODS, Period, floor, local_date, local_midnight, periods
 from metrics.periods import shift as shift_period
-from metrics.queries import CUSTOMER_FACT_SETS, Estimate, by_fact_set, measure_queries
-from metrics.queries import read_estimates
+from metrics.queries import (
+    CUSTOMER_FACT_SETS,
+    Estimate,
+    by_fact_set,
+    measure_queries,
+    read_estimates,
+)
 from warehouse.dialect import GRAINS
 from warehouse.schema import tickets
 
@@ -93,9 +98,7 @@ def parse_where(texts: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def _dimension(name: str, option: str) -> Dimension:
     if name not in DIMENSIONS:
-        raise SliceError(
-            f"{option}: unknown dimension {name!r}; known: {', '.join(DIMENSIONS)}"
-        )
+        raise SliceError(f"{option}: unknown dimension {name!r}; known: {', '.join(DIMENSIONS)}")
     return DIMENSIONS[name]
 
 
@@ -207,7 +210,7 @@ def slice_estimates(
             reason = NOT_BY_TICKET.format(dims=" or ".join(ticket_dims))
             notes |= dict.fromkeys(group, reason)
             continue
-        (query, _), = measure_queries(group, points, params, scope).values()
+        ((query, _),) = measure_queries(group, points, params, scope).values()
         for found in conn.execute(query):
             mapping = found._mapping
             values = tuple(shown(dim, mapping[f"d{i}"]) for i, dim in enumerate(dims))

@@ -128,7 +128,9 @@ def _targets(value: Any) -> str | None:
         return "a table of KPI names and target numbers"
     for name, target in value.items():
         if name not in KPI_CATALOG:
-            return f"a table of KPI targets; {name!r} is not a KPI (known: {', '.join(KPI_CATALOG)})"
+            return (
+                f"a table of KPI targets; {name!r} is not a KPI (known: {', '.join(KPI_CATALOG)})"
+            )
         if isinstance(target, bool) or not isinstance(target, int | float):
             return f"a table of KPI targets; {name} = {target!r} is not a number"
     return None
@@ -248,6 +250,7 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
     if schedule is not None:
         for key in ("timezone", "hours"):
             if key not in schedule:
-                raise ConfigError(f"{path}: schedule.{key} is missing ([schedule] needs both "
-                                  "timezone and hours)")
+                raise ConfigError(
+                    f"{path}: schedule.{key} is missing ([schedule] needs both timezone and hours)"
+                )
     return values

@@ -128,8 +128,11 @@ def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_p
     assert "created ticket_groups" in done
     with any_engine.connect() as conn:  # the migrated warehouse has every current column
         for table in metadata.sorted_tables:
-            found_columns = set(conn.execute(sa.select(sa.text("*")).select_from(
-                sa.table(table.name)).limit(0)).keys())
+            found_columns = set(
+                conn.execute(
+                    sa.select(sa.text("*")).select_from(sa.table(table.name)).limit(0)
+                ).keys()
+            )
             assert found_columns == {c.name for c in table.columns}, table.name
 
     load_paths(warehouse, [users])  # the key now comes from the secrets file
@@ -137,7 +140,11 @@ def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_p
         customers = set(conn.execute(sa.text("select customer_id from customer_identities")))
     assert len(customers) == 1  # user 43 is the same person as user 42 was
 
-    assert migrate_warehouse(warehouse, 30, None) == (SCHEMA_VERSION, SCHEMA_VERSION, [])  # nothing left to do
+    assert migrate_warehouse(warehouse, 30, None) == (
+        SCHEMA_VERSION,
+        SCHEMA_VERSION,
+        [],
+    )  # nothing left to do
 
 
 def test_migrate_refuses_a_different_key_in_the_environment(any_warehouse_url, monkeypatch):

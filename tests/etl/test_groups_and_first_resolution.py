@@ -15,21 +15,41 @@ from metrics.slices import SliceRequest, compute_slice
 
 TICKETS = {
     "tickets": [
-        {"id": 1, "via": {"channel": "email"}, "created_at": "2024-03-01T09:00:00Z",
-         "updated_at": "2024-03-02T09:00:00Z", "status": "solved", "requester_id": 7,
-         "group_id": 55, "tags": []},
-        {"id": 2, "via": {"channel": "chat"}, "created_at": "2024-03-01T10:00:00Z",
-         "updated_at": "2024-03-01T10:00:00Z", "status": "open", "requester_id": 7,
-         "group_id": 66, "tags": []},
+        {
+            "id": 1,
+            "via": {"channel": "email"},
+            "created_at": "2024-03-01T09:00:00Z",
+            "updated_at": "2024-03-02T09:00:00Z",
+            "status": "solved",
+            "requester_id": 7,
+            "group_id": 55,
+            "tags": [],
+        },
+        {
+            "id": 2,
+            "via": {"channel": "chat"},
+            "created_at": "2024-03-01T10:00:00Z",
+            "updated_at": "2024-03-01T10:00:00Z",
+            "status": "open",
+            "requester_id": 7,
+            "group_id": 66,
+            "tags": [],
+        },
     ]
 }
 GROUPS = {"groups": [{"id": 55, "name": "Billing", "updated_at": "2024-01-01T00:00:00Z"}]}
 METRICS = {
     "ticket_metrics": [
-        {"id": 9, "ticket_id": 1, "replies": 1, "reopens": 0, "solved_at": "2024-03-02T09:00:00Z",
-         "updated_at": "2024-03-02T09:00:00Z",
-         "reply_time_in_minutes": {"calendar": 30, "business": 30},
-         "first_resolution_time_in_minutes": {"calendar": 600, "business": 120}}
+        {
+            "id": 9,
+            "ticket_id": 1,
+            "replies": 1,
+            "reopens": 0,
+            "solved_at": "2024-03-02T09:00:00Z",
+            "updated_at": "2024-03-02T09:00:00Z",
+            "reply_time_in_minutes": {"calendar": 30, "business": 30},
+            "first_resolution_time_in_minutes": {"calendar": 600, "business": 120},
+        }
     ]
 }
 PARAMS = MetricParams(as_of=dt.datetime(2024, 4, 1))
@@ -62,8 +82,9 @@ def test_any_load_order_gives_the_group_name_and_first_resolution(any_engine, tm
 
 def test_a_newer_groups_export_renames_the_group(any_engine, tmp_path):
     load_paths(any_engine, [write(tmp_path, "tickets", TICKETS), write(tmp_path, "g1", GROUPS)])
-    renamed = {"groups": [{"id": 55, "name": "Billing & refunds",
-                           "updated_at": "2024-02-01T00:00:00Z"}]}
+    renamed = {
+        "groups": [{"id": 55, "name": "Billing & refunds", "updated_at": "2024-02-01T00:00:00Z"}]
+    }
     report = load_paths(any_engine, [write(tmp_path, "g2", renamed)])
     assert report.totals()["rows_replaced"] == 1
     older = {"groups": [{**GROUPS["groups"][0], "description": "exported again"}]}

@@ -225,9 +225,13 @@ def analyst_ticket_kpis(
     resolutions = [resolution(x) for x in tickets if solved_with_time(x)]
     replies_known = [x for x in tickets if solved(x) and x["agent_replies"] is not None]
     if one_touch == "explore":
-        one_touch_rate = ratio(sum(x["agent_replies"] < 2 for x in replies_known), len(replies_known))
+        one_touch_rate = ratio(
+            sum(x["agent_replies"] < 2 for x in replies_known), len(replies_known)
+        )
     else:
-        one_touch_rate = ratio(sum(x["agent_replies"] == 1 for x in replies_known), len(replies_known))
+        one_touch_rate = ratio(
+            sum(x["agent_replies"] == 1 for x in replies_known), len(replies_known)
+        )
     return {
         "ticket_volume": len(tickets),
         "one_touch_rate": one_touch_rate,

@@ -53,7 +53,14 @@ def test_business_tta_on_the_schedule(any_engine, case):
     insert(
         any_engine,
         "tickets",
-        [{"ticket_id": case, "customer_id": "c1", "created_at": created, "first_reply_at": replied}],
+        [
+            {
+                "ticket_id": case,
+                "customer_id": "c1",
+                "created_at": created,
+                "first_reply_at": replied,
+            }
+        ],
     )
     params = MetricParams(as_of=dt.datetime(2027, 1, 1), schedule=SCHEDULE)
     kpis = compute_kpis(any_engine, params)["kpis"]
@@ -70,12 +77,27 @@ def test_the_sources_business_minutes_win_and_tickets_mix(any_engine):
         any_engine,
         "tickets",
         [
-            {"ticket_id": "given", "customer_id": "c1", "created_at": created,
-             "first_reply_at": replied, "first_reply_business_minutes": 7, "channel": "chat"},
-            {"ticket_id": "counted", "customer_id": "c1", "created_at": created,
-             "first_reply_at": replied, "channel": "email"},
-            {"ticket_id": "unanswered", "customer_id": "c1", "created_at": created,
-             "channel": "email"},
+            {
+                "ticket_id": "given",
+                "customer_id": "c1",
+                "created_at": created,
+                "first_reply_at": replied,
+                "first_reply_business_minutes": 7,
+                "channel": "chat",
+            },
+            {
+                "ticket_id": "counted",
+                "customer_id": "c1",
+                "created_at": created,
+                "first_reply_at": replied,
+                "channel": "email",
+            },
+            {
+                "ticket_id": "unanswered",
+                "customer_id": "c1",
+                "created_at": created,
+                "channel": "email",
+            },
         ],
     )
     params = MetricParams(as_of=dt.datetime(2027, 1, 1), schedule=SCHEDULE)

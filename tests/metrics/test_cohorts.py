@@ -29,24 +29,47 @@ def sample(any_engine):
         "customers",
         [
             {"customer_id": "a", "signup_at": dt.datetime(2024, 3, 5)},
-            {"customer_id": "b", "signup_at": dt.datetime(2024, 3, 20),
-             "churned_at": dt.datetime(2024, 4, 15)},
+            {
+                "customer_id": "b",
+                "signup_at": dt.datetime(2024, 3, 20),
+                "churned_at": dt.datetime(2024, 4, 15),
+            },
             {"customer_id": "c", "signup_at": dt.datetime(2024, 3, 31, 23, 30)},
-            {"customer_id": "d", "signup_at": dt.datetime(2024, 4, 10),
-             "churned_at": dt.datetime(2024, 6, 5)},
+            {
+                "customer_id": "d",
+                "signup_at": dt.datetime(2024, 4, 10),
+                "churned_at": dt.datetime(2024, 6, 5),
+            },
         ],
     )
     insert(
         any_engine,
         "tickets",
         [
-            {"ticket_id": "tb", "customer_id": "b", "created_at": dt.datetime(2024, 4, 1),
-             "solved_at": dt.datetime(2024, 4, 2), "status": "solved", "type": "incident",
-             "csat": "bad"},
-            {"ticket_id": "ta", "customer_id": "a", "created_at": dt.datetime(2024, 4, 2),
-             "solved_at": dt.datetime(2024, 4, 3), "status": "solved", "type": "incident"},
-            {"ticket_id": "td", "customer_id": "d", "created_at": dt.datetime(2024, 4, 20),
-             "status": "open", "tags": ["outage"]},
+            {
+                "ticket_id": "tb",
+                "customer_id": "b",
+                "created_at": dt.datetime(2024, 4, 1),
+                "solved_at": dt.datetime(2024, 4, 2),
+                "status": "solved",
+                "type": "incident",
+                "csat": "bad",
+            },
+            {
+                "ticket_id": "ta",
+                "customer_id": "a",
+                "created_at": dt.datetime(2024, 4, 2),
+                "solved_at": dt.datetime(2024, 4, 3),
+                "status": "solved",
+                "type": "incident",
+            },
+            {
+                "ticket_id": "td",
+                "customer_id": "d",
+                "created_at": dt.datetime(2024, 4, 20),
+                "status": "open",
+                "tags": ["outage"],
+            },
         ],
     )
     return any_engine
@@ -90,5 +113,8 @@ def test_first_failure_cohorts_split_by_recovery_group(sample):
 
 def test_an_empty_warehouse_has_no_cohorts(engine):
     assert compute_cohorts(engine) == {
-        "as_of": None, "by": "signup_month", "timezone": "UTC", "cohorts": []
+        "as_of": None,
+        "by": "signup_month",
+        "timezone": "UTC",
+        "cohorts": [],
     }

@@ -50,7 +50,9 @@ def warehouse(request, tmp_path_factory) -> sa.Engine:
 
 def as_of_of(data: dict) -> dt.datetime | None:
     return data["params"].as_of or (
-        latest_timestamp(data) if data["tickets"] or data["customers"] or data["responses"] else None
+        latest_timestamp(data)
+        if data["tickets"] or data["customers"] or data["responses"]
+        else None
     )
 
 

@@ -60,38 +60,126 @@ def rows() -> dict[str, list[dict]]:
     t1 = dt.datetime(2024, 6, 3, 9)
     t2 = dt.datetime(2024, 6, 4, 10)
     tickets = [
-        ticket("t1", "c1", t1, reply=30, solved=120, status="solved", channel="email",
-               agent_replies=1, reopens=0, csat="good", type="incident", tags=["area_billing"],
-               group_name="101", source="zendesk", priority="high", assignee_id="a1",
-               first_resolution_minutes=90),
-        ticket("t2", "c1", t2, reply=10, solved=2880, status="solved", channel="chat",
-               agent_replies=3, reopens=1, csat="bad", tags=["outage", "area_login"],
-               group_name="999", source="zendesk", priority="urgent"),
-        ticket("t3", "c2", dt.datetime(2024, 6, 10, 2), status="open", channel="chat",
-               csat="offered", type="question", tags=[]),
-        ticket("t4", "c3", dt.datetime(2024, 5, 31, 23), reply=60, solved=600, status="closed",
-               channel="email", agent_replies=0, reopens=0, tags=["complaint"],
-               group_name="Tier 1"),
-        ticket("t5", "c3", dt.datetime(2024, 6, 29, 23, 30), reply=40, status="pending",
-               channel="web", reopens=0, csat="unoffered", tags=["bug"]),
+        ticket(
+            "t1",
+            "c1",
+            t1,
+            reply=30,
+            solved=120,
+            status="solved",
+            channel="email",
+            agent_replies=1,
+            reopens=0,
+            csat="good",
+            type="incident",
+            tags=["area_billing"],
+            group_name="101",
+            source="zendesk",
+            priority="high",
+            assignee_id="a1",
+            first_resolution_minutes=90,
+        ),
+        ticket(
+            "t2",
+            "c1",
+            t2,
+            reply=10,
+            solved=2880,
+            status="solved",
+            channel="chat",
+            agent_replies=3,
+            reopens=1,
+            csat="bad",
+            tags=["outage", "area_login"],
+            group_name="999",
+            source="zendesk",
+            priority="urgent",
+        ),
+        ticket(
+            "t3",
+            "c2",
+            dt.datetime(2024, 6, 10, 2),
+            status="open",
+            channel="chat",
+            csat="offered",
+            type="question",
+            tags=[],
+        ),
+        ticket(
+            "t4",
+            "c3",
+            dt.datetime(2024, 5, 31, 23),
+            reply=60,
+            solved=600,
+            status="closed",
+            channel="email",
+            agent_replies=0,
+            reopens=0,
+            tags=["complaint"],
+            group_name="Tier 1",
+        ),
+        ticket(
+            "t5",
+            "c3",
+            dt.datetime(2024, 6, 29, 23, 30),
+            reply=40,
+            status="pending",
+            channel="web",
+            reopens=0,
+            csat="unoffered",
+            tags=["bug"],
+        ),
     ]
     customers = [
-        {"customer_id": "c1", "signup_at": dt.datetime(2023, 1, 10), "plan": "pro",
-         "region": "emea", "segment": "smb"},
-        {"customer_id": "c2", "signup_at": dt.datetime(2024, 4, 15), "plan": "basic",
-         "region": "amer", "segment": "smb", "churned_at": dt.datetime(2024, 6, 10)},
-        {"customer_id": "c3", "signup_at": dt.datetime(2022, 3, 1), "plan": "pro",
-         "region": "emea", "segment": "enterprise"},
-        {"customer_id": "c4", "signup_at": dt.datetime(2021, 1, 1), "plan": "basic",
-         "region": "amer", "segment": "smb"},
+        {
+            "customer_id": "c1",
+            "signup_at": dt.datetime(2023, 1, 10),
+            "plan": "pro",
+            "region": "emea",
+            "segment": "smb",
+        },
+        {
+            "customer_id": "c2",
+            "signup_at": dt.datetime(2024, 4, 15),
+            "plan": "basic",
+            "region": "amer",
+            "segment": "smb",
+            "churned_at": dt.datetime(2024, 6, 10),
+        },
+        {
+            "customer_id": "c3",
+            "signup_at": dt.datetime(2022, 3, 1),
+            "plan": "pro",
+            "region": "emea",
+            "segment": "enterprise",
+        },
+        {
+            "customer_id": "c4",
+            "signup_at": dt.datetime(2021, 1, 1),
+            "plan": "basic",
+            "region": "amer",
+            "segment": "smb",
+        },
     ]
     responses = [
-        {"response_id": "r1", "customer_id": "c1", "responded_at": dt.datetime(2024, 6, 15),
-         "score": 10},
-        {"response_id": "r2", "customer_id": "c2", "responded_at": dt.datetime(2024, 6, 20),
-         "score": 3},
-        {"response_id": "r3", "customer_id": "c3", "responded_at": dt.datetime(2024, 5, 10),
-         "score": 8},
+        {
+            "response_id": "r1",
+            "customer_id": "c1",
+            "responded_at": dt.datetime(2024, 6, 15),
+            "score": 10,
+        },
+        {
+            "response_id": "r2",
+            "customer_id": "c2",
+            "responded_at": dt.datetime(2024, 6, 20),
+            "score": 3,
+        },
+        {
+            "response_id": "r3",
+            "customer_id": "c3",
+            "responded_at": dt.datetime(2024, 5, 10),
+            "score": 8,
+        },
     ]
     return {"tickets": tickets, "customers": customers, "nps_responses": responses}
 
@@ -104,8 +192,15 @@ def sample(any_engine) -> sa.Engine:
     with any_engine.begin() as conn:
         conn.execute(
             ticket_groups.insert(),
-            [{"source": "zendesk", "group_id": "101", "name": "Billing team",
-              "batch_id": "b", "source_file": "groups.json"}],
+            [
+                {
+                    "source": "zendesk",
+                    "group_id": "101",
+                    "name": "Billing team",
+                    "batch_id": "b",
+                    "source_file": "groups.json",
+                }
+            ],
         )
     return any_engine
 
@@ -161,26 +256,39 @@ def test_a_shorter_recovery_window(sample):
 def test_ticket_dimensions(sample):
     channel = by(sample, by=("channel",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in channel.items()} == {
-        "chat": 2, "email": 2, "web": 1,
+        "chat": 2,
+        "email": 2,
+        "web": 1,
     }
     assert channel["email"]["kpis"]["failure_rate"] == 1.0
     assert channel["chat"]["kpis"]["csat_score"] == 0.0
     assert channel["chat"]["n"]["csat_score"] == 1
     group = by(sample, by=("group",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in group.items()} == {
-        "Billing team": 1, "999": 1, "Tier 1": 1, None: 2,
+        "Billing team": 1,
+        "999": 1,
+        "Tier 1": 1,
+        None: 2,
     }
     assert set(by(sample, by=("priority",))) == {"high", "urgent", None}
     assert {k: r["kpis"]["ticket_volume"] for k, r in by(sample, by=("type",)).items()} == {
-        "incident": 1, "question": 1, None: 3,
+        "incident": 1,
+        "question": 1,
+        None: 3,
     }
     failure_tag = by(sample, by=("failure_tag",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in failure_tag.items()} == {
-        "type:incident": 1, "outage": 1, "complaint": 1, "bug": 1, None: 1,
+        "type:incident": 1,
+        "outage": 1,
+        "complaint": 1,
+        "bug": 1,
+        None: 1,
     }
     area = by(sample, by=("product_area",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in area.items()} == {
-        "billing": 1, "login": 1, None: 3,
+        "billing": 1,
+        "login": 1,
+        None: 3,
     }
     assert by(sample, by=("assignee",))["a1"]["kpis"]["ticket_volume"] == 1
 
@@ -202,24 +310,34 @@ def test_customer_dimensions_of_tickets(sample):
     assert by(sample, by=("segment",))["enterprise"]["kpis"]["ticket_volume"] == 2
     signup = by(sample, by=("signup_month",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in signup.items()} == {
-        "2023-01": 2, "2024-04": 1, "2022-03": 2, "2021-01": 0,
+        "2023-01": 2,
+        "2024-04": 1,
+        "2022-03": 2,
+        "2021-01": 0,
     }
     tenure = by(sample, by=("tenure_band",))
     # At creation: c1's tickets 1-2 years in, c2's under 3 months, c3's over 2 years.
     assert {k: r["kpis"]["ticket_volume"] for k, r in tenure.items()} == {
-        "1_to_2_years": 2, "under_3_months": 1, "over_2_years": 2,
+        "1_to_2_years": 2,
+        "under_3_months": 1,
+        "over_2_years": 2,
     }
     groups = by(sample, by=("recovery_group",))
     # At as_of: c1 unrecovered (t2 reopened), c2 never failed, c3 in recovery (t5 open).
     assert {k: r["kpis"]["ticket_volume"] for k, r in groups.items()} == {
-        "unrecovered": 2, "never_failed": 1, "in_recovery": 2,
+        "unrecovered": 2,
+        "never_failed": 1,
+        "in_recovery": 2,
     }
 
 
 def test_two_dimensions(sample):
     rows_ = by(sample, by=("plan", "channel"))
     assert {k: r["kpis"]["ticket_volume"] for k, r in rows_.items()} == {
-        ("basic", "chat"): 1, ("pro", "chat"): 1, ("pro", "email"): 2, ("pro", "web"): 1,
+        ("basic", "chat"): 1,
+        ("pro", "chat"): 1,
+        ("pro", "email"): 2,
+        ("pro", "web"): 1,
     }
 
 
@@ -236,11 +354,17 @@ def test_customer_level_kpis_under_a_ticket_dimension_are_null_with_a_note(sampl
 @pytest.mark.parametrize(
     ("grain", "timezone", "expected"),
     [
-        ("day", "UTC", {"2024-05-31": 1, "2024-06-03": 1, "2024-06-04": 1, "2024-06-10": 1,
-                        "2024-06-29": 1}),
+        (
+            "day",
+            "UTC",
+            {"2024-05-31": 1, "2024-06-03": 1, "2024-06-04": 1, "2024-06-10": 1, "2024-06-29": 1},
+        ),
         # 23:30 UTC on June 29 is June 30 in Berlin; 23:00 UTC on May 31 is June 1.
-        ("day", "Europe/Berlin", {"2024-06-01": 1, "2024-06-03": 1, "2024-06-04": 1,
-                                  "2024-06-10": 1, "2024-06-30": 1}),
+        (
+            "day",
+            "Europe/Berlin",
+            {"2024-06-01": 1, "2024-06-03": 1, "2024-06-04": 1, "2024-06-10": 1, "2024-06-30": 1},
+        ),
         ("week", "UTC", {"2024-05-27": 1, "2024-06-03": 2, "2024-06-10": 1, "2024-06-24": 1}),
         # 02:00 UTC on Monday June 10 is Sunday evening in New York: the week before.
         ("week", "America/New_York", {"2024-05-27": 1, "2024-06-03": 3, "2024-06-24": 1}),
@@ -252,7 +376,9 @@ def test_customer_level_kpis_under_a_ticket_dimension_are_null_with_a_note(sampl
 def test_grains_in_the_reporting_time_zone(sample, grain, timezone, expected):
     params = dataclasses.replace(PARAMS, reporting_timezone=timezone)
     found = by(sample, params, grain=grain, start=dt.date(2024, 5, 1), kpis=("ticket_volume",))
-    volumes = {k: r["kpis"]["ticket_volume"] for k, r in found.items() if r["kpis"]["ticket_volume"]}
+    volumes = {
+        k: r["kpis"]["ticket_volume"] for k, r in found.items() if r["kpis"]["ticket_volume"]
+    }
     assert volumes == expected
     # Without dimensions every period of the range has a row, empty ones included.
     assert len(found) >= len(expected)
@@ -261,7 +387,8 @@ def test_grains_in_the_reporting_time_zone(sample, grain, timezone, expected):
 def test_quarters_from_a_start_date_include_the_empty_ones(sample):
     found = by(sample, grain="quarter", start=dt.date(2024, 1, 1), kpis=("ticket_volume",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in found.items()} == {
-        "2024-01-01": 0, "2024-04-01": 5,
+        "2024-01-01": 0,
+        "2024-04-01": 5,
     }
 
 

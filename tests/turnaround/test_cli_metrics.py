@@ -38,7 +38,9 @@ def warehouse(tmp_path_factory) -> str:
     (folder / "tickets.csv").write_text("\n".join([HEADER, *TICKETS]) + "\n")
     (folder / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
     url = f"duckdb:///{folder / 'turnaround.duckdb'}"
-    done = cli("load", str(folder / "tickets.csv"), str(folder / "customers.csv"), "--warehouse", url)
+    done = cli(
+        "load", str(folder / "tickets.csv"), str(folder / "customers.csv"), "--warehouse", url
+    )
     assert done.returncode == 0, done.stderr
     return url
 
@@ -52,9 +54,18 @@ def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     assert set(result) == {"as_of", "kpis", "paradox"}
     assert result["as_of"] == "2024-06-20T00:00:00Z"  # C2's churn is the latest timestamp
     contract = [
-        "tta_median_minutes", "tta_p90_minutes", "tta_within_target_pct", "one_touch_rate",
-        "handoff_rate", "recovered_retention", "never_failed_retention", "unrecovered_retention",
-        "attrition_rate_12m", "nps", "nps_recovered", "nps_never_failed",
+        "tta_median_minutes",
+        "tta_p90_minutes",
+        "tta_within_target_pct",
+        "one_touch_rate",
+        "handoff_rate",
+        "recovered_retention",
+        "never_failed_retention",
+        "unrecovered_retention",
+        "attrition_rate_12m",
+        "nps",
+        "nps_recovered",
+        "nps_never_failed",
     ]
     assert list(result["kpis"])[:12] == contract
     assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
@@ -156,8 +167,16 @@ def test_a_configured_business_schedule_gives_business_tta(warehouse, tmp_path):
         + "".join(f'{d} = "09:15-17:00"\n' for d in ("mon", "tue", "wed", "thu", "fri"))
     )
     result = json_out(
-        metrics(warehouse, "--config", str(config), "--kpi", "business_tta_median_minutes",
-                "--by", "assignee", "--json")
+        metrics(
+            warehouse,
+            "--config",
+            str(config),
+            "--kpi",
+            "business_tta_median_minutes",
+            "--by",
+            "assignee",
+            "--json",
+        )
     )
     rows = {r["assignee"]: r for r in result["rows"]}
     # A1: T1 15 minutes, T2 (09:00-10:00) 45 minutes; A2: T3 0 (09:00-09:10), T4 0.

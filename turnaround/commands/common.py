@@ -155,7 +155,7 @@ def metric_params(settings: Settings, **overrides: Any):
     """The metric parameters: the config's [metrics] and [schedule], then the command-line
     options that were given (``None`` means not given)."""
     from metrics import MetricParams
-    from metrics.business_hours import Schedule, ScheduleError
+    from metrics.business_hours import Schedule, ScheduleError, zone
 
     config = settings.config
     values = {
@@ -183,6 +183,11 @@ def metric_params(settings: Settings, **overrides: Any):
             )
         except ScheduleError as exc:
             fail(f"{config.path}: schedule: {exc}", 2, settings.as_json)
+    if overrides.get("reporting_timezone") is not None:
+        try:
+            zone(overrides["reporting_timezone"])
+        except ScheduleError as exc:
+            fail(f"--timezone: {exc}", 2, settings.as_json)
     values |= {key: value for key, value in overrides.items() if value is not None}
     return MetricParams(**values)
 

@@ -149,6 +149,12 @@ def _merge_counted(
         _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
 
 
+def _whose(customer_id: str | None) -> str | None:
+    """The customer id a quarantined row keeps for ``forget``: never a raw address. An email
+    id arrives hashed; an id with an ``@`` left is a cut-off address, which names nobody."""
+    return None if customer_id is not None and "@" in customer_id else customer_id
+
+
 def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile]) -> None:
     """Every rejected row, raw as read and with email addresses redacted, and its reason."""
     now = utc_now()
@@ -160,7 +166,7 @@ def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile
             "row_number": r.row_number,
             "raw_row": redact_emails(r.raw),
             "reason": redact_emails(r.reason),
-            "customer_id": r.customer_id,
+            "customer_id": _whose(r.customer_id),
             "quarantined_at": now,
         }
         for s in staged

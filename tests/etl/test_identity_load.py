@@ -162,3 +162,17 @@ def test_the_first_load_creates_a_private_secrets_file(any_engine, tmp_path, mon
     load_paths(any_engine, [again])
     with any_engine.connect() as conn:
         assert set(conn.execute(sa.text("select customer_id from tickets")).scalars()) == {stored}
+
+
+def test_a_cut_off_address_in_a_broken_row_is_kept_nowhere(engine, tmp_path):
+    # The last line of a truncated export: an address cut in the middle, in a broken row.
+    nps = tmp_path / "nps.csv"
+    nps.write_text(
+        "response_id,customer_id,responded_at,score,comment\n"
+        "R1,c1,2024-02-01,9,\n"
+        ",pat@examp"
+    )
+    load_paths(engine, [nps], LoadOptions(quarantine_limit=1.0))
+    with engine.connect() as conn:
+        quarantined = conn.execute(sa.text("select raw_row, customer_id from quarantine")).all()
+    assert quarantined == [(",<email>", None)]

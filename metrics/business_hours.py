@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_TEXT = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -25,8 +26,28 @@ class ScheduleError(ValueError):
     """A schedule setting that cannot be used; the message says what was expected."""
 
 
+# Files of the time zone database that are no zone a warehouse knows by name.
+NOT_ZONES = ("localtime", "posixrules", "Factory")
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    names = {
+        n
+        for n in available_timezones()
+        if n not in NOT_ZONES and not n.startswith(("posix/", "right/"))
+    }
+    return frozenset(names | {"UTC"})
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``; ScheduleError when the name is unknown."""
+    """The IANA time zone ``name`` (a zone of the database's list, such as Europe/Berlin:
+    not a file name like ``localtime`` or ``posixrules``, which warehouses do not know);
+    ScheduleError otherwise."""
+    if not isinstance(name, str) or name not in _zone_names():
+        raise ScheduleError(
+            f"{name!r} is not an IANA time zone name (such as UTC or Europe/Berlin)"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -37,6 +58,8 @@ def zone(name: str) -> ZoneInfo:
 
 def parse_openings(value: str | list[str]) -> tuple[Opening, ...]:
     """``"09:00-17:00"`` or a list of such ranges (``[]`` or ``""``: closed all day)."""
+    if not isinstance(value, str | list):
+        raise ScheduleError(f'{value!r} is not a range of hours such as "09:00-17:00"')
     texts = [value] if isinstance(value, str) else value
     openings = []
     for text in texts:

@@ -79,6 +79,7 @@ class Scope:
     since: dt.datetime | None = None  # tickets created and responses given from then on
     windows: tuple[Window, ...] = ()  # customer fact sets: where to measure (default as_of)
     business_intervals: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    scheduled: bool = False  # a business schedule is configured (its intervals may be none)
     columns: frozenset[str] | None = None  # the measure columns asked for (None: all)
 
     def wants(self, column: str) -> bool:
@@ -246,6 +247,8 @@ def ticket_facts(
             bh, sa.and_(bh.c.source == t.source, bh.c.ticket_id == t.ticket_id)
         )
         business = sa.func.coalesce(source_business, bh.c.business_minutes, 0.0)
+    elif scope.scheduled:  # a schedule without open hours in the tickets' span: no time passed
+        business = sa.func.coalesce(source_business, 0.0)
 
     columns = [
         week_start(t.created_at).label("week_start"),
@@ -281,7 +284,7 @@ def ticket_facts(
         _flag(
             (sa.and_(recovered, resolution <= window), 1.0),
             (solved_failure, 0.0),
-            (sa.and_(failure, ~has_solve_time, age > window), 0.0),
+            (sa.and_(failure, ~is_solved, age > window), 0.0),
         ).label("is_recovered_in_window"),
         sa.case((is_acknowledged, business)).label("business_tta_minutes"),
     ]

@@ -1,8 +1,9 @@
 """Calendar periods (day, ISO week, month, quarter) in the reporting time zone.
 
-Periods are computed here once, in Python with the IANA time zone database, and passed to
-the warehouse as bound instants (naive UTC), so a period boundary means the same instant on
-DuckDB and on PostgreSQL, across daylight-saving changes.
+The range of a slice and the customer KPIs' measuring points are computed here, in Python
+with the IANA time zone database, and passed to the warehouse as bound instants (naive
+UTC). Tickets and responses are put in their period by the warehouse itself
+(warehouse.dialect.local_period_start).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ one query per fact set, whatever the number of KPIs, dimensions and periods. Wha
 means per fact set is in docs/metrics.md ("Slices and periods"):
 - ticket KPIs: tickets created in the period (in the range), measured at as_of;
 - NPS: responses given in the period (in the range), responder's group at as_of;
-- retention, attrition, customer failure rate: measured at the period's end (capped at
-  as_of), with their usual look-back from there;
+- retention, attrition, customer failure rate: measured at the period's end (the next
+  period's first instant, capped at as_of), with their usual look-back from there;
 - ``--to D`` measures everything as of the end of local day D (when that is before the data's
   latest timestamp).
 Customer-level KPIs have no value under a ticket dimension or filter (a customer may have
@@ -39,6 +39,8 @@ from warehouse.dialect import GRAINS
 from warehouse.schema import tickets
 
 MAX_DIMENSIONS = 2
+MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 MICROSECOND = dt.timedelta(microseconds=1)
 BUSINESS_KPIS = ("business_tta_median_minutes", "business_tta_p90_minutes")
 NOT_BY_TICKET = (
@@ -133,20 +135,34 @@ def validate(request: SliceRequest) -> tuple[list[str], tuple[Dimension, ...], t
     )
     if request.start and request.end and request.start > request.end:
         raise SliceError(f"--from {request.start} is after --to {request.end}")
-    return list(request.kpis or KPI_CATALOG), dims, filters
+    for option, day in (("--from", request.start), ("--to", request.end)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise SliceError(f"{option} must be a day from {FIRST_DAY} to {LAST_DAY}, not {day}")
+    names = list(dict.fromkeys(request.kpis)) or list(KPI_CATALOG)
+    ticket_dims = [d.name for d in (*dims, *(d for d, _ in filters)) if d.level == "ticket"]
+    if (
+        ticket_dims
+        and request.kpis
+        and all(KPI_CATALOG[name].measure.facts in CUSTOMER_FACT_SETS for name in names)
+    ):
+        raise SliceError(NOT_BY_TICKET.format(dims=" or ".join(ticket_dims)))
+    return names, dims, filters
 
 
 def _windows(grain: str, spans: list[Period], as_of: dt.datetime, params: MetricParams):
+    """One measuring point per period: its end (the next period's first instant, so a churn
+    at exactly midnight counts in the period it ends), capped at as_of."""
     windows = []
     for period in spans:
-        end = min(period.end - MICROSECOND, as_of)
+        end = min(period.end, as_of)
         windows.append(
             Window(
                 period.first_day,
                 end,
                 end - dt.timedelta(days=params.horizon_days),
                 end - dt.timedelta(days=365),
-                month_start(end, params.reporting_timezone),
+                # The month the period's last moment falls in (end itself may be the next's).
+                month_start(min(period.end - MICROSECOND, as_of), params.reporting_timezone),
             )
         )
     return tuple(windows)
@@ -186,6 +202,11 @@ def slice_estimates(
             count = DEFAULT_PERIODS[request.grain] - 1
             first = shift_period(floor(last, request.grain), request.grain, -count)
         spans = periods(first, last, request.grain, tz)
+        if len(spans) > MAX_PERIODS:
+            raise SliceError(
+                f"{len(spans):,} {request.grain}s from {first} on: at most {MAX_PERIODS:,} "
+                "periods; give a later --from or a coarser --grain"
+            )
         if not spans:  # --from after the data's latest day: no period to show
             return as_of, [], {}
         since = max(since, spans[0].start) if since is not None else spans[0].start
@@ -197,6 +218,7 @@ def slice_estimates(
         since=since,
         windows=_windows(request.grain, spans, as_of, params) if spans else (),
         business_intervals=_business_intervals(conn, params, names, since, as_of),
+        scheduled=params.schedule is not None,
     )
     measures = {name: KPI_CATALOG[name].measure for name in names}
     notes: dict[str, str] = {}

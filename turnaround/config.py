@@ -117,8 +117,10 @@ def _choice(*options: str):
 
 
 def _tag_prefix(value: Any) -> str | None:
-    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_:\-]+", value)
-    return None if ok else "a tag prefix of letters, digits, _, : or - (such as area_)"
+    from warehouse.dialect import SAFE_NAME
+
+    ok = isinstance(value, str) and re.fullmatch(SAFE_NAME, value)
+    return None if ok else "a tag prefix of letters, digits and _ : . + - / (such as area_)"
 
 
 def _targets(value: Any) -> str | None:
@@ -177,7 +179,7 @@ SETTINGS = {
     },
     "identity": {"secrets_file": _text},
     "metrics": {
-        "horizon_days": _number(1, integer=True),
+        "horizon_days": _number(1, 36500, integer=True),
         "target_minutes": _number(0),
         "failure_tags": _tags,
         "one_touch": _choice("explore", "dbt_zendesk"),

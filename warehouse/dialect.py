@@ -206,7 +206,9 @@ def _copy_into(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> Non
 
 
 GRAINS = ("day", "week", "month", "quarter")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+# Names rendered into SQL text: grains, IANA zone names, tag prefixes (checked on start).
+SAFE_NAME = r"[A-Za-z0-9_:.+\-/]+"
+_SAFE_NAME = re.compile(f"^{SAFE_NAME}$")
 
 
 def _literal_text(value: str) -> str:

@@ -168,9 +168,7 @@ def test_a_cut_off_address_in_a_broken_row_is_kept_nowhere(engine, tmp_path):
     # The last line of a truncated export: an address cut in the middle, in a broken row.
     nps = tmp_path / "nps.csv"
     nps.write_text(
-        "response_id,customer_id,responded_at,score,comment\n"
-        "R1,c1,2024-02-01,9,\n"
-        ",pat@examp"
+        "response_id,customer_id,responded_at,score,comment\nR1,c1,2024-02-01,9,\n,pat@examp"
     )
     load_paths(engine, [nps], LoadOptions(quarantine_limit=1.0))
     with engine.connect() as conn:

@@ -218,9 +218,7 @@ def analyst_ticket_kpis(
     solved_failures = [x for x in failures if solved_with_time(x)]
     recoveries = [resolution(x) for x in failures if recovered(x)]
     window_base = solved_failures + [
-        x
-        for x in failures
-        if not solved_with_time(x) and minutes_between(x["created_at"], as_of) > window
+        x for x in failures if not solved(x) and minutes_between(x["created_at"], as_of) > window
     ]
     resolutions = [resolution(x) for x in tickets if solved_with_time(x)]
     replies_known = [x for x in tickets if solved(x) and x["agent_replies"] is not None]

@@ -129,3 +129,20 @@ def test_a_split_day_and_a_bad_zone():
         Schedule.from_settings("Mars/Olympus", {"mon": WEEKDAY}, [])
     with pytest.raises(ScheduleError, match="unknown weekday 'monday'"):
         Schedule.from_settings("UTC", {"monday": WEEKDAY}, [])
+
+
+def test_a_schedule_without_open_hours_counts_no_business_time(any_engine):
+    created, replied, _ = CASES["weekend"]
+    insert(
+        any_engine,
+        "tickets",
+        [{"ticket_id": "t", "customer_id": "c1", "created_at": created, "first_reply_at": replied}],
+    )
+    closed = Schedule.from_settings("UTC", {}, [])
+    params = MetricParams(as_of=dt.datetime(2027, 1, 1), schedule=closed)
+    assert compute_kpis(any_engine, params)["kpis"]["business_tta_median_minutes"] == 0.0
+
+
+def test_hours_of_another_type_are_refused():
+    with pytest.raises(ScheduleError, match="is not a range of hours"):
+        parse_openings(9)

@@ -461,3 +461,91 @@ def test_where_text_is_parsed():
     )
     with pytest.raises(SliceError, match="DIMENSION=VALUE"):
         parse_where(["channel"])
+
+
+def test_a_churn_at_midnight_counts_in_the_month_it_ends(any_engine):
+    insert(
+        any_engine,
+        "customers",
+        [
+            {
+                "customer_id": "a",
+                "signup_at": dt.datetime(2026, 1, 10),
+                "churned_at": dt.datetime(2026, 3, 1),
+            },
+            {"customer_id": "b", "signup_at": dt.datetime(2026, 1, 12)},
+        ],
+    )
+    params = MetricParams(as_of=dt.datetime(2026, 5, 15))
+    found = by(
+        any_engine,
+        params,
+        grain="month",
+        start=dt.date(2026, 2, 1),
+        kpis=("monthly_attrition_rate",),
+    )
+    assert found["2026-02-01"]["kpis"]["monthly_attrition_rate"] == pytest.approx(1 / 2)
+    assert found["2026-03-01"]["kpis"]["monthly_attrition_rate"] == 0.0
+    assert found["2026-03-01"]["n"]["monthly_attrition_rate"] == 1  # a left with February
+
+
+def test_a_failure_marked_solved_without_a_solve_time_is_left_out_of_the_window(any_engine):
+    created = dt.datetime(2024, 6, 1)
+    insert(
+        any_engine,
+        "tickets",
+        [
+            {
+                "ticket_id": "s",
+                "customer_id": "c",
+                "created_at": created,
+                "status": "solved",
+                "type": "incident",
+            },
+            {
+                "ticket_id": "r",
+                "customer_id": "c",
+                "created_at": created,
+                "status": "solved",
+                "type": "incident",
+                "solved_at": created + 60 * M,
+                "reopens": 0,
+            },
+        ],
+    )
+    kpis = compute_kpis(any_engine, MetricParams(as_of=dt.datetime(2024, 6, 10)))["kpis"]
+    assert kpis["recovered_within_window_pct"] == 1.0  # r only: s has no time to judge
+
+
+def test_only_customer_kpis_under_a_ticket_dimension_is_refused(engine):
+    with pytest.raises(SliceError, match="no single value per ticket channel"):
+        compute_slice(engine, PARAMS, SliceRequest(by=("channel",), kpis=("nps",)))
+
+
+def test_unsliced_kpis_can_be_chosen(sample):
+    result = compute_kpis(sample, PARAMS, SliceRequest(kpis=("nps", "ticket_volume")))
+    assert result["kpis"] == {"nps": pytest.approx(0.0), "ticket_volume": 5}
+    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+
+
+def test_too_many_periods_are_refused(engine):
+    insert(engine, "customers", [{"customer_id": "c", "signup_at": dt.datetime(2024, 1, 1)}])
+    with pytest.raises(SliceError, match="at most 1,500 periods"):
+        compute_slice(engine, PARAMS, SliceRequest(grain="day", start=dt.date(2000, 1, 1)))
+
+
+def test_a_tag_prefix_with_a_colon(any_engine):
+    insert(
+        any_engine,
+        "tickets",
+        [
+            {
+                "ticket_id": "t",
+                "customer_id": "c",
+                "created_at": dt.datetime(2024, 6, 1),
+                "tags": ["area:app"],
+            }
+        ],
+    )
+    params = dataclasses.replace(PARAMS, product_area_prefix="area:")
+    assert set(by(any_engine, params, by=("product_area",))) == {"app"}

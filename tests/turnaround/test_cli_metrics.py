@@ -89,6 +89,12 @@ def test_sliced_json_has_the_documented_shape(warehouse):
     assert "recovered_retention" in result["notes"]
 
 
+def test_chosen_kpis_without_a_slice(warehouse):
+    result = json_out(metrics(warehouse, "--kpi", "ticket_volume", "--kpi", "nps", "--json"))
+    assert result["kpis"] == {"ticket_volume": 4, "nps": None}
+    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+
+
 def test_filters_and_range_narrow_the_plain_output(warehouse):
     result = json_out(metrics(warehouse, "--where", "plan=basic", "--to", "2024-05-31", "--json"))
     assert result["filters"] == {"where": {"plan": ["basic"]}, "from": None, "to": "2024-05-31"}
@@ -128,6 +134,9 @@ def test_config_settings_and_flags(warehouse, tmp_path):
         ('[schedule]\ntimezone = "UTC"\nhours = {mon = "9-5"}\n', "schedule.hours must be"),
         ('[schedule]\ntimezone = "UTC"\nhours = {}\nholidays = ["Xmas"]\n', "'Xmas' is not one"),
         ('[metrics]\nproduct_area_prefix = "area x"\n', "metrics.product_area_prefix must be"),
+        ('[schedule]\ntimezone = "UTC"\nhours = {mon = 9}\n', "schedule.hours must be"),
+        ('[metrics]\nreporting_timezone = "localtime"\n', "metrics.reporting_timezone must be"),
+        ("[metrics]\nhorizon_days = 1000000\n", "metrics.horizon_days must be between 1"),
     ],
 )
 def test_a_bad_metrics_setting_exits_2_naming_the_key(warehouse, tmp_path, toml, message):
@@ -150,6 +159,11 @@ def test_a_bad_metrics_setting_exits_2_naming_the_key(warehouse, tmp_path, toml,
         (["--kpi", "nope"], "unknown KPI 'nope'"),
         (["--timezone", "Nowhere/Town"], "IANA time zone"),
         (["--grain", "year"], "'year' is not one of"),
+        (["--by", "channel", "--kpi", "nps"], "no single value per ticket channel"),
+        (["--to", "9999-12-31"], "--to must be a day from 1900-01-01"),
+        (["--as-of", "0001-01-05"], "--as-of must be a time from 1900"),
+        (["--horizon-days", "1000000"], "--horizon-days"),
+        (["--grain", "day", "--from", "1990-01-01"], "at most 1,500 periods"),
     ],
 )
 def test_a_bad_slice_exits_2_with_a_sentence(warehouse, args, message):

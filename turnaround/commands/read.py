@@ -36,6 +36,8 @@ def _parse_as_of(value: str | None, as_json: bool) -> dt.datetime | None:
         fail(f"--as-of must be an ISO 8601 timestamp, not {value!r}", 2, as_json)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    if not 1900 <= parsed.year <= 9000:
+        fail(f"--as-of must be a time from 1900 to 9000, not {value!r}", 2, as_json)
     return parsed
 
 
@@ -130,7 +132,9 @@ def metrics(
     as_of: AsOfOpt = None,
     horizon_days: Annotated[
         int | None,
-        typer.Option(min=1, help="Retention horizon H in days (default: 90)", show_default=False),
+        typer.Option(
+            min=1, max=36500, help="Retention horizon H in days (default: 90)", show_default=False
+        ),
     ] = None,
     target_minutes: Annotated[
         float | None,
@@ -175,7 +179,7 @@ def metrics(
     )
     try:
         request = SliceRequest(
-            kpis=tuple(kpi or ()),
+            kpis=tuple(dict.fromkeys(kpi or ())),
             by=tuple(by or ()),
             grain=grain.value if grain else None,
             where=parse_where(where or []),
@@ -187,19 +191,28 @@ def metrics(
         fail(str(exc), 2, as_json)
     _, engine = reader(run)
     if request.sliced:
-        result = reading(run, lambda: compute_slice(engine, params, request))
+        result = _computed(run, lambda: compute_slice(engine, params, request))
         if as_json:
             print_json(result)
         else:
             _print_slice(result, request, kpi_targets(run))
         return
-    result = reading(run, lambda: compute_kpis(engine, params, request))
-    if kpi:
-        result["kpis"] = {name: result["kpis"][name] for name in kpi}
+    result = _computed(run, lambda: compute_kpis(engine, params, request))
     if as_json:
         print_json(result)
         return
     _print_kpis(result, kpi_targets(run))
+
+
+def _computed(run, work):
+    """``work()`` against the warehouse; a slice that the data makes too large (or a range
+    with no room) is bad usage, exit 2."""
+    from metrics.slices import SliceError
+
+    try:
+        return reading(run, work)
+    except SliceError as exc:
+        fail(str(exc), 2, run.as_json)
 
 
 def _print_kpis(result: dict, targets: dict[str, float]) -> None:

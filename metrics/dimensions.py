@@ -18,7 +18,12 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from metrics.catalog import RECOVERY_GROUPS
 from metrics.params import MetricParams
-from warehouse.dialect import first_tag_with_prefix, has_any_tag, local_period_start
+from warehouse.dialect import (
+    first_tag_with_prefix,
+    has_any_tag,
+    local_period_start,
+    minutes_between,
+)
 
 Level = Literal["ticket", "customer"]
 Kind = Literal["column", "group_name", "failure_tag", "tag_prefix", "month", "tenure", "recovery"]
@@ -174,8 +179,6 @@ def expression(dim: Dimension, src: Sources, params: MetricParams) -> ColumnElem
     if dim.kind == "month":
         return local_period_start(src.customers.c[dim.column], "month", params.reporting_timezone)
     if dim.kind == "tenure":
-        from warehouse.dialect import minutes_between
-
         days = minutes_between(src.customers.c.signup_at, src.at) / 1440.0
         whens = [(days < limit, label) for label, limit in TENURE_BANDS if limit is not None]
         return sa.case((days.is_(None), sa.null()), *whens, else_=TENURE_BANDS[-1][0])

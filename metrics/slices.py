@@ -17,7 +17,6 @@ tickets in several channels): they are null there, and the result's ``notes`` sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -149,7 +148,7 @@ def validate(request: SliceRequest) -> tuple[list[str], tuple[Dimension, ...], t
     return names, dims, filters
 
 
-def _windows(grain: str, spans: list[Period], as_of: dt.datetime, params: MetricParams):
+def _windows(spans: list[Period], as_of: dt.datetime, params: MetricParams):
     """One measuring point per period: its end (the next period's first instant, so a churn
     at exactly midnight counts in the period it ends), capped at as_of."""
     windows = []
@@ -216,7 +215,7 @@ def slice_estimates(
         filters=filters,
         grain=request.grain,
         since=since,
-        windows=_windows(request.grain, spans, as_of, params) if spans else (),
+        windows=_windows(spans, as_of, params) if spans else (),
         business_intervals=_business_intervals(conn, params, names, since, as_of),
         scheduled=params.schedule is not None,
     )
@@ -329,8 +328,3 @@ def compute_slice(
     ]
     result["notes"] = notes
     return result
-
-
-def estimates_by_name(rows: list[SlicedRow]) -> Mapping[str, Estimate]:
-    """The estimates of an unsliced request (its one row)."""
-    return rows[0].estimates if rows else {}

@@ -104,8 +104,8 @@ def _timezone(value: Any) -> str | None:
         return "an IANA time zone name (such as UTC or Europe/Berlin)"
     try:
         zone(value)
-    except ScheduleError as exc:
-        return str(exc).replace(f"{value!r} is not ", "")
+    except ScheduleError:
+        return "an IANA time zone name (such as UTC or Europe/Berlin)"
     return None
 
 

@@ -109,9 +109,10 @@ def browser():
 
 def _tiles_text(page) -> str:
     page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    # The run has ended (no "Running" status) and the page is whole.
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || document.body.innerText.includes('Recovery paradox')",
+        " && document.body.innerText.includes('Recovery paradox')",
         timeout=60_000,
     )
     return page.inner_text("body")

@@ -120,6 +120,11 @@ def dashboard(
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        # A click while the page is still computing waits for that run to end instead of
+        # starting a second script run beside it (Streamlit's fast reruns let the two race
+        # over the session's widget state).
+        "--runner.fastReruns",
+        "false",
     ]
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.

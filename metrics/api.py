@@ -8,8 +8,9 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
+from metrics.dimensions import DIMENSIONS
 from metrics.facts import latest_timestamp_query
-from metrics.paradox import EMPTY_DELTA, paradox_delta
+from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
 from metrics.params import MetricParams, to_naive_utc
 from metrics.queries import Estimate
 from metrics.slices import SliceRequest, slice_estimates
@@ -36,33 +37,48 @@ def compute_kpis(
     """The ``turnaround metrics --json`` object of PRODUCT.md.
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
-    "paradox": {name: {"value", "ci_low", "ci_high", "verdict"}}}``: rates are fractions,
-    NPS in [-100, 100], None where there is no data. An empty warehouse (and no as_of given)
-    gives as_of None and every value None. ``request.kpis`` keeps only those KPIs (the
-    paradox is always there). A ``request`` with filters or a date range (not
-    dimensions or a grain: that is compute_slice) narrows every KPI and adds ``"filters"``,
-    and ``"notes"`` on KPIs it leaves null.
+    "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},
+    "paradox_by_segment": [{"segment", "nps_delta", "retention_delta"}]}``: rates are
+    fractions, NPS in [-100, 100], None where there is no data (metrics.paradox gives the
+    methods). An empty warehouse (and no as_of given) gives as_of None and every value
+    None. ``request.kpis`` keeps only those KPIs (the paradox is always there). A
+    ``request`` with filters or a date range (not dimensions or a grain: that is
+    compute_slice) narrows every KPI and the paradox, and adds ``"filters"``, and
+    ``"notes"`` on KPIs it leaves null.
     """
     if request.sliced:
         raise ValueError("compute_kpis computes one slice: use compute_slice for --by or --grain")
     names = list(dict.fromkeys(request.kpis)) or list(KPI_CATALOG)
-    paradox_inputs = [n for d in PARADOX_DELTAS.values() for n in (d.minuend, d.subtrahend)]
-    computed = replace(request, kpis=tuple(dict.fromkeys([*names, *paradox_inputs])))
+    inputs = tuple(paradox_inputs())
+    computed = replace(request, kpis=tuple(dict.fromkeys([*names, *inputs])))
     estimates: dict[str, Estimate] = {}
     notes: dict[str, str] = {}
+    strata: list[dict[str, Estimate]] = []
+    segments: list[tuple[str | None, dict[str, Estimate]]] = []
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is not None:
             as_of, rows, notes = slice_estimates(conn, as_of, params, computed)
             estimates = dict(rows[0].estimates)
             notes = {name: note for name, note in notes.items() if name in names}
+            # Under a ticket filter the paradox's customer KPIs have no value: nothing to split.
+            if all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
+                matching = replace(request, kpis=inputs, by=MATCH_ON)
+                _, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
+                strata = [row.estimates for row in rows]
+                by_segment = replace(matching, by=("segment",))
+                _, rows, _ = slice_estimates(conn, as_of, params, by_segment)
+                segments = [(row.values[0], row.estimates) for row in rows]
+    size = params.min_group_size
     result = {
         "as_of": isoformat_utc(as_of),
         "kpis": {name: estimates[name].value if estimates else None for name in names},
-        "paradox": {
-            name: paradox_delta(delta, estimates) if estimates else dict(EMPTY_DELTA)
-            for name, delta in PARADOX_DELTAS.items()
-        },
+        "paradox": paradox(estimates, strata, size),
+        "paradox_by_segment": [
+            {"segment": segment}
+            | {name: paradox_delta(delta, found, size) for name, delta in PARADOX_DELTAS.items()}
+            for segment, found in segments
+        ],
     }
     if request.narrowed:
         result["filters"] = request.filters()

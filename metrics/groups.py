@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from metrics.api import resolve_as_of
 from metrics.catalog import RECOVERY_GROUPS, Measure
-from metrics.paradox import mean_interval
+from metrics.paradox import Group, nps_interval, rate_interval
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import Estimate, measure_queries, read_estimates
 
@@ -39,7 +39,8 @@ def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) ->
     customers_at_t0 and retention* describe customers active at t0 = as_of - H by their
     group at t0; nps_responses and nps* the last 365 days' responses by the responder's
     group at as_of (a recovered customer's responses only once their last failure was
-    solved). Intervals are 95% normal approximations; values are None without data.
+    solved). Intervals are 95%: Wilson for retention, adjusted Wald for NPS (see
+    metrics.paradox); values are None without data.
     """
     estimates: dict[str, Estimate] = {}
     with engine.connect() as conn:
@@ -52,8 +53,9 @@ def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) ->
     for group in RECOVERY_GROUPS:
         retention = estimates.get(f"retention_{group}", Estimate(None, 0))
         nps = estimates.get(f"nps_{group}", Estimate(None, 0))
-        retention_low, retention_high = mean_interval(retention, "ratio")
-        nps_low, nps_high = mean_interval(nps, "nps")
+        retention_low, retention_high = rate_interval(Group.of(retention, "ratio"))
+        nps_group = Group.of(nps, "nps")
+        nps_low, nps_high = nps_interval(nps_group) if nps_group.n else (None, None)
         rows.append(
             {
                 "group": group,

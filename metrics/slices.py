@@ -116,13 +116,15 @@ def _checked_values(dim: Dimension, values: tuple[str, ...]) -> tuple:
         raise SliceError(f"--where {dim.name}: values are months such as 2024-05") from None
 
 
-def validate(request: SliceRequest) -> tuple[list[str], tuple[Dimension, ...], tuple]:
+def validate(
+    request: SliceRequest, max_dimensions: int = MAX_DIMENSIONS
+) -> tuple[list[str], tuple[Dimension, ...], tuple]:
     """The KPI names, dimensions and filters of ``request``; SliceError when it is wrong."""
     unknown = [k for k in request.kpis if k not in KPI_CATALOG]
     if unknown:
         raise SliceError(f"unknown KPI {unknown[0]!r}; known: {', '.join(KPI_CATALOG)}")
-    if len(request.by) > MAX_DIMENSIONS:
-        raise SliceError(f"--by takes at most {MAX_DIMENSIONS} dimensions")
+    if len(request.by) > max_dimensions:
+        raise SliceError(f"--by takes at most {max_dimensions} dimensions")
     if len(set(request.by)) != len(request.by):
         raise SliceError("--by names the same dimension twice")
     dims = tuple(_dimension(name, "--by") for name in request.by)
@@ -183,11 +185,16 @@ class SlicedRow:
 
 
 def slice_estimates(
-    conn: sa.Connection, as_of: dt.datetime, params: MetricParams, request: SliceRequest
+    conn: sa.Connection,
+    as_of: dt.datetime,
+    params: MetricParams,
+    request: SliceRequest,
+    max_dimensions: int = MAX_DIMENSIONS,
 ) -> tuple[dt.datetime, list[SlicedRow], dict[str, str]]:
     """The measuring instant, the rows of the slice (ordered by dimension values, then
-    period) and notes on KPIs left null, for a warehouse with data up to ``as_of``."""
-    names, dims, filters = validate(request)
+    period) and notes on KPIs left null, for a warehouse with data up to ``as_of``.
+    ``max_dimensions`` lets the paradox's matching slice by more dimensions than --by."""
+    names, dims, filters = validate(request, max_dimensions)
     tz = params.reporting_timezone
     if request.end is not None:
         as_of = min(as_of, local_midnight(request.end + dt.timedelta(days=1), tz) - MICROSECOND)

@@ -32,7 +32,15 @@ CONTRACT_KPIS = [
     "nps_recovered",
     "nps_never_failed",
 ]
-EMPTY_DELTA = {"value": None, "ci_low": None, "ci_high": None, "verdict": None}
+NO_VALUES = {"value": None, "ci_low": None, "ci_high": None, "verdict": "not_enough_data"}
+NO_ONE = {"recovered": 0, "never_failed": 0}
+NO_MATCH = NO_VALUES | {
+    "n": NO_ONE,
+    "method": "direct_standardisation",
+    "matched_on": ["tenure_band", "segment", "plan"],
+    "strata": 0,
+    "unmatched": {"recovered": 0},
+}
 
 
 def test_an_empty_warehouse_gives_no_as_of_and_no_values(engine):
@@ -40,7 +48,13 @@ def test_an_empty_warehouse_gives_no_as_of_and_no_values(engine):
     assert result == {
         "as_of": None,
         "kpis": dict.fromkeys(KPI_CATALOG),
-        "paradox": {"nps_delta": EMPTY_DELTA, "retention_delta": EMPTY_DELTA},
+        "paradox": {
+            "nps_delta": NO_VALUES
+            | {"n": NO_ONE, "method": "adjusted_wald_nps", "matched": NO_MATCH},
+            "retention_delta": NO_VALUES
+            | {"n": NO_ONE, "method": "newcombe_hybrid_score", "matched": NO_MATCH},
+        },
+        "paradox_by_segment": [],
     }
     assert weekly_trends(engine).is_empty()
     assert recovery_groups(engine)["customers_at_t0"].to_list() == [0, 0, 0, 0]

@@ -102,7 +102,10 @@ def test_nps_of_a_group_without_responses_is_none(engine):
     insert(engine, "nps_responses", [response("never", AS_OF - DAY, 10)])
     kpis = result(engine)["kpis"]
     assert kpis["nps_recovered"] is None
-    assert result(engine)["paradox"]["nps_delta"]["verdict"] is None
+    delta = result(engine)["paradox"]["nps_delta"]
+    assert delta["verdict"] == "not_enough_data"
+    assert (delta["value"], delta["ci_low"], delta["ci_high"]) == (None, None, None)
+    assert delta["n"] == {"recovered": 0, "never_failed": 1}
 
 
 def _paradox_rows(engine, recovered_scores: list[int], never_failed_scores: list[int]) -> None:
@@ -117,26 +120,29 @@ def _paradox_rows(engine, recovered_scores: list[int], never_failed_scores: list
     )
 
 
-def _expected_nps_interval(first: list[float], second: list[float]) -> tuple[float, float, float]:
-    def mean(xs):
-        return sum(xs) / len(xs)
+def _adjusted_wald(first: tuple[int, int, int], second: tuple[int, int, int]) -> tuple:
+    """Rocks (2016): per group (promoters, detractors, n), add 3/4 promoter, 3/4 detractor
+    and 3 responses; the difference's interval on the -100..100 scale."""
 
-    def variance(xs):
-        return sum((x - mean(xs)) ** 2 for x in xs) / len(xs)
+    def adjusted(promoters, detractors, n):
+        pro, det = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3)
+        return pro - det, (pro + det - (pro - det) ** 2) / (n + 3)
 
-    delta = mean(first) - mean(second)
-    margin = Z * math.sqrt(variance(first) / len(first) + variance(second) / len(second))
-    return delta, delta - margin, delta + margin
+    (e1, v1), (e2, v2) = adjusted(*first), adjusted(*second)
+    margin = Z * math.sqrt(v1 + v2)
+    return 100 * (e1 - e2 - margin), 100 * (e1 - e2 + margin)
 
 
 def test_nps_paradox_holds_when_the_interval_is_above_zero(engine):
     _paradox_rows(engine, [10, 10, 10, 0] * 10, [0, 0, 0, 10] * 10)
     delta = result(engine)["paradox"]["nps_delta"]
-    value, low, high = _expected_nps_interval(
-        [100, 100, 100, -100] * 10, [-100, -100, -100, 100] * 10
-    )
-    assert (delta["value"], delta["ci_low"], delta["ci_high"]) == pytest.approx((value, low, high))
+    low, high = _adjusted_wald((30, 10, 40), (10, 30, 40))
+    # 50 - (-50): the raw difference; the interval is centred on the adjusted one (46.5)
+    assert delta["value"] == pytest.approx(100.0)
+    assert (delta["ci_low"], delta["ci_high"]) == pytest.approx((low, high))
     assert delta["verdict"] == "holds"
+    assert delta["method"] == "adjusted_wald_nps"
+    assert delta["n"] == {"recovered": 40, "never_failed": 40}
 
 
 def test_nps_paradox_is_reversed_when_the_interval_is_below_zero(engine):
@@ -144,15 +150,20 @@ def test_nps_paradox_is_reversed_when_the_interval_is_below_zero(engine):
     assert result(engine)["paradox"]["nps_delta"]["verdict"] == "reversed"
 
 
-def test_nps_paradox_is_not_detected_on_few_responses(engine):
+def test_nps_paradox_on_few_responses_is_not_enough_data(engine):
     _paradox_rows(engine, [10, 10, 10, 0], [0, 0, 0, 10])
     delta = result(engine)["paradox"]["nps_delta"]
     assert delta["value"] == pytest.approx(100.0)
+    assert (delta["ci_low"], delta["ci_high"]) == pytest.approx(
+        _adjusted_wald((3, 1, 4), (1, 3, 4))
+    )
     assert delta["ci_low"] < 0 < delta["ci_high"]
-    assert delta["verdict"] == "not_detected"
+    assert delta["verdict"] == "not_enough_data"  # 4 responses a group, below 30
 
 
-def test_retention_paradox_uses_the_wald_interval(engine):
+def test_retention_paradox_uses_newcombes_interval(engine):
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     t0 = AS_OF - 90 * DAY
     signup_at = t0 - 200 * DAY
     recovered = [f"rec{i}" for i in range(40)]
@@ -176,14 +187,13 @@ def test_retention_paradox_uses_the_wald_interval(engine):
         [failure(c, t0 - 150 * DAY, created_at=t0 - 160 * DAY) for c in recovered[:36]],
     )
     # recovered: 36 customers, all retained; never_failed: 4 retained + 40 with 20 churned
-    p1, n1, p2, n2 = 1.0, 36, 24 / 44, 44
-    margin = Z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    low, high = confint_proportions_2indep(36, 36, 24, 44, method="newcomb", compare="diff")
     delta = result(engine)["paradox"]["retention_delta"]
-    assert delta["value"] == pytest.approx(p1 - p2)
-    assert (delta["ci_low"], delta["ci_high"]) == pytest.approx(
-        (p1 - p2 - margin, p1 - p2 + margin)
-    )
+    assert delta["value"] == pytest.approx(1 - 24 / 44)
+    assert (delta["ci_low"], delta["ci_high"]) == pytest.approx((low, high), abs=1e-9)
     assert delta["verdict"] == "holds"
+    assert delta["method"] == "newcombe_hybrid_score"
+    assert delta["n"] == {"recovered": 36, "never_failed": 44}
 
 
 def test_verdict_boundaries():
@@ -198,4 +208,5 @@ def test_paradox_delta_without_data_in_a_group_is_none():
         "nps_recovered": Estimate(None, 0, None),
         "nps_never_failed": Estimate(20.0, 10, 6000.0),
     }
-    assert paradox_delta(PARADOX_DELTAS["nps_delta"], estimates)["value"] is None
+    delta = paradox_delta(PARADOX_DELTAS["nps_delta"], estimates)
+    assert delta["value"] is None and delta["verdict"] == "not_enough_data"

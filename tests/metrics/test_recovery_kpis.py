@@ -158,12 +158,10 @@ def test_groups_with_no_data_give_none(engine):
     result = compute_kpis(engine, MetricParams(as_of=AS_OF))
     assert result["kpis"]["recovered_retention"] is None
     assert result["kpis"]["unrecovered_retention"] is None
-    assert result["paradox"]["retention_delta"] == {
-        "value": None,
-        "ci_low": None,
-        "ci_high": None,
-        "verdict": None,
-    }
+    delta = result["paradox"]["retention_delta"]
+    assert (delta["value"], delta["ci_low"], delta["ci_high"]) == (None, None, None)
+    assert delta["verdict"] == "not_enough_data"
+    assert delta["n"] == {"recovered": 0, "never_failed": 1}
     row = groups(engine)["recovered"]
     assert (row["customers_at_t0"], row["retention"], row["retention_ci_low"]) == (0, None, None)
 

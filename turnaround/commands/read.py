@@ -240,18 +240,29 @@ def _print_kpis(result: dict, targets: dict[str, float]) -> None:
     if result.get("notes"):
         out.print(f"n/a: {next(iter(result['notes'].values()))}.", highlight=False)
     for name, delta in result["paradox"].items():
-        verdict = (delta["verdict"] or "no data").replace("_", " ")
-        interval = (
-            f" (95% CI {format_value(name, delta['ci_low'])} to "
-            f"{format_value(name, delta['ci_high'])})"
-            if delta["value"] is not None
-            else ""
-        )
-        out.print(
-            f"Recovery paradox, {name.replace('_', ' ')}: "
-            f"{format_value(name, delta['value'])}{interval}: {verdict}",
-            highlight=False,
-        )
+        label = name.replace("_", " ")
+        out.print(f"Recovery paradox, {label}: {_delta_text(name, delta)}", highlight=False)
+        if "matched" in delta:
+            out.print(
+                f"  like for like ({', '.join(delta['matched']['matched_on'])}): "
+                f"{_delta_text(name, delta['matched'])}",
+                highlight=False,
+            )
+
+
+def _delta_text(name: str, delta: dict) -> str:
+    """``+12.5 (95% CI +1.0 to +24.0; n 40 recovered, 38 never failed): holds``."""
+    from metrics import format_value
+
+    verdict = (delta["verdict"] or "not enough data").replace("_", " ")
+    sizes = delta.get("n", {})
+    n = ", ".join(f"{count:,} {group.replace('_', ' ')}" for group, count in sizes.items())
+    details = [] if not n else [f"n {n}"]
+    if delta["value"] is not None:
+        low, high = format_value(name, delta["ci_low"]), format_value(name, delta["ci_high"])
+        details.insert(0, f"95% CI {low} to {high}")
+    shown = format_value(name, delta["value"])
+    return f"{shown} ({'; '.join(details)}): {verdict}" if details else f"{shown}: {verdict}"
 
 
 def _filters_text(filters: dict) -> str:

@@ -199,3 +199,32 @@ def test_cohorts(warehouse):
     assert "2024-03" in table.stdout and "100%" in table.stdout
     bad = cli("cohorts", "--warehouse", warehouse, "--by", "plan")
     assert bad.returncode == 2
+
+
+def test_survival(warehouse):
+    # C1's outage (T1) was solved and rated good on 6 May 12:00: recovered, still a customer
+    # on 20 June (as_of), 44 whole days later. C2 never failed: followed from the median
+    # start (the same instant), churned on 20 June: day 44. Log-rank on day 44: two at
+    # risk, one churn: O - E = -0.5 for the recovered, V = 0.25, chi-square 1.
+    result = json_out(cli("survival", "--warehouse", warehouse, "--json"))
+    assert result["landmark"] == "2024-05-06T12:00:00Z"
+    groups = {g["group"]: g for g in result["groups"]}
+    assert (groups["recovered"]["customers"], groups["recovered"]["events"]) == (1, 0)
+    assert groups["never_failed"]["curve"] == [
+        {
+            "day": 44,
+            "at_risk": 1,
+            "events": 1,
+            "censored": 0,
+            "survival": 0.0,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+        }
+    ]
+    assert result["logrank"]["statistic"] == pytest.approx(1.0)
+    assert result["logrank"]["p_value"] == pytest.approx(0.317310507862914)
+    shown = cli("survival", "--warehouse", warehouse)
+    assert shown.returncode == 0
+    assert "never failed" in shown.stdout and "chi-square 1.00 on 1 df" in shown.stdout
+    bad = cli("survival", "--warehouse", warehouse, "--by", "channel")
+    assert bad.returncode == 2 and "recovery_group" in bad.stderr

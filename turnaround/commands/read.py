@@ -382,6 +382,90 @@ def cohorts(
     out.print(table)
 
 
+class SurvivalBy(StrEnum):
+    recovery_group = "recovery_group"
+    tta_bucket = "tta_bucket"
+    one_touch = "one_touch"
+    compensation = "compensation"
+
+
+SURVIVAL_DAYS = (30, 90, 180, 365)
+
+
+def survival(
+    by: Annotated[
+        SurvivalBy,
+        typer.Option(
+            help="Curves per recovery group (with never-failed customers), or per recovery "
+            "quality of the first failure: time to first reply, one touch, compensation"
+        ),
+    ] = SurvivalBy.recovery_group,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """Retention curves (Kaplan-Meier) from a customer's first failure, with 95% bands and a
+    log-rank test of whether the groups' curves differ."""
+    from metrics.survival import compute_survival
+
+    run = settings(config, log_level, as_json, warehouse)
+    params = metric_params(run, as_of=_parse_as_of(as_of, as_json))
+    _, engine = reader(run)
+    result = reading(run, lambda: compute_survival(engine, params, by.value))
+    if as_json:
+        print_json(result)
+        return
+    if result["as_of"] is None:
+        out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
+        return
+    table = Table(
+        title=f"Customers still active d days after their first failure was solved "
+        f"(as of {result['as_of']})"
+    )
+    table.add_column(by.value.replace("_", " "))
+    table.add_column("customers", justify="right")
+    table.add_column("churned", justify="right")
+    for day in SURVIVAL_DAYS:
+        table.add_column(f"{day} d", justify="right")
+    for group in result["groups"]:
+        cells = [
+            group["group"].replace("_", " "),
+            f"{group['customers']:,}",
+            f"{group['events']:,}",
+        ]
+        for day in SURVIVAL_DAYS:
+            cells.append(_survival_at(group["curve"], day))
+        table.add_row(*cells)
+    out.print(table)
+    if result["landmark"]:
+        out.print(
+            f"Never-failed customers are followed from {result['landmark']}, the median start "
+            "of the failed customers' follow-up.",
+            highlight=False,
+        )
+    test = result["logrank"]
+    if test["p_value"] is not None:
+        out.print(
+            f"Log-rank test: chi-square {test['statistic']:.2f} on {test['df']} df, "
+            f"p = {test['p_value']:.3g}"
+            + (" (the curves differ)" if test["p_value"] < 0.05 else " (no difference shown)"),
+            highlight=False,
+        )
+
+
+def _survival_at(curve: list[dict], day: int) -> str:
+    """``94.1% (93.6-94.7)`` on ``day``, or blank when follow-up does not reach it."""
+    if not curve or curve[-1]["day"] < day:
+        return ""
+    found = [p for p in curve if p["day"] <= day]
+    if not found:
+        return "100%"
+    p = found[-1]
+    return f"{p['survival']:.1%} ({p['ci_low']:.1%}-{p['ci_high']:.1%})"
+
+
 def runs(
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(min=1, help="Most recent runs to show")] = 20,

@@ -1,0 +1,343 @@
+"""Retention curves: Kaplan-Meier survival from a customer's failure, per recovery group or
+per recovery quality, with 95% bands and a log-rank test.
+
+Who is followed, from when (docs/metrics.md, "Retention curves"):
+- a customer with a failure ticket, from the moment their first failure was solved or
+  closed (by as_of), when they were active then; their group is that failure's outcome:
+  ``recovered`` (not reopened, CSAT not bad) or ``unrecovered``;
+- a never-failed customer, from a landmark date matched to the failed customers' start:
+  the median of their start instants; followed while active and never failed (a first
+  failure after the landmark ends the follow-up, as a censoring).
+Follow-up ends with churn (an event) or at as_of (censored). Durations are whole days.
+
+The warehouse returns one row per group and day (customers churned that day and censored
+that day), never one row per customer; the curve and the test are computed from those
+counts here, as lifelines computes them (exponential Greenwood bands, the k-sample log-rank).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from scipy.stats import chi2
+
+from metrics.facts import FAILURE_TYPES, NEVER_FAILED, SOLVED_STATUSES, is_failure
+from metrics.params import MetricParams, to_naive_utc
+from warehouse.dialect import minutes_between, quantile_cont
+from warehouse.schema import customers, tickets
+
+Z_95 = 1.959963984540054
+MINUTES_PER_DAY = 1440
+# TTA of the first failure, in minutes: the buckets of the tta_bucket split.
+TTA_BUCKETS = ((60, "under 1 h"), (240, "1 to 4 h"), (1440, "4 to 24 h"))
+SPLITS = {
+    "recovery_group": "recovered or unrecovered first failure, against never-failed customers",
+    "tta_bucket": "time to first reply on the first failure",
+    "one_touch": "first failure solved with at most one agent reply, or more",
+    "compensation": "compensation given on the first failure, or none",
+}
+_ = FAILURE_TYPES  # failures are is_failure's: type incident or problem, or a failure tag
+
+
+# The order groups are shown in, per split.
+GROUP_ORDER = {
+    "recovery_group": ("recovered", "unrecovered", NEVER_FAILED),
+    "tta_bucket": (*(label for _, label in TTA_BUCKETS), "over 24 h", "no reply"),
+    "one_touch": ("one touch", "more than one touch"),
+    "compensation": ("compensated", "not compensated"),
+}
+
+
+class SurvivalError(ValueError):
+    """A survival request that cannot be computed as asked."""
+
+
+def _first_failures(as_of: dt.datetime, params: MetricParams):
+    """Each customer's first failure ticket created at or before as_of, one row each."""
+    t = tickets.c
+    order = sa.func.row_number().over(
+        partition_by=t.customer_id, order_by=(t.created_at, t.source, t.ticket_id)
+    )
+    ranked = (
+        sa.select(
+            t.customer_id,
+            t.created_at,
+            t.first_reply_at,
+            t.solved_at,
+            t.status,
+            t.reopens,
+            t.csat,
+            t.agent_replies,
+            t.compensation,
+            order.label("rank"),
+        )
+        .where(is_failure(params.failure_tags), t.created_at <= as_of, t.customer_id.is_not(None))
+        .subquery("ranked_failures")
+    )
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery("first_failures")
+
+
+def _split_label(f, split: str):
+    """The group of a failed customer under ``split``."""
+    recovered = sa.and_(
+        sa.func.coalesce(f.c.reopens, 0) == 0, sa.not_(f.c.csat.is_not_distinct_from("bad"))
+    )
+    if split == "recovery_group":
+        return sa.case((recovered, "recovered"), else_="unrecovered")
+    if split == "one_touch":
+        return sa.case((f.c.agent_replies <= 1, "one touch"), else_="more than one touch")
+    if split == "compensation":
+        return sa.case((f.c.compensation > 0, "compensated"), else_="not compensated")
+    reply = minutes_between(f.c.created_at, f.c.first_reply_at)
+    whens = [(reply < limit, label) for limit, label in TTA_BUCKETS]
+    return sa.case((f.c.first_reply_at.is_(None), "no reply"), *whens, else_="over 24 h")
+
+
+def _days(start, end):
+    return sa.func.floor(minutes_between(start, end) / MINUTES_PER_DAY)
+
+
+def failed_followups(as_of: dt.datetime, params: MetricParams, split: str):
+    """One row per failed customer followed: grp, start, days, is_event."""
+    c = customers.c
+    f = _first_failures(as_of, params)
+    start = f.c.solved_at
+    is_event = sa.and_(c.churned_at.is_not(None), c.churned_at <= as_of)
+    end = sa.case((is_event, c.churned_at), else_=sa.literal(as_of, sa.DateTime()))
+    return (
+        sa.select(
+            _split_label(f, split).label("grp"),
+            start.label("start"),
+            _days(start, end).label("days"),
+            sa.case((is_event, 1), else_=0).label("is_event"),
+        )
+        .select_from(f.join(customers, c.customer_id == f.c.customer_id))
+        .where(
+            f.c.status.in_(SOLVED_STATUSES),
+            start.is_not(None),
+            start <= as_of,
+            c.signup_at <= start,
+            sa.or_(c.churned_at.is_(None), c.churned_at > start),
+        )
+        .subquery("failed_followups")
+    )
+
+
+def never_failed_followups(as_of: dt.datetime, params: MetricParams, landmark: dt.datetime):
+    """One row per customer active and never failed at the landmark: grp, days, is_event
+    (a failure after the landmark censors the follow-up there)."""
+    c = customers.c
+    f = _first_failures(as_of, params)
+    churned = sa.and_(c.churned_at.is_not(None), c.churned_at <= as_of)
+    failed_later = f.c.created_at.is_not(None)
+    is_event = sa.and_(churned, sa.or_(~failed_later, c.churned_at <= f.c.created_at))
+    censored_at = sa.func.coalesce(f.c.created_at, sa.literal(as_of, sa.DateTime()))
+    end = sa.case((is_event, c.churned_at), else_=censored_at)
+    at = sa.literal(landmark, sa.DateTime())
+    return (
+        sa.select(
+            sa.literal(NEVER_FAILED).label("grp"),
+            _days(at, end).label("days"),
+            sa.case((is_event, 1), else_=0).label("is_event"),
+        )
+        .select_from(customers.outerjoin(f, f.c.customer_id == c.customer_id))
+        .where(
+            c.signup_at <= at,
+            sa.or_(c.churned_at.is_(None), c.churned_at > at),
+            sa.or_(f.c.created_at.is_(None), f.c.created_at > at),
+        )
+        .subquery("never_failed_followups")
+    )
+
+
+def _counts(followups) -> sa.Select:
+    """One row per group and day: events, censored."""
+    events = sa.func.sum(followups.c.is_event)
+    return (
+        sa.select(
+            followups.c.grp,
+            followups.c.days,
+            events.label("events"),
+            (sa.func.count() - events).label("censored"),
+        )
+        .group_by(followups.c.grp, followups.c.days)
+        .order_by(followups.c.grp, followups.c.days)
+    )
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    day: int
+    at_risk: int
+    events: int
+    censored: int
+    survival: float
+    ci_low: float
+    ci_high: float
+
+
+def kaplan_meier(counts: list[tuple[int, int, int]]) -> list[CurvePoint]:
+    """The Kaplan-Meier curve from (day, events, censored) rows: one point per day with an
+    event or a censoring. At risk on a day: those followed that long (censored ones leave
+    after the day's events). Bands: exponential Greenwood (log(-log S)), as lifelines."""
+    rows = sorted(counts)
+    at_risk = sum(events + censored for _, events, censored in rows)
+    survival, greenwood = 1.0, 0.0
+    points = []
+    for day, events, censored in rows:
+        if events:
+            survival *= 1 - events / at_risk
+            greenwood += events / (at_risk * (at_risk - events)) if at_risk > events else math.inf
+        points.append(
+            CurvePoint(day, at_risk, events, censored, survival, *_band(survival, greenwood))
+        )
+        at_risk -= events + censored
+    return points
+
+
+def _band(survival: float, greenwood: float) -> tuple[float, float]:
+    if survival >= 1.0:
+        return 1.0, 1.0
+    if survival <= 0.0 or math.isinf(greenwood):
+        return 0.0, 0.0
+    log_s = math.log(survival)
+    spread = Z_95 * math.sqrt(greenwood) / log_s  # negative: log S < 0
+    low = math.exp(-math.exp(math.log(-log_s) - spread))
+    high = math.exp(-math.exp(math.log(-log_s) + spread))
+    return low, high
+
+
+def logrank(groups: dict[str, list[tuple[int, int, int]]]) -> dict:
+    """The k-sample log-rank test from each group's (day, events, censored) rows:
+    ``{"statistic", "df", "p_value"}`` (None with fewer than two groups or no events)."""
+    names = sorted(groups)
+    if len(names) < 2:
+        return {"statistic": None, "df": None, "p_value": None}
+    by_day: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    at_risk = {}
+    for name in names:
+        at_risk[name] = sum(e + c for _, e, c in groups[name])
+        for day, events, censored in groups[name]:
+            by_day[day][name] = (events, censored)
+    k = len(names)
+    observed_minus_expected = [0.0] * k
+    covariance = [[0.0] * k for _ in range(k)]
+    for day in sorted(by_day):
+        today = by_day[day]
+        d = [today.get(name, (0, 0))[0] for name in names]
+        n = [at_risk[name] for name in names]
+        total_d, total_n = sum(d), sum(n)
+        if total_d and total_n > 1:
+            factor = total_d * (total_n - total_d) / (total_n - 1)
+            for i in range(k):
+                observed_minus_expected[i] += d[i] - total_d * n[i] / total_n
+                for j in range(k):
+                    share = (1.0 if i == j else 0.0) - n[j] / total_n
+                    covariance[i][j] += factor * n[i] / total_n * share
+        for name in names:
+            events, censored = today.get(name, (0, 0))
+            at_risk[name] -= events + censored
+    statistic = _quadratic_form(observed_minus_expected[:-1], [r[:-1] for r in covariance[:-1]])
+    if statistic is None:
+        return {"statistic": None, "df": None, "p_value": None}
+    return {"statistic": statistic, "df": k - 1, "p_value": float(chi2.sf(statistic, k - 1))}
+
+
+def _quadratic_form(vector: list[float], matrix: list[list[float]]) -> float | None:
+    """vector' matrix^-1 vector, or None when the matrix is singular."""
+    import numpy as np
+
+    m = np.array(matrix, dtype=float)
+    if not m.size or abs(np.linalg.det(m)) < 1e-12:
+        return None
+    v = np.array(vector, dtype=float)
+    return float(v @ np.linalg.solve(m, v))
+
+
+def _at_day(points: list[CurvePoint], day: int) -> CurvePoint | None:
+    """The curve's point in force on ``day``: the last at or before it, provided follow-up
+    reaches that day (None otherwise, and None before the first point)."""
+    if not points or points[-1].day < day:
+        return None
+    found = [point for point in points if point.day <= day]
+    return found[-1] if found else None
+
+
+def compute_survival(
+    engine: sa.Engine,
+    params: MetricParams = MetricParams(),  # noqa: B008
+    by: str = "recovery_group",
+) -> dict:
+    """Kaplan-Meier curves per group of ``by`` (one of SPLITS), and the log-rank test.
+
+    ``{"as_of", "by", "landmark", "horizon_days", "groups": [{"group", "customers",
+    "events", "at_horizon": {"survival", "ci_low", "ci_high"} or None, "curve": [{"day",
+    "at_risk", "events", "censored", "survival", "ci_low", "ci_high"}]}], "logrank":
+    {"statistic", "df", "p_value"}}``. ``landmark`` is the never-failed customers' start
+    (only under recovery_group).
+    """
+    from metrics.api import isoformat_utc, resolve_as_of
+
+    if by not in SPLITS:
+        raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
+    result: dict = {
+        "as_of": None,
+        "by": by,
+        "landmark": None,
+        "horizon_days": params.horizon_days,
+        "groups": [],
+        "logrank": {"statistic": None, "df": None, "p_value": None},
+    }
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is None:
+            return result
+        as_of = to_naive_utc(as_of)
+        failed = failed_followups(as_of, params, by)
+        rows = list(conn.execute(_counts(failed)))
+        if by == "recovery_group":
+            landmark = _median_start(conn, failed)
+            if landmark is not None:
+                result["landmark"] = isoformat_utc(landmark)
+                rows += list(conn.execute(_counts(never_failed_followups(as_of, params, landmark))))
+    result["as_of"] = isoformat_utc(as_of)
+    groups: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for grp, days, events, censored in rows:
+        groups[grp].append((int(days), int(events), int(censored)))
+    for name in sorted(groups, key=GROUP_ORDER[by].index):
+        curve = kaplan_meier(groups[name])
+        horizon = _at_day(curve, params.horizon_days)
+        result["groups"].append(
+            {
+                "group": name,
+                "customers": curve[0].at_risk if curve else 0,
+                "events": sum(p.events for p in curve),
+                "at_horizon": None
+                if horizon is None
+                else {
+                    "survival": horizon.survival,
+                    "ci_low": horizon.ci_low,
+                    "ci_high": horizon.ci_high,
+                },
+                "curve": [point.__dict__ for point in curve],
+            }
+        )
+    result["logrank"] = logrank(groups)
+    return result
+
+
+EPOCH = dt.datetime(2000, 1, 1)
+
+
+def _median_start(conn: sa.Connection, failed) -> dt.datetime | None:
+    """The median start of the failed customers' follow-ups (None without any), computed
+    in minutes since an epoch so that every warehouse interpolates it the same way."""
+    minutes = minutes_between(sa.literal(EPOCH, sa.DateTime()), failed.c.start)
+    found = conn.execute(sa.select(quantile_cont(minutes, [0.5]))).scalar()
+    if not found or found[0] is None:
+        return None
+    return EPOCH + dt.timedelta(minutes=float(found[0]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from etl import held_metrics
+from etl import held_metrics, versions
 from etl.identity import redact_emails
 from etl.merge import DUPLICATE, INSERT, REPLACE, latest_per_key, merge
 from etl.report import RunReport, utc_now
@@ -142,9 +142,19 @@ def _merge_counted(
     _count(report, superseded, stats_table, "rows_duplicates")
     # Only rows without metrics of their own (metrics_updated_at null) keep the stored ones.
     own = "metrics_updated_at" if keep_when_null else None
+    history = target == "tickets"
     counts = merge(
-        conn, tables[target], key, keep.drop("load_order"), keep_when_null, own, absent or {}
+        conn,
+        tables[target],
+        key,
+        keep.drop("load_order"),
+        keep_when_null,
+        own,
+        absent or {},
+        history,
     )
+    if history and not superseded.is_empty():
+        versions.keep_frame(conn, superseded)
     for (source_file, action), n in counts.items():
         _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
 

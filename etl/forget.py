@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from etl import versions
 from etl.identity import (
     HashKeyError,
     email_customer_id,
@@ -87,6 +88,8 @@ def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
     ci, q = tables["customer_identities"], tables["quarantine"]
     user_ids = conn.execute(sa.select(ci.c.user_id).where(ci.c.customer_id.in_(customer_ids)))
     user_ids = list(user_ids.scalars())
+    # The tickets' earlier versions first: they carry no customer id of their own.
+    history = versions.forget_tickets(conn, tables["tickets"].c.customer_id.in_(customer_ids))
     counts = {
         name: conn.execute(
             tables[name].delete().where(tables[name].c.customer_id.in_(customer_ids))
@@ -102,7 +105,9 @@ def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
             _names_user(q, "tickets", "requester_id", user_id),
         ]
     counts["quarantine"] = conn.execute(q.delete().where(sa.or_(*named)))
-    return {table: result.rowcount for table, result in counts.items()}
+    return {table: result.rowcount for table, result in counts.items()} | {
+        "ticket_versions": history
+    }
 
 
 def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:

@@ -19,6 +19,7 @@ from collections import Counter
 import polars as pl
 import sqlalchemy as sa
 
+from etl import versions
 from warehouse.dialect import insert_frame
 
 INSERT, REPLACE, DUPLICATE = "insert", "replace", "duplicate"
@@ -66,6 +67,7 @@ def merge(
     keep_when_null: tuple[str, ...] = (),
     keep_where_null: str | None = None,
     absent: dict[str, tuple[str, ...]] | None = None,
+    history: bool = False,
 ) -> Counter:
     """Merge ``batch`` (target's columns + ``row_number``; keys unique) into ``target``.
 
@@ -75,7 +77,8 @@ def merge(
     its own metrics, replaces them, nulls included). ``absent`` names, per source file, the
     columns that file does not have at all: its rows take the stored values there before they
     are compared, so a file without a column neither changes it nor counts as new for it.
-    Returns counts per (source_file, action).
+    With ``history`` (tickets), replaced rows and staged rows that did not become current
+    are kept as earlier versions (etl/versions.py). Returns counts per (source_file, action).
     """
     stage = _stage_table(target)
     stage.create(conn)
@@ -114,6 +117,8 @@ def merge(
         replaced = sa.exists().where(
             _key_match(stage, target, key), stage.c.merge_action == REPLACE
         )
+        if history:
+            versions.keep_replaced(conn, replaced)
         conn.execute(target.delete().where(replaced))
         written = [c.name for c in target.columns]
         conn.execute(
@@ -124,6 +129,8 @@ def merge(
                 ),
             )
         )
+        if history:
+            versions.keep_rows(conn, stage, stage.c.merge_action == DUPLICATE)
         counts = conn.execute(
             sa.select(stage.c.source_file, stage.c.merge_action, sa.func.count()).group_by(
                 stage.c.source_file, stage.c.merge_action

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 from metrics.dimensions import DIMENSIONS
 from metrics.facts import latest_timestamp_query
+from metrics.hindsight import hindsight
 from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
-from metrics.params import MetricParams, to_naive_utc
+from metrics.params import MetricParams, TimePoints, to_naive_utc
 from metrics.queries import Estimate
 from metrics.slices import SliceRequest, slice_estimates
 
@@ -38,7 +39,8 @@ def compute_kpis(
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
     "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},
-    "paradox_by_segment": [{"segment", "nps_delta", "retention_delta"}]}``: rates are
+    "paradox_by_segment": [{"segment", "nps_delta", "retention_delta"}],
+    "hindsight": {...} (metrics.hindsight; None when empty)}``: rates are
     fractions, NPS in [-100, 100], None where there is no data (metrics.paradox gives the
     methods). An empty warehouse (and no as_of given) gives as_of None and every value
     None. ``request.kpis`` keeps only those KPIs (the paradox is always there). A
@@ -55,12 +57,14 @@ def compute_kpis(
     notes: dict[str, str] = {}
     strata: list[dict[str, Estimate]] = []
     segments: list[tuple[str | None, dict[str, Estimate]]] = []
+    known: dict | None = None
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is not None:
             as_of, rows, notes = slice_estimates(conn, as_of, params, computed)
             estimates = dict(rows[0].estimates)
             notes = {name: note for name, note in notes.items() if name in names}
+            known = hindsight(conn, TimePoints.at(as_of, params), params)
             # Under a ticket filter the paradox's customer KPIs have no value: nothing to split.
             if all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
                 matching = replace(request, kpis=inputs, by=MATCH_ON)
@@ -79,6 +83,7 @@ def compute_kpis(
             | {name: paradox_delta(delta, found, size) for name, delta in PARADOX_DELTAS.items()}
             for segment, found in segments
         ],
+        "hindsight": known,
     }
     if request.narrowed:
         result["filters"] = request.filters()

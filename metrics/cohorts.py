@@ -14,7 +14,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from metrics.facts import failed_customers, is_failure
+from metrics.facts import failed_customers, has_history, is_failure
 from metrics.params import MetricParams
 from metrics.periods import local_date, local_midnight, shift
 from warehouse.schema import customers, tickets
@@ -89,7 +89,9 @@ def compute_cohorts(
                 months.c.idx.label("w_id"),
                 sa.func.least(months.c.m_end, sa.literal(as_of, sa.DateTime())).label("w_end"),
             ).subquery("cohort_ends")
-            failed = failed_customers(windows, "w_end", params.failure_tags)
+            failed = failed_customers(
+                windows, "w_end", params.failure_tags, history=has_history(conn)
+            )
             members_query = members_query.add_columns(
                 failed.c.recovery_group.label("recovery_group")
             ).join(

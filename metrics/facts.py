@@ -22,7 +22,14 @@ from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 from metrics.dimensions import Dimension, Sources, expression
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import has_any_tag, local_period_start, minutes_between, week_start
-from warehouse.schema import customers, nps_responses, ticket_groups, tickets
+from warehouse.schema import (
+    VERSIONED_COLUMNS,
+    customers,
+    nps_responses,
+    ticket_groups,
+    ticket_versions,
+    tickets,
+)
 
 FAILURE_TYPES = ("incident", "problem")
 SOLVED_STATUSES = ("solved", "closed")
@@ -57,6 +64,70 @@ def latest_timestamp_query() -> Select:
     return sa.select(*(sa.select(sa.func.max(col)).scalar_subquery() for col in columns))
 
 
+BEGINNING = dt.datetime(1900, 1, 1)  # the start of a ticket's first version's validity
+NEVER = dt.datetime(9999, 12, 31)  # the churn time of a customer who has not churned
+
+
+def has_history(conn: sa.Connection) -> bool:
+    """Whether any ticket has an earlier version: without one, every ticket's state at any
+    instant is its current row, and the queries skip the history."""
+    return conn.execute(
+        sa.select(sa.exists().where(sa.true()).select_from(ticket_versions))
+    ).scalar()
+
+
+def _versioned(columns) -> list[ColumnElement]:
+    return [columns[name] for name in VERSIONED_COLUMNS]
+
+
+def ticket_states(history: bool) -> Subquery:
+    """One row per ticket version: source, ticket_id, the versioned columns, and the
+    interval [valid_from, valid_to) it is the ticket's state in.
+
+    The first version loaded also stands for the time before it (valid from BEGINNING: a
+    ticket's state before its first known version is read from that version); the latest is
+    valid until NEVER. Without history, each ticket's one row, valid always.
+    """
+    t = tickets.c
+    if not history:
+        return sa.select(
+            t.source,
+            t.ticket_id,
+            *(t[name] for name in VERSIONED_COLUMNS),
+            _at(BEGINNING).label("valid_from"),
+            _at(NEVER).label("valid_to"),
+        ).subquery("ticket_states")
+    v = ticket_versions.c
+    every = sa.union_all(
+        sa.select(
+            t.source, t.ticket_id, t.updated_at.label("since"), *(t[n] for n in VERSIONED_COLUMNS)
+        ),
+        sa.select(
+            v.source, v.ticket_id, v.valid_from.label("since"), *(v[n] for n in VERSIONED_COLUMNS)
+        ),
+    ).subquery("ticket_versions_all")
+    e = every.c
+    order = {"partition_by": (e.source, e.ticket_id), "order_by": e.since.asc().nulls_first()}
+    ranked = sa.select(
+        every,
+        sa.func.row_number().over(**order).label("version"),
+        sa.func.lead(e.since).over(**order).label("next_since"),
+    ).subquery("ranked_versions")
+    r = ranked.c
+    return sa.select(
+        r.source,
+        r.ticket_id,
+        *(r[name] for name in VERSIONED_COLUMNS),
+        sa.case((r.version == 1, _at(BEGINNING)), else_=r.since).label("valid_from"),
+        sa.func.coalesce(r.next_since, _at(NEVER)).label("valid_to"),
+    ).subquery("ticket_states")
+
+
+def _valid_at(states: Subquery, at: ColumnElement | dt.datetime) -> ColumnElement[bool]:
+    at = _at(at) if isinstance(at, dt.datetime) else at
+    return sa.and_(states.c.valid_from <= at, states.c.valid_to > at)
+
+
 @dataclass(frozen=True)
 class Window:
     """One measuring point of the customer fact sets: the period it reports (None without a
@@ -81,6 +152,7 @@ class Scope:
     business_intervals: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     scheduled: bool = False  # a business schedule is configured (its intervals may be none)
     columns: frozenset[str] | None = None  # the measure columns asked for (None: all)
+    history: bool = False  # the warehouse holds earlier ticket versions (has_history)
 
     def wants(self, column: str) -> bool:
         return self.columns is None or column in self.columns
@@ -160,6 +232,19 @@ def _business_minutes(scope: Scope, as_of: dt.datetime) -> Subquery:
     )
 
 
+class _StateColumns:
+    """A ticket's columns, the versioned ones read from a ticket state: ``c.status`` etc."""
+
+    def __init__(self, table: sa.Table, states: Subquery):
+        self._table, self._states = table, states
+
+    def __getitem__(self, name: str) -> ColumnElement:
+        return (self._states if name in VERSIONED_COLUMNS else self._table).c[name]
+
+    def __getattr__(self, name: str) -> ColumnElement:
+        return self[name]
+
+
 def ticket_facts(
     points: TimePoints,
     params: MetricParams,
@@ -175,18 +260,37 @@ def ticket_facts(
     since = scope.since if since is None else since
     # The conditions many measures share are computed once per ticket, in an inner select:
     # the measures' CASE branches then read plain columns (several times faster on DuckDB).
+    # With history, what changes between versions is read from the version valid at as_of.
     c = tickets.c
-    base = sa.select(
-        tickets,
-        sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of).label("is_ack"),
-        sa.and_(
-            c.status.in_(SOLVED_STATUSES), sa.or_(c.solved_at.is_(None), c.solved_at <= as_of)
-        ).label("is_solved"),
-        is_failure(params.failure_tags).label("is_fail"),
-        minutes_between(c.created_at, _at(as_of)).label("age_minutes"),
-        minutes_between(c.created_at, c.first_reply_at).label("reply_minutes"),
-        minutes_between(c.created_at, c.solved_at).label("solve_minutes"),
-    ).where(c.created_at <= as_of)
+    ticket_columns: list = [tickets]
+    source: sa.FromClause = tickets
+    if scope.history:
+        states = ticket_states(True)
+        c = _StateColumns(tickets, states)
+        ticket_columns = [c[col.name].label(col.name) for col in tickets.columns]
+        source = tickets.join(
+            states,
+            sa.and_(
+                states.c.source == tickets.c.source,
+                states.c.ticket_id == tickets.c.ticket_id,
+                _valid_at(states, as_of),
+            ),
+        )
+    base = (
+        sa.select(
+            *ticket_columns,
+            sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of).label("is_ack"),
+            sa.and_(
+                c.status.in_(SOLVED_STATUSES), sa.or_(c.solved_at.is_(None), c.solved_at <= as_of)
+            ).label("is_solved"),
+            is_failure(params.failure_tags).label("is_fail"),
+            minutes_between(c.created_at, _at(as_of)).label("age_minutes"),
+            minutes_between(c.created_at, c.first_reply_at).label("reply_minutes"),
+            minutes_between(c.created_at, c.solved_at).label("solve_minutes"),
+        )
+        .select_from(source)
+        .where(c.created_at <= as_of)
+    )
     if since is not None:
         base = base.where(c.created_at >= since)
     # OFFSET 0 keeps PostgreSQL from folding this select into the outer one (which would
@@ -237,7 +341,9 @@ def ticket_facts(
         )
         src_groups = ticket_groups
     if scope.uses("recovery"):
-        failed = failed_customers(_windows(NO_SCOPE, points), "w_end", params.failure_tags)
+        failed = failed_customers(
+            _windows(NO_SCOPE, points), "w_end", params.failure_tags, history=scope.history
+        )
         from_clause = from_clause.outerjoin(failed, failed.c.customer_id == t.customer_id)
         recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     business = source_business
@@ -312,6 +418,7 @@ def failed_customers(
     at: str,
     failure_tags: tuple[str, ...],
     last_solved_before: dt.datetime | None = None,
+    history: bool = False,
 ) -> Subquery:
     """One row per customer and window with a failure ticket created at or before the
     window's instant ``at`` (a column of ``windows``).
@@ -322,14 +429,29 @@ def failed_customers(
     failures created at or before that instant: for a customer recovered then, when their
     last failure was solved).
 
-    Each customer's failures are summarised once, whatever the number of windows: when the
-    first one was created, and when the first not-recovered one (reopened, or rated bad) was
-    both created and solved; a customer is unrecovered at t from that instant on. Only the
-    failures still open at a window's instant are matched against the windows.
+    A failure's state at t is its version valid at t (``ticket_states``; without history,
+    its one row). Each customer's failures are summarised once, whatever the number of
+    windows: when the first one was created, and from when a not-recovered state (solved,
+    then reopened or rated bad) held for good; a customer is unrecovered at t from that
+    instant on. Only what holds for a while (a not-recovered state a later version undid,
+    a failure still open) is matched against the windows.
     """
     k = tickets.c
+    states = ticket_states(history)
+    s_ = states.c
     failures = (
-        sa.select(k.customer_id, k.created_at, k.solved_at, k.reopens, k.csat)
+        sa.select(
+            k.customer_id,
+            k.created_at,
+            s_.solved_at,
+            s_.reopens,
+            s_.csat,
+            s_.valid_from,
+            s_.valid_to,
+        )
+        .select_from(
+            tickets.join(states, sa.and_(s_.source == k.source, s_.ticket_id == k.ticket_id))
+        )
         .where(is_failure(failure_tags))
         .cte("failures")
     )
@@ -339,21 +461,27 @@ def failed_customers(
         c.solved_at.is_not(None),
         sa.or_(sa.func.coalesce(c.reopens, 0) > 0, c.csat.is_not_distinct_from("bad")),
     )
+    # From when a not-recovered state holds: created, solved, and this version valid.
+    unrecovered_from = sa.func.greatest(c.created_at, c.solved_at, c.valid_from)
+    for_good = c.valid_to == _at(NEVER)
     summary_columns = [
         c.customer_id,
         sa.func.min(c.created_at).label("first_failure_at"),
-        sa.func.min(sa.case((is_not_recovered, sa.func.greatest(c.created_at, c.solved_at)))).label(
+        sa.func.min(sa.case((sa.and_(is_not_recovered, for_good), unrecovered_from))).label(
             "first_unrecovered_at"
         ),
     ]
     if last_solved_before is not None:
+        valid_then = sa.and_(c.valid_from <= last_solved_before, c.valid_to > last_solved_before)
         summary_columns.append(
-            sa.func.max(sa.case((c.created_at <= last_solved_before, c.solved_at))).label(
-                "last_solved_at"
-            )
+            sa.func.max(
+                sa.case((sa.and_(c.created_at <= last_solved_before, valid_then), c.solved_at))
+            ).label("last_solved_at")
         )
     summary = sa.select(*summary_columns).group_by(c.customer_id).subquery("failure_summary")
     is_open = sa.and_(c.created_at <= t, sa.or_(c.solved_at.is_(None), c.solved_at > t))
+    if history:
+        is_open = sa.and_(is_open, c.valid_from <= t, c.valid_to > t)
     still_open = (
         sa.select(c.customer_id, windows.c.w_id)
         .select_from(failures.join(windows, is_open))
@@ -361,14 +489,7 @@ def failed_customers(
         .subquery("open_failures")
     )
     s, o = summary.c, still_open.c
-    recovery_group = sa.case(
-        (s.first_unrecovered_at <= t, "unrecovered"),
-        (o.customer_id.is_not(None), "in_recovery"),
-        else_="recovered",
-    )
-    columns = [s.customer_id, windows.c.w_id, recovery_group.label("recovery_group")]
-    if last_solved_before is not None:
-        columns.append(s.last_solved_at)
+    unrecovered = s.first_unrecovered_at <= t
     from_clause = summary.join(windows, s.first_failure_at <= t).outerjoin(
         still_open,
         sa.and_(
@@ -376,10 +497,31 @@ def failed_customers(
             o.w_id == windows.c.w_id,
         ),
     )
+    if history:  # a not-recovered state that a later version undid: matched per window
+        undone = sa.and_(is_not_recovered, ~for_good, unrecovered_from <= t, c.valid_to > t)
+        for_a_while = (
+            sa.select(c.customer_id, windows.c.w_id)
+            .select_from(failures.join(windows, undone))
+            .group_by(c.customer_id, windows.c.w_id)
+            .subquery("unrecovered_for_a_while")
+        )
+        from_clause = from_clause.outerjoin(
+            for_a_while,
+            sa.and_(
+                for_a_while.c.customer_id == s.customer_id,
+                for_a_while.c.w_id == windows.c.w_id,
+            ),
+        )
+        unrecovered = sa.or_(unrecovered, for_a_while.c.customer_id.is_not(None))
+    recovery_group = sa.case(
+        (unrecovered, "unrecovered"),
+        (o.customer_id.is_not(None), "in_recovery"),
+        else_="recovered",
+    )
+    columns = [s.customer_id, windows.c.w_id, recovery_group.label("recovery_group")]
+    if last_solved_before is not None:
+        columns.append(s.last_solved_at)
     return sa.select(*columns).select_from(from_clause).subquery("failed_customers")
-
-
-NEVER = dt.datetime(9999, 12, 31)  # the churn time of a customer who has not churned
 
 
 def _churn_time() -> ColumnElement[dt.datetime]:
@@ -417,7 +559,7 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     t0 + H (the window's end)."""
     c = customers.c
     w = _windows(scope, points)
-    failed = failed_customers(w, "w_t0", params.failure_tags)
+    failed = failed_customers(w, "w_t0", params.failure_tags, history=scope.history)
     is_retained = sa.or_(c.churned_at.is_(None), c.churned_at > w.c.w_end)
     group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
@@ -469,7 +611,7 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
         had_failure = failed_in.c.customer_id.is_not(None)
         has_failure = _flag((sa.and_(active_year, had_failure), 1.0), (active_year, 0.0))
     if scope.uses("recovery"):
-        failed = failed_customers(w, "w_year_start", params.failure_tags)
+        failed = failed_customers(w, "w_year_start", params.failure_tags, history=scope.history)
         from_clause = from_clause.outerjoin(failed, _same_window(failed, w))
         recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
@@ -503,7 +645,11 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
     solved."""
     r = nps_responses.c
     failed = failed_customers(
-        _windows(NO_SCOPE, points), "w_end", params.failure_tags, last_solved_before=points.as_of
+        _windows(NO_SCOPE, points),
+        "w_end",
+        params.failure_tags,
+        last_solved_before=points.as_of,
+        history=scope.history,
     )
     raw_group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     recovery_group = sa.case(

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from metrics.api import resolve_as_of
 from metrics.catalog import RECOVERY_GROUPS, Measure
+from metrics.facts import Scope, has_history
 from metrics.paradox import Group, nps_interval, rate_interval
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import Estimate, measure_queries, read_estimates
@@ -47,7 +48,9 @@ def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) ->
         as_of = resolve_as_of(conn, params)
         if as_of is not None:
             points = TimePoints.at(as_of, params)
-            for query, measures in measure_queries(group_measures(), points, params).values():
+            scope = Scope(history=has_history(conn))
+            queries = measure_queries(group_measures(), points, params, scope)
+            for query, measures in queries.values():
                 estimates |= read_estimates(conn.execute(query).one()._mapping, measures)
     rows = []
     for group in RECOVERY_GROUPS:

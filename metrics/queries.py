@@ -167,9 +167,11 @@ TREND_MEASURES = {
 }
 
 
-def weekly_trends_query(points: TimePoints, params: MetricParams, since: dt.datetime) -> Select:
+def weekly_trends_query(
+    points: TimePoints, params: MetricParams, since: dt.datetime, scope: Scope = NO_SCOPE
+) -> Select:
     """One row per ISO week with tickets created in [since, as_of]: week_start,
     tickets_created and the trend measures, each measured at as_of."""
-    facts = ticket_facts(points, params, since=since)
+    facts = ticket_facts(points, params, since=since, scope=scope)
     query = measures_select(facts, TREND_MEASURES, by=facts.c.week_start)
     return query.add_columns(sa.func.count().label("tickets_created"))

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
-from metrics.facts import Scope, Window
+from metrics.facts import Scope, Window, has_history
 from metrics.params import MetricParams, TimePoints, month_start
 from metrics.periods import DEFAULT_PERIODS, Period, floor, local_date, local_midnight, periods
 from metrics.periods import shift as shift_period
@@ -225,6 +225,7 @@ def slice_estimates(
         windows=_windows(spans, as_of, params) if spans else (),
         business_intervals=_business_intervals(conn, params, names, since, as_of),
         scheduled=params.schedule is not None,
+        history=has_history(conn),
     )
     measures = {name: KPI_CATALOG[name].measure for name in names}
     notes: dict[str, str] = {}

@@ -8,6 +8,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from metrics.api import resolve_as_of
+from metrics.facts import Scope, has_history
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import TREND_MEASURES, read_estimates, weekly_trends_query
 
@@ -43,7 +44,8 @@ def weekly_trends(
             return pl.DataFrame(schema=TRENDS_SCHEMA)
         starts = week_starts(as_of, weeks)
         since = dt.datetime.combine(starts[0], dt.time())
-        query = weekly_trends_query(TimePoints.at(as_of, params), params, since)
+        scope = Scope(history=has_history(conn))
+        query = weekly_trends_query(TimePoints.at(as_of, params), params, since, scope)
         found = {}
         for row in conn.execute(query):
             estimates = read_estimates(row._mapping, TREND_MEASURES)

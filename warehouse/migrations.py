@@ -71,7 +71,18 @@ def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
-STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {1: _to_v2, 2: _to_v3}
+def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 4: ticket history (earlier versions of each ticket) for point-in-time
+    metrics. A warehouse loaded before keeps one version per ticket: its numbers stay."""
+    metadata.create_all(conn, checkfirst=True)
+    return ["created ticket_versions"]
+
+
+STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {
+    1: _to_v2,
+    2: _to_v3,
+    3: _to_v4,
+}
 
 
 def migrate(conn: sa.Connection, move_hash_key: MoveHashKey) -> tuple[int, int, list[str]]:

@@ -16,6 +16,10 @@ Grain of each table:
 - customer_identities: one row per source user (source, user_id) mapped to a customer_id.
 - ticket_groups: one row per source group (source, group_id): the names a source's groups
   have, looked up when tickets are sliced by group (a Zendesk ticket stores the group id).
+- ticket_versions: one row per earlier version of a ticket (source, ticket_id, valid_from):
+  the state a ticket had from its source ``updated_at`` until the next version. The current
+  version is the tickets row itself; together they are the ticket's history (see
+  etl/versions.py), which point-in-time metrics read.
 - warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """
 
@@ -26,7 +30,7 @@ import sqlalchemy as sa
 from data_contracts import CONTRACTS
 from data_contracts.contract import LINEAGE_COLUMNS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SQL_TYPES = {
     "string": sa.String,
@@ -67,6 +71,30 @@ tickets = _canonical_table(
     sa.Column("first_resolution_minutes", sa.BigInteger),
 )
 nps_responses = _canonical_table("nps_responses")
+
+# What changes between a ticket's versions, and what point-in-time metrics read from them.
+VERSIONED_COLUMNS = (
+    "status",
+    "first_reply_at",
+    "solved_at",
+    "agent_replies",
+    "reopens",
+    "assignee_stations",
+    "group_stations",
+    "csat",
+    "compensation",
+)
+ticket_versions = sa.Table(
+    "ticket_versions",
+    metadata,
+    sa.Column("source", sa.String, primary_key=True),
+    sa.Column("ticket_id", sa.String, primary_key=True),
+    sa.Column("valid_from", sa.DateTime, primary_key=True),
+    *(sa.Column(name, tickets.c[name].type) for name in VERSIONED_COLUMNS),
+    sa.Column("batch_id", sa.String, nullable=False),
+    sa.Column("source_file", sa.String, nullable=False),
+    comment="one row per earlier version of a ticket, valid from its source updated_at",
+)
 customers = _canonical_table("customers")
 
 COUNT_COLUMNS = (

@@ -55,6 +55,7 @@ def test_an_empty_warehouse_gives_no_as_of_and_no_values(engine):
             | {"n": NO_ONE, "method": "newcombe_hybrid_score", "matched": NO_MATCH},
         },
         "paradox_by_segment": [],
+        "hindsight": None,
     }
     assert weekly_trends(engine).is_empty()
     assert recovery_groups(engine)["customers_at_t0"].to_list() == [0, 0, 0, 0]

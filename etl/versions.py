@@ -1,0 +1,99 @@
+"""Ticket history: every version of a ticket the warehouse has loaded, like a dbt snapshot.
+
+The tickets row is a ticket's current version (the newest source ``updated_at``);
+``ticket_versions`` keeps the others, each valid from its own ``updated_at``. A version
+joins the history when
+- a newer version replaces the current row (the replaced row moves into the history);
+- an older version arrives late (it is not the current row, and never replaces it), or a
+  file or batch holds several versions of a ticket (all but the newest).
+So exports loaded in any order give the same history. A version without an ``updated_at``
+cannot be placed in time and is not kept; re-delivering a version already held changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from warehouse.dialect import insert_frame
+from warehouse.schema import VERSIONED_COLUMNS, ticket_versions, tickets
+
+KEY = ("source", "ticket_id")
+COLUMNS = (*VERSIONED_COLUMNS, "batch_id", "source_file")
+
+
+def _not_held(rows: sa.FromClause, when: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """No version of the row's ticket at ``when`` yet, neither in the history nor current."""
+    v, t = ticket_versions.c, tickets.c
+    return sa.and_(
+        ~sa.exists().where(
+            v.source == rows.c.source, v.ticket_id == rows.c.ticket_id, v.valid_from == when
+        ),
+        ~sa.exists().where(
+            t.source == rows.c.source, t.ticket_id == rows.c.ticket_id, t.updated_at == when
+        ),
+    )
+
+
+def _insert_from(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
+    """Insert ``rows`` (ticket columns, ``updated_at`` as valid_from) not held yet."""
+    written = [*KEY, "valid_from", *COLUMNS]
+    select = sa.select(
+        rows.c.source, rows.c.ticket_id, rows.c.updated_at, *(rows.c[c] for c in COLUMNS)
+    ).where(rows.c.updated_at.is_not(None), _not_held(rows, rows.c.updated_at), *conditions)
+    return conn.execute(ticket_versions.insert().from_select(written, select)).rowcount
+
+
+def keep_replaced(conn: sa.Connection, replaced: sa.ColumnElement[bool]) -> None:
+    """Before current rows are replaced: move those matching ``replaced`` (a condition on
+    tickets) into the history. Call it before they are deleted."""
+    v, t = ticket_versions.c, tickets.c
+    already = sa.exists().where(
+        v.source == t.source, v.ticket_id == t.ticket_id, v.valid_from == t.updated_at
+    )
+    written = [*KEY, "valid_from", *COLUMNS]
+    select = sa.select(t.source, t.ticket_id, t.updated_at, *(t[c] for c in COLUMNS)).where(
+        replaced, t.updated_at.is_not(None), ~already
+    )
+    conn.execute(ticket_versions.insert().from_select(written, select))
+
+
+def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
+    """After a merge: keep staged ticket rows that did not become current (older versions,
+    re-deliveries are skipped). ``rows`` has the tickets' columns."""
+    return _insert_from(conn, rows, *conditions)
+
+
+def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
+    """Keep the versions in ``frame`` (ticket rows superseded within a batch)."""
+    needed = [*KEY, "updated_at", *COLUMNS]
+    frame = frame.filter(pl.col("updated_at").is_not_null())
+    if frame.is_empty():
+        return 0
+    frame = frame.select([c for c in needed if c in frame.columns]).unique(
+        subset=[*KEY, "updated_at"], keep="last", maintain_order=True
+    )
+    stage = sa.Table(
+        "stage_ticket_versions",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type) for c in tickets.columns if c.name in frame.columns),
+        prefixes=["TEMPORARY"],
+    )
+    stage.create(conn)
+    try:
+        insert_frame(conn, stage, frame)
+        missing = [c for c in needed if c not in frame.columns]
+        rows = sa.select(*stage.columns, *(sa.null().label(c) for c in missing)).subquery(
+            "superseded"
+        )
+        return _insert_from(conn, rows)
+    finally:
+        stage.drop(conn)
+
+
+def forget_tickets(conn: sa.Connection, forgotten: sa.ColumnElement[bool]) -> int:
+    """Delete the history of the tickets matching ``forgotten`` (a condition on tickets)."""
+    v, t = ticket_versions.c, tickets.c
+    mine = sa.exists().where(t.source == v.source, t.ticket_id == v.ticket_id, forgotten)
+    return conn.execute(ticket_versions.delete().where(mine)).rowcount

@@ -1,0 +1,158 @@
+"""Ticket history: every version loaded is kept (in any load order), and metrics at time t
+read the state known at t, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+import sqlalchemy as sa
+
+from etl.load import load_paths
+from metrics import MetricParams, compute_kpis
+from metrics.slices import SliceRequest, compute_slice
+from warehouse.schema import ticket_versions, tickets
+
+HEADER = (
+    "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,type,priority,"
+    "tags,group_name,assignee_id,agent_replies,reopens,assignee_stations,group_stations,csat,"
+    "compensation,updated_at"
+)
+# T1: an incident solved on 6 January and rated good (version of 6 January); on 1 April it
+# was reopened and rated bad (version of 1 April). T2: a question, one version.
+JANUARY = [
+    "T1,C1,2024-01-05T09:00:00Z,2024-01-05T09:20:00Z,2024-01-06T09:00:00Z,solved,email,"
+    "incident,high,,Support,A1,1,0,1,1,good,,2024-01-06T09:00:00Z",
+    "T2,C2,2024-01-08T09:00:00Z,2024-01-08T09:10:00Z,2024-01-08T10:00:00Z,solved,email,"
+    "question,low,,Support,A1,1,0,1,1,,,2024-01-08T10:00:00Z",
+]
+APRIL = [
+    "T1,C1,2024-01-05T09:00:00Z,2024-01-05T09:20:00Z,2024-01-06T09:00:00Z,solved,email,"
+    "incident,high,,Support,A1,3,1,1,1,bad,,2024-04-01T09:00:00Z",
+]
+CUSTOMERS = [
+    "customer_id,signup_at,churned_at,segment,plan,region,mrr",
+    "C1,2023-01-01,,smb,pro,EU,49.0",
+    "C2,2023-01-01,,smb,pro,EU,49.0",
+]
+AS_OF = dt.datetime(2024, 6, 1)  # t0 = 3 March: T1 was recovered then, not since 1 April
+T0 = AS_OF - dt.timedelta(days=90)
+
+
+def _write(folder, name: str, rows: list[str]):
+    path = folder / f"{name}.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+def _history(engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        current = conn.execute(
+            sa.select(
+                tickets.c.ticket_id, tickets.c.updated_at, tickets.c.reopens, tickets.c.csat
+            ).order_by(tickets.c.ticket_id)
+        ).all()
+        earlier = conn.execute(
+            sa.select(
+                ticket_versions.c.ticket_id,
+                ticket_versions.c.valid_from,
+                ticket_versions.c.reopens,
+                ticket_versions.c.csat,
+            ).order_by(ticket_versions.c.ticket_id, ticket_versions.c.valid_from)
+        ).all()
+    return [tuple(r) for r in current], [tuple(r) for r in earlier]
+
+
+EXPECTED_CURRENT = [
+    ("T1", dt.datetime(2024, 4, 1, 9), 1, "bad"),
+    ("T2", dt.datetime(2024, 1, 8, 10), 0, None),
+]
+EXPECTED_EARLIER = [("T1", dt.datetime(2024, 1, 6, 9), 0, "good")]
+
+
+@pytest.mark.parametrize("order", ["january first", "april first", "one file"])
+def test_every_version_is_kept_in_any_load_order(any_engine, tmp_path, order):
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    load_paths(any_engine, [customers])
+    if order == "one file":
+        load_paths(any_engine, [_write(tmp_path, "both", APRIL + JANUARY)])
+    else:
+        files = [_write(tmp_path, "january", JANUARY), _write(tmp_path, "april", APRIL)]
+        for path in files if order == "january first" else files[::-1]:
+            load_paths(any_engine, [path])
+    assert _history(any_engine) == (EXPECTED_CURRENT, EXPECTED_EARLIER)
+
+    # At t0 the customer was recovered (reopened and rated bad only on 1 April) ...
+    params = MetricParams(as_of=AS_OF)
+    by_group = compute_slice(
+        any_engine, params, SliceRequest(by=("recovery_group",), kpis=("recovered_retention",))
+    )
+    groups = {r["recovery_group"]: r["n"]["recovered_retention"] for r in by_group["rows"]}
+    assert groups["recovered"] == 1 and "unrecovered" not in groups
+    kpis = compute_kpis(any_engine, params)
+    assert kpis["kpis"]["recovered_retention"] == 1.0
+    assert kpis["kpis"]["unrecovered_retention"] is None
+    # ... and at as_of the ticket KPIs read the latest version: reopened, 3 replies.
+    assert kpis["kpis"]["reopen_rate"] == 0.5
+    assert kpis["kpis"]["one_touch_rate"] == 0.5
+    # Before 1 April the ticket KPIs read the January version.
+    march = compute_kpis(any_engine, MetricParams(as_of=dt.datetime(2024, 3, 15)))["kpis"]
+    assert march["reopen_rate"] == 0.0 and march["one_touch_rate"] == 1.0
+    assert kpis["hindsight"]["first_known_later"] == 0
+    assert kpis["hindsight"]["failure_tickets"] == 1
+
+
+def test_reloading_a_version_adds_nothing(any_engine, tmp_path):
+    january, april = _write(tmp_path, "january", JANUARY), _write(tmp_path, "april", APRIL)
+    load_paths(any_engine, [january])
+    load_paths(any_engine, [april])
+    again = _write(tmp_path, "january_again", list(reversed(JANUARY)))  # new file, same rows
+    report = load_paths(any_engine, [again])
+    assert report.totals()["rows_duplicates"] == 2
+    assert _history(any_engine)[1] == EXPECTED_EARLIER
+
+
+def test_one_version_per_ticket_keeps_todays_numbers_and_says_where_hindsight_may_be(
+    any_engine, tmp_path
+):
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    # Only the April version: T1's state at t0 can only be read from it (reopened, bad).
+    load_paths(any_engine, [customers, _write(tmp_path, "april", [APRIL[0], JANUARY[1]])])
+    result = compute_kpis(any_engine, MetricParams(as_of=AS_OF))
+    assert result["kpis"]["unrecovered_retention"] == 1.0  # the one version says so
+    assert result["kpis"]["recovered_retention"] is None
+    assert result["hindsight"]["failure_tickets"] == 1
+    assert result["hindsight"]["first_known_later"] == 1
+    assert result["hindsight"]["at"] == T0.isoformat() + "Z"
+    assert "may carry hindsight" in result["hindsight"]["note"]
+
+
+def test_a_state_a_later_version_undid_counts_only_while_it_held(any_engine, tmp_path):
+    """Rated bad in February, re-rated good in May: unrecovered at t0 (3 March) only."""
+    feb = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",bad,,2024-02-01T09:00:00Z")
+    may = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",good,,2024-05-01T09:00:00Z")
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    load_paths(any_engine, [customers, _write(tmp_path, "feb", [feb])])
+    load_paths(any_engine, [_write(tmp_path, "may", [may])])
+    kpis = compute_kpis(any_engine, MetricParams(as_of=AS_OF))["kpis"]
+    assert kpis["unrecovered_retention"] == 1.0 and kpis["recovered_retention"] is None
+    later = compute_kpis(any_engine, MetricParams(as_of=AS_OF, horizon_days=20))["kpis"]
+    assert later["recovered_retention"] == 1.0  # t0 = 12 May: the good rating holds
+
+
+@pytest.mark.parametrize("first", list(itertools.permutations(["feb", "may"])))
+def test_history_order_does_not_change_the_numbers(any_engine, tmp_path, first):
+    feb = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",bad,,2024-02-01T09:00:00Z")
+    may = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",good,,2024-05-01T09:00:00Z")
+    files = {"feb": _write(tmp_path, "feb", [feb]), "may": _write(tmp_path, "may", [may])}
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    load_paths(any_engine, [customers])
+    for name in first:
+        load_paths(any_engine, [files[name]])
+    kpis = compute_kpis(any_engine, MetricParams(as_of=AS_OF))["kpis"]
+    assert kpis["unrecovered_retention"] == 1.0

@@ -85,6 +85,11 @@ def compute_kpis(
         ],
         "hindsight": known,
     }
+    if params.count != "tickets":  # what the recovery KPIs counted, when not tickets
+        result["count"] = {
+            "recovery_kpis": params.count,
+            "episode_window_days": params.episode_window_days,
+        }
     if request.narrowed:
         result["filters"] = request.filters()
         if notes:

@@ -304,6 +304,36 @@ _ANALYST_KPIS = [
         "share",
         "is_recovered_in_window",
     ),
+    Kpi(
+        name="failure_episodes",
+        label="Failure episodes",
+        description="A customer's failure tickets created within the episode window (default "
+        "7 days) of the one before, counted once as one problem.",
+        unit="count",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("episodes", "count", "is_episode"),
+    ),
+    Kpi(
+        name="episode_tta_median_minutes",
+        label="Episode TTA, median",
+        description="Median minutes to the first reply on the first ticket of each failure "
+        "episode (acknowledged by as_of).",
+        unit="minutes",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("episodes", "quantile", "tta_minutes", q=0.5),
+    ),
+    Kpi(
+        name="episode_one_touch_rate",
+        label="Episode one-touch rate",
+        description="Failure episodes solved with at most one agent reply across all their "
+        "tickets, over episodes whose tickets are all solved.",
+        unit="ratio",
+        higher_is_better=True,
+        default_target=None,
+        measure=Measure("episodes", "share", "is_one_touch"),
+    ),
     _ticket_kpi(
         "business_tta_median_minutes",
         "Business-hours TTA, median",

@@ -393,6 +393,13 @@ def ticket_facts(
             (sa.and_(failure, ~is_solved, age > window), 0.0),
         ).label("is_recovered_in_window"),
         sa.case((is_acknowledged, business)).label("business_tta_minutes"),
+        # What failure episodes are built from (metrics/episodes.py).
+        t.source.label("ep_source"),
+        t.ticket_id.label("ep_ticket"),
+        t.customer_id.label("ep_customer"),
+        t.created_at.label("ep_created"),
+        sa.case((has_solve_time, t.solved_at)).label("ep_solved_at"),
+        t.agent_replies.label("ep_replies"),
     ]
     src = Sources(base, src_customers, src_groups, recovery, t.created_at)
     period = (
@@ -437,21 +444,23 @@ def failed_customers(
     a failure still open) is matched against the windows.
     """
     k = tickets.c
-    states = ticket_states(history)
-    s_ = states.c
+    if history:
+        states = ticket_states(True)
+        s_ = states.c
+        versioned = [s_.solved_at, s_.reopens, s_.csat, s_.valid_from, s_.valid_to]
+        source = tickets.join(states, sa.and_(s_.source == k.source, s_.ticket_id == k.ticket_id))
+    else:  # each ticket's one row, valid always: no join
+        versioned = [
+            k.solved_at,
+            k.reopens,
+            k.csat,
+            _at(BEGINNING).label("valid_from"),
+            _at(NEVER).label("valid_to"),
+        ]
+        source = tickets
     failures = (
-        sa.select(
-            k.customer_id,
-            k.created_at,
-            s_.solved_at,
-            s_.reopens,
-            s_.csat,
-            s_.valid_from,
-            s_.valid_to,
-        )
-        .select_from(
-            tickets.join(states, sa.and_(s_.source == k.source, s_.ticket_id == k.ticket_id))
-        )
+        sa.select(k.customer_id, k.created_at, *versioned)
+        .select_from(source)
         .where(is_failure(failure_tags))
         .cte("failures")
     )

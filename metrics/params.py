@@ -22,6 +22,10 @@ NPS_WINDOW_DAYS = 365
 ATTRITION_WINDOW_DAYS = 365
 
 OneTouch = Literal["explore", "dbt_zendesk"]
+# What the recovery KPIs count: tickets, failure episodes, or customers (all of a
+# customer's failures as one).
+Count = Literal["tickets", "episodes", "customers"]
+COUNTS: tuple[str, ...] = ("tickets", "episodes", "customers")
 # One-touch resolution as each tool defines it: solved with at most one agent reply
 # (Zendesk Explore: "fewer than 2"), or with exactly one (fivetran's dbt_zendesk).
 ONE_TOUCH_PRESETS: dict[str, str] = {
@@ -48,6 +52,8 @@ class MetricParams:
     product_area_prefix: str = "area_"  # tags that name a ticket's product area
     min_group_size: int = 30  # a sliced group with fewer tickets or customers is "small"
     schedule: Schedule | None = None  # business hours, where sources give no business TTA
+    count: Count = "tickets"  # what recovery_rate and time to recover count
+    episode_window_days: float = 7  # failures this close to the one before are one episode
 
 
 def to_naive_utc(ts: dt.datetime) -> dt.datetime:

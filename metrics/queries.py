@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
 from metrics.catalog import KPI_CATALOG, Measure
+from metrics.episodes import episode_facts
 from metrics.facts import FACT_SETS, NO_SCOPE, Scope, ticket_facts
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import quantile_cont
@@ -131,6 +132,23 @@ def by_fact_set(measures: Mapping[str, Measure]) -> dict[str, dict[str, Measure]
     return dict(grouped)
 
 
+# The recovery KPIs' columns: under ``count`` episodes or customers they are measured on
+# failure episodes instead of tickets.
+RECOVERY_COLUMNS = frozenset({"is_recovered", "recovery_minutes", "is_recovered_in_window"})
+
+
+def routed(measures: Mapping[str, Measure], params: MetricParams) -> dict[str, Measure]:
+    """``measures`` with the recovery KPIs moved to the episode facts when params.count asks."""
+    if params.count == "tickets":
+        return dict(measures)
+    return {
+        name: replace(m, facts="episodes")
+        if m.facts == "tickets" and m.column in RECOVERY_COLUMNS
+        else m
+        for name, m in measures.items()
+    }
+
+
 def measure_queries(
     measures: Mapping[str, Measure],
     points: TimePoints,
@@ -140,9 +158,9 @@ def measure_queries(
     """Per fact set: the query computing its measures (one row per dimension values and
     period of ``scope``), and those measures."""
     queries = {}
-    for facts, group in by_fact_set(measures).items():
+    for facts, group in by_fact_set(routed(measures, params)).items():
         asked = replace(scope, columns=frozenset(m.column for m in group.values()))
-        subquery = FACT_SETS[facts](points, params, asked)
+        subquery = FACTS[facts](points, params, asked)
         keys = [subquery.c[f"d{i}"] for i in range(len(scope.dims))]
         if scope.grain:
             keys.append(subquery.c.period_start)
@@ -158,6 +176,7 @@ def kpi_queries(
 
 
 CUSTOMER_FACT_SETS = ("retention", "attrition", "nps")
+FACTS = {**FACT_SETS, "episodes": episode_facts}
 
 
 TREND_MEASURES = {

@@ -239,13 +239,13 @@ def slice_estimates(
             reason = NOT_BY_TICKET.format(dims=" or ".join(ticket_dims))
             notes |= dict.fromkeys(group, reason)
             continue
-        ((query, _),) = measure_queries(group, points, params, scope).values()
-        for found in conn.execute(query):
-            mapping = found._mapping
-            values = tuple(shown(dim, mapping[f"d{i}"]) for i, dim in enumerate(dims))
-            period = _day(mapping["period_start"]) if request.grain else None
-            row = rows.setdefault((values, period), SlicedRow(values, period, {}))
-            row.estimates |= read_estimates(mapping, group)
+        for query, measured in measure_queries(group, points, params, scope).values():
+            for found in conn.execute(query):
+                mapping = found._mapping
+                values = tuple(shown(dim, mapping[f"d{i}"]) for i, dim in enumerate(dims))
+                period = _day(mapping["period_start"]) if request.grain else None
+                row = rows.setdefault((values, period), SlicedRow(values, period, {}))
+                row.estimates |= read_estimates(mapping, measured)
     for row in rows.values():  # a group no fact of a set falls in: counts 0, values None
         for name in names:
             if name in notes:

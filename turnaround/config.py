@@ -28,6 +28,8 @@ recovery_window_hours = 24     # "recovered within window"
 reporting_timezone = "UTC"     # calendar days, weeks, months of --grain and cohorts
 product_area_prefix = "area_"  # tags naming a product area
 min_group_size = 30            # a smaller sliced group is flagged small
+count = "tickets"              # recovery KPIs count tickets, "episodes" or "customers"
+episode_window_days = 7        # failures this close to the one before are one episode
 
 [metrics.targets]              # KPI targets shown beside the values
 tta_p90_minutes = 60
@@ -187,6 +189,8 @@ SETTINGS = {
         "reporting_timezone": _timezone,
         "product_area_prefix": _tag_prefix,
         "min_group_size": _number(1, integer=True),
+        "count": _choice("tickets", "episodes", "customers"),
+        "episode_window_days": _number(0, 3650),
         "targets": _targets,
     },
     "schedule": {"timezone": _timezone, "hours": _hours, "holidays": _dates},

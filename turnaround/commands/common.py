@@ -168,6 +168,8 @@ def metric_params(settings: Settings, **overrides: Any):
             "reporting_timezone",
             "product_area_prefix",
             "min_group_size",
+            "count",
+            "episode_window_days",
         )
         if config.get("metrics", key) is not None
     }

@@ -73,6 +73,12 @@ class OneTouch(StrEnum):
     dbt_zendesk = "dbt_zendesk"
 
 
+class Count(StrEnum):
+    tickets = "tickets"
+    episodes = "episodes"
+    customers = "customers"
+
+
 # KPIs of the readable sliced table when no --kpi is given (--json shows every KPI).
 TABLE_KPIS = (
     "ticket_volume",
@@ -152,6 +158,20 @@ def metrics(
             min=1, help="Smaller groups are flagged small (default: 30)", show_default=False
         ),
     ] = None,
+    count: Annotated[
+        Count | None,
+        typer.Option(
+            help="What the recovery KPIs count: tickets (default), failure episodes "
+            "(failures within --episode-window-days of each other) or customers",
+            show_default=False,
+        ),
+    ] = None,
+    episode_window_days: Annotated[
+        float | None,
+        typer.Option(
+            min=0, max=3650, help="Episode window in days (default: 7)", show_default=False
+        ),
+    ] = None,
     timezone: TimezoneOpt = None,
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,
@@ -175,6 +195,8 @@ def metrics(
         target_minutes=target_minutes,
         one_touch=one_touch.value if one_touch else None,
         min_group_size=min_group_size,
+        count=count.value if count else None,
+        episode_window_days=episode_window_days,
         reporting_timezone=timezone,
     )
     try:

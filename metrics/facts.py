@@ -572,7 +572,12 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     is_retained = sa.or_(c.churned_at.is_(None), c.churned_at > w.c.w_end)
     group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
-        [group.label("recovery_group"), _always_flag(is_retained).label("is_retained")],
+        [
+            group.label("recovery_group"),
+            _always_flag(is_retained).label("is_retained"),
+            c.customer_id.label("r_customer"),  # for recovery economics (metrics/recovery.py)
+            c.mrr.label("r_mrr"),
+        ],
         scope,
         params,
         w,

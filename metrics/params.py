@@ -54,6 +54,8 @@ class MetricParams:
     schedule: Schedule | None = None  # business hours, where sources give no business TTA
     count: Count = "tickets"  # what recovery_rate and time to recover count
     episode_window_days: float = 7  # failures this close to the one before are one episode
+    proactive_tags: tuple[str, ...] = ("proactive",)  # failures the company reported first
+    close_the_loop_hours: float = 48  # a detractor contacted within this is closed in time
 
 
 def to_naive_utc(ts: dt.datetime) -> dt.datetime:

@@ -30,6 +30,8 @@ product_area_prefix = "area_"  # tags naming a product area
 min_group_size = 30            # a smaller sliced group is flagged small
 count = "tickets"              # recovery KPIs count tickets, "episodes" or "customers"
 episode_window_days = 7        # failures this close to the one before are one episode
+proactive_tags = ["proactive"] # failures the company reported before the customer did
+close_the_loop_hours = 48      # a detractor answered within this is closed in time
 
 [metrics.targets]              # KPI targets shown beside the values
 tta_p90_minutes = 60
@@ -191,6 +193,8 @@ SETTINGS = {
         "min_group_size": _number(1, integer=True),
         "count": _choice("tickets", "episodes", "customers"),
         "episode_window_days": _number(0, 3650),
+        "proactive_tags": _tags,
+        "close_the_loop_hours": _number(0),
         "targets": _targets,
     },
     "schedule": {"timezone": _timezone, "hours": _hours, "holidays": _dates},

@@ -228,3 +228,19 @@ def test_survival(warehouse):
     assert "never failed" in shown.stdout and "chi-square 1.00 on 1 df" in shown.stdout
     bad = cli("survival", "--warehouse", warehouse, "--by", "channel")
     assert bad.returncode == 2 and "recovery_group" in bad.stderr
+
+
+def test_recovery(warehouse):
+    # t0 = 22 March: C1's outage came later, so no one was recovered then. T1 is the one
+    # failure (recovered, not proactive); T2's bad rating on 8 May had no later ticket.
+    result = json_out(cli("recovery", "--warehouse", warehouse, "--json"))
+    assert result["economics"]["recovered_customers"] == 0
+    assert result["economics"]["roi"] is None
+    assert result["disclosure"]["reactive"]["failures"] == 1
+    assert result["disclosure"]["reactive"]["recovery_rate"] == 1.0
+    assert result["disclosure"]["proactive"]["failures"] == 0
+    loop = result["close_the_loop"]
+    assert (loop["signals"], loop["closed"], loop["median_hours"]) == (1, 0, None)
+    shown = cli("recovery", "--warehouse", warehouse)
+    assert shown.returncode == 0
+    assert "by the customer" in shown.stdout and "0 answered on a later ticket" in shown.stdout

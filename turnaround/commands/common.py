@@ -170,11 +170,13 @@ def metric_params(settings: Settings, **overrides: Any):
             "min_group_size",
             "count",
             "episode_window_days",
+            "close_the_loop_hours",
         )
         if config.get("metrics", key) is not None
     }
-    if config.get("metrics", "failure_tags") is not None:
-        values["failure_tags"] = tuple(config.get("metrics", "failure_tags"))
+    for key in ("failure_tags", "proactive_tags"):
+        if config.get("metrics", key) is not None:
+            values[key] = tuple(config.get("metrics", key))
     if "schedule" in config.values:
         schedule = config.values["schedule"]
         try:

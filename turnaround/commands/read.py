@@ -404,6 +404,86 @@ def cohorts(
     out.print(table)
 
 
+def recovery(
+    as_of: AsOfOpt = None,
+    horizon_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=36500, help="Retention horizon H in days (default: 90)", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """What recovery buys and how the company recovers: compensation and the revenue recovered
+    customers keep (ROI), proactive against customer-reported failures, and close-the-loop
+    time after a detractor response or a bad rating."""
+    from metrics.recovery import compute_recovery
+
+    run = settings(config, log_level, as_json, warehouse)
+    params = metric_params(run, as_of=_parse_as_of(as_of, as_json), horizon_days=horizon_days)
+    _, engine = reader(run)
+    result = reading(run, lambda: compute_recovery(engine, params))
+    if as_json:
+        print_json(result)
+        return
+    if result["as_of"] is None:
+        out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
+        return
+    money = result["economics"]
+
+    def amount(value) -> str:
+        return "—" if value is None else f"{value:,.0f}"
+
+    out.print(
+        f"Recovery economics (customers active at {money['at']}, followed "
+        f"{money['horizon_days']} days):",
+        highlight=False,
+    )
+    out.print(
+        f"  compensation paid: {amount(money['compensation_total'])}; to recovered customers "
+        f"{amount(money['compensation_recovered'])} "
+        f"({amount(money['compensation_per_recovered_customer'])} each, "
+        f"{money['recovered_customers']:,} customers)",
+        highlight=False,
+    )
+    out.print(
+        f"  monthly revenue kept by recovered customers: {amount(money['mrr_kept'])}; at the "
+        f"unrecovered retention rate: {amount(money['mrr_kept_at_unrecovered_rate'])}; "
+        f"gained {amount(money['mrr_gained'])} a month",
+        highlight=False,
+    )
+    roi = money["roi"]
+    out.print(
+        f"  net of compensation over the horizon: {amount(money['net_gain'])}"
+        + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
+        highlight=False,
+    )
+    table = Table(title="Proactive and customer-reported failures")
+    for column in ("reported", "failures", "recovery rate", "customers at t0", "retention"):
+        table.add_column(column, justify="left" if column == "reported" else "right")
+    for kind, row in result["disclosure"].items():
+        table.add_row(
+            "by the company" if kind == "proactive" else "by the customer",
+            f"{row['failures']:,}",
+            "—" if row["recovery_rate"] is None else f"{row['recovery_rate']:.1%}",
+            f"{row['customers_at_t0']:,}",
+            "—" if row["retention"] is None else f"{row['retention']:.1%}",
+        )
+    out.print(table)
+    loop = result["close_the_loop"]
+    median = "—" if loop["median_hours"] is None else f"{loop['median_hours']:.1f} h"
+    share = "—" if loop["within_share"] is None else f"{loop['within_share']:.1%}"
+    out.print(
+        f"Close the loop: {loop['signals']:,} detractor responses and bad ratings in 365 days; "
+        f"{loop['closed']:,} answered on a later ticket, median {median}; "
+        f"{share} within {loop['within_hours']:g} h",
+        highlight=False,
+    )
+
+
 class SurvivalBy(StrEnum):
     recovery_group = "recovery_group"
     tta_bucket = "tta_bucket"

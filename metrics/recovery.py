@@ -1,0 +1,265 @@
+"""What recovery buys, and how the company behaves: compensation and the revenue recovery
+keeps (recovery ROI), proactive disclosure against customer-reported failures, and
+close-the-loop time after a detractor response or a bad rating.
+
+Definitions and choices are in docs/metrics.md ("Recovery economics and behaviour"). All
+aggregation runs in the warehouse; Python only combines a handful of sums.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from metrics.facts import (
+    NEVER_FAILED,
+    Scope,
+    has_any_tag,
+    has_history,
+    is_failure,
+    retention_facts,
+    ticket_facts,
+)
+from metrics.params import MetricParams, TimePoints
+from metrics.queries import quantile_cont
+from warehouse.dialect import minutes_between
+from warehouse.schema import nps_responses, tickets
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _compensation_by_customer(t0: dt.datetime, params: MetricParams):
+    t = tickets.c
+    return (
+        sa.select(t.customer_id, sa.func.sum(t.compensation).label("compensation"))
+        .where(is_failure(params.failure_tags), t.created_at <= t0, t.compensation > 0)
+        .group_by(t.customer_id)
+        .subquery("compensation_by_customer")
+    )
+
+
+def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, scope: Scope) -> dict:
+    """Compensation and MRR of the customers active at t0, by their recovery group then."""
+    facts = retention_facts(points, params, scope)
+    paid = _compensation_by_customer(points.retention_start, params)
+    f = facts.c
+    rows = conn.execute(
+        sa.select(
+            f.recovery_group,
+            sa.func.count().label("customers"),
+            sa.func.sum(f.is_retained).label("retained"),
+            sa.func.coalesce(sa.func.sum(f.r_mrr), 0.0).label("mrr"),
+            sa.func.coalesce(sa.func.sum(f.r_mrr * f.is_retained), 0.0).label("mrr_kept"),
+            sa.func.coalesce(sa.func.sum(paid.c.compensation), 0.0).label("compensation"),
+        )
+        .select_from(facts.outerjoin(paid, paid.c.customer_id == f.r_customer))
+        .group_by(f.recovery_group)
+    ).mappings()
+    groups = {row["recovery_group"]: dict(row) for row in rows}
+    recovered = groups.get("recovered")
+    unrecovered = groups.get("unrecovered")
+    spent = sum(float(g["compensation"]) for g in groups.values())
+    result: dict = {
+        "at": points.retention_start,
+        "horizon_days": params.horizon_days,
+        "compensation_total": spent,
+        "compensation_recovered": None,
+        "compensation_per_recovered_customer": None,
+        "recovered_customers": 0,
+        "mrr_kept": None,
+        "mrr_kept_at_unrecovered_rate": None,
+        "mrr_gained": None,
+        "net_gain": None,
+        "roi": None,
+    }
+    if recovered is None or not recovered["customers"]:
+        return result
+    paid_recovered = float(recovered["compensation"])
+    result |= {
+        "compensation_recovered": paid_recovered,
+        "compensation_per_recovered_customer": paid_recovered / recovered["customers"],
+        "recovered_customers": int(recovered["customers"]),
+        "mrr_kept": float(recovered["mrr_kept"]),
+    }
+    if unrecovered is None or not unrecovered["customers"]:
+        return result
+    unrecovered_rate = float(unrecovered["retained"]) / unrecovered["customers"]
+    expected = unrecovered_rate * float(recovered["mrr"])
+    gained = float(recovered["mrr_kept"]) - expected
+    net = gained * params.horizon_days / DAYS_PER_MONTH - paid_recovered
+    result |= {
+        "mrr_kept_at_unrecovered_rate": expected,
+        "mrr_gained": gained,
+        "net_gain": net,
+        "roi": net / paid_recovered if paid_recovered else None,
+    }
+    return result
+
+
+def _is_proactive(params: MetricParams):
+    return has_any_tag(tickets.c.tags, params.proactive_tags)
+
+
+def disclosure(conn: sa.Connection, points: TimePoints, params: MetricParams, scope: Scope) -> dict:
+    """Proactive (tagged) against customer-reported failures: tickets, recovery rate, and
+    the H-day retention of customers active at t0 by how their first failure was reported."""
+    t = tickets.c
+    facts = ticket_facts(points, params, scope=scope)
+    f = facts.c
+    tagged = sa.select(t.source, t.ticket_id).where(_is_proactive(params)).subquery("proactive")
+    kind = sa.case((tagged.c.ticket_id.is_not(None), "proactive"), else_="reactive")
+    found = conn.execute(
+        sa.select(
+            kind.label("kind"),
+            sa.func.count().label("failures"),
+            sa.func.avg(f.is_recovered).label("recovery_rate"),
+            sa.func.count(f.is_recovered).label("solved"),
+        )
+        .select_from(
+            facts.outerjoin(
+                tagged, sa.and_(tagged.c.source == f.ep_source, tagged.c.ticket_id == f.ep_ticket)
+            )
+        )
+        .where(f.is_failure == 1.0)
+        .group_by(kind)
+    ).mappings()
+    result = {
+        name: {
+            "failures": 0,
+            "recovery_rate": None,
+            "solved": 0,
+            "customers_at_t0": 0,
+            "retention": None,
+        }
+        for name in ("proactive", "reactive")
+    }
+    for row in found:
+        result[row["kind"]] |= {
+            "failures": int(row["failures"]),
+            "recovery_rate": None if row["recovery_rate"] is None else float(row["recovery_rate"]),
+            "solved": int(row["solved"]),
+        }
+    # Retention at t0 + H of customers active at t0, by their first failure's reporting.
+    t0 = points.retention_start
+    order = sa.func.row_number().over(
+        partition_by=t.customer_id, order_by=(t.created_at, t.source, t.ticket_id)
+    )
+    ranked = (
+        sa.select(t.customer_id, _is_proactive(params).label("proactive"), order.label("rank"))
+        .where(is_failure(params.failure_tags), t.created_at <= t0)
+        .subquery("first_failure")
+    )
+    facts_t0 = retention_facts(points, params, scope)
+    r = facts_t0.c
+    first_kind = sa.case((ranked.c.proactive, "proactive"), else_="reactive")
+    for row in conn.execute(
+        sa.select(
+            first_kind.label("kind"),
+            sa.func.count().label("customers"),
+            sa.func.avg(r.is_retained).label("retention"),
+        )
+        .select_from(
+            facts_t0.join(ranked, sa.and_(ranked.c.customer_id == r.r_customer, ranked.c.rank == 1))
+        )
+        .where(r.recovery_group != NEVER_FAILED)
+        .group_by(first_kind)
+    ).mappings():
+        result[row["kind"]] |= {
+            "customers_at_t0": int(row["customers"]),
+            "retention": float(row["retention"]),
+        }
+    return result
+
+
+def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams) -> dict:
+    """From each detractor response or bad rating in the last 365 days to the first agent
+    reply on that customer's next ticket."""
+    t, n = tickets.c, nps_responses.c
+    as_of, start = points.as_of, points.nps_start
+    rated_at = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
+    signals = sa.union_all(
+        sa.select(
+            n.customer_id, n.responded_at.label("signal_at"), sa.literal("detractor").label("kind")
+        ).where(n.score <= 6, n.responded_at > start, n.responded_at <= as_of),
+        sa.select(
+            t.customer_id, rated_at.label("signal_at"), sa.literal("bad_csat").label("kind")
+        ).where(t.csat == "bad", rated_at > start, rated_at <= as_of),
+    ).subquery("signals")
+    s = signals.c
+    numbered = (
+        sa.select(
+            signals,
+            sa.func.row_number().over(order_by=(s.customer_id, s.signal_at, s.kind)).label("sid"),
+        )
+        .where(s.customer_id.is_not(None))
+        .subquery("numbered_signals")
+    )
+    g = numbered.c
+    later = tickets.alias("next_ticket")
+    lt = later.c
+    rank = sa.func.row_number().over(partition_by=g.sid, order_by=(lt.created_at, lt.ticket_id))
+    candidates = (
+        sa.select(g.sid, g.signal_at, g.kind, lt.first_reply_at, rank.label("rank"))
+        .select_from(
+            numbered.outerjoin(
+                later,
+                sa.and_(
+                    lt.customer_id == g.customer_id,
+                    lt.created_at > g.signal_at,
+                    lt.created_at <= as_of,
+                ),
+            )
+        )
+        .subquery("next_tickets")
+    )
+    c = candidates.c
+    replied = sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of)
+    minutes = sa.case((replied, minutes_between(c.signal_at, c.first_reply_at)))
+    limit = float(params.close_the_loop_hours) * 60
+    judged = c.signal_at <= sa.literal(
+        as_of - dt.timedelta(hours=params.close_the_loop_hours), sa.DateTime()
+    )
+    in_time = sa.case((judged, sa.case((minutes <= limit, 1.0), else_=0.0)))
+    row = (
+        conn.execute(
+            sa.select(
+                sa.func.count().label("signals"),
+                sa.func.count(minutes).label("closed"),
+                quantile_cont(minutes, [0.5]).label("median"),
+                sa.func.avg(in_time).label("within"),
+                sa.func.count(in_time).label("judged"),
+            ).where(c.rank == 1)
+        )
+        .mappings()
+        .one()
+    )
+    median = row["median"][0] if row["median"] else None
+    return {
+        "signals": int(row["signals"]),
+        "closed": int(row["closed"]),
+        "median_hours": None if median is None else float(median) / 60,
+        "within_hours": params.close_the_loop_hours,
+        "within_share": None if row["within"] is None else float(row["within"]),
+        "judged": int(row["judged"]),
+    }
+
+
+def compute_recovery(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
+    """``{"as_of", "economics", "disclosure", "close_the_loop"}`` (docs/metrics.md)."""
+    from metrics.api import isoformat_utc, resolve_as_of
+
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is None:
+            return {"as_of": None, "economics": None, "disclosure": None, "close_the_loop": None}
+        points = TimePoints.at(as_of, params)
+        scope = Scope(history=has_history(conn))
+        found = {
+            "as_of": isoformat_utc(points.as_of),
+            "economics": economics(conn, points, params, scope),
+            "disclosure": disclosure(conn, points, params, scope),
+            "close_the_loop": close_the_loop(conn, points, params),
+        }
+    found["economics"]["at"] = isoformat_utc(found["economics"]["at"])
+    return found

@@ -14,7 +14,7 @@ from metrics.hindsight import hindsight
 from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
 from metrics.params import MetricParams, TimePoints, to_naive_utc
 from metrics.queries import Estimate
-from metrics.slices import SliceRequest, slice_estimates
+from metrics.slices import SlicedRow, SliceRequest, slice_estimates
 
 
 def resolve_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | None:
@@ -23,6 +23,30 @@ def resolve_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | No
         return to_naive_utc(params.as_of)
     latest = [ts for ts in conn.execute(latest_timestamp_query()).one() if ts is not None]
     return max(latest, default=None)
+
+
+def pooled_by(rows: list[SlicedRow], index: int) -> list[tuple[object, dict[str, Estimate]]]:
+    """Rows pooled by their ``index``-th dimension value: means and shares of the rows
+    combined exactly (n-weighted means and mean squares), in value order."""
+    parts: dict[object, list[dict[str, Estimate]]] = {}
+    for row in rows:
+        parts.setdefault(row.values[index], []).append(row.estimates)
+    ordered = sorted(parts, key=lambda v: (v is None, str(v) if v is not None else ""))
+    return [(value, _pool(parts[value])) for value in ordered]
+
+
+def _pool(parts: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+    pooled = {}
+    for name in parts[0]:
+        counted = [p[name] for p in parts if p[name].value is not None and p[name].count]
+        n = sum(e.count for e in counted)
+        if not n:
+            pooled[name] = Estimate(None, 0)
+            continue
+        value = sum(e.value * e.count for e in counted) / n
+        square = sum((e.mean_square or 0.0) * e.count for e in counted) / n
+        pooled[name] = Estimate(value, n, square)
+    return pooled
 
 
 def isoformat_utc(ts: dt.datetime | None) -> str | None:
@@ -70,9 +94,8 @@ def compute_kpis(
                 matching = replace(request, kpis=inputs, by=MATCH_ON)
                 _, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
                 strata = [row.estimates for row in rows]
-                by_segment = replace(matching, by=("segment",))
-                _, rows, _ = slice_estimates(conn, as_of, params, by_segment)
-                segments = [(row.values[0], row.estimates) for row in rows]
+                segment = MATCH_ON.index("segment")  # each segment: its strata pooled
+                segments = pooled_by(rows, segment)
     size = params.min_group_size
     result = {
         "as_of": isoformat_utc(as_of),

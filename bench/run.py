@@ -118,7 +118,11 @@ def median_seconds(fn, runs: int = 3) -> float:
 
 def slice_timings(url: str, label: str, results: dict) -> None:
     """In-process computation and the CLI's wall time of the two slice commands."""
+    from metrics import MetricParams
+    from metrics.paradox import paradox_inputs
+    from metrics.recovery import compute_recovery
     from metrics.slices import SliceRequest, compute_slice
+    from metrics.survival import compute_survival
 
     engine = get_engine(url)
     by_channel_week = SliceRequest(by=("channel",), grain="week")
@@ -126,6 +130,19 @@ def slice_timings(url: str, label: str, results: dict) -> None:
     results[f"slices_{label}_metrics_seconds"] = median_seconds(lambda: compute_kpis(engine))
     results[f"slices_{label}_by_channel_week_seconds"] = median_seconds(
         lambda: compute_slice(engine, request=by_channel_week)
+    )
+    # The recovery science on the same tickets: the paradox test alone (its four inputs,
+    # the matched strata and the segments), the survival curves with the log-rank test,
+    # the recovery economics, and the recovery KPIs counted per episode.
+    paradox_only = SliceRequest(kpis=tuple(paradox_inputs()))
+    results[f"slices_{label}_paradox_seconds"] = median_seconds(
+        lambda: compute_kpis(engine, request=paradox_only)
+    )
+    results[f"slices_{label}_survival_seconds"] = median_seconds(lambda: compute_survival(engine))
+    results[f"slices_{label}_recovery_seconds"] = median_seconds(lambda: compute_recovery(engine))
+    per_episode = SliceRequest(kpis=("recovery_rate", "failure_episodes"))
+    results[f"slices_{label}_episodes_seconds"] = median_seconds(
+        lambda: compute_kpis(engine, MetricParams(count="episodes"), per_episode)
     )
     engine.dispose()
     for name, args in SLICE_COMMANDS.items():

@@ -59,6 +59,13 @@ def generate(
     retention_effect: Annotated[
         float, typer.Option(help="Scale of recovery's effect on churn (0 = none, 1 = default)")
     ] = 1.0,
+    snapshots: Annotated[
+        bool,
+        typer.Option(
+            help="Canonical format: tickets as monthly snapshots with their earlier versions "
+            "(tickets_YYYY-MM.csv), to load in order or all at once"
+        ),
+    ] = False,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
 ) -> None:
@@ -68,6 +75,8 @@ def generate(
     settings(config, log_level)
     if fmt not in ("zendesk", "canonical"):
         fail(f"--format must be zendesk or canonical, not {fmt!r}", 2)
+    if snapshots and fmt != "canonical":
+        fail("--snapshots writes the canonical format: add --format canonical", 2)
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"--out {out_dir} is a file; give a folder to write the exports into", 2)
     try:
@@ -79,6 +88,7 @@ def generate(
                 fmt=fmt,
                 nps_effect=nps_effect,
                 retention_effect=retention_effect,
+                snapshots=snapshots,
             )
     except OSError as exc:
         fail(f"cannot write the exports into {out_dir}: {exc.strerror or exc}", 1)

@@ -27,7 +27,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from turnaround.generate.model import simulate
-from turnaround.generate.writers import write_canonical, write_zendesk
+from turnaround.generate.writers import (
+    write_canonical,
+    write_canonical_snapshots,
+    write_zendesk,
+)
 
 FORMATS = {"canonical": write_canonical, "zendesk": write_zendesk}
 
@@ -40,12 +44,14 @@ def generate(
     fmt: str = "zendesk",
     nps_effect: float = 1.0,
     retention_effect: float = 1.0,
+    snapshots: bool = False,
 ) -> list[Path]:
     """Write seeded demo exports to out_dir; return the files written.
 
     The same seed gives the same customers, tickets and responses in both formats, byte for
     byte the same files on every run. About 5 tickets and 1.3 NPS answers per customer over
-    the two years that end at ``settings.END_AT``.
+    the two years that end at ``settings.END_AT``. ``snapshots`` (canonical only) writes the
+    tickets as monthly snapshot files with their earlier versions (writers.ticket_versions).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
@@ -53,7 +59,11 @@ def generate(
         raise ValueError(f"customers must be at least 1, got {customers}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if snapshots and fmt != "canonical":
+        raise ValueError("snapshots are written in the canonical format only")
     demo = simulate(customers, seed, nps_effect=nps_effect, retention_effect=retention_effect)
+    if snapshots:
+        return write_canonical_snapshots(demo, out_dir)
     return FORMATS[fmt](demo, out_dir)
 
 

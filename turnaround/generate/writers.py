@@ -48,14 +48,52 @@ def write_customers(demo: Demo, out_dir: Path) -> Path:
     return _write_csv(_canonical_customers(demo), out_dir / "customers.csv")
 
 
-def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
-    """tickets.csv, nps.csv and customers.csv with the headers of PRODUCT.md."""
-    tickets = demo.tickets.with_columns(
+def _canonical_tickets(tickets: pl.DataFrame) -> pl.DataFrame:
+    return tickets.with_columns(
         *(iso(c) for c in ("created_at", "first_reply_at", "solved_at", "updated_at")),
         pl.col("tags").list.join(";"),
         pl.col("group_id").cast(pl.String).alias("group_name"),
         pl.col("assignee_id").cast(pl.String),
     ).select(TICKET_COLUMNS)
+
+
+def ticket_versions(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Every ticket's final version, and for a ticket solved before it was rated or closed,
+    the version it had when it was solved: status solved, its survey offered, not answered.
+    So a customer whose ticket was rated bad after t0 was, at t0, recovered."""
+    later = pl.col("solved_at").is_not_null() & (pl.col("updated_at") > pl.col("solved_at"))
+    earlier = tickets.filter(later).with_columns(
+        pl.lit("solved").alias("status"),
+        pl.when(pl.col("csat").is_in(["good", "bad"]))
+        .then(pl.lit("offered"))
+        .otherwise(pl.col("csat"))
+        .alias("csat"),
+        pl.col("solved_at").alias("updated_at"),
+    )
+    return pl.concat([earlier, tickets]).sort("updated_at", "ticket_id")
+
+
+def write_canonical_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
+    """As write_canonical, with the tickets as monthly snapshots: tickets_YYYY-MM.csv holds
+    the versions updated in that month (ticket_versions), as incremental exports would."""
+    versions = _canonical_tickets(ticket_versions(demo.tickets))
+    month = pl.col("updated_at").str.slice(0, 7)
+    written = []
+    for (name,), part in versions.with_columns(month.alias("_month")).group_by(
+        "_month", maintain_order=True
+    ):
+        written.append(_write_csv(part.drop("_month"), out_dir / f"tickets_{name}.csv"))
+    nps = demo.responses.select(NPS_COLUMNS).with_columns(iso("responded_at"))
+    return [
+        *sorted(written),
+        _write_csv(nps, out_dir / "nps.csv"),
+        write_customers(demo, out_dir),
+    ]
+
+
+def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
+    """tickets.csv, nps.csv and customers.csv with the headers of PRODUCT.md."""
+    tickets = _canonical_tickets(demo.tickets)
     nps = demo.responses.select(NPS_COLUMNS).with_columns(iso("responded_at"))
     return [
         _write_csv(tickets, out_dir / "tickets.csv"),

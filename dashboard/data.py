@@ -43,6 +43,7 @@ class ExecutiveSummary:
     paradox: dict[str, dict[str, Any]]
     trends: pl.DataFrame  # one row per week
     groups: pl.DataFrame  # one row per recovery group
+    hindsight: dict[str, Any] | None = None  # where point-in-time groups may know too much
 
 
 def display_url(url: str) -> str:
@@ -117,6 +118,7 @@ def executive_summary(url: str, horizon_days: int, target_minutes: int) -> Execu
             paradox=report["paradox"],
             trends=weekly_trends(engine, params, weeks=TREND_WEEKS),
             groups=recovery_groups(engine, params),
+            hindsight=report.get("hindsight"),
         )
     except WarehouseError as exc:  # a load kept the warehouse longer than a reader waits
         raise WarehouseNotReady(str(exc), needs_data=False) from None

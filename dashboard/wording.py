@@ -61,9 +61,16 @@ def paradox_sentence(delta_name: str, delta: Mapping[str, Any], horizon_days: in
             "than never-failed customers'"
         )
     low, high, verdict = delta.get("ci_low"), delta.get("ci_high"), delta.get("verdict")
-    if low is None or high is None or verdict not in _VERDICT_CLAUSES:
+    if low is None or high is None:
         return f"{comparison}, but there is too little data yet for a 95% confidence interval."
     interval = f"95% CI {low * wording['scale']:.1f} to {high * wording['scale']:.1f}"
+    if verdict not in _VERDICT_CLAUSES:  # not_enough_data: a group below the minimum size
+        sizes = delta.get("n") or {}
+        counted = " and ".join(
+            f"{n:,} {group.replace('_', '-')}" for group, n in sizes.items() if n is not None
+        )
+        behind = f" ({counted})" if counted else ""
+        return f"{comparison} ({interval}), but the groups are too small{behind} for a verdict."
     clause = _VERDICT_CLAUSES[verdict].format(dimension=wording["dimension"])
     return f"{comparison} ({interval}): {clause}."
 

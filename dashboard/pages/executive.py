@@ -86,3 +86,12 @@ for column, measure, delta_name in zip(
         )
         callout = VERDICT_CALLOUTS.get(delta.get("verdict"), st.info)
         callout(wording.paradox_sentence(delta_name, delta, int(horizon_days)))
+        matched = delta.get("matched")
+        if matched:
+            st.caption(
+                "Like for like (never-failed customers weighted to the recovered customers' "
+                "tenure, segment and plan): "
+                + wording.paradox_sentence(delta_name, matched, int(horizon_days))
+            )
+if summary.hindsight and summary.hindsight.get("first_known_later"):
+    st.caption(f"Point in time: {summary.hindsight['note']}")

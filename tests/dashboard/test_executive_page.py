@@ -81,6 +81,12 @@ def test_page_states_the_paradox_verdicts(run_app, loaded_warehouse, report):
     # Recovered customers here are all promoters or passives; never-failed mostly detractors.
     assert report["paradox"]["nps_delta"]["verdict"] == "holds"
     assert any(text.endswith("the recovery paradox holds on loyalty.") for text in texts)
+    for delta_name in ("nps_delta", "retention_delta"):  # like for like, beside the crude one
+        matched = paradox_sentence(delta_name, report["paradox"][delta_name]["matched"], 90)
+        assert any(text.startswith("Like for like") and text.endswith(matched) for text in texts)
+    # Every failure ticket here has a version from before t0: no point-in-time note.
+    assert report["hindsight"]["first_known_later"] == 0
+    assert not any(text.startswith("Point in time") for text in texts)
 
 
 def test_page_draws_trend_and_paradox_charts(run_app, loaded_warehouse):
@@ -151,3 +157,32 @@ def test_warehouse_without_tickets_shows_dashes(run_app, engine, warehouse_url):
     assert _tile(at, "tta_median_minutes").value == "—"
     assert _tile(at, "tta_p90_minutes").proto.delta_description == "no data"
     assert len(at.get("vega_lite_chart")) == 4
+
+
+def test_a_state_read_from_a_later_version_is_noted(run_app, engine, warehouse_url):
+    """A failure created before t0 whose only version is dated after t0: its state at t0
+    may know too much, and the page says so."""
+    import datetime as dt
+
+    created = AS_OF - dt.timedelta(days=120)
+    insert_rows(engine, "customers", [{"customer_id": "c1", "signup_at": created}])
+    insert_rows(
+        engine,
+        "tickets",
+        [
+            {
+                "ticket_id": "t1",
+                "customer_id": "c1",
+                "created_at": created,
+                "solved_at": created + dt.timedelta(days=1),
+                "status": "solved",
+                "type": "incident",
+                "csat": "bad",
+                "updated_at": AS_OF,
+            }
+        ],
+    )
+    at = run_app(warehouse_url)
+    assert not at.exception
+    notes = [text for text in _texts(at) if text.startswith("Point in time")]
+    assert len(notes) == 1 and "1 of 1 failure tickets" in notes[0]

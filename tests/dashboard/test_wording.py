@@ -49,6 +49,21 @@ def test_retention_sentence_names_the_horizon():
     )
 
 
+def test_paradox_with_groups_below_the_minimum_size():
+    delta = {
+        "value": 20.0,
+        "ci_low": -5.0,
+        "ci_high": 41.0,
+        "verdict": "not_enough_data",
+        "n": {"recovered": 12, "never_failed": 340},
+    }
+    assert paradox_sentence("nps_delta", delta, horizon_days=90) == (
+        "Recovered customers' NPS is 20.0 points higher than never-failed customers' "
+        "(95% CI -5.0 to 41.0), but the groups are too small (12 recovered and 340 "
+        "never-failed) for a verdict."
+    )
+
+
 def test_paradox_without_data():
     delta = {"value": None, "ci_low": None, "ci_high": None, "verdict": None}
     assert paradox_sentence("nps_delta", delta, horizon_days=90) == (

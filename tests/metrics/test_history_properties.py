@@ -1,0 +1,143 @@
+"""Property: with random ticket histories (versions loaded in any order), the recovery group
+of every customer at a random instant equals a plain Python reading of the version valid
+then, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metrics.facts import NEVER_FAILED, failed_customers
+from metrics.params import DEFAULT_FAILURE_TAGS
+from tests.postgres_server import fresh_database
+from warehouse import ensure_schema
+from warehouse.schema import ticket_versions, tickets
+
+BASE = dt.datetime(2024, 1, 1)
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def warehouse(request, tmp_path_factory) -> sa.Engine:
+    if request.param == "duckdb":
+        engine = sa.create_engine(f"duckdb:///{tmp_path_factory.mktemp('hist') / 'w.duckdb'}")
+        ensure_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    with fresh_database(request.getfixturevalue("pg_server")) as url:
+        engine = sa.create_engine(url)
+        ensure_schema(engine)
+        yield engine
+        engine.dispose()
+
+
+version = st.fixed_dictionaries(
+    {
+        "updated": st.integers(0, 200),  # hours after BASE
+        "solved": st.one_of(st.none(), st.integers(0, 200)),
+        "reopens": st.sampled_from([0, 0, 1, None]),
+        "csat": st.sampled_from(["good", "bad", "offered", None]),
+    }
+)
+ticket = st.fixed_dictionaries(
+    {
+        "customer": st.sampled_from(["a", "b", "c", "d"]),
+        "created": st.integers(0, 150),
+        "type": st.sampled_from(["incident", "question", "problem"]),
+        "versions": st.lists(version, min_size=1, max_size=4, unique_by=lambda v: v["updated"]),
+    }
+)
+
+
+def _rows(tickets_drawn: list[dict]) -> tuple[list[dict], list[dict]]:
+    current, earlier = [], []
+    for i, t in enumerate(tickets_drawn):
+        ordered = sorted(t["versions"], key=lambda v: v["updated"])
+        for n, v in enumerate(ordered):
+            row = {
+                "source": "test",
+                "ticket_id": f"t{i}",
+                "solved_at": None if v["solved"] is None else BASE + v["solved"] * HOUR,
+                "reopens": v["reopens"],
+                "csat": v["csat"],
+                "status": "solved" if v["solved"] is not None else "open",
+                "batch_id": "b",
+                "source_file": "f",
+            }
+            if n == len(ordered) - 1:  # the newest is the current row
+                current.append(
+                    row
+                    | {
+                        "customer_id": t["customer"],
+                        "created_at": BASE + t["created"] * HOUR,
+                        "type": t["type"],
+                        "channel": "email",
+                        "updated_at": BASE + v["updated"] * HOUR,
+                    }
+                )
+            else:
+                earlier.append(row | {"valid_from": BASE + v["updated"] * HOUR})
+    return current, earlier
+
+
+def expected_groups(tickets_drawn: list[dict], at: dt.datetime) -> dict[str, str]:
+    """The recovery group at ``at`` of each customer, read from the version valid then."""
+    groups: dict[str, list[str]] = {}
+    for t in tickets_drawn:
+        ordered = sorted(t["versions"], key=lambda v: v["updated"])
+        if t["type"] not in ("incident", "problem"):
+            continue  # failure membership: the current row's type
+        if BASE + t["created"] * HOUR > at:
+            continue
+        known = [v for v in ordered if BASE + v["updated"] * HOUR <= at]
+        state = known[-1] if known else ordered[0]
+        solved = None if state["solved"] is None else BASE + state["solved"] * HOUR
+        if (
+            solved is not None
+            and solved <= at
+            and ((state["reopens"] or 0) > 0 or state["csat"] == "bad")
+        ):
+            kind = "unrecovered"
+        elif solved is None or solved > at:
+            kind = "open"
+        else:
+            kind = "recovered"
+        groups.setdefault(t["customer"], []).append(kind)
+    return {
+        c: "unrecovered"
+        if "unrecovered" in kinds
+        else "in_recovery"
+        if "open" in kinds
+        else "recovered"
+        for c, kinds in groups.items()
+    }
+
+
+def found_groups(engine: sa.Engine, at: dt.datetime) -> dict[str, str]:
+    windows = sa.values(
+        sa.column("w_id", sa.Integer()), sa.column("w_at", sa.DateTime()), name="w"
+    ).data([(0, at)])
+    failed = failed_customers(windows, "w_at", DEFAULT_FAILURE_TAGS, history=True)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(failed.c.customer_id, failed.c.recovery_group)).all()
+    return {customer: group for customer, group in rows if group != NEVER_FAILED}
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=st.lists(ticket, max_size=8), at=st.integers(0, 220))
+def test_recovery_groups_read_the_version_valid_at_t(warehouse, drawn, at):
+    current, earlier = _rows(drawn)
+    with warehouse.begin() as conn:
+        conn.execute(ticket_versions.delete())
+        conn.execute(tickets.delete())
+        if current:
+            conn.execute(tickets.insert(), current)
+        if earlier:
+            conn.execute(ticket_versions.insert(), earlier)
+    instant = BASE + at * HOUR
+    assert found_groups(warehouse, instant) == expected_groups(drawn, instant)

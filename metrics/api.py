@@ -25,6 +25,10 @@ def resolve_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | No
     return max(latest, default=None)
 
 
+# Fact sets whose KPIs are all shares or means: pooled from the strata.
+POOLED_FACTS = ("retention", "nps")
+
+
 def pooled_by(rows: list[SlicedRow], index: int) -> list[tuple[object, dict[str, Estimate]]]:
     """Rows pooled by their ``index``-th dimension value: means and shares of the rows
     combined exactly (n-weighted means and mean squares), in value order."""
@@ -32,12 +36,13 @@ def pooled_by(rows: list[SlicedRow], index: int) -> list[tuple[object, dict[str,
     for row in rows:
         parts.setdefault(row.values[index], []).append(row.estimates)
     ordered = sorted(parts, key=lambda v: (v is None, str(v) if v is not None else ""))
-    return [(value, _pool(parts[value])) for value in ordered]
+    return [(value, _pool(parts[value], list(parts[value][0]))) for value in ordered]
 
 
-def _pool(parts: list[dict[str, Estimate]]) -> dict[str, Estimate]:
+def _pool(parts: list[dict[str, Estimate]], names: list[str]) -> dict[str, Estimate]:
+    """The estimates of ``names`` over all ``parts`` pooled (no part: no value, n 0)."""
     pooled = {}
-    for name in parts[0]:
+    for name in names:
         counted = [p[name] for p in parts if p[name].value is not None and p[name].count]
         n = sum(e.count for e in counted)
         if not n:
@@ -85,17 +90,27 @@ def compute_kpis(
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is not None:
-            as_of, rows, notes = slice_estimates(conn, as_of, params, computed)
-            estimates = dict(rows[0].estimates)
-            notes = {name: note for name, note in notes.items() if name in names}
-            known = hindsight(conn, TimePoints.at(as_of, params), params)
-            # Under a ticket filter the paradox's customer KPIs have no value: nothing to split.
-            if all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
-                matching = replace(request, kpis=inputs, by=MATCH_ON)
-                _, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
+            # Retention and NPS are computed once, per stratum of the paradox's matching; the
+            # company-wide values pool the strata (exact for their shares and means). Under a
+            # ticket filter they have no value: nothing to split.
+            pooled = [n for n in computed.kpis if KPI_CATALOG[n].measure.facts in POOLED_FACTS]
+            if not all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
+                pooled = []
+            rest = tuple(n for n in computed.kpis if n not in pooled)
+            if rest:
+                as_of, rows, notes = slice_estimates(
+                    conn, as_of, params, replace(request, kpis=rest)
+                )
+                estimates = dict(rows[0].estimates)
+            if pooled:
+                matching = replace(request, kpis=tuple(pooled), by=MATCH_ON)
+                as_of, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
                 strata = [row.estimates for row in rows]
+                estimates |= _pool(strata, pooled)
                 segment = MATCH_ON.index("segment")  # each segment: its strata pooled
                 segments = pooled_by(rows, segment)
+            notes = {name: note for name, note in notes.items() if name in names}
+            known = hindsight(conn, TimePoints.at(as_of, params), params)
     size = params.min_group_size
     result = {
         "as_of": isoformat_utc(as_of),

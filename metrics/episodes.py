@@ -50,8 +50,20 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
             (minutes_between(previous, f.ep_created) > window, 1),
             else_=0,
         )
+    # Only what episodes read goes through the window functions (they hold every column).
+    dims = [c for c in tf.columns if c.name.startswith("d") and c.name[1:].isdigit()]
+    if scope.grain:
+        dims.append(f.period_start)
+    needed = [f.ep_source, f.ep_ticket, f.ep_created, f.ep_solved_at, f.ep_replies]
     marked = (
-        sa.select(tf, owner.label("owner"), starts.label("starts"))
+        sa.select(
+            *dims,
+            *needed,
+            f.tta_minutes,
+            f.is_recovered,
+            owner.label("owner"),
+            starts.label("starts"),
+        )
         .where(f.is_failure == 1.0)
         .subquery("failure_tickets")
     )
@@ -82,9 +94,7 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     age = minutes_between(e.e_start, sa.literal(points.as_of, sa.DateTime()))
     replies_known = sa.and_(solved, e.e_replies_known == e.e_tickets)
     touch = e.e_replies == 1 if params.one_touch == "dbt_zendesk" else e.e_replies <= 1
-    carried = [e[c.name] for c in tf.columns if c.name.startswith("d") and c.name[1:].isdigit()]
-    if scope.grain:
-        carried.append(e.period_start)
+    carried = [e[c.name] for c in dims]
     return (
         sa.select(
             *carried,

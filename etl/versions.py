@@ -8,7 +8,9 @@ joins the history when
   file or batch holds several versions of a ticket (all but the newest).
 So exports loaded in any order give the same history. A version without an ``updated_at``
 cannot be placed in time and is not kept; re-delivering a version already held changes
-nothing.
+nothing. A version keeps its ``metrics_updated_at``: null when it came without metric values
+(a Zendesk ticket, whose metrics come in their own stream), and metrics then read the
+ticket's current metric values for it (metrics.facts.ticket_states).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from warehouse.dialect import insert_frame
 from warehouse.schema import VERSIONED_COLUMNS, ticket_versions, tickets
 
 KEY = ("source", "ticket_id")
-COLUMNS = (*VERSIONED_COLUMNS, "batch_id", "source_file")
+COLUMNS = (*VERSIONED_COLUMNS, "metrics_updated_at", "batch_id", "source_file")
 
 
 def _not_held(rows: sa.FromClause, when: sa.ColumnElement) -> sa.ColumnElement[bool]:
@@ -84,9 +86,8 @@ def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
     try:
         insert_frame(conn, stage, frame)
         missing = [c for c in needed if c not in frame.columns]
-        rows = sa.select(*stage.columns, *(sa.null().label(c) for c in missing)).subquery(
-            "superseded"
-        )
+        typed_nulls = [sa.cast(sa.null(), tickets.c[c].type).label(c) for c in missing]
+        rows = sa.select(*stage.columns, *typed_nulls).subquery("superseded")
         return _insert_from(conn, rows)
     finally:
         stage.drop(conn)

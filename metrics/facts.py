@@ -23,6 +23,7 @@ from metrics.dimensions import Dimension, Sources, expression
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import has_any_tag, local_period_start, minutes_between, week_start
 from warehouse.schema import (
+    METRIC_COLUMNS,
     VERSIONED_COLUMNS,
     customers,
     nps_responses,
@@ -98,12 +99,21 @@ def ticket_states(history: bool) -> Subquery:
             _at(NEVER).label("valid_to"),
         ).subquery("ticket_states")
     v = ticket_versions.c
+    # A version that came without metric values (a Zendesk ticket: its metrics have their
+    # own stream) reads the ticket's current ones.
+    without_metrics = v.metrics_updated_at.is_(None)
+    earlier = [
+        sa.case((without_metrics, t[name]), else_=v[name]).label(name)
+        if name in METRIC_COLUMNS
+        else v[name]
+        for name in VERSIONED_COLUMNS
+    ]
     every = sa.union_all(
         sa.select(
             t.source, t.ticket_id, t.updated_at.label("since"), *(t[n] for n in VERSIONED_COLUMNS)
         ),
-        sa.select(
-            v.source, v.ticket_id, v.valid_from.label("since"), *(v[n] for n in VERSIONED_COLUMNS)
+        sa.select(v.source, v.ticket_id, v.valid_from.label("since"), *earlier).select_from(
+            ticket_versions.join(tickets, sa.and_(t.source == v.source, t.ticket_id == v.ticket_id))
         ),
     ).subquery("ticket_versions_all")
     e = every.c

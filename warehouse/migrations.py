@@ -71,11 +71,14 @@ def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
+V4_TABLES = ("ticket_versions",)
+
+
 def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 4: ticket history (earlier versions of each ticket) for point-in-time
     metrics. A warehouse loaded before keeps one version per ticket: its numbers stay."""
     metadata.create_all(conn, checkfirst=True)
-    return ["created ticket_versions"]
+    return ["created " + ", ".join(V4_TABLES)]
 
 
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {

@@ -72,7 +72,16 @@ tickets = _canonical_table(
 )
 nps_responses = _canonical_table("nps_responses")
 
-# What changes between a ticket's versions, and what point-in-time metrics read from them.
+# What changes between a ticket's versions, and what point-in-time metrics read from them;
+# METRIC_COLUMNS among them may come in a stream of their own (Zendesk ticket_metrics).
+METRIC_COLUMNS = (
+    "first_reply_at",
+    "solved_at",
+    "agent_replies",
+    "reopens",
+    "assignee_stations",
+    "group_stations",
+)
 VERSIONED_COLUMNS = (
     "status",
     "first_reply_at",
@@ -91,6 +100,9 @@ ticket_versions = sa.Table(
     sa.Column("ticket_id", sa.String, primary_key=True),
     sa.Column("valid_from", sa.DateTime, primary_key=True),
     *(sa.Column(name, tickets.c[name].type) for name in VERSIONED_COLUMNS),
+    # The source time of the version's metric values; null when the version came without
+    # them (a Zendesk ticket's metrics arrive in their own stream).
+    sa.Column("metrics_updated_at", sa.DateTime),
     sa.Column("batch_id", sa.String, nullable=False),
     sa.Column("source_file", sa.String, nullable=False),
     comment="one row per earlier version of a ticket, valid from its source updated_at",

@@ -156,3 +156,96 @@ def test_history_order_does_not_change_the_numbers(any_engine, tmp_path, first):
         load_paths(any_engine, [files[name]])
     kpis = compute_kpis(any_engine, MetricParams(as_of=AS_OF))["kpis"]
     assert kpis["unrecovered_retention"] == 1.0
+
+
+def _zendesk_ticket(updated_at: str, rating: str) -> dict:
+    return {
+        "id": 1,
+        "via": {"channel": "email"},
+        "created_at": "2024-01-05T09:00:00Z",
+        "updated_at": updated_at,
+        "type": "incident",
+        "status": "solved",
+        "requester_id": 7,
+        "tags": [],
+        "satisfaction_rating": {"score": rating},
+    }
+
+
+ZENDESK = {
+    "january": {"tickets": [_zendesk_ticket("2024-01-06T09:00:00Z", "good")]},
+    "april": {"tickets": [_zendesk_ticket("2024-04-01T09:00:00Z", "bad")]},
+    "metrics": {
+        "ticket_metrics": [
+            {
+                "id": 9,
+                "ticket_id": 1,
+                "replies": 1,
+                "reopens": 0,
+                "solved_at": "2024-01-06T09:00:00Z",
+                "updated_at": "2024-01-06T09:00:00Z",
+                "reply_time_in_minutes": {"calendar": 20, "business": 20},
+            }
+        ]
+    },
+    "users": {
+        "users": [
+            {
+                "id": 7,
+                "external_id": "C1",
+                "email": "c1@example.com",
+                "created_at": "2023-01-01T00:00:00Z",
+                "updated_at": "2023-01-01T00:00:00Z",
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["users", "january", "metrics", "april"],
+        ["users", "april", "metrics", "january"],
+        ["users", "metrics", "april", "january"],
+    ],
+)
+def test_zendesk_versions_without_metrics_read_the_tickets_metrics(any_engine, tmp_path, order):
+    """A Zendesk ticket's versions carry no solve time or reopens (they come in their own
+    stream): an earlier version reads the ticket's, so in any load order the customer was
+    recovered at t0 (rated good in January, bad only on 1 April)."""
+    import json
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    load_paths(any_engine, [customers])
+    for name in order:
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(ZENDESK[name]))
+        load_paths(any_engine, [path])
+    kpis = compute_kpis(any_engine, MetricParams(as_of=AS_OF))["kpis"]
+    assert kpis["recovered_retention"] == 1.0
+    assert kpis["unrecovered_retention"] is None
+    assert kpis["csat_score"] == 0.0  # at as_of: the April version, rated bad
+
+
+def test_forget_erases_the_tickets_history(any_engine, tmp_path):
+    from etl.forget import forget
+    from etl.load import LoadOptions
+    from warehouse.access import Warehouse
+
+    load_paths(any_engine, [_write(tmp_path, "january", JANUARY)])
+    load_paths(any_engine, [_write(tmp_path, "april", APRIL)])
+    assert _history(any_engine)[1] == EXPECTED_EARLIER
+    erased = forget(Warehouse.for_engine(any_engine), "C1", LoadOptions())
+    assert erased.counts["ticket_versions"] == 1 and erased.counts["tickets"] == 1
+    assert _history(any_engine) == ([EXPECTED_CURRENT[1]], [])
+
+
+def test_one_version_in_two_files_of_one_run_is_kept_once(any_engine, tmp_path):
+    again = _write(tmp_path, "january_copy", [JANUARY[0]])
+    report = load_paths(
+        any_engine, [_write(tmp_path, "january", JANUARY), again, _write(tmp_path, "april", APRIL)]
+    )
+    assert report.status == "succeeded"
+    assert _history(any_engine) == (EXPECTED_CURRENT, EXPECTED_EARLIER)

@@ -42,6 +42,8 @@ version = st.fixed_dictionaries(
         "solved": st.one_of(st.none(), st.integers(0, 200)),
         "reopens": st.sampled_from([0, 0, 1, None]),
         "csat": st.sampled_from(["good", "bad", "offered", None]),
+        # False: the version came without metric values (as a Zendesk ticket does)
+        "own_metrics": st.booleans(),
     }
 )
 ticket = st.fixed_dictionaries(
@@ -81,7 +83,9 @@ def _rows(tickets_drawn: list[dict]) -> tuple[list[dict], list[dict]]:
                     }
                 )
             else:
-                earlier.append(row | {"valid_from": BASE + v["updated"] * HOUR})
+                valid_from = BASE + v["updated"] * HOUR
+                own = valid_from if v["own_metrics"] else None
+                earlier.append(row | {"valid_from": valid_from, "metrics_updated_at": own})
     return current, earlier
 
 
@@ -95,7 +99,11 @@ def expected_groups(tickets_drawn: list[dict], at: dt.datetime) -> dict[str, str
         if BASE + t["created"] * HOUR > at:
             continue
         known = [v for v in ordered if BASE + v["updated"] * HOUR <= at]
-        state = known[-1] if known else ordered[0]
+        valid = known[-1] if known else ordered[0]
+        state = dict(valid)
+        if valid is not ordered[-1] and not valid["own_metrics"]:
+            # no metric values of its own: the current row's (solve time, reopens)
+            state |= {"solved": ordered[-1]["solved"], "reopens": ordered[-1]["reopens"]}
         solved = None if state["solved"] is None else BASE + state["solved"] * HOUR
         if (
             solved is not None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Unit = Literal["minutes", "ratio", "nps", "count"]
-FactSet = Literal["tickets", "retention", "attrition", "nps"]
+FactSet = Literal["tickets", "retention", "attrition", "nps", "episodes"]
 Aggregate = Literal["quantile", "share", "mean", "count"]
 
 RECOVERY_GROUPS: tuple[str, ...] = ("recovered", "never_failed", "unrecovered", "in_recovery")
@@ -327,8 +327,9 @@ _ANALYST_KPIS = [
     Kpi(
         name="episode_one_touch_rate",
         label="Episode one-touch rate",
-        description="Failure episodes solved with at most one agent reply across all their "
-        "tickets, over episodes whose tickets are all solved.",
+        description="Failure episodes solved with one touch across all their tickets (at most "
+        "one agent reply; exactly one under the dbt_zendesk preset), over episodes whose "
+        "tickets are all solved with known reply counts.",
         unit="ratio",
         higher_is_better=True,
         default_target=None,

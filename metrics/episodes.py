@@ -18,19 +18,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import sqlalchemy as sa
-from sqlalchemy.sql.expression import ColumnElement, Subquery
+from sqlalchemy.sql.expression import Subquery
 
-from metrics.facts import NO_SCOPE, Scope, ticket_facts
+from metrics.facts import NO_SCOPE, Scope, _flag, ticket_facts
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import minutes_between
 
 EPISODE_COLUMNS = frozenset(
     {"is_recovered", "recovery_minutes", "is_recovered_in_window", "tta_minutes", "is_one_touch"}
 )
-
-
-def _flag(*whens: tuple[ColumnElement[bool], float]) -> ColumnElement[float]:
-    return sa.case(*((cond, sa.literal(value, sa.Float())) for cond, value in whens))
 
 
 def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE) -> Subquery:

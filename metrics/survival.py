@@ -26,11 +26,11 @@ import sqlalchemy as sa
 from scipy.stats import chi2
 
 from metrics.facts import FAILURE_TYPES, NEVER_FAILED, SOLVED_STATUSES, is_failure
+from metrics.paradox import Z_95
 from metrics.params import MetricParams, to_naive_utc
 from warehouse.dialect import minutes_between, quantile_cont
 from warehouse.schema import customers, tickets
 
-Z_95 = 1.959963984540054
 MINUTES_PER_DAY = 1440
 # TTA of the first failure, in minutes: the buckets of the tta_bucket split.
 TTA_BUCKETS = ((60, "under 1 h"), (240, "1 to 4 h"), (1440, "4 to 24 h"))
@@ -47,7 +47,7 @@ _ = FAILURE_TYPES  # failures are is_failure's: type incident or problem, or a f
 GROUP_ORDER = {
     "recovery_group": ("recovered", "unrecovered", NEVER_FAILED),
     "tta_bucket": (*(label for _, label in TTA_BUCKETS), "over 24 h", "no reply"),
-    "one_touch": ("one touch", "more than one touch"),
+    "one_touch": ("one touch", "not one touch", "replies unknown"),
     "compensation": ("compensated", "not compensated"),
 }
 
@@ -81,15 +81,22 @@ def _first_failures(as_of: dt.datetime, params: MetricParams):
     return sa.select(ranked).where(ranked.c.rank == 1).subquery("first_failures")
 
 
-def _split_label(f, split: str):
+def _split_label(f, split: str, params: MetricParams):
     """The group of a failed customer under ``split``."""
     recovered = sa.and_(
         sa.func.coalesce(f.c.reopens, 0) == 0, sa.not_(f.c.csat.is_not_distinct_from("bad"))
     )
     if split == "recovery_group":
         return sa.case((recovered, "recovered"), else_="unrecovered")
-    if split == "one_touch":
-        return sa.case((f.c.agent_replies <= 1, "one touch"), else_="more than one touch")
+    if split == "one_touch":  # the one-touch preset's definition; unknown replies apart
+        touch = (
+            f.c.agent_replies == 1 if params.one_touch == "dbt_zendesk" else f.c.agent_replies <= 1
+        )
+        return sa.case(
+            (f.c.agent_replies.is_(None), "replies unknown"),
+            (touch, "one touch"),
+            else_="not one touch",
+        )
     if split == "compensation":
         return sa.case((f.c.compensation > 0, "compensated"), else_="not compensated")
     reply = minutes_between(f.c.created_at, f.c.first_reply_at)
@@ -110,7 +117,7 @@ def failed_followups(as_of: dt.datetime, params: MetricParams, split: str):
     end = sa.case((is_event, c.churned_at), else_=sa.literal(as_of, sa.DateTime()))
     return (
         sa.select(
-            _split_label(f, split).label("grp"),
+            _split_label(f, split, params).label("grp"),
             start.label("start"),
             _days(start, end).label("days"),
             sa.case((is_event, 1), else_=0).label("is_event"),
@@ -258,13 +265,17 @@ def _quadratic_form(vector: list[float], matrix: list[list[float]]) -> float | N
     return float(v @ np.linalg.solve(m, v))
 
 
-def _at_day(points: list[CurvePoint], day: int) -> CurvePoint | None:
-    """The curve's point in force on ``day``: the last at or before it, provided follow-up
-    reaches that day (None otherwise, and None before the first point)."""
-    if not points or points[-1].day < day:
+def survival_at(points: list, day: int) -> dict | None:
+    """``{"survival", "ci_low", "ci_high"}`` on ``day``: the curve's last point at or before
+    it (1 before the first point), provided follow-up reaches that day; None otherwise.
+    ``points`` are CurvePoints or their JSON dicts."""
+    rows = [p if isinstance(p, dict) else p.__dict__ for p in points]
+    if not rows or rows[-1]["day"] < day:
         return None
-    found = [point for point in points if point.day <= day]
-    return found[-1] if found else None
+    found = [p for p in rows if p["day"] <= day]
+    if not found:
+        return {"survival": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+    return {key: found[-1][key] for key in ("survival", "ci_low", "ci_high")}
 
 
 def compute_survival(
@@ -310,19 +321,13 @@ def compute_survival(
         groups[grp].append((int(days), int(events), int(censored)))
     for name in sorted(groups, key=GROUP_ORDER[by].index):
         curve = kaplan_meier(groups[name])
-        horizon = _at_day(curve, params.horizon_days)
+        horizon = survival_at(curve, params.horizon_days)
         result["groups"].append(
             {
                 "group": name,
                 "customers": curve[0].at_risk if curve else 0,
                 "events": sum(p.events for p in curve),
-                "at_horizon": None
-                if horizon is None
-                else {
-                    "survival": horizon.survival,
-                    "ci_low": horizon.ci_low,
-                    "ci_high": horizon.ci_high,
-                },
+                "at_horizon": horizon,
                 "curve": [point.__dict__ for point in curve],
             }
         )

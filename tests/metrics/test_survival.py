@@ -190,7 +190,12 @@ def test_splits_by_recovery_quality(engine):
         return {g["group"]: g["customers"] for g in result["groups"]}
 
     assert sizes("tta_bucket") == {"under 1 h": 1, "1 to 4 h": 1, "4 to 24 h": 1, "no reply": 1}
-    assert sizes("one_touch") == {"one touch": 2, "more than one touch": 2}
+    assert sizes("one_touch") == {"one touch": 2, "not one touch": 2}  # 1 and 0; 2 and 3
+    dbt = compute_survival(engine, MetricParams(as_of=AS_OF, one_touch="dbt_zendesk"), "one_touch")
+    assert {g["group"]: g["customers"] for g in dbt["groups"]} == {
+        "one touch": 1,  # exactly one reply
+        "not one touch": 3,
+    }
     assert sizes("compensation") == {"compensated": 1, "not compensated": 3}
     with pytest.raises(SurvivalError, match="recovery_group"):
         compute_survival(engine, MetricParams(as_of=AS_OF), by="channel")

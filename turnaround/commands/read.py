@@ -524,7 +524,7 @@ def survival(
         return
     table = Table(
         title=f"Customers still active d days after their first failure was solved "
-        f"(as of {result['as_of']})"
+        f"(never-failed: after the landmark; as of {result['as_of']})"
     )
     table.add_column(by.value.replace("_", " "))
     table.add_column("customers", justify="right")
@@ -559,13 +559,12 @@ def survival(
 
 def _survival_at(curve: list[dict], day: int) -> str:
     """``94.1% (93.6-94.7)`` on ``day``, or blank when follow-up does not reach it."""
-    if not curve or curve[-1]["day"] < day:
+    from metrics.survival import survival_at
+
+    found = survival_at(curve, day)
+    if found is None:
         return ""
-    found = [p for p in curve if p["day"] <= day]
-    if not found:
-        return "100%"
-    p = found[-1]
-    return f"{p['survival']:.1%} ({p['ci_low']:.1%}-{p['ci_high']:.1%})"
+    return f"{found['survival']:.1%} ({found['ci_low']:.1%}-{found['ci_high']:.1%})"
 
 
 def runs(

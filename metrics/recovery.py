@@ -23,6 +23,7 @@ from metrics.facts import (
 )
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import quantile_cont
+from metrics.survival import first_failures
 from warehouse.dialect import minutes_between
 from warehouse.schema import nps_responses, tickets
 
@@ -142,26 +143,18 @@ def disclosure(conn: sa.Connection, points: TimePoints, params: MetricParams, sc
         }
     # Retention at t0 + H of customers active at t0, by their first failure's reporting.
     t0 = points.retention_start
-    order = sa.func.row_number().over(
-        partition_by=t.customer_id, order_by=(t.created_at, t.source, t.ticket_id)
-    )
-    ranked = (
-        sa.select(t.customer_id, _is_proactive(params).label("proactive"), order.label("rank"))
-        .where(is_failure(params.failure_tags), t.created_at <= t0)
-        .subquery("first_failure")
-    )
+    first = first_failures(t0, params)
     facts_t0 = retention_facts(points, params, scope)
     r = facts_t0.c
-    first_kind = sa.case((ranked.c.proactive, "proactive"), else_="reactive")
+    proactive = has_any_tag(first.c.tags, params.proactive_tags)
+    first_kind = sa.case((proactive, "proactive"), else_="reactive")
     for row in conn.execute(
         sa.select(
             first_kind.label("kind"),
             sa.func.count().label("customers"),
             sa.func.avg(r.is_retained).label("retention"),
         )
-        .select_from(
-            facts_t0.join(ranked, sa.and_(ranked.c.customer_id == r.r_customer, ranked.c.rank == 1))
-        )
+        .select_from(facts_t0.join(first, first.c.customer_id == r.r_customer))
         .where(r.recovery_group != NEVER_FAILED)
         .group_by(first_kind)
     ).mappings():
@@ -198,7 +191,9 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
     g = numbered.c
     later = tickets.alias("next_ticket")
     lt = later.c
-    rank = sa.func.row_number().over(partition_by=g.sid, order_by=(lt.created_at, lt.ticket_id))
+    rank = sa.func.row_number().over(
+        partition_by=g.sid, order_by=(lt.created_at, lt.source, lt.ticket_id)
+    )
     candidates = (
         sa.select(g.sid, g.signal_at, g.kind, lt.first_reply_at, rank.label("rank"))
         .select_from(

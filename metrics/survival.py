@@ -56,7 +56,7 @@ class SurvivalError(ValueError):
     """A survival request that cannot be computed as asked."""
 
 
-def _first_failures(as_of: dt.datetime, params: MetricParams):
+def first_failures(as_of: dt.datetime, params: MetricParams):
     """Each customer's first failure ticket created at or before as_of, one row each."""
     t = tickets.c
     order = sa.func.row_number().over(
@@ -73,6 +73,7 @@ def _first_failures(as_of: dt.datetime, params: MetricParams):
             t.csat,
             t.agent_replies,
             t.compensation,
+            t.tags,
             order.label("rank"),
         )
         .where(is_failure(params.failure_tags), t.created_at <= as_of, t.customer_id.is_not(None))
@@ -111,7 +112,7 @@ def _days(start, end):
 def failed_followups(as_of: dt.datetime, params: MetricParams, split: str):
     """One row per failed customer followed: grp, start, days, is_event."""
     c = customers.c
-    f = _first_failures(as_of, params)
+    f = first_failures(as_of, params)
     start = f.c.solved_at
     is_event = sa.and_(c.churned_at.is_not(None), c.churned_at <= as_of)
     end = sa.case((is_event, c.churned_at), else_=sa.literal(as_of, sa.DateTime()))
@@ -138,7 +139,7 @@ def never_failed_followups(as_of: dt.datetime, params: MetricParams, landmark: d
     """One row per customer active and never failed at the landmark: grp, days, is_event
     (a failure after the landmark censors the follow-up there)."""
     c = customers.c
-    f = _first_failures(as_of, params)
+    f = first_failures(as_of, params)
     churned = sa.and_(c.churned_at.is_not(None), c.churned_at <= as_of)
     failed_later = f.c.created_at.is_not(None)
     is_event = sa.and_(churned, sa.or_(~failed_later, c.churned_at <= f.c.created_at))

@@ -28,12 +28,15 @@ import pandas as pd
 
 from etl.load import load_paths
 from metrics import compute_kpis
+from metrics.catalog import CONTRACT_KPIS
+from metrics.slices import SliceRequest
 from turnaround.generate import generate
 from warehouse import get_engine
 
 # Budgets: a full validated load may cost this many times a bare read_csv into DuckDB;
-# all twelve KPIs and both paradox deltas in the warehouse may take at most twice as long as
-# pandas reading tickets.csv and computing three of them in memory.
+# the contract's twelve KPIs and the paradox test in the warehouse may take at most twice as
+# long as pandas reading tickets.csv and computing three of them in memory (medians of three
+# runs each). The whole catalog (every KPI) is timed and reported beside it, unbudgeted.
 LOAD_BUDGET_RATIO = 12.0
 METRICS_BUDGET_RATIO = 2.0
 INBOX_SKIP_BUDGET_SECONDS = 2.0
@@ -53,6 +56,7 @@ BASELINE_BY_CHANNEL_WEEK = """
     from tickets group by all
 """
 TURNAROUND = str(Path(sys.executable).parent / "turnaround")
+CONTRACT_REQUEST = SliceRequest(kpis=tuple(CONTRACT_KPIS))
 
 
 def timed(fn):
@@ -201,8 +205,10 @@ def main() -> int:
         seconds, report = timed(lambda engine=engine, fmt=fmt: load_paths(engine, [root / fmt]))
         results[f"load_{fmt}_seconds"] = round(seconds, 2)
         results[f"load_{fmt}_rows"] = report.totals()["rows_read"]
-        seconds, _ = timed(lambda engine=engine: compute_kpis(engine))
-        results[f"metrics_{fmt}_seconds"] = round(seconds, 3)
+        results[f"metrics_{fmt}_seconds"] = median_seconds(lambda e=engine: compute_kpis(e))
+        results[f"metrics_contract_{fmt}_seconds"] = median_seconds(
+            lambda e=engine: compute_kpis(e, request=CONTRACT_REQUEST)
+        )
 
     tickets_csv = root / "canonical" / "tickets.csv"
     con = duckdb.connect(str(root / "baseline.duckdb"))
@@ -210,16 +216,19 @@ def main() -> int:
         lambda: con.execute("create table t as select * from read_csv(?)", [str(tickets_csv)])
     )
     results["baseline_duckdb_read_csv_seconds"] = round(seconds, 2)
-    seconds, _ = timed(lambda: pandas_kpis(tickets_csv))
-    results["baseline_pandas_kpis_seconds"] = round(seconds, 2)
+    results["baseline_pandas_kpis_seconds"] = median_seconds(lambda: pandas_kpis(tickets_csv))
 
     refresh_measures(root, results)
     slice_measures(root, results)
 
     load_ratio = results["load_canonical_seconds"] / results["baseline_duckdb_read_csv_seconds"]
-    metrics_ratio = results["metrics_canonical_seconds"] / results["baseline_pandas_kpis_seconds"]
+    pandas = results["baseline_pandas_kpis_seconds"]
+    metrics_ratio = results["metrics_contract_canonical_seconds"] / pandas
     results["load_ratio_to_read_csv"] = round(load_ratio, 1)
     results["metrics_ratio_to_pandas"] = round(metrics_ratio, 2)
+    results["metrics_all_kpis_ratio_to_pandas"] = round(
+        results["metrics_canonical_seconds"] / pandas, 2
+    )
     results["within_budget"] = (
         load_ratio <= LOAD_BUDGET_RATIO
         and metrics_ratio <= METRICS_BUDGET_RATIO

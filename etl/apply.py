@@ -16,17 +16,12 @@ from etl.identity import redact_emails
 from etl.merge import DUPLICATE, INSERT, REPLACE, latest_per_key, merge
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
-from warehouse.schema import customer_identities, tables
+from warehouse.schema import METRIC_COLUMNS, customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
 # Metric columns a ticket keeps when a newer version of it arrives without them.
 TICKET_METRIC_COLUMNS = (
-    "first_reply_at",
-    "solved_at",
-    "agent_replies",
-    "reopens",
-    "assignee_stations",
-    "group_stations",
+    *METRIC_COLUMNS,
     "first_reply_business_minutes",
     "first_resolution_minutes",
     "metrics_updated_at",

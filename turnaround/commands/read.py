@@ -68,6 +68,14 @@ class Grain(StrEnum):
     quarter = "quarter"
 
 
+HorizonOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=36500, help="Retention horizon H in days (default: 90)", show_default=False
+    ),
+]
+
+
 class OneTouch(StrEnum):
     explore = "explore"
     dbt_zendesk = "dbt_zendesk"
@@ -136,12 +144,7 @@ def metrics(
         ),
     ] = None,
     as_of: AsOfOpt = None,
-    horizon_days: Annotated[
-        int | None,
-        typer.Option(
-            min=1, max=36500, help="Retention horizon H in days (default: 90)", show_default=False
-        ),
-    ] = None,
+    horizon_days: HorizonOpt = None,
     target_minutes: Annotated[
         float | None,
         typer.Option(min=0, help="Acknowledgement target (default: 60)", show_default=False),
@@ -406,12 +409,7 @@ def cohorts(
 
 def recovery(
     as_of: AsOfOpt = None,
-    horizon_days: Annotated[
-        int | None,
-        typer.Option(
-            min=1, max=36500, help="Retention horizon H in days (default: 90)", show_default=False
-        ),
-    ] = None,
+    horizon_days: HorizonOpt = None,
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,

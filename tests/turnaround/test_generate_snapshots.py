@@ -56,3 +56,23 @@ def test_month_by_month_and_all_at_once_give_the_same_history(tmp_path):
     kept, result = _history(at_once)
     assert len(kept) > 100
     assert _history(nightly) == (kept, result)
+
+
+@pytest.mark.slow
+def test_the_two_formats_snapshots_agree(tmp_path):
+    """Canonical and Zendesk snapshots of one demo give the same numbers (Zendesk versions
+    carry no metrics and read the ticket's, which the demo never changes after a solve)."""
+    results = {}
+    for fmt in ("canonical", "zendesk"):
+        generate(tmp_path / fmt, customers=300, seed=3, fmt=fmt, snapshots=True)
+        url = f"duckdb:///{tmp_path / fmt}.duckdb"
+        load_paths(get_engine(url), [tmp_path / fmt])
+        results[fmt] = _history(url)
+    (canonical_kept, canonical), (zendesk_kept, zendesk) = results.values()
+    assert len(canonical_kept) == len(zendesk_kept) > 100
+    business = {"business_tta_median_minutes", "business_tta_p90_minutes"}  # not in the CSV
+    for name, value in canonical["kpis"].items():
+        if name not in business:
+            assert zendesk["kpis"][name] == pytest.approx(value, nan_ok=True), name
+    assert zendesk["paradox"] == canonical["paradox"]
+    assert zendesk["hindsight"] == canonical["hindsight"]

@@ -62,8 +62,8 @@ def generate(
     snapshots: Annotated[
         bool,
         typer.Option(
-            help="Canonical format: tickets as monthly snapshots with their earlier versions "
-            "(tickets_YYYY-MM.csv), to load in order or all at once"
+            help="Tickets as monthly snapshots with their earlier versions (tickets_YYYY-MM.csv, "
+            "zendesk_tickets_YYYY-MM.jsonl), to load in order or all at once"
         ),
     ] = False,
     config: ConfigOpt = None,
@@ -75,8 +75,6 @@ def generate(
     settings(config, log_level)
     if fmt not in ("zendesk", "canonical"):
         fail(f"--format must be zendesk or canonical, not {fmt!r}", 2)
-    if snapshots and fmt != "canonical":
-        fail("--snapshots writes the canonical format: add --format canonical", 2)
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"--out {out_dir} is a file; give a folder to write the exports into", 2)
     try:

@@ -31,9 +31,11 @@ from turnaround.generate.writers import (
     write_canonical,
     write_canonical_snapshots,
     write_zendesk,
+    write_zendesk_snapshots,
 )
 
 FORMATS = {"canonical": write_canonical, "zendesk": write_zendesk}
+SNAPSHOT_FORMATS = {"canonical": write_canonical_snapshots, "zendesk": write_zendesk_snapshots}
 
 
 def generate(
@@ -50,8 +52,8 @@ def generate(
 
     The same seed gives the same customers, tickets and responses in both formats, byte for
     byte the same files on every run. About 5 tickets and 1.3 NPS answers per customer over
-    the two years that end at ``settings.END_AT``. ``snapshots`` (canonical only) writes the
-    tickets as monthly snapshot files with their earlier versions (writers.ticket_versions).
+    the two years that end at ``settings.END_AT``. ``snapshots`` writes the tickets as monthly
+    snapshot files with their earlier versions (writers.ticket_versions), in either format.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
@@ -59,11 +61,9 @@ def generate(
         raise ValueError(f"customers must be at least 1, got {customers}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if snapshots and fmt != "canonical":
-        raise ValueError("snapshots are written in the canonical format only")
     demo = simulate(customers, seed, nps_effect=nps_effect, retention_effect=retention_effect)
     if snapshots:
-        return write_canonical_snapshots(demo, out_dir)
+        return SNAPSHOT_FORMATS[fmt](demo, out_dir)
     return FORMATS[fmt](demo, out_dir)
 
 

@@ -120,8 +120,8 @@ def _money_text(column: str) -> pl.Expr:
     return pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
 
 
-def _zendesk_rows(demo: Demo) -> pl.DataFrame:
-    t = demo.tickets
+def _zendesk_rows(demo: Demo, tickets: pl.DataFrame | None = None) -> pl.DataFrame:
+    t = demo.tickets if tickets is None else tickets
     solved = t["solved_at"].fill_null(0).to_numpy()
     created = t["created_at"].to_numpy()
     business = (clock.to_business(solved) - clock.to_business(created)) // clock.MINUTE
@@ -230,19 +230,45 @@ def _delighted_record(r: dict) -> dict:
     }
 
 
-def write_zendesk(demo: Demo, out_dir: Path) -> list[Path]:
-    """Zendesk tickets, ticket metrics and users (JSON Lines), Delighted responses (a JSON
-    array, one response per line) and the canonical customers.csv."""
-    rows = list(_zendesk_rows(demo).iter_rows(named=True))
+def _write_delighted(demo: Demo, out_dir: Path) -> Path:
     responses = demo.responses.iter_rows(named=True)
     delighted = out_dir / "delighted_responses.json"
     with delighted.open("w", encoding="utf-8", newline="\n") as f:
         lines = (json.dumps(_delighted_record(r), separators=(",", ":")) for r in responses)
         f.write("[\n" + ",\n".join(lines) + "\n]\n")
+    return delighted
+
+
+def write_zendesk(demo: Demo, out_dir: Path) -> list[Path]:
+    """Zendesk tickets, ticket metrics and users (JSON Lines), Delighted responses (a JSON
+    array, one response per line) and the canonical customers.csv."""
+    rows = list(_zendesk_rows(demo).iter_rows(named=True))
     return [
         _write_lines(map(_ticket_record, rows), out_dir / "zendesk_tickets.jsonl"),
         _write_lines(map(_metric_record, rows), out_dir / "zendesk_ticket_metrics.jsonl"),
         _write_lines(_user_records(demo), out_dir / "zendesk_users.jsonl"),
-        delighted,
+        _write_delighted(demo, out_dir),
+        write_customers(demo, out_dir),
+    ]
+
+
+def write_zendesk_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
+    """As write_zendesk, with the tickets as monthly snapshots (zendesk_tickets_YYYY-MM.jsonl:
+    the versions updated that month, as successive incremental exports hold them). Ticket
+    metrics, newest only as Zendesk serves them, stay one file."""
+    versions = _zendesk_rows(demo, ticket_versions(demo.tickets))
+    month = pl.col("updated_at").str.slice(0, 7)
+    written = []
+    for (name,), part in versions.with_columns(month.alias("_month")).group_by(
+        "_month", maintain_order=True
+    ):
+        path = out_dir / f"zendesk_tickets_{name}.jsonl"
+        written.append(_write_lines(map(_ticket_record, part.iter_rows(named=True)), path))
+    rows = list(_zendesk_rows(demo).iter_rows(named=True))
+    return [
+        *sorted(written),
+        _write_lines(map(_metric_record, rows), out_dir / "zendesk_ticket_metrics.jsonl"),
+        _write_lines(_user_records(demo), out_dir / "zendesk_users.jsonl"),
+        _write_delighted(demo, out_dir),
         write_customers(demo, out_dir),
     ]

@@ -34,7 +34,13 @@ CANONICAL = {
 IDENTITY_KEY = ("source", "user_id")
 GROUP_KEY = ("source", "group_id")
 METRICS_KEY = ("source", "ticket_id")
-FRAME_OF = {"customer_identities": "identities", "ticket_groups": "groups"}  # table -> frame
+# table -> frame
+FRAME_OF = {
+    "customer_identities": "identities",
+    "ticket_groups": "groups",
+    "ticket_ratings": "ratings",
+}
+RATING_KEY = ("source", "rating_id")
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
@@ -46,6 +52,8 @@ def apply_staged(conn: sa.Connection, report: RunReport, staged: list[StagedFile
         _merge_counted(conn, report, "customer_identities", IDENTITY_KEY, batches["identities"])
     if "groups" in batches:
         _merge_counted(conn, report, "ticket_groups", GROUP_KEY, batches["groups"])
+    if "ratings" in batches:
+        _merge_counted(conn, report, "ticket_ratings", RATING_KEY, batches["ratings"])
     for table, key in CANONICAL.items():
         if table in batches:
             keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()

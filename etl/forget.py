@@ -105,9 +105,7 @@ def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
             _names_user(q, "tickets", "requester_id", user_id),
         ]
     counts["quarantine"] = conn.execute(q.delete().where(sa.or_(*named)))
-    return {table: result.rowcount for table, result in counts.items()} | {
-        "ticket_versions": history
-    }
+    return {table: result.rowcount for table, result in counts.items()} | history
 
 
 def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:

@@ -37,6 +37,16 @@ GROUPS_SCHEMA: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us"),
 }
 
+# Satisfaction ratings (Zendesk satisfaction_ratings): when a ticket's CSAT was given or
+# changed (``updated_at``), for point-in-time CSAT.
+RATINGS_SCHEMA: dict[str, pl.DataType] = {
+    "rating_id": pl.String(),
+    "ticket_id": pl.String(),
+    "score": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "updated_at": pl.Datetime("us"),
+}
+
 # Source users (Zendesk users) mapped to the canonical customer id.
 # ``email_hash`` is the keyed hash of the user's email (never the email), so that a person
 # named by email can be found even when their customer id is an external id.
@@ -68,6 +78,7 @@ class ReadResult:
     ticket_metrics: pl.DataFrame | None = None
     identities: pl.DataFrame | None = None
     groups: pl.DataFrame | None = None
+    ratings: pl.DataFrame | None = None
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # unused stream -> records
     # The raw records behind row numbers, for rows a contract check rejects later: the
@@ -78,7 +89,15 @@ class ReadResult:
     absent_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        names = ("tickets", "nps_responses", "customers", "ticket_metrics", "identities", "groups")
+        names = (
+            "tickets",
+            "nps_responses",
+            "customers",
+            "ticket_metrics",
+            "identities",
+            "groups",
+            "ratings",
+        )
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 

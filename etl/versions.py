@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from warehouse.dialect import insert_frame
-from warehouse.schema import VERSIONED_COLUMNS, ticket_versions, tickets
+from warehouse.schema import VERSIONED_COLUMNS, ticket_ratings, ticket_versions, tickets
 
 KEY = ("source", "ticket_id")
 COLUMNS = (*VERSIONED_COLUMNS, "metrics_updated_at", "batch_id", "source_file")
@@ -93,8 +93,14 @@ def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
         stage.drop(conn)
 
 
-def forget_tickets(conn: sa.Connection, forgotten: sa.ColumnElement[bool]) -> int:
-    """Delete the history of the tickets matching ``forgotten`` (a condition on tickets)."""
-    v, t = ticket_versions.c, tickets.c
-    mine = sa.exists().where(t.source == v.source, t.ticket_id == v.ticket_id, forgotten)
-    return conn.execute(ticket_versions.delete().where(mine)).rowcount
+def forget_tickets(conn: sa.Connection, forgotten: sa.ColumnElement[bool]) -> dict[str, int]:
+    """Delete the history and the ratings of the tickets matching ``forgotten`` (a condition
+    on tickets); return the rows deleted per table."""
+    t = tickets.c
+    deleted = {}
+    for table in (ticket_versions, ticket_ratings):
+        mine = sa.exists().where(
+            t.source == table.c.source, t.ticket_id == table.c.ticket_id, forgotten
+        )
+        deleted[table.name] = conn.execute(table.delete().where(mine)).rowcount
+    return deleted

@@ -28,6 +28,7 @@ from warehouse.schema import (
     customers,
     nps_responses,
     ticket_groups,
+    ticket_ratings,
     ticket_versions,
     tickets,
 )
@@ -70,11 +71,12 @@ NEVER = dt.datetime(9999, 12, 31)  # the churn time of a customer who has not ch
 
 
 def has_history(conn: sa.Connection) -> bool:
-    """Whether any ticket has an earlier version: without one, every ticket's state at any
-    instant is its current row, and the queries skip the history."""
-    return conn.execute(
-        sa.select(sa.exists().where(sa.true()).select_from(ticket_versions))
-    ).scalar()
+    """Whether any ticket has an earlier version or a dated rating: without either, every
+    ticket's state at any instant is its current row, and the queries skip the history."""
+    found = conn.execute(
+        sa.select(sa.exists().select_from(ticket_versions), sa.exists().select_from(ticket_ratings))
+    ).one()
+    return any(found)
 
 
 def _versioned(columns) -> list[ColumnElement]:
@@ -124,13 +126,64 @@ def ticket_states(history: bool) -> Subquery:
         sa.func.lead(e.since).over(**order).label("next_since"),
     ).subquery("ranked_versions")
     r = ranked.c
-    return sa.select(
+    versions = sa.select(
         r.source,
         r.ticket_id,
         *(r[name] for name in VERSIONED_COLUMNS),
         sa.case((r.version == 1, _at(BEGINNING)), else_=r.since).label("valid_from"),
         sa.func.coalesce(r.next_since, _at(NEVER)).label("valid_to"),
-    ).subquery("ticket_states")
+    ).subquery("version_states")
+    return _with_ratings(versions)
+
+
+def _with_ratings(versions: Subquery) -> Subquery:
+    """Version states cut at the times a ticket's satisfaction ratings were given: where a
+    ticket has dated ratings, its CSAT at t is the latest rating given by t ('offered' before
+    the first, where the version already knows a good or bad score)."""
+    g = ticket_ratings.c
+    order = {"partition_by": (g.source, g.ticket_id), "order_by": (g.updated_at, g.rating_id)}
+    given = sa.select(
+        g.source,
+        g.ticket_id,
+        g.score,
+        g.updated_at.label("r_from"),
+        sa.func.coalesce(sa.func.lead(g.updated_at).over(**order), _at(NEVER)).label("r_to"),
+    )
+    before = sa.select(
+        g.source,
+        g.ticket_id,
+        sa.null().cast(sa.String()).label("score"),
+        _at(BEGINNING).label("r_from"),
+        sa.func.min(g.updated_at).label("r_to"),
+    ).group_by(g.source, g.ticket_id)
+    spans = sa.union_all(given, before).subquery("rating_spans")
+    v, p = versions.c, spans.c
+    overlap = sa.and_(
+        p.source == v.source,
+        p.ticket_id == v.ticket_id,
+        p.r_from < v.valid_to,
+        p.r_to > v.valid_from,
+    )
+    rated = p.ticket_id.is_not(None)
+    csat = sa.case(
+        (~rated, v.csat),
+        (p.score.is_not(None), p.score),
+        (v.csat.in_(("good", "bad")), "offered"),
+        else_=v.csat,
+    )
+    return (
+        sa.select(
+            v.source,
+            v.ticket_id,
+            *(csat.label(name) if name == "csat" else v[name] for name in VERSIONED_COLUMNS),
+            sa.case((rated, sa.func.greatest(v.valid_from, p.r_from)), else_=v.valid_from).label(
+                "valid_from"
+            ),
+            sa.case((rated, sa.func.least(v.valid_to, p.r_to)), else_=v.valid_to).label("valid_to"),
+        )
+        .select_from(versions.outerjoin(spans, overlap))
+        .subquery("ticket_states")
+    )
 
 
 def _valid_at(states: Subquery, at: ColumnElement | dt.datetime) -> ColumnElement[bool]:

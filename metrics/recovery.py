@@ -25,7 +25,7 @@ from metrics.params import MetricParams, TimePoints
 from metrics.queries import quantile_cont
 from metrics.survival import first_failures
 from warehouse.dialect import minutes_between
-from warehouse.schema import nps_responses, tickets
+from warehouse.schema import nps_responses, ticket_ratings, tickets
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -170,14 +170,28 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
     reply on that customer's next ticket."""
     t, n = tickets.c, nps_responses.c
     as_of, start = points.as_of, points.nps_start
+    # A bad rating at the time it was given (satisfaction ratings), else, for a ticket
+    # without dated ratings, at its solve time.
+    g = ticket_ratings.c
+    dated = sa.exists().where(g.source == t.source, g.ticket_id == t.ticket_id)
     rated_at = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
+    bad_ratings = (
+        sa.select(
+            t.customer_id, g.updated_at.label("signal_at"), sa.literal("bad_csat").label("kind")
+        )
+        .select_from(
+            ticket_ratings.join(tickets, sa.and_(t.source == g.source, t.ticket_id == g.ticket_id))
+        )
+        .where(g.score == "bad", g.updated_at > start, g.updated_at <= as_of)
+    )
     signals = sa.union_all(
+        bad_ratings,
         sa.select(
             n.customer_id, n.responded_at.label("signal_at"), sa.literal("detractor").label("kind")
         ).where(n.score <= 6, n.responded_at > start, n.responded_at <= as_of),
         sa.select(
             t.customer_id, rated_at.label("signal_at"), sa.literal("bad_csat").label("kind")
-        ).where(t.csat == "bad", rated_at > start, rated_at <= as_of),
+        ).where(t.csat == "bad", ~dated, rated_at > start, rated_at <= as_of),
     ).subquery("signals")
     s = signals.c
     numbered = (

@@ -71,7 +71,7 @@ def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
-V4_TABLES = ("ticket_versions",)
+V4_TABLES = ("ticket_versions", "ticket_ratings")
 
 
 def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:

@@ -20,6 +20,8 @@ Grain of each table:
   the state a ticket had from its source ``updated_at`` until the next version. The current
   version is the tickets row itself; together they are the ticket's history (see
   etl/versions.py), which point-in-time metrics read.
+- ticket_ratings: one row per source satisfaction rating (source, rating_id): a ticket's
+  CSAT score and when it was given (Zendesk satisfaction_ratings), for point-in-time CSAT.
 - warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """
 
@@ -228,6 +230,20 @@ ticket_groups = sa.Table(
     sa.Column("batch_id", sa.String, nullable=False),
     sa.Column("source_file", sa.String, nullable=False),
     comment="one row per source group, for the group names of sliced metrics",
+)
+
+ticket_ratings = sa.Table(
+    "ticket_ratings",
+    metadata,
+    sa.Column("source", sa.String, primary_key=True),
+    sa.Column("rating_id", sa.String, primary_key=True),
+    sa.Column("ticket_id", sa.String, nullable=False),
+    sa.Column("score", sa.String, nullable=False),
+    sa.Column("created_at", sa.DateTime),
+    sa.Column("updated_at", sa.DateTime, nullable=False),  # when the score was given
+    sa.Column("batch_id", sa.String, nullable=False),
+    sa.Column("source_file", sa.String, nullable=False),
+    comment="one row per source satisfaction rating: a ticket's CSAT and when it was given",
 )
 
 warehouse_meta = sa.Table(

@@ -21,6 +21,7 @@ from etl.formats import not_text, python_encoding
 from etl.frames import (
     GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
+    RATINGS_SCHEMA,
     TICKET_METRICS_SCHEMA,
     RawLookup,
     ReadContext,
@@ -42,12 +43,14 @@ from etl.zendesk.transforms import (
     FieldError,
     group_row,
     identity_row,
+    rating_row,
     ticket_metric_row,
     ticket_row,
 )
 
 DESCRIPTION = (
-    "Zendesk API JSON (tickets, ticket_metrics, users, groups): an API page, JSON Lines, "
+    "Zendesk API JSON (tickets, ticket_metrics, users, groups, satisfaction_ratings): an API "
+    "page, JSON Lines, "
     "or Singer / Airbyte records"
 )
 
@@ -57,6 +60,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "ticket_metrics": {**TICKET_METRICS_SCHEMA, **ROW_NUMBER},
     "identities": {**IDENTITIES_SCHEMA, **ROW_NUMBER},
     "groups": {**GROUPS_SCHEMA, **ROW_NUMBER},
+    "ratings": {**RATINGS_SCHEMA, **ROW_NUMBER},
 }
 
 # A stream named in a line that is not JSON, to file the rejected line under its table.
@@ -145,6 +149,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         "ticket_metrics": ticket_metric_row,
         "identities": partial(identity_row, hash_key=ctx.hash_key),
         "groups": group_row,
+        "ratings": rating_row,
     }
     frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
     rejected: list[Rejected] = []
@@ -201,6 +206,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         ticket_metrics=frames["ticket_metrics"].frame(),
         identities=frames["identities"].frame(),
         groups=frames["groups"].frame(),
+        ratings=frames["ratings"].frame(),
         rejected=rejected,
         skipped=dict(skipped),
         raw_lookup=_raw_lookup(path, ctx.encoding),

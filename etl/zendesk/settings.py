@@ -12,6 +12,7 @@ STREAM_TABLES: dict[str, str] = {
     "ticket_metrics": "ticket_metrics",
     "users": "identities",
     "groups": "groups",
+    "satisfaction_ratings": "ratings",
 }
 
 # Keys of an API page (or a single-object response) that carry a stream under another name:
@@ -21,6 +22,7 @@ PAGE_KEYS: dict[str, str] = {
     "ticket_metrics": "ticket_metrics",
     "users": "users",
     "groups": "groups",
+    "satisfaction_ratings": "satisfaction_ratings",
     "metric_sets": "ticket_metrics",
 }
 SINGLE_OBJECT_KEYS: dict[str, str] = {

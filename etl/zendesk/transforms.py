@@ -210,8 +210,18 @@ GROUP_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "updated_at": ("timestamp", ("updated_at",)),
 }
 
+RATING_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rating_id": ("id", ("id",)),
+    "ticket_id": ("id", ("ticket_id",)),
+    "score": ("text", ("score",)),
+    "created_at": ("timestamp", ("created_at",)),
+    "updated_at": ("timestamp", ("updated_at",)),
+}
+RATING_SCORES = ("good", "bad", "offered", "unoffered")
+
 TICKET_PLAN = plan(TICKET_COLUMNS)
 GROUP_PLAN = plan(GROUP_COLUMNS)
+RATING_PLAN = plan(RATING_COLUMNS)
 TICKET_METRIC_PLAN = plan(TICKET_METRIC_COLUMNS)
 
 
@@ -237,6 +247,19 @@ def group_row(group: dict) -> dict[str, Any]:
     if row["group_id"] is None:
         raise FieldError("id: the group has no id")
     return row
+
+
+def rating_row(rating: dict) -> dict[str, Any]:
+    """A Zendesk satisfaction rating: which ticket, what score, and since when."""
+    row = convert(rating, RATING_PLAN)
+    if row["rating_id"] is None or row["ticket_id"] is None:
+        raise FieldError("id, ticket_id: the satisfaction rating names no rating or ticket")
+    score = (row["score"] or "").strip().lower()
+    if score not in RATING_SCORES:
+        raise FieldError(f"score: {row['score']!r} is not one of {', '.join(RATING_SCORES)}")
+    if row["updated_at"] is None:
+        raise FieldError("updated_at: the satisfaction rating has no time")
+    return row | {"score": score}
 
 
 def identity_row(user: dict, hash_key: str) -> dict[str, Any]:

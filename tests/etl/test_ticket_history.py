@@ -249,3 +249,92 @@ def test_one_version_in_two_files_of_one_run_is_kept_once(any_engine, tmp_path):
     )
     assert report.status == "succeeded"
     assert _history(any_engine) == (EXPECTED_CURRENT, EXPECTED_EARLIER)
+
+
+RATINGS = {
+    "satisfaction_ratings": [
+        {
+            "id": 501,
+            "ticket_id": 1,
+            "score": "good",
+            "created_at": "2024-01-06T09:00:00Z",
+            "updated_at": "2024-01-07T12:00:00Z",
+        },
+        {
+            "id": 502,
+            "ticket_id": 1,
+            "score": "bad",
+            "created_at": "2024-04-01T09:00:00Z",
+            "updated_at": "2024-04-01T09:00:00Z",
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("ratings_first", [True, False])
+def test_rating_times_give_csat_at_t(any_engine, tmp_path, ratings_first):
+    """Only the April version of T1 is loaded (rated bad): without rating times its state at
+    t0 would be bad. The satisfaction_ratings stream says it was rated good on 7 January and
+    bad on 1 April, so at t0 the customer was recovered, in either load order."""
+    import json
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text("\n".join(CUSTOMERS) + "\n")
+    load_paths(any_engine, [customers])
+    names = ["ratings", "users", "april", "metrics"]
+    if not ratings_first:
+        names = names[1:] + names[:1]
+    for name in names:
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(RATINGS if name == "ratings" else ZENDESK[name]))
+        load_paths(any_engine, [path])
+    result = compute_kpis(any_engine, MetricParams(as_of=AS_OF))
+    assert result["kpis"]["recovered_retention"] == 1.0
+    assert result["kpis"]["csat_score"] == 0.0  # at as_of: rated bad since 1 April
+    march = compute_kpis(any_engine, MetricParams(as_of=dt.datetime(2024, 3, 15)))["kpis"]
+    assert march["csat_score"] == 1.0
+    january = compute_kpis(any_engine, MetricParams(as_of=dt.datetime(2024, 1, 7)))["kpis"]
+    assert january["csat_score"] is None and january["csat_response_rate"] == 0.0  # offered
+
+
+def test_a_bad_rating_signals_close_the_loop_when_it_was_given(any_engine, tmp_path):
+    """Rated bad on 1 April (the ticket was solved on 6 January). C1 wrote again on 1 March:
+    that is no answer to a rating given later, so the loop is still open."""
+    import json
+
+    from metrics.recovery import compute_recovery
+
+    march = _zendesk_ticket("2024-03-01T10:00:00Z", "offered") | {
+        "id": 2,
+        "created_at": "2024-03-01T09:00:00Z",
+        "type": "question",
+    }
+    exports = {
+        "users": ZENDESK["users"],
+        "april": {"tickets": [*ZENDESK["april"]["tickets"], march]},
+        "metrics": {
+            "ticket_metrics": [
+                *ZENDESK["metrics"]["ticket_metrics"],
+                {
+                    "id": 10,
+                    "ticket_id": 2,
+                    "replies": 1,
+                    "reopens": 0,
+                    "solved_at": "2024-03-01T10:00:00Z",
+                    "updated_at": "2024-03-01T10:00:00Z",
+                    "reply_time_in_minutes": {"calendar": 30, "business": 30},
+                },
+            ]
+        },
+    }
+    for name, content in exports.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(content))
+        load_paths(any_engine, [path])
+    before = compute_recovery(any_engine, MetricParams(as_of=AS_OF))["close_the_loop"]
+    assert (before["signals"], before["closed"]) == (1, 1)  # solve time: March answers it
+    path = tmp_path / "ratings.json"
+    path.write_text(json.dumps(RATINGS))
+    load_paths(any_engine, [path])
+    loop = compute_recovery(any_engine, MetricParams(as_of=AS_OF))["close_the_loop"]
+    assert (loop["signals"], loop["closed"]) == (1, 0)  # rated bad on 1 April, once

@@ -98,6 +98,7 @@ def _ticket_bookkeeping(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.lit(None, pl.String).alias("source_user_id"),
         pl.col("updated_at").alias("metrics_updated_at"),
+        pl.lit(None, pl.String).alias("follow_up_of"),
     )
 
 

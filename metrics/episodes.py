@@ -41,8 +41,10 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
         starts = sa.case((previous.is_(None), 1), else_=0)
     else:
         window = float(params.episode_window_days) * 1440
+        # A follow-up of another ticket continues the episode before it, whatever the gap.
         starts = sa.case(
             (previous.is_(None), 1),
+            (f.ep_follow_up_of.is_not(None), 0),
             (minutes_between(previous, f.ep_created) > window, 1),
             else_=0,
         )

@@ -463,6 +463,7 @@ def ticket_facts(
         t.created_at.label("ep_created"),
         sa.case((has_solve_time, t.solved_at)).label("ep_solved_at"),
         t.agent_replies.label("ep_replies"),
+        t.follow_up_of.label("ep_follow_up_of"),
     ]
     src = Sources(base, src_customers, src_groups, recovery, t.created_at)
     period = (

@@ -71,14 +71,20 @@ def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
+V4_COLUMNS = (("tickets", "follow_up_of", "VARCHAR"),)
 V4_TABLES = ("ticket_versions", "ticket_ratings")
 
 
 def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 4: ticket history (earlier versions of each ticket) for point-in-time
-    metrics. A warehouse loaded before keeps one version per ticket: its numbers stay."""
+    metrics, rating times, follow-up links. A warehouse loaded before keeps one version per
+    ticket: its numbers stay."""
+    done = []
+    for table, column, sql_type in V4_COLUMNS:
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        done.append(f"added {table}.{column}")
     metadata.create_all(conn, checkfirst=True)
-    return ["created " + ", ".join(V4_TABLES)]
+    return [*done, "created " + ", ".join(V4_TABLES)]
 
 
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {

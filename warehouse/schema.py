@@ -5,7 +5,8 @@ Grain of each table:
   tickets also keeps ``source_user_id`` (the requester in the source, so a user who arrives
   later re-maps the ticket) and ``metrics_updated_at`` (the source time of its metric values,
   so an older metrics export never overwrites newer ones), and ``first_resolution_minutes``
-  (calendar minutes to the first solve, where the source measures it: Zendesk ticket_metrics).
+  (calendar minutes to the first solve, where the source measures it: Zendesk ticket_metrics),
+  and ``follow_up_of`` (the ticket a Zendesk follow-up was opened from, for failure episodes).
 - quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
 - etl_runs: one row per run (batch_id): loads, refusals, skips, erasures.
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
@@ -71,6 +72,7 @@ tickets = _canonical_table(
     sa.Column("source_user_id", sa.String),
     sa.Column("metrics_updated_at", sa.DateTime),
     sa.Column("first_resolution_minutes", sa.BigInteger),
+    sa.Column("follow_up_of", sa.String),  # the ticket a follow-up was opened from (Zendesk)
 )
 nps_responses = _canonical_table("nps_responses")
 

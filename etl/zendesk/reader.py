@@ -56,7 +56,12 @@ DESCRIPTION = (
 
 ROW_NUMBER = {"row_number": pl.Int64()}
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "tickets": {**CONTRACTS["tickets"].schema, **ROW_NUMBER, "requester_id": pl.String()},
+    "tickets": {
+        **CONTRACTS["tickets"].schema,
+        **ROW_NUMBER,
+        "requester_id": pl.String(),
+        "follow_up_of": pl.String(),
+    },
     "ticket_metrics": {**TICKET_METRICS_SCHEMA, **ROW_NUMBER},
     "identities": {**IDENTITIES_SCHEMA, **ROW_NUMBER},
     "groups": {**GROUPS_SCHEMA, **ROW_NUMBER},

@@ -230,7 +230,20 @@ def ticket_row(ticket: dict) -> dict[str, Any]:
     row = convert(ticket, TICKET_PLAN)
     if row["ticket_id"] is None:
         raise FieldError("id: the ticket has no id")
-    return row
+    return row | {"follow_up_of": _follow_up_of(ticket)}
+
+
+def _follow_up_of(ticket: dict) -> str | None:
+    """The ticket a follow-up was opened from (``via.source.rel`` "follow_up")."""
+    via = ticket.get("via")
+    source = via.get("source") if isinstance(via, dict) else None
+    if not isinstance(source, dict) or source.get("rel") != "follow_up":
+        return None
+    parent = source.get("from")
+    try:
+        return to_id(parent.get("ticket_id")) if isinstance(parent, dict) else None
+    except ValueError:
+        return None  # an unreadable link is no link
 
 
 def ticket_metric_row(metric: dict) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from etl.load import LoadError, LoadOptions, load_paths
 from etl.migrate import migrate_warehouse
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from warehouse import Warehouse, get_engine
-from warehouse.migrations import V2_COLUMNS, V3_COLUMNS, V3_TABLES, V4_TABLES
+from warehouse.migrations import V2_COLUMNS, V3_COLUMNS, V3_TABLES, V4_COLUMNS, V4_TABLES
 from warehouse.schema import SCHEMA_VERSION, SchemaOutdated, check_schema, metadata
 
 USERS_PAGE = FIXTURES / "real" / "zendesk_api_users_page.json"
@@ -74,7 +74,7 @@ def test_forget_someone_unknown_erases_nothing(any_engine):
 def make_version_1(url: str, key: str) -> sa.Engine:
     """An empty warehouse at ``url`` as Turnaround's schema version 1 made it: the email hash
     key inside warehouse_meta, and none of version 2's columns and tables."""
-    added = {(table, column) for table, column, _ in (*V2_COLUMNS, *V3_COLUMNS)}
+    added = {(table, column) for table, column, _ in (*V2_COLUMNS, *V3_COLUMNS, *V4_COLUMNS)}
     version_1 = sa.MetaData()
     for table in metadata.sorted_tables:
         if table.name in ("etl_run_checks", "loaded_files", *V3_TABLES, V4_TABLES, *V4_TABLES):

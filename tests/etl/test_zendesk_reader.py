@@ -251,12 +251,17 @@ class TestAirbyteFixture:
     def test_other_streams_are_skipped_and_counted(self, result):
         assert result.skipped == {
             "brands": 1,
-            "satisfaction_ratings": 3,
             "ticket_comments": 1,
             "ticket_metric_events": 1,
             "organizations": 1,
         }
         assert result.rejected == []
+
+    def test_satisfaction_ratings_are_read_with_their_times(self, result):
+        ratings = result.ratings
+        assert ratings.height == 3
+        assert ratings["updated_at"].null_count() == 0
+        assert set(ratings["score"]) <= {"good", "bad", "offered", "unoffered"}
 
 
 def test_a_broken_line_is_rejected_while_the_rest_load(tmp_path):

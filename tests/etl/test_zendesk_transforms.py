@@ -97,7 +97,15 @@ def test_ticket_row_maps_the_ticket_fields():
         "assignee_id": "360786799676",
         "csat": "bad",
         "compensation": None,
+        "follow_up_of": None,
     }
+
+
+def test_a_follow_up_names_the_ticket_it_came_from():
+    via = {"channel": "web", "source": {"rel": "follow_up", "from": {"ticket_id": 41}, "to": {}}}
+    assert ticket_row(ticket(via=via))["follow_up_of"] == "41"
+    other = {"channel": "web", "source": {"rel": None, "from": {"ticket_id": 41}, "to": {}}}
+    assert ticket_row(ticket(via=other))["follow_up_of"] is None
 
 
 def test_ticket_row_keeps_nulls_and_unknown_status_as_given():

@@ -94,3 +94,17 @@ def test_an_episode_takes_its_first_tickets_dimensions(failures):
     )
     # {t1 (email), t2 (chat)} is an email episode; t3 and t4 are email too.
     assert {r["channel"]: r["kpis"]["failure_episodes"] for r in result["rows"]} == {"email": 3}
+
+
+def test_a_follow_up_continues_the_episode_whatever_the_gap(any_engine):
+    insert(
+        any_engine,
+        "tickets",
+        [
+            ticket("p1", "a", 0, reply=30, solved=1, replies=1, csat="good"),
+            ticket("p2", "a", 40, reply=30, solved=1, replies=1, csat="good"),
+            ticket("p3", "a", 80, reply=30, solved=1, replies=1, follow_up_of="p2"),
+        ],
+    )
+    # p2 comes 40 days after p1 (a new episode); p3, 40 days later, is p2's follow-up.
+    assert kpis(any_engine)["failure_episodes"] == 2

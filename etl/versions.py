@@ -38,15 +38,6 @@ def _not_held(rows: sa.FromClause, when: sa.ColumnElement) -> sa.ColumnElement[b
     )
 
 
-def _insert_from(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
-    """Insert ``rows`` (ticket columns, ``updated_at`` as valid_from) not held yet."""
-    written = [*KEY, "valid_from", *COLUMNS]
-    select = sa.select(
-        rows.c.source, rows.c.ticket_id, rows.c.updated_at, *(rows.c[c] for c in COLUMNS)
-    ).where(rows.c.updated_at.is_not(None), _not_held(rows, rows.c.updated_at), *conditions)
-    return conn.execute(ticket_versions.insert().from_select(written, select)).rowcount
-
-
 def keep_replaced(conn: sa.Connection, replaced: sa.ColumnElement[bool]) -> None:
     """Before current rows are replaced: move those matching ``replaced`` (a condition on
     tickets) into the history. Call it before they are deleted."""
@@ -62,9 +53,14 @@ def keep_replaced(conn: sa.Connection, replaced: sa.ColumnElement[bool]) -> None
 
 
 def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
-    """After a merge: keep staged ticket rows that did not become current (older versions,
-    re-deliveries are skipped). ``rows`` has the tickets' columns."""
-    return _insert_from(conn, rows, *conditions)
+    """Keep ``rows`` (ticket columns, ``updated_at`` as valid_from) that are not held yet,
+    neither in the history nor as the current row: staged rows that did not become current
+    after a merge, or versions superseded within a batch."""
+    written = [*KEY, "valid_from", *COLUMNS]
+    select = sa.select(
+        rows.c.source, rows.c.ticket_id, rows.c.updated_at, *(rows.c[c] for c in COLUMNS)
+    ).where(rows.c.updated_at.is_not(None), _not_held(rows, rows.c.updated_at), *conditions)
+    return conn.execute(ticket_versions.insert().from_select(written, select)).rowcount
 
 
 def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
@@ -88,7 +84,7 @@ def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
         missing = [c for c in needed if c not in frame.columns]
         typed_nulls = [sa.cast(sa.null(), tickets.c[c].type).label(c) for c in missing]
         rows = sa.select(*stage.columns, *typed_nulls).subquery("superseded")
-        return _insert_from(conn, rows)
+        return keep_rows(conn, rows)
     finally:
         stage.drop(conn)
 

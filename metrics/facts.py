@@ -383,11 +383,7 @@ def ticket_facts(
     failure = t.is_fail
     has_solve_time = sa.and_(is_solved, t.solved_at.is_not(None))
     solved_failure = sa.and_(failure, has_solve_time)
-    recovered = sa.and_(
-        solved_failure,
-        sa.func.coalesce(t.reopens, 0) == 0,
-        sa.not_(t.csat.is_not_distinct_from("bad")),
-    )
+    recovered = sa.and_(solved_failure, is_put_right(t.reopens, t.csat))
     resolution = t.solve_minutes
     window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
     source_business = sa.cast(t.first_reply_business_minutes, sa.Double())
@@ -474,6 +470,12 @@ def ticket_facts(
     columns, conditions = _sliced(columns, scope, src, params, period)
     query = sa.select(*columns).select_from(from_clause).where(*conditions)
     return query.subquery("ticket_facts")
+
+
+def is_put_right(reopens: ColumnElement, csat: ColumnElement) -> ColumnElement[bool]:
+    """A solved failure that is recovered: never reopened, and not rated bad (null reopens
+    or CSAT is no sign against it)."""
+    return sa.and_(sa.func.coalesce(reopens, 0) == 0, sa.not_(csat.is_not_distinct_from("bad")))
 
 
 def is_failure(failure_tags: tuple[str, ...]) -> ColumnElement[bool]:

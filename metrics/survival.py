@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
-from metrics.facts import FAILURE_TYPES, NEVER_FAILED, SOLVED_STATUSES, is_failure
+from metrics.facts import NEVER_FAILED, SOLVED_STATUSES, is_failure, is_put_right
 from metrics.paradox import Z_95
 from metrics.params import MetricParams, to_naive_utc
 from warehouse.dialect import minutes_between, quantile_cont
@@ -40,7 +40,6 @@ SPLITS = {
     "one_touch": "first failure solved with at most one agent reply, or more",
     "compensation": "compensation given on the first failure, or none",
 }
-_ = FAILURE_TYPES  # failures are is_failure's: type incident or problem, or a failure tag
 
 
 # The order groups are shown in, per split.
@@ -84,9 +83,7 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
 
 def _split_label(f, split: str, params: MetricParams):
     """The group of a failed customer under ``split``."""
-    recovered = sa.and_(
-        sa.func.coalesce(f.c.reopens, 0) == 0, sa.not_(f.c.csat.is_not_distinct_from("bad"))
-    )
+    recovered = is_put_right(f.c.reopens, f.c.csat)
     if split == "recovery_group":
         return sa.case((recovered, "recovered"), else_="unrecovered")
     if split == "one_touch":  # the one-touch preset's definition; unknown replies apart

@@ -13,27 +13,15 @@ from hypothesis import strategies as st
 
 from metrics.facts import NEVER_FAILED, failed_customers
 from metrics.params import DEFAULT_FAILURE_TAGS
-from tests.postgres_server import fresh_database
-from warehouse import ensure_schema
 from warehouse.schema import ticket_versions, tickets
 
 BASE = dt.datetime(2024, 1, 1)
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def warehouse(request, tmp_path_factory) -> sa.Engine:
-    if request.param == "duckdb":
-        engine = sa.create_engine(f"duckdb:///{tmp_path_factory.mktemp('hist') / 'w.duckdb'}")
-        ensure_schema(engine)
-        yield engine
-        engine.dispose()
-        return
-    with fresh_database(request.getfixturevalue("pg_server")) as url:
-        engine = sa.create_engine(url)
-        ensure_schema(engine)
-        yield engine
-        engine.dispose()
+@pytest.fixture(scope="module")
+def warehouse(module_warehouse) -> sa.Engine:
+    return module_warehouse
 
 
 version = st.fixed_dictionaries(

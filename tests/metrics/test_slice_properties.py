@@ -20,8 +20,6 @@ from tests.metrics.reference import (
     reference,
 )
 from tests.metrics.test_properties import BASE, dataset, load, same
-from tests.postgres_server import fresh_database
-from warehouse import ensure_schema
 
 TICKET_KPIS = ("tta_median_minutes", "tta_p90_minutes", "tta_within_target_pct", "handoff_rate")
 RETENTION_KPIS = (
@@ -32,19 +30,9 @@ RETENTION_KPIS = (
 )
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def warehouse(request, tmp_path_factory) -> sa.Engine:
-    if request.param == "duckdb":
-        engine = sa.create_engine(f"duckdb:///{tmp_path_factory.mktemp('slices') / 'w.duckdb'}")
-        ensure_schema(engine)
-        yield engine
-        engine.dispose()
-        return
-    with fresh_database(request.getfixturevalue("pg_server")) as url:
-        engine = sa.create_engine(url)
-        ensure_schema(engine)
-        yield engine
-        engine.dispose()
+@pytest.fixture(scope="module")
+def warehouse(module_warehouse) -> sa.Engine:
+    return module_warehouse
 
 
 def as_of_of(data: dict) -> dt.datetime | None:

@@ -199,3 +199,49 @@ def stored(dim: Dimension, value: str) -> object:
     if dim.kind == "month":
         return dt.datetime.strptime(value, "%Y-%m")
     return value
+
+
+def dimension_values(
+    engine: sa.Engine,
+    names: tuple[str, ...],
+    params: MetricParams = MetricParams(),  # noqa: B008
+) -> dict[str, list[str]]:
+    """The values each dimension of ``names`` takes in the warehouse (the closed set where
+    there is one), as ``--where`` takes them: what a filter's choices are."""
+    from warehouse.schema import customers, ticket_groups, tickets
+
+    t, g = tickets.c, ticket_groups.c
+    found: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for name in names:
+            dim = DIMENSIONS[name]
+            if dim.values is not None:
+                found[name] = list(dim.values)
+                continue
+            if dim.kind == "failure_tag":
+                found[name] = [*params.failure_tags, "type:incident", "type:problem"]
+                continue
+            if dim.kind == "column":
+                table = tickets if dim.level == "ticket" else customers
+                value = table.c[dim.column]
+                source: sa.FromClause = table
+            elif dim.kind == "group_name":
+                value = sa.func.coalesce(g.name, t.group_name)
+                source = tickets.outerjoin(
+                    ticket_groups, sa.and_(g.source == t.source, g.group_id == t.group_name)
+                )
+            elif dim.kind == "tag_prefix":
+                value = first_tag_with_prefix(t.tags, params.product_area_prefix)
+                source = tickets
+            elif dim.kind == "month":
+                value = local_period_start(
+                    customers.c[dim.column], "month", params.reporting_timezone
+                )
+                source = customers
+            else:
+                raise ValueError(f"no values known for dimension {name!r}")
+            inner = sa.select(value.label("v")).select_from(source).subquery("v")
+            query = sa.select(inner.c.v).where(inner.c.v.is_not(None)).distinct()
+            values = [shown(dim, v) for (v,) in conn.execute(query)]
+            found[name] = sorted(str(v) for v in values)
+    return found

@@ -460,6 +460,10 @@ def ticket_facts(
         sa.case((has_solve_time, t.solved_at)).label("ep_solved_at"),
         t.agent_replies.label("ep_replies"),
         t.follow_up_of.label("ep_follow_up_of"),
+        # What the ticket list shows beside the measures (metrics/tickets.py).
+        t.status.label("t_status"),
+        t.reopens.label("t_reopens"),
+        t.csat.label("t_csat"),
     ]
     src = Sources(base, src_customers, src_groups, recovery, t.created_at)
     period = (

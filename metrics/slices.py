@@ -175,6 +175,18 @@ def _day(value) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+def date_range(
+    as_of: dt.datetime, params: MetricParams, request: SliceRequest
+) -> tuple[dt.datetime, dt.datetime | None]:
+    """The measuring instant and the first instant of ``request``'s --from/--to range: the
+    end of local day --to (when before ``as_of``), midnight of local day --from (or None)."""
+    tz = params.reporting_timezone
+    if request.end is not None:
+        as_of = min(as_of, local_midnight(request.end + dt.timedelta(days=1), tz) - MICROSECOND)
+    since = None if request.start is None else local_midnight(request.start, tz)
+    return as_of, since
+
+
 @dataclass
 class SlicedRow:
     """One group of a slice: its dimension values, its period and every KPI's estimate."""
@@ -196,9 +208,7 @@ def slice_estimates(
     ``max_dimensions`` lets the paradox's matching slice by more dimensions than --by."""
     names, dims, filters = validate(request, max_dimensions)
     tz = params.reporting_timezone
-    if request.end is not None:
-        as_of = min(as_of, local_midnight(request.end + dt.timedelta(days=1), tz) - MICROSECOND)
-    since = None if request.start is None else local_midnight(request.start, tz)
+    as_of, since = date_range(as_of, params, request)
     spans: list[Period] = []
     if request.grain:
         last = local_date(as_of, tz)

@@ -69,7 +69,8 @@ def compute_kpis(
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
     "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},
     "paradox_by_segment": [{"segment", "nps_delta", "retention_delta"}],
-    "hindsight": {...} (metrics.hindsight; None when empty)}``: rates are
+    "hindsight": {...} (metrics.hindsight; None when empty),
+    "n": {name: the tickets, customers or responses behind each KPI}}``: rates are
     fractions, NPS in [-100, 100], None where there is no data (metrics.paradox gives the
     methods). An empty warehouse (and no as_of given) gives as_of None and every value
     None. ``request.kpis`` keeps only those KPIs (the paradox is always there). A
@@ -115,6 +116,7 @@ def compute_kpis(
     result = {
         "as_of": isoformat_utc(as_of),
         "kpis": {name: estimates[name].value if estimates else None for name in names},
+        "n": {name: estimates[name].count if estimates else None for name in names},
         "paradox": paradox(estimates, strata, size),
         "paradox_by_segment": [
             {"segment": segment}

@@ -51,6 +51,7 @@ fri = ["09:00-12:00", "13:00-16:00"]
 [dashboard]
 address = "127.0.0.1"
 port = 8501
+stale_after_hours = 36         # a banner when the last successful load is older
 ```
 """
 
@@ -198,7 +199,11 @@ SETTINGS = {
         "targets": _targets,
     },
     "schedule": {"timezone": _timezone, "hours": _hours, "holidays": _dates},
-    "dashboard": {"address": _text, "port": _number(1, 65535, integer=True)},
+    "dashboard": {
+        "address": _text,
+        "port": _number(1, 65535, integer=True),
+        "stale_after_hours": _number(0),
+    },
 }
 
 
@@ -264,3 +269,56 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
                     f"{path}: schedule.{key} is missing ([schedule] needs both timezone and hours)"
                 )
     return values
+
+
+def metric_params(config: Config, **overrides: Any):
+    """The metric parameters of ``config`` ([metrics] and [schedule]), then ``overrides``
+    that are not None (a command's options). A schedule or time zone that cannot be used
+    is a ``ConfigError`` naming it."""
+    from metrics import MetricParams
+    from metrics.business_hours import Schedule, ScheduleError, zone
+
+    values = {
+        key: config.get("metrics", key)
+        for key in (
+            "horizon_days",
+            "target_minutes",
+            "one_touch",
+            "recovery_window_hours",
+            "reporting_timezone",
+            "product_area_prefix",
+            "min_group_size",
+            "count",
+            "episode_window_days",
+            "close_the_loop_hours",
+        )
+        if config.get("metrics", key) is not None
+    }
+    for key in ("failure_tags", "proactive_tags"):
+        if config.get("metrics", key) is not None:
+            values[key] = tuple(config.get("metrics", key))
+    if "schedule" in config.values:
+        schedule = config.values["schedule"]
+        try:
+            values["schedule"] = Schedule.from_settings(
+                schedule["timezone"],
+                schedule["hours"],
+                [str(day) for day in schedule.get("holidays", [])],
+            )
+        except ScheduleError as exc:
+            raise ConfigError(f"{config.path}: schedule: {exc}") from None
+    if overrides.get("reporting_timezone") is not None:
+        try:
+            zone(overrides["reporting_timezone"])
+        except ScheduleError as exc:
+            raise ConfigError(f"--timezone: {exc}") from None
+    values |= {key: value for key, value in overrides.items() if value is not None}
+    return MetricParams(**values)
+
+
+def kpi_targets(config: Config) -> dict[str, float]:
+    """Each KPI's target: the config's [metrics.targets], else the catalog's default."""
+    from metrics import KPI_CATALOG
+
+    targets = {n: k.default_target for n, k in KPI_CATALOG.items() if k.default_target is not None}
+    return targets | dict(config.get("metrics", "targets", {}) or {})

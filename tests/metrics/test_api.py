@@ -48,6 +48,7 @@ def test_an_empty_warehouse_gives_no_as_of_and_no_values(engine):
     assert result == {
         "as_of": None,
         "kpis": dict.fromkeys(KPI_CATALOG),
+        "n": dict.fromkeys(KPI_CATALOG),
         "paradox": {
             "nps_delta": NO_VALUES
             | {"n": NO_ONE, "method": "adjusted_wald_nps", "matched": NO_MATCH},

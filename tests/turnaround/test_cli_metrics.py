@@ -52,8 +52,11 @@ def metrics(url: str, *args: str, **kwargs):
 
 def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     result = json_out(metrics(warehouse, "--json"))
-    assert set(result) == {"as_of", "kpis", "paradox", "paradox_by_segment", "hindsight"}
+    assert set(result) == {"as_of", "kpis", "n", "paradox", "paradox_by_segment", "hindsight"}
     assert result["as_of"] == "2024-06-20T00:00:00Z"  # C2's churn is the latest timestamp
+    # n: the tickets behind each ticket KPI (four solved tickets behind one-touch).
+    assert result["n"]["ticket_volume"] == 4
+    assert result["n"]["one_touch_rate"] == 4
     assert list(result["kpis"])[:12] == CONTRACT_KPIS  # PRODUCT.md's list, in its order
     assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
     assert result["kpis"]["ticket_volume"] == 4

@@ -154,51 +154,16 @@ def reading(settings: Settings, work):
 def metric_params(settings: Settings, **overrides: Any):
     """The metric parameters: the config's [metrics] and [schedule], then the command-line
     options that were given (``None`` means not given)."""
-    from metrics import MetricParams
-    from metrics.business_hours import Schedule, ScheduleError, zone
+    from turnaround.config import metric_params as from_config
 
-    config = settings.config
-    values = {
-        key: config.get("metrics", key)
-        for key in (
-            "horizon_days",
-            "target_minutes",
-            "one_touch",
-            "recovery_window_hours",
-            "reporting_timezone",
-            "product_area_prefix",
-            "min_group_size",
-            "count",
-            "episode_window_days",
-            "close_the_loop_hours",
-        )
-        if config.get("metrics", key) is not None
-    }
-    for key in ("failure_tags", "proactive_tags"):
-        if config.get("metrics", key) is not None:
-            values[key] = tuple(config.get("metrics", key))
-    if "schedule" in config.values:
-        schedule = config.values["schedule"]
-        try:
-            values["schedule"] = Schedule.from_settings(
-                schedule["timezone"],
-                schedule["hours"],
-                [str(day) for day in schedule.get("holidays", [])],
-            )
-        except ScheduleError as exc:
-            fail(f"{config.path}: schedule: {exc}", 2, settings.as_json)
-    if overrides.get("reporting_timezone") is not None:
-        try:
-            zone(overrides["reporting_timezone"])
-        except ScheduleError as exc:
-            fail(f"--timezone: {exc}", 2, settings.as_json)
-    values |= {key: value for key, value in overrides.items() if value is not None}
-    return MetricParams(**values)
+    try:
+        return from_config(settings.config, **overrides)
+    except ConfigError as exc:
+        fail(str(exc), 2, settings.as_json)
 
 
 def kpi_targets(settings: Settings) -> dict[str, float]:
     """Each KPI's target: the config's [metrics.targets], else the catalog's default."""
-    from metrics import KPI_CATALOG
+    from turnaround.config import kpi_targets as from_config
 
-    targets = {n: k.default_target for n, k in KPI_CATALOG.items() if k.default_target is not None}
-    return targets | dict(settings.config.get("metrics", "targets", {}) or {})
+    return from_config(settings.config)

@@ -150,8 +150,10 @@ def test_catalog_declares_every_kpi_of_the_contract():
     [
         ("tta_median_minutes", 42.3, "42 min"),
         ("tta_median_minutes", 4.54, "4.5 min"),
-        ("tta_p90_minutes", 90.0, "90 min"),
-        ("tta_p90_minutes", 150.0, "2.5 h"),
+        ("tta_p90_minutes", 59.6, "1 h 00 m"),
+        ("tta_p90_minutes", 65.0, "1 h 05 m"),
+        ("tta_p90_minutes", 150.0, "2 h 30 m"),
+        ("tta_p90_minutes", 24 * 60 + 190, "1 d 03 h"),
         ("one_touch_rate", 0.7318, "73.2%"),
         ("nps", 12.5, "+12.5"),
         ("nps_recovered", -3.0, "-3.0"),

@@ -1,25 +1,98 @@
 """Entry script of the Turnaround dashboard: ``streamlit run dashboard/app.py``.
 
-It declares the pages and runs the one the user picked; pages live in ``pages/`` and only
-arrange widgets, calling ``dashboard.data`` for numbers.
+It reads the config, checks the warehouse, shows the shared filters and the stale-data
+banner, and runs the page the user picked; pages live in ``pages/`` and only arrange what
+``dashboard.ui.Context.fetch`` gets from ``metrics`` (and ``etl.health``).
 """
 
+import datetime as dt
 from pathlib import Path
 
 import streamlit as st
 
+from dashboard import data, filters, ui, wording
+from etl.health import last_runs, staleness
+from metrics import data_as_of
+from metrics.dimensions import dimension_values
+from metrics.periods import local_date
+from turnaround.config import ConfigError
+
 PAGES = Path(__file__).parent / "pages"
+RETRY_SECONDS = 10
 
 st.set_page_config(page_title="Turnaround", page_icon=":material/autorenew:", layout="wide")
 
-page = st.navigation(
-    [
-        st.Page(
-            PAGES / "executive.py",
-            title="Executive overview",
-            icon=":material/monitoring:",
-            default=True,
-        ),
-    ]
+PAGE_LIST = {
+    "overview": st.Page(
+        PAGES / "overview.py", title="Overview", icon=":material/monitoring:", default=True
+    ),
+    "recovery": st.Page(PAGES / "recovery.py", title="Recovery", icon=":material/healing:"),
+    "cohorts": st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+    "tickets": st.Page(PAGES / "tickets.py", title="Tickets", icon=":material/list_alt:"),
+    "health": st.Page(PAGES / "health.py", title="Data health", icon=":material/health_metrics:"),
+}
+page = st.navigation(list(PAGE_LIST.values()))
+goto = st.session_state.pop(filters.GOTO_KEY, None)
+if goto in PAGE_LIST:  # a drill-through asked for another page
+    st.switch_page(PAGE_LIST[goto])
+
+try:
+    setup = data.setup()
+except ConfigError as exc:
+    st.error(f"The dashboard's settings cannot be used: {exc}", icon=":material/settings:")
+    st.stop()
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def _retry() -> None:
+    """Look again every few seconds; the whole page comes back once the warehouse does."""
+    try:
+        version = data.data_version(setup.url)
+        ready = data.fetch(setup, version, data_as_of, setup.params) is not None
+    except data.WarehouseNotReady:
+        ready = False
+    if ready:
+        st.rerun(scope="app")
+    st.caption(f"Checking again every {RETRY_SECONDS} seconds.")
+
+
+try:
+    version = data.data_version(setup.url)
+    as_of = data.fetch(setup, version, data_as_of, setup.params)
+    if as_of is None:
+        raise data.WarehouseNotReady(
+            f"The warehouse at {data.display_url(setup.url)} has no tickets, NPS responses "
+            "or customers yet.",
+            needs_data=True,
+        )
+except data.WarehouseNotReady as problem:
+    st.warning(problem.message, icon=":material/database:")
+    if problem.needs_data:
+        st.markdown(wording.load_instructions(data.display_url(setup.url)))
+    _retry()
+    st.stop()
+
+banner = staleness(
+    data.fetch(setup, version, last_runs),
+    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    setup.stale_after_hours,
 )
+if banner:
+    st.warning(banner, icon=":material/schedule:")
+
+options = data.fetch(setup, version, dimension_values, filters.ALL_FILTERS, setup.params)
+as_of_day = local_date(
+    dt.datetime.fromisoformat(as_of.removesuffix("Z")), setup.params.reporting_timezone
+)
+selection = filters.sidebar(options, as_of_day)
+with st.sidebar:
+    if st.button(
+        "Refresh data",
+        icon=":material/refresh:",
+        help="Read the warehouse again (results are also refreshed when a load finishes).",
+    ):
+        data.clear()
+    st.caption(f"Warehouse: `{data.display_url(setup.url)}`")
+
+st.session_state[ui.CONTEXT_KEY] = ui.Context(setup, version, as_of, selection)
 page.run()

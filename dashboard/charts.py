@@ -1,7 +1,9 @@
-"""Altair chart builders: pure functions from metric frames to chart specs.
+"""Altair chart builders: pure functions from metric results to chart specs.
 
 They only rename and label what the metrics package returns; every number is computed in
-the warehouse. Each chart fills its container's width.
+the warehouse. Colours are the Okabe–Ito palette (distinguishable with the common kinds of
+colour blindness), every axis names its unit, and charts a user can click carry a point
+selection named ``pick`` whose fields say what was clicked (``dashboard.filters.drill``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,14 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-CHART_HEIGHT = 280
+from metrics import KPI_CATALOG
+
+CHART_HEIGHT = 260
+PNG_WIDTH = 720
+# Okabe & Ito (2008), "Color Universal Design": blue, orange, green, purple, sky, vermilion.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+TARGET_COLOR = "#555555"
+PICK = "pick"
 
 # Recovery groups in the order of the story: recovered vs never failed, then the rest.
 GROUP_LABELS = {
@@ -18,136 +27,345 @@ GROUP_LABELS = {
     "unrecovered": "Unrecovered",
     "in_recovery": "In recovery",
 }
+GROUP_COLORS = dict(zip(GROUP_LABELS.values(), PALETTE, strict=False))
+PERIOD_FORMATS = {"day": "%d %b", "week": "%d %b", "month": "%b %Y", "quarter": "%b %Y"}
 TTA_SERIES = {"tta_median_minutes": "Median", "tta_p90_minutes": "90th percentile"}
 
-_WEEK_AXIS = alt.X("week_start:T", title="Week starting", axis=alt.Axis(format="%d %b"))
+
+def _scale(names: list[str], frame: pl.DataFrame, columns: list[str]) -> tuple[float, str]:
+    """Divide minutes by 60 when the values run to hours (no axis in thousands of minutes)."""
+    if KPI_CATALOG[names[0]].unit != "minutes":
+        return 1.0, ""
+    top = max((frame[c].max() or 0) for c in columns) if frame.height else 0
+    return (60.0, "hours") if top and top > 180 else (1.0, "minutes")
 
 
-def tta_trend_chart(trends: pl.DataFrame, target_minutes: float | None = None) -> alt.LayerChart:
-    """Weekly median and p90 time to acknowledge, with the target as a dashed rule.
+def axis_title(name: str, unit_text: str = "") -> str:
+    """The axis title of KPI ``name`` with its unit."""
+    kpi = KPI_CATALOG[name]
+    unit = {
+        "ratio": "%",
+        "nps": "-100 to 100",
+        "count": "count",
+        "minutes": unit_text or "minutes",
+    }[kpi.unit]
+    return f"{kpi.label} ({unit})"
 
-    ``trends``: one row per week (``weekly_trends``), with week_start, tickets_created,
-    tta_median_minutes and tta_p90_minutes.
-    """
-    weeks = trends.select(
-        "week_start",
-        "tickets_created",
-        *[pl.col(column).alias(label) for column, label in TTA_SERIES.items()],
+
+def _axis(name: str) -> alt.Axis:
+    shown = {"ratio": "%", "nps": "+d", "count": ",d"}.get(KPI_CATALOG[name].unit)
+    return alt.Axis(format=shown) if shown else alt.Axis()
+
+
+def _value_format(name: str) -> str:
+    return {"ratio": ".1%", "nps": "+.1f", "count": ",d", "minutes": ",.1f"}[KPI_CATALOG[name].unit]
+
+
+def _target_rule(target: float | None, scale: float) -> list[alt.Chart]:
+    if target is None:
+        return []
+    frame = pl.DataFrame({"target": [float(target) / scale]})
+    return [
+        alt.Chart(frame)
+        .mark_rule(strokeDash=[6, 4], color=TARGET_COLOR)
+        .encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", title="Target")])
+    ]
+
+
+def trend_chart(
+    rows: list[dict], names: list[str], grain: str, target: float | None = None, title: str = ""
+) -> alt.LayerChart:
+    """KPIs ``names`` (one unit) per period from ``compute_slice`` rows (one row per period),
+    a line each, the target as a dashed rule; clicking a point picks its period."""
+    frame = pl.DataFrame(
+        {
+            "period_start": [r["period_start"] for r in rows],
+            **{name: [r["kpis"][name] for r in rows] for name in names},
+            "n": [r["n"][names[0]] for r in rows],
+        },
+        schema_overrides={name: pl.Float64 for name in names},
+    ).with_columns(pl.col("period_start").str.to_date())
+    scale, unit_text = _scale(names, frame, names)
+    labels = {name: TTA_SERIES.get(name, KPI_CATALOG[name].label) for name in names}
+    long = frame.unpivot(
+        index=["period_start", "n"], on=names, variable_name="kpi", value_name="value"
+    ).with_columns(
+        (pl.col("value") / scale).alias("value"),
+        pl.col("kpi").replace_strict(labels).alias("series"),
     )
+    pick = alt.selection_point(name=PICK, fields=["period_start"], on="click")
+    y_title = axis_title(names[0], unit_text)
+    if len(names) > 1:  # the series name the statistic; the axis the measure
+        y_title = f"{KPI_CATALOG[names[0]].label.split(',')[0]} ({unit_text or '%'})"
     lines = (
-        alt.Chart(weeks)
-        .transform_fold(list(TTA_SERIES.values()), as_=["statistic", "minutes"])
-        .mark_line(point=True)
+        alt.Chart(long)
+        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
         .encode(
-            x=_WEEK_AXIS,
-            y=alt.Y("minutes:Q", title="Time to acknowledge (minutes)"),
+            x=alt.X(
+                "period_start:T",
+                title=f"{grain.capitalize()} starting",
+                axis=alt.Axis(format=PERIOD_FORMATS[grain]),
+            ),
+            y=alt.Y("value:Q", title=y_title, axis=_axis(names[0])),
             color=alt.Color(
-                "statistic:N",
+                "series:N",
                 title=None,
-                sort=list(TTA_SERIES.values()),
+                sort=list(labels.values()),
+                scale=alt.Scale(range=list(PALETTE)),
+                legend=alt.Legend(orient="top") if len(names) > 1 else None,
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+            tooltip=[
+                alt.Tooltip("period_start:T", title="Period starting", format="%d %b %Y"),
+                alt.Tooltip("series:N", title="KPI"),
+                alt.Tooltip("value:Q", title=y_title, format=_value_format(names[0])),
+                alt.Tooltip("n:Q", title="n", format=",d"),
+            ],
+        )
+        .add_params(pick)
+    )
+    return alt.layer(lines, *_target_rule(target, scale)).properties(
+        title=title or KPI_CATALOG[names[0]].label, width="container", height=CHART_HEIGHT
+    )
+
+
+def by_dimension_chart(
+    rows: list[dict], name: str, dim: str, dim_label: str, grain: str
+) -> alt.Chart:
+    """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows); small
+    groups drawn hollow; clicking a point picks its value and period."""
+    frame = pl.DataFrame(
+        {
+            "value_of": [None if r[dim] is None else str(r[dim]) for r in rows],
+            "period_start": [r["period_start"] for r in rows],
+            "value": [r["kpis"][name] for r in rows],
+            "n": [r["n"][name] for r in rows],
+            "small": ["small group" if r["small"] else "" for r in rows],
+        },
+        schema_overrides={"value": pl.Float64, "value_of": pl.String},
+    ).with_columns(pl.col("period_start").str.to_date(), pl.col("value_of").fill_null("(none)"))
+    scale, unit_text = _scale([name], frame, ["value"])
+    frame = frame.with_columns(pl.col("value") / scale)
+    pick = alt.selection_point(name=PICK, fields=["value_of", "period_start"], on="click")
+    title = axis_title(name, unit_text)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
+        .encode(
+            x=alt.X(
+                "period_start:T",
+                title=f"{grain.capitalize()} starting",
+                axis=alt.Axis(format=PERIOD_FORMATS[grain]),
+            ),
+            y=alt.Y("value:Q", title=title, axis=_axis(name)),
+            color=alt.Color(
+                "value_of:N",
+                title=dim_label,
+                scale=alt.Scale(range=list(PALETTE)),
                 legend=alt.Legend(orient="top"),
             ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
-                alt.Tooltip("week_start:T", title="Week starting", format="%d %b %Y"),
-                alt.Tooltip("statistic:N", title="Statistic"),
-                alt.Tooltip("minutes:Q", title="Minutes", format=".0f"),
-                alt.Tooltip("tickets_created:Q", title="Tickets created"),
+                alt.Tooltip("value_of:N", title=dim_label),
+                alt.Tooltip("period_start:T", title="Period starting", format="%d %b %Y"),
+                alt.Tooltip("value:Q", title=title, format=_value_format(name)),
+                alt.Tooltip("n:Q", title="n", format=",d"),
+                alt.Tooltip("small:N", title="Group"),
             ],
         )
-    )
-    layers = [lines]
-    if target_minutes is not None:
-        target = pl.DataFrame({"target_minutes": [float(target_minutes)]})
-        layers.append(
-            alt.Chart(target)
-            .mark_rule(strokeDash=[6, 4], color="gray")
-            .encode(
-                y="target_minutes:Q",
-                tooltip=[alt.Tooltip("target_minutes:Q", title="Target (minutes)")],
-            )
+        .add_params(pick)
+        .properties(
+            title=f"{KPI_CATALOG[name].label} by {dim_label.lower()}",
+            width="container",
+            height=CHART_HEIGHT + 60,
         )
-    return alt.layer(*layers).properties(
-        title="Time to acknowledge", width="container", height=CHART_HEIGHT
-    )
-
-
-def one_touch_trend_chart(trends: pl.DataFrame) -> alt.Chart:
-    """Weekly one-touch resolution rate (a fraction, shown as a percentage)."""
-    weeks = trends.select("week_start", "tickets_created", "one_touch_rate")
-    return (
-        alt.Chart(weeks)
-        .mark_line(point=True)
-        .encode(
-            x=_WEEK_AXIS,
-            y=alt.Y(
-                "one_touch_rate:Q",
-                title="One-touch resolution rate (% of solved tickets)",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            tooltip=[
-                alt.Tooltip("week_start:T", title="Week starting", format="%d %b %Y"),
-                alt.Tooltip("one_touch_rate:Q", title="One-touch rate", format=".1%"),
-                alt.Tooltip("tickets_created:Q", title="Tickets created"),
-            ],
-        )
-        .properties(title="One-touch resolution", width="container", height=CHART_HEIGHT)
     )
 
 
 def recovery_group_chart(
     groups: pl.DataFrame, measure: str, horizon_days: int = 90
 ) -> alt.LayerChart:
-    """NPS or retention per recovery group: a bar per group and its 95% interval.
+    """NPS or retention per recovery group: a bar per group and its 95% interval; clicking a
+    bar picks its group.
 
     ``groups``: one row per recovery group (``recovery_groups``). ``measure`` is ``"nps"``
     or ``"retention"``; a group without a value for it is left without a bar.
     """
     if measure == "nps":
-        title, axis_title = "NPS by recovery group", "NPS (-100 to 100)"
+        title, axis_title_ = "NPS by recovery group", "NPS (-100 to 100)"
         size_column, size_title = "nps_responses", "NPS responses"
-        scale, axis_format, value_format = alt.Scale(domain=[-100, 100]), "d", "+.1f"
+        scale, axis_format, value_format = alt.Scale(domain=[-100, 100]), "+d", "+.1f"
     elif measure == "retention":
-        title = f"{horizon_days}-day retention by recovery group"
-        axis_title = f"Customers retained after {horizon_days} days (%)"
+        title = f"{horizon_days}-day retention by group"
+        axis_title_ = f"Retained after {horizon_days} days (%)"
         size_column, size_title = "customers_at_t0", "Customers at start"
         scale, axis_format, value_format = alt.Scale(domain=[0, 1]), "%", ".1%"
     else:
         raise ValueError(f"measure must be 'nps' or 'retention', not {measure!r}")
 
     rows = groups.select(
-        pl.col("group").replace_strict(GROUP_LABELS, default=pl.col("group")).alias("group"),
+        pl.col("group").alias("recovery_group"),
+        pl.col("group").replace_strict(GROUP_LABELS, default=pl.col("group")).alias("label"),
         pl.col(measure).alias("value"),
         pl.col(f"{measure}_ci_low").alias("ci_low"),
         pl.col(f"{measure}_ci_high").alias("ci_high"),
         pl.col(size_column).alias("size"),
     )
+    pick = alt.selection_point(name=PICK, fields=["recovery_group"], on="click")
     x = alt.X(
-        "group:N",
+        "label:N",
         title="Recovery group",
         sort=list(GROUP_LABELS.values()),
         axis=alt.Axis(labelAngle=0),
     )
     tooltip = [
-        alt.Tooltip("group:N", title="Group"),
-        alt.Tooltip("value:Q", title=axis_title, format=value_format),
+        alt.Tooltip("label:N", title="Group"),
+        alt.Tooltip("value:Q", title=axis_title_, format=value_format),
         alt.Tooltip("ci_low:Q", title="95% CI low", format=value_format),
         alt.Tooltip("ci_high:Q", title="95% CI high", format=value_format),
-        alt.Tooltip("size:Q", title=size_title),
+        alt.Tooltip("size:Q", title=f"n ({size_title})", format=",d"),
     ]
     base = alt.Chart(rows)
-    bars = base.mark_bar(opacity=0.8).encode(
-        x=x,
-        y=alt.Y("value:Q", title=axis_title, scale=scale, axis=alt.Axis(format=axis_format)),
-        color=alt.Color("group:N", sort=list(GROUP_LABELS.values()), legend=None),
-        tooltip=tooltip,
+    bars = (
+        base.mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=axis_title_, scale=scale, axis=alt.Axis(format=axis_format)),
+            color=alt.Color(
+                "label:N",
+                scale=alt.Scale(domain=list(GROUP_COLORS), range=list(GROUP_COLORS.values())),
+                legend=None,
+            ),
+            opacity=alt.condition(pick, alt.value(0.9), alt.value(0.4)),
+            tooltip=tooltip,
+        )
+        .add_params(pick)
     )
     intervals = base.mark_errorbar(ticks=True).encode(
-        x=x,
-        y=alt.Y("ci_low:Q", title=axis_title),
-        y2="ci_high:Q",
-        tooltip=tooltip,
+        x=x, y=alt.Y("ci_low:Q", title=axis_title_), y2="ci_high:Q", tooltip=tooltip
     )
     return alt.layer(bars, intervals).properties(
         title=title, width="container", height=CHART_HEIGHT
     )
+
+
+def survival_chart(survival: dict) -> alt.LayerChart:
+    """Kaplan–Meier retention curves per group (``compute_survival``), with 95% bands."""
+    points = [
+        {
+            "group": GROUP_LABELS.get(g["group"], str(g["group"])),
+            "day": p["day"],
+            "survival": p["survival"],
+            "ci_low": p["ci_low"],
+            "ci_high": p["ci_high"],
+            "at_risk": p["at_risk"],
+        }
+        for g in survival["groups"]
+        for p in g["curve"]
+    ]
+    frame = pl.DataFrame(
+        points,
+        schema={
+            "group": pl.String,
+            "day": pl.Int64,
+            "survival": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "at_risk": pl.Int64,
+        },
+    )
+    color = alt.Color(
+        "group:N", title=None, scale=alt.Scale(range=list(PALETTE)), legend=alt.Legend(orient="top")
+    )
+    x = alt.X("day:Q", title="Days since follow-up began")
+    base = alt.Chart(frame)
+    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
+        x=x, y=alt.Y("ci_low:Q", title="Still a customer (%)"), y2="ci_high:Q", color=color
+    )
+    line = base.mark_line(interpolate="step-after").encode(
+        x=x,
+        y=alt.Y("survival:Q", title="Still a customer (%)", axis=alt.Axis(format="%")),
+        color=color,
+        tooltip=[
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("day:Q", title="Day"),
+            alt.Tooltip("survival:Q", title="Still a customer", format=".1%"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1%"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1%"),
+            alt.Tooltip("at_risk:Q", title="n at risk", format=",d"),
+        ],
+    )
+    return alt.layer(band, line).properties(
+        title="Retention after a first failure", width="container", height=CHART_HEIGHT + 40
+    )
+
+
+def triangle_chart(cohorts: dict) -> alt.Chart:
+    """The retention triangle (``compute_cohorts``) as a heatmap: a row per cohort month, a
+    column per month since; clicking a cell picks its cohort."""
+    cells = [
+        {
+            "cohort": c["cohort"],
+            "group": GROUP_LABELS.get(c["recovery_group"] or "", "All"),
+            "month": m["month"],
+            "share": m["share"],
+            "retained": m["retained"],
+            "customers": c["customers"],
+        }
+        for c in cohorts["cohorts"]
+        for m in c["months"]
+    ]
+    frame = pl.DataFrame(
+        cells,
+        schema={
+            "cohort": pl.String,
+            "group": pl.String,
+            "month": pl.Int64,
+            "share": pl.Float64,
+            "retained": pl.Int64,
+            "customers": pl.Int64,
+        },
+    )
+    pick = alt.selection_point(name=PICK, fields=["cohort"], on="click")
+    chart = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("month:O", title="Months after the cohort month"),
+            y=alt.Y("cohort:O", title="Cohort (month)"),
+            color=alt.Color(
+                "share:Q",
+                title="Still a customer (%)",
+                scale=alt.Scale(scheme="cividis", domain=[0.5, 1]),
+                legend=alt.Legend(format="%"),
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+            tooltip=[
+                alt.Tooltip("cohort:O", title="Cohort"),
+                alt.Tooltip("group:N", title="Recovery group"),
+                alt.Tooltip("month:O", title="Months after"),
+                alt.Tooltip("share:Q", title="Still a customer", format=".1%"),
+                alt.Tooltip("retained:Q", title="Customers left", format=",d"),
+                alt.Tooltip("customers:Q", title="n (cohort)", format=",d"),
+            ],
+        )
+        .add_params(pick)
+    )
+    if frame["group"].n_unique() > 1:
+        chart = chart.encode(column=alt.Column("group:N", title=None))
+        return chart.properties(title="Retention triangle", width=260, height=CHART_HEIGHT + 60)
+    return chart.properties(title="Retention triangle", width="container", height=CHART_HEIGHT + 80)
+
+
+def png(chart: alt.TopLevelMixin) -> bytes:
+    """The chart as a PNG image (rendered here, by vl-convert; a fixed width for files)."""
+    import vl_convert
+
+    spec = chart.to_dict()
+    if spec.get("width") == "container":
+        spec["width"] = PNG_WIDTH
+    for key in ("layer", "hconcat", "vconcat"):
+        for part in spec.get(key, []):
+            if part.get("width") == "container":
+                part["width"] = PNG_WIDTH
+    return vl_convert.vegalite_to_png(spec, scale=2)

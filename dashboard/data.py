@@ -1,28 +1,35 @@
 """Cached access to the warehouse and the metrics package, for the dashboard pages.
 
-Pages call these functions and only arrange what they get back. The engine is cached per
-warehouse URL (``st.cache_resource``); metric results per URL and parameters
-(``st.cache_data``). Problems that loading data can fix are raised as ``WarehouseNotReady``,
-which Streamlit does not cache, so the page fills in as soon as a load finishes.
+Pages call ``fetch`` with a public function of ``metrics`` (or ``etl.health``) and only
+arrange what they get back. The engine is cached per warehouse URL (``st.cache_resource``).
+Results are cached per warehouse, data version, function and arguments (``st.cache_data``):
+the data version is the load history's newest run, read on every page run from the small
+``etl_runs`` table, so a finished load gives new results at once instead of after a ttl.
+Problems that loading data or waiting can fix are raised as ``WarehouseNotReady``, which
+Streamlit does not cache.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 import streamlit as st
 
-from metrics import MetricParams, compute_kpis, recovery_groups, weekly_trends
-from warehouse import Warehouse
+from metrics import MetricParams
+from turnaround.config import Config, kpi_targets, load_config, metric_params
+from warehouse import Warehouse, resolve_url
 from warehouse.engine import WarehouseError, driver_reason, duckdb_path
-from warehouse.schema import SchemaError, check_schema
+from warehouse.schema import SchemaError, check_schema, etl_runs
 
-RESULT_TTL_SECONDS = 300
-TREND_WEEKS = 26
+RESULT_TTL_SECONDS = 3600
 CANONICAL_TABLES = ("tickets", "nps_responses", "customers")
+CONFIG_ENV_VAR = "TURNAROUND_CONFIG"
+DEFAULT_STALE_AFTER_HOURS = 36.0
 
 
 class WarehouseNotReady(Exception):
@@ -35,15 +42,14 @@ class WarehouseNotReady(Exception):
 
 
 @dataclass(frozen=True)
-class ExecutiveSummary:
-    """Everything the executive page shows, for one warehouse and one set of parameters."""
+class Setup:
+    """What every page reads with: the warehouse, the config's metric parameters, targets."""
 
-    as_of: str
-    kpis: dict[str, float | None]
-    paradox: dict[str, dict[str, Any]]
-    trends: pl.DataFrame  # one row per week
-    groups: pl.DataFrame  # one row per recovery group
-    hindsight: dict[str, Any] | None = None  # where point-in-time groups may know too much
+    url: str
+    params: MetricParams
+    targets: dict[str, float]
+    stale_after_hours: float
+    config_path: Path | None
 
 
 def display_url(url: str) -> str:
@@ -54,32 +60,28 @@ def display_url(url: str) -> str:
         return url
 
 
+def setup() -> Setup:
+    """The warehouse URL and the config the dashboard was started with (``turnaround
+    dashboard --config``, else turnaround.toml in the working folder). ConfigError when the
+    config cannot be used."""
+    given = os.environ.get(CONFIG_ENV_VAR)
+    config: Config = load_config(Path(given) if given else None)
+    return Setup(
+        url=resolve_url(None),
+        params=metric_params(config),
+        targets=kpi_targets(config),
+        stale_after_hours=float(
+            config.get("dashboard", "stale_after_hours", DEFAULT_STALE_AFTER_HOURS)
+        ),
+        config_path=config.path,
+    )
+
+
 @st.cache_resource(show_spinner=False)
 def warehouse_engine(url: str) -> sa.Engine:
     """A read-only engine for the warehouse at ``url``, shared by all sessions. On DuckDB its
     connections wait out a load's merge and never keep a load out (warehouse.access)."""
     return Warehouse.at(url).reader()
-
-
-def _ready_engine(url: str) -> sa.Engine:
-    try:
-        engine = warehouse_engine(url)
-        with engine.connect() as conn:
-            missing = [name for name in CANONICAL_TABLES if not sa.inspect(conn).has_table(name)]
-            if not missing:
-                check_schema(conn, f"The warehouse at {display_url(url)}")
-    except WarehouseError as exc:
-        raise WarehouseNotReady(str(exc), needs_data=_is_missing_file(url)) from None
-    except SchemaError as exc:
-        raise WarehouseNotReady(str(exc), needs_data=False) from None
-    except sa.exc.DBAPIError as exc:
-        raise WarehouseNotReady(_unreadable(url, exc), needs_data=False) from None
-    if missing:
-        raise WarehouseNotReady(
-            f"The warehouse at {display_url(url)} has no {', '.join(missing)} table yet.",
-            needs_data=True,
-        )
-    return engine
 
 
 def _is_missing_file(url: str) -> bool:
@@ -95,32 +97,62 @@ def _unreadable(url: str, exc: sa.exc.DBAPIError) -> str:
     return f"The warehouse at {display_url(url)} could not be read: {driver_reason(exc)}"
 
 
-@st.cache_data(ttl=RESULT_TTL_SECONDS, show_spinner="Computing recovery KPIs...")
-def executive_summary(url: str, horizon_days: int, target_minutes: int) -> ExecutiveSummary:
-    """KPIs, weekly trends and recovery groups of the warehouse at ``url``.
-
-    Raises ``WarehouseNotReady`` when the warehouse is missing, has no tables or no rows,
-    or cannot be read.
-    """
-    engine = _ready_engine(url)
-    params = MetricParams(horizon_days=horizon_days, target_minutes=target_minutes)
+def _guarded(url: str, work: Callable[[], Any]) -> Any:
     try:
-        report = compute_kpis(engine, params)
-        if report["as_of"] is None:
-            raise WarehouseNotReady(
-                f"The warehouse at {display_url(url)} has no tickets, NPS responses or "
-                "customers yet.",
-                needs_data=True,
-            )
-        return ExecutiveSummary(
-            as_of=report["as_of"],
-            kpis=report["kpis"],
-            paradox=report["paradox"],
-            trends=weekly_trends(engine, params, weeks=TREND_WEEKS),
-            groups=recovery_groups(engine, params),
-            hindsight=report.get("hindsight"),
-        )
-    except WarehouseError as exc:  # a load kept the warehouse longer than a reader waits
+        return work()
+    except WarehouseError as exc:  # missing, or a load kept it longer than a reader waits
+        raise WarehouseNotReady(str(exc), needs_data=_is_missing_file(url)) from None
+    except SchemaError as exc:
         raise WarehouseNotReady(str(exc), needs_data=False) from None
     except sa.exc.DBAPIError as exc:
         raise WarehouseNotReady(_unreadable(url, exc), needs_data=False) from None
+
+
+def data_version(url: str) -> str:
+    """The warehouse's data version: its newest load run (or a fixed text when it records
+    none). Checks that the warehouse is there and has the canonical tables."""
+
+    def read() -> str:
+        engine = warehouse_engine(url)
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            missing = [name for name in CANONICAL_TABLES if not inspector.has_table(name)]
+            if missing:
+                raise WarehouseNotReady(
+                    f"The warehouse at {display_url(url)} has no {', '.join(missing)} table yet.",
+                    needs_data=True,
+                )
+            check_schema(conn, f"The warehouse at {display_url(url)}")
+            r = etl_runs.c
+            runs, newest = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(sa.func.coalesce(r.ended_at, r.started_at)))
+            ).one()
+        return f"{runs}:{newest}"
+
+    return _guarded(url, read)
+
+
+@st.cache_data(ttl=RESULT_TTL_SECONDS, max_entries=512, show_spinner="Reading the warehouse…")
+def _cached(name: str, url: str, version: str, key: str, _work: Callable[[], Any]) -> Any:
+    """``_work()``, cached by what it is (``name``, ``key``) and the data it reads."""
+    return _work()
+
+
+def fetch(
+    setup_: Setup, version: str, function: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """``function(engine, *args, **kwargs)`` on the warehouse, cached per data version and
+    arguments (their repr: parameters and requests are frozen dataclasses)."""
+    url = setup_.url
+    name = f"{function.__module__}.{function.__qualname__}"
+    key = repr((args, sorted(kwargs.items())))
+
+    def work() -> Any:
+        return _guarded(url, lambda: function(warehouse_engine(url), *args, **kwargs))
+
+    return _cached(name, url, version, key, work)
+
+
+def clear() -> None:
+    """Forget every cached result (the Refresh button)."""
+    _cached.clear()

@@ -1,12 +1,14 @@
-"""What each KPI tile shows: the formatted value and how it stands against its target."""
+"""What each KPI tile shows: the value, its change against the previous period, how it
+stands against its target, and the n behind it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from metrics import KPI_CATALOG, format_value
+from metrics.formatting import format_minutes
 
-# The executive page's tile rows, in the order a ticket lives through them.
+# The Overview's tile rows, in the order a ticket lives through them.
 KPI_GROUPS: dict[str, tuple[str, ...]] = {
     "Acknowledge": ("tta_median_minutes", "tta_p90_minutes", "tta_within_target_pct"),
     "Resolve": ("one_touch_rate", "handoff_rate"),
@@ -19,25 +21,27 @@ KPI_GROUPS: dict[str, tuple[str, ...]] = {
     "Loyalty": ("nps", "nps_recovered", "nps_never_failed"),
 }
 
-ON_TARGET_COLOR = "green"
-OFF_TARGET_COLOR = "red"
+# Colour-blind-safe pair (blue good, orange bad), always with words and an icon beside.
+GOOD_COLOR = "blue"
+BAD_COLOR = "orange"
 NO_VERDICT_COLOR = "gray"
 
 
 @dataclass(frozen=True)
 class Tile:
-    """Arguments for one ``st.metric`` call."""
+    """Arguments for one ``st.metric`` call, and the status line under it."""
 
     label: str
     value: str
-    delta: str | None
+    delta: str | None  # the change against the previous period
     delta_color: str
     delta_description: str | None
     help: str
+    status: str  # markdown: target badge, n, small-group mark
 
 
 def target_text(name: str, target: float) -> str:
-    """``"target ≤ 60 min"`` for lower-is-better KPIs, ``"target ≥ 80.0%"`` otherwise."""
+    """``"target ≤ 1 h 00 m"`` for lower-is-better KPIs, ``"target ≥ 80.0%"`` otherwise."""
     sign = "≥" if KPI_CATALOG[name].higher_is_better else "≤"
     return f"target {sign} {format_value(name, target)}"
 
@@ -47,26 +51,65 @@ def is_on_target(name: str, value: float, target: float) -> bool:
     return value >= target if KPI_CATALOG[name].higher_is_better else value <= target
 
 
-def kpi_tile(name: str, value: float | None) -> Tile:
-    """The tile of KPI ``name``: its value, and its catalog target coloured good or bad."""
+def change_text(name: str, now: float | None, before: float | None) -> str | None:
+    """The change from ``before`` to ``now`` in the KPI's unit: "+3.2 pp", "-1 h 05 m"."""
+    if now is None or before is None:
+        return None
+    diff = now - before
+    unit = KPI_CATALOG[name].unit
+    if unit == "ratio":
+        return f"{diff * 100:+.1f} pp"
+    if unit == "minutes":
+        return ("-" if diff < 0 else "+") + format_minutes(abs(diff))
+    if unit == "count":
+        return f"{diff:+,.0f}"
+    return f"{diff:+.1f}"
+
+
+def status_text(
+    name: str, value: float | None, target: float | None, n: int | None, min_size: int
+) -> str:
+    """The tile's status line: its target as a badge (on or off), and n."""
+    parts = []
+    if target is not None:
+        if value is None:
+            parts.append(f":gray-badge[{target_text(name, target)}]")
+        elif is_on_target(name, value, target):
+            parts.append(f":blue-badge[:material/check: on {target_text(name, target)}]")
+        else:
+            parts.append(f":orange-badge[:material/close: off {target_text(name, target)}]")
+    if n is not None:
+        parts.append(f"n = {n:,}" + (" · :orange[small group]" if n < min_size else ""))
+    return " ".join(parts)
+
+
+def kpi_tile(
+    name: str,
+    value: float | None,
+    *,
+    previous: float | None = None,
+    period_text: str = "the previous period",
+    target: float | None = None,
+    n: int | None = None,
+    min_size: int = 30,
+) -> Tile:
+    """The tile of KPI ``name``: its value, the change since ``previous`` coloured better or
+    worse, and its target and n."""
     kpi = KPI_CATALOG[name]
-    target = kpi.default_target
-    tile = Tile(
+    change = change_text(name, value, previous)
+    color, verdict = NO_VERDICT_COLOR, None
+    if change is not None and value != previous:
+        better = (value > previous) == kpi.higher_is_better
+        color = GOOD_COLOR if better else BAD_COLOR
+        verdict = f"{'better' if better else 'worse'} than {period_text}"
+    elif change is not None:
+        verdict = f"same as {period_text}"
+    return Tile(
         label=kpi.label,
         value=format_value(name, value),
-        delta=None,
-        delta_color=NO_VERDICT_COLOR,
-        delta_description=None,
+        delta=change,
+        delta_color=color,
+        delta_description=verdict,
         help=kpi.description,
-    )
-    if target is None:
-        return tile
-    if value is None:
-        color, verdict = NO_VERDICT_COLOR, "no data"
-    elif is_on_target(name, value, target):
-        color, verdict = ON_TARGET_COLOR, "on target"
-    else:
-        color, verdict = OFF_TARGET_COLOR, "off target"
-    return replace(
-        tile, delta=target_text(name, target), delta_color=color, delta_description=verdict
+        status=status_text(name, value, target, n, min_size),
     )

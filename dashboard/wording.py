@@ -87,3 +87,11 @@ def load_instructions(url: str) -> str:
         f"This dashboard reads the warehouse at `{url}`; set `TURNAROUND_WAREHOUSE` "
         "to read another."
     )
+
+
+def range_text(selection) -> str:
+    """``"1 Oct 2026 to 31 Oct 2026 (31 days)"``: the date range a page shows."""
+    return (
+        f"{selection.start:%d %b %Y} to {selection.end:%d %b %Y} "
+        f"({selection.days:,} day{'s' if selection.days != 1 else ''})"
+    )

@@ -3,7 +3,7 @@
 The CLI and the dashboard call only these names.
 """
 
-from metrics.api import compute_kpis
+from metrics.api import compute_kpis, data_as_of
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS, RECOVERY_GROUPS, Kpi, Measure
 from metrics.cohorts import compute_cohorts
 from metrics.dimensions import DIMENSIONS, Dimension
@@ -27,6 +27,7 @@ __all__ = [
     "compute_cohorts",
     "compute_kpis",
     "compute_slice",
+    "data_as_of",
     "format_value",
     "recovery_groups",
     "weekly_trends",

@@ -135,3 +135,10 @@ def compute_kpis(
         if notes:
             result["notes"] = notes
     return result
+
+
+def data_as_of(engine: sa.Engine, params: MetricParams = MetricParams()) -> str | None:  # noqa: B008
+    """The instant metrics are measured at (``params.as_of``, else the warehouse's latest
+    timestamp) as ISO text, or None for an empty warehouse."""
+    with engine.connect() as conn:
+        return isoformat_utc(resolve_as_of(conn, params))

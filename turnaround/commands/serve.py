@@ -112,6 +112,8 @@ def dashboard(
     port = port or run.config.get("dashboard", "port", DEFAULT_PORT)
     app_file = Path(dashboard_pkg.__file__).parent / "app.py"
     env = {**os.environ, "TURNAROUND_WAREHOUSE": resolve_url(run.warehouse_url)}
+    if run.config.path is not None:  # the dashboard reads the same settings (its targets...)
+        env["TURNAROUND_CONFIG"] = str(run.config.path.resolve())
     shown = "localhost" if address in ("127.0.0.1", "localhost") else address
     out.print(f"Turnaround dashboard on http://{shown}:{port} (Ctrl+C to stop)", highlight=False)
     command = [
@@ -133,6 +135,9 @@ def dashboard(
         # over the session's widget state).
         "--runner.fastReruns",
         "false",
+        # Viewers get no developer menu or Deploy button.
+        "--client.toolbarMode",
+        "viewer",
     ]
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.

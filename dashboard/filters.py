@@ -1,0 +1,175 @@
+"""The filters every page shares, kept in the URL's query string so a copied link (or a
+reload) opens the same view.
+
+Each filter is a sidebar widget bound to a query parameter of its key (``?channel=chat&
+dates=2026-10-01&dates=2026-10-31&grain=month``). A drill-through narrows the same filters
+(from a chart's or table's click callback, before the widgets exist in that run) and asks
+for the Tickets page, so the sidebar always says what the tickets behind a number are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from metrics import DIMENSIONS, SliceRequest
+from metrics.periods import shift
+
+# Multi-selects in the sidebar, then the ones a drill-through may also set (in an expander).
+FILTERS = ("channel", "group", "priority", "segment", "plan", "region", "failure_tag")
+MORE_FILTERS = ("type", "product_area", "tenure_band", "recovery_group", "signup_month")
+ALL_FILTERS = (*FILTERS, *MORE_FILTERS)
+GRAINS = ("day", "week", "month", "quarter")
+DEFAULT_GRAIN = "week"
+DEFAULT_DAYS = 30  # the default range: the last 30 days up to the data's as-of day
+DATES_KEY = "dates"
+GRAIN_KEY = "grain"
+GOTO_KEY = "_goto"  # a drill-through's wish for another page, read by app.py
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The shared filters of one page run: a date range (local days, both included), the
+    grain, and the chosen values per dimension."""
+
+    start: dt.date
+    end: dt.date
+    grain: str
+    where: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def request(
+        self, kpis: tuple[str, ...] = (), by: tuple[str, ...] = (), grain: str | None = None
+    ) -> SliceRequest:
+        """The metrics request of this selection (with a grain or dimensions: a slice)."""
+        return SliceRequest(
+            kpis=kpis, by=by, grain=grain, where=self.where, start=self.start, end=self.end
+        )
+
+    def previous(self) -> Selection:
+        """The same filters over the range of the same length just before this one."""
+        days = (self.end - self.start).days + 1
+        return Selection(
+            self.start - dt.timedelta(days=days),
+            self.start - dt.timedelta(days=1),
+            self.grain,
+            self.where,
+        )
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def trend_request(self, kpis: tuple[str, ...]) -> SliceRequest:
+        """The trend of ``kpis`` per grain period: the grain's default number of periods up
+        to the range's end (or the range, when it is longer), with these filters."""
+        from metrics.periods import DEFAULT_PERIODS, floor
+
+        first = shift(floor(self.end, self.grain), self.grain, 1 - DEFAULT_PERIODS[self.grain])
+        return SliceRequest(
+            kpis=kpis,
+            grain=self.grain,
+            where=self.where,
+            start=min(first, self.start),
+            end=self.end,
+        )
+
+
+def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
+    return as_of_day - dt.timedelta(days=DEFAULT_DAYS - 1), as_of_day
+
+
+def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
+    """The filter widgets (in the sidebar) and what they select."""
+    with st.sidebar:
+        st.header("Filters")
+        chosen = st.date_input(
+            "Dates",
+            value=default_range(as_of_day),
+            max_value=dt.date(9000, 12, 31),
+            key=DATES_KEY,
+            bind="query-params",
+            help="Tickets created and NPS responses given on these days (reporting time zone); "
+            "retention and attrition are measured at the range's end. The default is the "
+            f"last {DEFAULT_DAYS} days of data.",
+        )
+        start, end = _range(chosen, as_of_day)
+        grain = st.selectbox(
+            "Period",
+            GRAINS,
+            index=GRAINS.index(DEFAULT_GRAIN),
+            format_func=str.capitalize,
+            key=GRAIN_KEY,
+            bind="query-params",
+            help="Calendar days, weeks (Monday first), months or quarters of the trends.",
+        )
+        where = []
+        for name in FILTERS:
+            where += _multiselect(name, options)
+        with st.expander(
+            "More filters", expanded=any(st.session_state.get(n) for n in MORE_FILTERS)
+        ):
+            for name in MORE_FILTERS:
+                where += _multiselect(name, options)
+        if any(values for _, values in where) or st.session_state.get(DATES_KEY) != default_range(
+            as_of_day
+        ):
+            st.button(
+                "Clear filters",
+                on_click=clear_filters,
+                args=(as_of_day,),
+                icon=":material/filter_alt_off:",
+            )
+    return Selection(start, end, grain or DEFAULT_GRAIN, tuple(where))
+
+
+def _range(chosen, as_of_day: dt.date) -> tuple[dt.date, dt.date]:
+    """The picked range; while only its first day is picked, that day to as-of."""
+    if isinstance(chosen, dt.date):
+        return chosen, max(chosen, as_of_day)
+    days = [d for d in (chosen or ()) if d is not None]
+    if len(days) == 2:
+        return days[0], days[1]
+    if len(days) == 1:
+        return days[0], max(days[0], as_of_day)
+    return default_range(as_of_day)
+
+
+def _multiselect(name: str, options: dict[str, list[str]]) -> list[tuple[str, tuple[str, ...]]]:
+    dim = DIMENSIONS[name]
+    values = st.multiselect(
+        dim.label,
+        options.get(name, []),
+        key=name,
+        bind="query-params",
+        placeholder="All",
+        help=dim.description,
+    )
+    return [(name, tuple(values))] if values else []
+
+
+def clear_filters(as_of_day: dt.date) -> None:
+    for name in ALL_FILTERS:
+        st.session_state[name] = []
+    st.session_state[DATES_KEY] = default_range(as_of_day)
+
+
+def drill(
+    values: dict[str, object],
+    period: tuple[dt.date, dt.date] | None = None,
+    page: str = "tickets",
+) -> None:
+    """Narrow the shared filters to ``values`` (dimension: value) and ``period``, and ask for
+    ``page``. Called from a click callback, before the filter widgets of the next run."""
+    for name, value in values.items():
+        if name in ALL_FILTERS and value is not None:
+            st.session_state[name] = [str(value)]
+    if period is not None:
+        st.session_state[DATES_KEY] = period
+    st.session_state[GOTO_KEY] = page
+
+
+def period_of(start: dt.date, grain: str) -> tuple[dt.date, dt.date]:
+    """The days of the ``grain`` period starting at ``start``."""
+    return start, shift(start, grain, 1) - dt.timedelta(days=1)

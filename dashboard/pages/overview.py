@@ -1,0 +1,82 @@
+"""Overview: recovery KPIs against their targets and the previous period, and their trends."""
+
+import streamlit as st
+
+from dashboard import charts, filters, ui, wording
+from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile
+from metrics import compute_kpis, compute_slice
+
+# Trend charts: (KPIs drawn together, the KPI whose target is the rule line, title).
+TRENDS = (
+    (("tta_median_minutes", "tta_p90_minutes"), "tta_p90_minutes", "Time to acknowledge"),
+    (("tta_within_target_pct",), "tta_within_target_pct", "Acknowledged within target"),
+    (("one_touch_rate",), "one_touch_rate", "One-touch resolution"),
+    (("recovery_rate",), "recovery_rate", "Recovery rate"),
+)
+
+ctx = ui.context()
+sel, params, targets = ctx.selection, ctx.setup.params, ctx.setup.targets
+
+st.title("Service recovery: overview")
+st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+
+current = ctx.fetch(compute_kpis, params, sel.request())
+previous = ctx.fetch(compute_kpis, params, sel.previous().request())
+period_text = f"the {sel.days} days before"
+
+for group_name, kpi_names in KPI_GROUPS.items():
+    st.subheader(group_name)
+    for column, name in zip(st.columns(len(kpi_names)), kpi_names, strict=True):
+        tile = kpi_tile(
+            name,
+            current["kpis"].get(name),
+            previous=previous["kpis"].get(name),
+            period_text=period_text,
+            target=targets.get(name),
+            n=current["n"].get(name),
+            min_size=params.min_group_size,
+        )
+        with column:
+            st.metric(
+                tile.label,
+                tile.value,
+                tile.delta,
+                tile.delta_color,
+                help=tile.help,
+                border=True,
+                delta_arrow="off",
+                delta_description=tile.delta_description,
+            )
+            if tile.status:
+                st.markdown(tile.status)
+
+st.header("Trends")
+st.caption(
+    f"Per {sel.grain}, with the filters above; a dashed line is the target. Click a point "
+    "to see its tickets."
+)
+trend = ctx.fetch(
+    compute_slice, params, sel.trend_request(tuple(n for names, _, _ in TRENDS for n in names))
+)
+
+
+def _drill_period(key: str) -> None:
+    for point in ui.picked(key):
+        start = ui.as_date(point.get("period_start"))
+        if start is not None:
+            filters.drill({}, filters.period_of(start, sel.grain))
+            return
+
+
+for row in (TRENDS[:2], TRENDS[2:]):
+    for column, (names, target_kpi, title) in zip(st.columns(2), row, strict=True):
+        key = f"trend_{target_kpi}"
+        with column:
+            ui.chart(
+                charts.trend_chart(
+                    trend["rows"], list(names), sel.grain, targets.get(target_kpi), title
+                ),
+                key,
+                on_pick=lambda key=key: _drill_period(key),
+                file_name=key,
+            )

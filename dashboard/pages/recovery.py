@@ -1,0 +1,167 @@
+"""Recovery: does putting a problem right pay? The paradox verdicts in plain words (crude and
+like for like), retention curves after a failure, recovery economics, proactive against
+reactive, and how fast detractors hear back."""
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, filters, ui, wording
+from metrics import compute_kpis, recovery_groups
+from metrics.formatting import format_minutes
+from metrics.recovery import compute_recovery
+from metrics.survival import compute_survival
+
+VERDICT_CALLOUTS = {"holds": st.success, "not_detected": st.info, "reversed": st.warning}
+
+ctx = ui.context()
+sel, params = ctx.selection, ctx.setup.params
+horizon = int(params.horizon_days)
+
+st.title("Service recovery: does it pay?")
+st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+
+st.header("Recovery paradox")
+st.caption(
+    "Do customers whose problem was put right end up more loyal than customers who never had "
+    "one? With the sidebar's filters and dates. Bars: each recovery group's value, whiskers its "
+    "95% confidence interval; click a bar to see its tickets."
+)
+report = ctx.fetch(compute_kpis, params, sel.request())
+groups = ctx.fetch(recovery_groups, params)
+
+
+def _drill_group(key: str) -> None:
+    for point in ui.picked(key):
+        if point.get("recovery_group"):
+            filters.drill({"recovery_group": point["recovery_group"]})
+            return
+
+
+for column, measure, delta_name in zip(
+    st.columns(2), ("nps", "retention"), ("nps_delta", "retention_delta"), strict=True
+):
+    delta = report["paradox"][delta_name]
+    with column:
+        callout = VERDICT_CALLOUTS.get(delta.get("verdict"), st.info)
+        callout(wording.paradox_sentence(delta_name, delta, horizon))
+        matched = delta.get("matched")
+        if matched:
+            st.caption(
+                "Like for like (never-failed customers weighted to the recovered customers' "
+                "tenure, segment and plan): "
+                + wording.paradox_sentence(delta_name, matched, horizon)
+            )
+        key = f"groups_{measure}"
+        ui.chart(
+            charts.recovery_group_chart(groups, measure, horizon),
+            key,
+            on_pick=lambda key=key: _drill_group(key),
+            file_name=key,
+        )
+st.caption("The bars are company-wide at the data's as-of time; the sentences follow the filters.")
+if report.get("hindsight") and report["hindsight"].get("first_known_later"):
+    st.caption(f"Point in time: {report['hindsight']['note']}")
+
+st.header("Retention after a first failure")
+survival = ctx.fetch(compute_survival, params, "recovery_group")
+if survival["groups"]:
+    ui.chart(charts.survival_chart(survival), "survival", file_name="retention_curves")
+    test = survival["logrank"]
+    if test["p_value"] is not None:
+        differ = "the curves differ" if test["p_value"] < 0.05 else "no difference shown"
+        st.caption(
+            f"Kaplan–Meier curves with 95% bands, company-wide. Log-rank test: chi-square "
+            f"{test['statistic']:.1f} on {test['df']} df, p = {test['p_value']:.2g} ({differ})."
+        )
+    at_horizon = pl.DataFrame(
+        [
+            {
+                "group": charts.GROUP_LABELS.get(g["group"], g["group"]),
+                "customers (n)": g["customers"],
+                "churned": g["events"],
+                f"still a customer at day {horizon}": None
+                if g["at_horizon"] is None
+                else f"{g['at_horizon']['survival']:.1%}",
+            }
+            for g in survival["groups"]
+        ]
+    )
+    st.dataframe(at_horizon, hide_index=True)
+    ui.csv_button(ui.csv_bytes(at_horizon), "retention_at_horizon", "survival_csv")
+else:
+    st.info("No failed customers to follow yet.")
+
+st.header("What recovery buys")
+recovery = ctx.fetch(compute_recovery, params)
+money = recovery["economics"]
+columns = st.columns(4)
+columns[0].metric(
+    "Compensation paid",
+    f"{money['compensation_total']:,.0f}",
+    help="Money given to make things right on failures, over the horizon (source currency).",
+    border=True,
+)
+columns[1].metric(
+    "Monthly revenue kept by recovery",
+    f"{money['mrr_gained']:,.0f}" if money["mrr_gained"] is not None else "—",
+    help="Recovered customers' MRR kept, minus what they would have kept at the unrecovered "
+    "customers' retention rate.",
+    border=True,
+)
+columns[2].metric(
+    f"Net gain over {horizon} days",
+    f"{money['net_gain']:,.0f}" if money["net_gain"] is not None else "—",
+    help="Revenue kept over the horizon minus the compensation paid.",
+    border=True,
+)
+columns[3].metric(
+    "Return on compensation",
+    f"{money['roi']:.1f}×" if money["roi"] is not None else "—",
+    help="Net gain divided by the compensation paid.",
+    border=True,
+)
+st.caption(f"n = {money['recovered_customers']:,} recovered customers, company-wide.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Proactive against reactive")
+    disclosure = recovery["disclosure"]
+    frame = pl.DataFrame(
+        [
+            {
+                "failures": kind,
+                "n": values["failures"],
+                "recovery rate": None
+                if values["recovery_rate"] is None
+                else f"{values['recovery_rate']:.1%}",
+                "customers": values["customers_at_t0"],
+                f"{horizon}-day retention": None
+                if values["retention"] is None
+                else f"{values['retention']:.1%}",
+            }
+            for kind, values in disclosure.items()
+        ]
+    )
+    st.dataframe(frame, hide_index=True)
+    ui.csv_button(ui.csv_bytes(frame), "proactive_vs_reactive", "disclosure_csv")
+    st.caption(
+        "Proactive: failures tagged " + ", ".join(params.proactive_tags) + " (the company told "
+        "the customer first)."
+    )
+with right:
+    st.subheader("Closing the loop")
+    loop = recovery["close_the_loop"]
+    cols = st.columns(2)
+    cols[0].metric(
+        f"Answered within {loop['within_hours']:g} h",
+        "—" if loop["within_share"] is None else f"{loop['within_share']:.1%}",
+        help="Detractor responses and bad ratings answered (first reply on the customer's next "
+        "ticket) within the window.",
+        border=True,
+    )
+    cols[1].metric(
+        "Median time to answer",
+        "—" if loop["median_hours"] is None else format_minutes(loop["median_hours"] * 60),
+        border=True,
+    )
+    st.caption(f"n = {loop['judged']:,} of {loop['signals']:,} detractor signals could be judged.")

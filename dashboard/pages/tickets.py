@@ -1,0 +1,156 @@
+"""Tickets: the rows behind the current filters, searched, sorted and paged in the warehouse,
+each with its recovery status, and the history of the customer of a selected row."""
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, ui, wording
+from metrics.tickets import (
+    RECOVERY_STATUSES,
+    SORTS,
+    TICKET_COLUMNS,
+    customer_history,
+    ticket_export,
+    ticket_page,
+)
+
+PAGE_SIZE = 50
+SORT_LABELS = {
+    "created_at": "Created",
+    "tta_minutes": "Time to acknowledge",
+    "resolution_minutes": "Resolution time",
+    "agent_replies": "Agent replies",
+    "customer_id": "Customer",
+    "ticket_id": "Ticket",
+    "channel": "Channel",
+    "recovery_status": "Recovery status",
+}
+COLUMNS = {
+    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="D MMM YYYY, HH:mm"),
+    "tta_minutes": st.column_config.NumberColumn("TTA (min)", format="%.0f"),
+    "resolution_minutes": st.column_config.NumberColumn("Resolution (min)", format="%.0f"),
+    "failure_tag": "Failure tag",
+    "product_area": "Product area",
+    "recovery_status": "Recovery status",
+    "agent_replies": "Agent replies",
+}
+
+
+def _frame(rows: list[dict], columns=TICKET_COLUMNS) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame(schema=list(columns))
+    return pl.DataFrame(rows, infer_schema_length=None).select(columns)
+
+
+ctx = ui.context()
+sel, params = ctx.selection, ctx.setup.params
+
+st.title("Tickets")
+st.caption(
+    wording.as_of_text(ctx.as_of)
+    + " · tickets created "
+    + wording.range_text(sel)
+    + ", with the filters in the sidebar."
+)
+
+search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1])
+search = search_column.text_input(
+    "Search", key="q", bind="query-params", placeholder="Ticket or customer id"
+)
+status = status_column.multiselect(
+    "Recovery status",
+    RECOVERY_STATUSES,
+    key="status",
+    bind="query-params",
+    placeholder="Any",
+    help="Recovered: a solved failure put right (not reopened, CSAT not bad). Not recovered: "
+    "solved, not put right. In recovery: a failure not solved yet.",
+)
+sort = sort_column.selectbox(
+    "Sort by", SORTS, format_func=SORT_LABELS.get, key="sort", bind="query-params"
+)
+descending = order_column.toggle("Newest / largest first", value=True, key="desc")
+
+request = sel.request()
+arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)
+first = ctx.fetch(ticket_page, params, request, limit=1, **arguments)
+total = first["total"]
+pages = max(1, -(-total // PAGE_SIZE))
+page_column, count_column, download_column = st.columns([1, 3, 1])
+page = page_column.number_input(
+    "Page", min_value=1, max_value=pages, value=1, step=1, key="page", bind="query-params"
+)
+found = ctx.fetch(
+    ticket_page, params, request, offset=(int(page) - 1) * PAGE_SIZE, limit=PAGE_SIZE, **arguments
+)
+count_column.markdown(
+    f"**{total:,} tickets** · page {int(page):,} of {pages:,}"
+    + (" · :orange[none match]" if not total else "")
+)
+with download_column:
+
+    def _export() -> bytes:
+        engine = data.warehouse_engine(ctx.setup.url)
+        chunks = ticket_export(engine, params, request, **arguments)
+        frames = [_frame(chunk) for chunk in chunks]
+        return ui.csv_bytes(pl.concat(frames, how="vertical_relaxed") if frames else _frame([]))
+
+    ui.csv_button(_export, "tickets", "tickets_csv", label=f"CSV ({total:,} rows)")
+
+rows = _frame(found["rows"])
+table = st.dataframe(
+    rows,
+    hide_index=True,
+    column_config=COLUMNS,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="ticket_table",
+    width="stretch",
+)
+
+chosen = table.selection.rows if table is not None else []
+customer_id = st.session_state.get("customer") or None
+if chosen:
+    customer_id = rows["customer_id"][chosen[0]]
+
+st.header("Customer history")
+customer_id = (
+    st.text_input(
+        "Customer id",
+        value=customer_id or "",
+        key="customer_box",
+        help="Select a ticket row, or type an id",
+    ).strip()
+    or customer_id
+)
+if not customer_id:
+    st.caption("Select a ticket above to see its customer's tickets and NPS responses.")
+    st.stop()
+history = ctx.fetch(customer_history, customer_id, params)
+record = history["customer"]
+if record is None:
+    st.info(f"No customer {customer_id!r} in the warehouse.")
+    st.stop()
+facts = [
+    f"**{record['customer_id']}**",
+    f"signed up {record['signup_at']:%d %b %Y}" if record.get("signup_at") else None,
+    f"churned {record['churned_at']:%d %b %Y}" if record.get("churned_at") else "still a customer",
+    *(f"{key} {record[key]}" for key in ("plan", "segment", "region") if record.get(key)),
+]
+st.markdown(" · ".join(f for f in facts if f))
+ticket_column, nps_column = st.columns([3, 1])
+with ticket_column:
+    st.subheader(f"{len(history['tickets']):,} tickets")
+    st.dataframe(
+        _frame(history["tickets"]),
+        hide_index=True,
+        column_config=COLUMNS,
+        key="customer_tickets",
+    )
+with nps_column:
+    st.subheader(f"{len(history['nps']):,} NPS responses")
+    st.dataframe(
+        _frame(history["nps"], ("response_id", "responded_at", "score")),
+        hide_index=True,
+        key="customer_nps",
+    )

@@ -1,0 +1,111 @@
+"""What every page shares: the page context app.py prepares, and widgets that pages repeat
+(a clickable chart with its PNG download, a table with its CSV download)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.filters import Selection
+
+CONTEXT_KEY = "_context"
+
+
+@dataclass(frozen=True)
+class Context:
+    """One page run's warehouse, data version, as-of instant and shared filters."""
+
+    setup: data.Setup
+    version: str
+    as_of: str
+    selection: Selection
+
+    def fetch(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(engine, *args, **kwargs)``, cached; a warehouse that became unreadable
+        mid-run stops the page with its message (app.py retries on the next run)."""
+        try:
+            return data.fetch(self.setup, self.version, function, *args, **kwargs)
+        except data.WarehouseNotReady as problem:
+            st.warning(problem.message, icon=":material/database:")
+            st.stop()
+
+
+def context() -> Context:
+    return st.session_state[CONTEXT_KEY]
+
+
+def picked(key: str) -> list[dict]:
+    """What a clickable chart's ``pick`` selection holds (one dict per clicked mark)."""
+    state = st.session_state.get(key)
+    if not state:
+        return []
+    return list(state.get("selection", {}).get(charts.PICK, []) or [])
+
+
+def as_date(value: object) -> dt.date | None:
+    """A clicked temporal value (Vega gives epoch milliseconds) as a calendar day."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC) + dt.timedelta(hours=12)
+        return moment.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def chart(
+    spec: alt.TopLevelMixin,
+    key: str,
+    on_pick: Callable[[], None] | None = None,
+    file_name: str = "chart",
+) -> None:
+    """An Altair chart filling its column, clickable when ``on_pick`` is given, with a PNG
+    download of it under it."""
+    if on_pick is not None:
+        st.altair_chart(
+            spec, width="stretch", key=key, on_select=on_pick, selection_mode=charts.PICK
+        )
+    else:
+        st.altair_chart(spec, width="stretch", key=key)
+    st.download_button(
+        "PNG",
+        data=lambda: charts.png(spec),
+        file_name=f"{file_name}.png",
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/image:",
+        on_click="ignore",
+        help="Download this chart as a PNG image",
+        type="tertiary",
+    )
+
+
+def csv_bytes(rows: Iterable[dict] | pl.DataFrame) -> bytes:
+    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows))
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    return buffer.getvalue()
+
+
+def csv_button(
+    rows: Callable[[], bytes] | bytes, file_name: str, key: str, label: str = "CSV"
+) -> None:
+    """A CSV download of a table (``rows``: the bytes, or a function making them on click)."""
+    st.download_button(
+        label,
+        data=rows,
+        file_name=f"{file_name}.csv",
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+        on_click="ignore",
+        help="Download this table as CSV",
+        type="tertiary",
+    )

@@ -1,7 +1,8 @@
 """Entry script of the Turnaround dashboard: ``streamlit run dashboard/app.py``.
 
 It reads the config, checks the warehouse, shows the shared filters and the stale-data
-banner, and runs the page the user picked; pages live in ``pages/`` and only arrange what
+banner, and runs the page the user picked. Pages live in ``views/`` (a ``pages/`` folder
+would also be served script by script, without this entry script) and only arrange what
 ``dashboard.ui.Context.fetch`` gets from ``metrics`` (and ``etl.health``).
 """
 
@@ -17,7 +18,7 @@ from metrics.dimensions import dimension_values
 from metrics.periods import local_date
 from turnaround.config import ConfigError
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"
 RETRY_SECONDS = 10
 
 st.set_page_config(page_title="Turnaround", page_icon=":material/autorenew:", layout="wide")

@@ -1,5 +1,8 @@
 """Altair chart builders: pure functions from metric results to chart specs.
 
+Titles are not part of the specs: the page writes them above the chart (Streamlit clips a
+Vega title in some layouts) and ``png`` puts them into the image.
+
 They only rename and label what the metrics package returns; every number is computed in
 the warehouse. Colours are the Okabe–Ito palette (distinguishable with the common kinds of
 colour blindness), every axis names its unit, and charts a user can click carry a point
@@ -73,7 +76,7 @@ def _target_rule(target: float | None, scale: float) -> list[alt.Chart]:
 
 
 def trend_chart(
-    rows: list[dict], names: list[str], grain: str, target: float | None = None, title: str = ""
+    rows: list[dict], names: list[str], grain: str, target: float | None = None
 ) -> alt.LayerChart:
     """KPIs ``names`` (one unit) per period from ``compute_slice`` rows (one row per period),
     a line each, the target as a dashed rule; clicking a point picks its period."""
@@ -125,7 +128,7 @@ def trend_chart(
         .add_params(pick)
     )
     return alt.layer(lines, *_target_rule(target, scale)).properties(
-        title=title or KPI_CATALOG[names[0]].label, width="container", height=CHART_HEIGHT
+        width="container", height=CHART_HEIGHT
     )
 
 
@@ -174,11 +177,7 @@ def by_dimension_chart(
             ],
         )
         .add_params(pick)
-        .properties(
-            title=f"{KPI_CATALOG[name].label} by {dim_label.lower()}",
-            width="container",
-            height=CHART_HEIGHT + 60,
-        )
+        .properties(width="container", height=CHART_HEIGHT + 60)
     )
 
 
@@ -192,11 +191,10 @@ def recovery_group_chart(
     or ``"retention"``; a group without a value for it is left without a bar.
     """
     if measure == "nps":
-        title, axis_title_ = "NPS by recovery group", "NPS (-100 to 100)"
+        axis_title_ = "NPS (-100 to 100)"
         size_column, size_title = "nps_responses", "NPS responses"
         scale, axis_format, value_format = alt.Scale(domain=[-100, 100]), "+d", "+.1f"
     elif measure == "retention":
-        title = f"{horizon_days}-day retention by group"
         axis_title_ = f"Retained after {horizon_days} days (%)"
         size_column, size_title = "customers_at_t0", "Customers at start"
         scale, axis_format, value_format = alt.Scale(domain=[0, 1]), "%", ".1%"
@@ -244,9 +242,7 @@ def recovery_group_chart(
     intervals = base.mark_errorbar(ticks=True).encode(
         x=x, y=alt.Y("ci_low:Q", title=axis_title_), y2="ci_high:Q", tooltip=tooltip
     )
-    return alt.layer(bars, intervals).properties(
-        title=title, width="container", height=CHART_HEIGHT
-    )
+    return alt.layer(bars, intervals).properties(width="container", height=CHART_HEIGHT)
 
 
 def survival_chart(survival: dict) -> alt.LayerChart:
@@ -275,7 +271,10 @@ def survival_chart(survival: dict) -> alt.LayerChart:
         },
     )
     color = alt.Color(
-        "group:N", title=None, scale=alt.Scale(range=list(PALETTE)), legend=alt.Legend(orient="top")
+        "group:N",
+        title=None,
+        scale=alt.Scale(domain=list(GROUP_COLORS), range=list(GROUP_COLORS.values())),
+        legend=alt.Legend(orient="top"),
     )
     x = alt.X("day:Q", title="Days since follow-up began")
     base = alt.Chart(frame)
@@ -295,9 +294,7 @@ def survival_chart(survival: dict) -> alt.LayerChart:
             alt.Tooltip("at_risk:Q", title="n at risk", format=",d"),
         ],
     )
-    return alt.layer(band, line).properties(
-        title="Retention after a first failure", width="container", height=CHART_HEIGHT + 40
-    )
+    return alt.layer(band, line).properties(width="container", height=CHART_HEIGHT + 40)
 
 
 def triangle_chart(cohorts: dict) -> alt.Chart:
@@ -353,15 +350,16 @@ def triangle_chart(cohorts: dict) -> alt.Chart:
     )
     if frame["group"].n_unique() > 1:
         chart = chart.encode(column=alt.Column("group:N", title=None))
-        return chart.properties(title="Retention triangle", width=260, height=CHART_HEIGHT + 60)
-    return chart.properties(title="Retention triangle", width="container", height=CHART_HEIGHT + 80)
+        return chart.properties(width=260, height=CHART_HEIGHT + 60)
+    return chart.properties(width="container", height=CHART_HEIGHT + 80)
 
 
-def png(chart: alt.TopLevelMixin) -> bytes:
-    """The chart as a PNG image (rendered here, by vl-convert; a fixed width for files)."""
+def png(chart: alt.TopLevelMixin, title: str = "") -> bytes:
+    """The chart as a PNG image with ``title`` (rendered here, by vl-convert, at a fixed
+    width: a file has no container to fill)."""
     import vl_convert
 
-    spec = chart.to_dict()
+    spec = chart.properties(title=title).to_dict() if title else chart.to_dict()
     if spec.get("width") == "container":
         spec["width"] = PNG_WIDTH
     for key in ("layer", "hconcat", "vconcat"):

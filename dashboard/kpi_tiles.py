@@ -21,6 +21,16 @@ KPI_GROUPS: dict[str, tuple[str, ...]] = {
     "Loyalty": ("nps", "nps_recovered", "nps_never_failed"),
 }
 
+# Shorter labels where four tiles share a row (the catalog's label is in the tooltip).
+SHORT_LABELS = {
+    "recovered_retention": "Retention: recovered",
+    "never_failed_retention": "Retention: never failed",
+    "unrecovered_retention": "Retention: unrecovered",
+    "attrition_rate_12m": "Attrition, 12 months",
+    "nps_recovered": "NPS: recovered",
+    "nps_never_failed": "NPS: never failed",
+}
+
 # Colour-blind-safe pair (blue good, orange bad), always with words and an icon beside.
 GOOD_COLOR = "blue"
 BAD_COLOR = "orange"
@@ -88,28 +98,27 @@ def kpi_tile(
     value: float | None,
     *,
     previous: float | None = None,
-    period_text: str = "the previous period",
     target: float | None = None,
     n: int | None = None,
     min_size: int = 30,
 ) -> Tile:
-    """The tile of KPI ``name``: its value, the change since ``previous`` coloured better or
-    worse, and its target and n."""
+    """The tile of KPI ``name``: its value, the change since ``previous`` (the page says
+    which period that is) coloured and worded better or worse, and its target and n."""
     kpi = KPI_CATALOG[name]
     change = change_text(name, value, previous)
     color, verdict = NO_VERDICT_COLOR, None
     if change is not None and value != previous:
         better = (value > previous) == kpi.higher_is_better
         color = GOOD_COLOR if better else BAD_COLOR
-        verdict = f"{'better' if better else 'worse'} than {period_text}"
+        verdict = "better" if better else "worse"
     elif change is not None:
-        verdict = f"same as {period_text}"
+        verdict = "no change"
     return Tile(
-        label=kpi.label,
+        label=SHORT_LABELS.get(name, kpi.label),
         value=format_value(name, value),
         delta=change,
         delta_color=color,
         delta_description=verdict,
-        help=kpi.description,
+        help=f"**{kpi.label}.** {kpi.description}",
         status=status_text(name, value, target, n, min_size),
     )

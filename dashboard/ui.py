@@ -63,11 +63,13 @@ def as_date(value: object) -> dt.date | None:
 def chart(
     spec: alt.TopLevelMixin,
     key: str,
+    title: str,
     on_pick: Callable[[], None] | None = None,
     file_name: str = "chart",
 ) -> None:
-    """An Altair chart filling its column, clickable when ``on_pick`` is given, with a PNG
-    download of it under it."""
+    """An Altair chart under its title, filling its column, clickable when ``on_pick`` is
+    given, with a PNG download of it."""
+    st.markdown(f"**{title}**")
     if on_pick is not None:
         st.altair_chart(
             spec, width="stretch", key=key, on_select=on_pick, selection_mode=charts.PICK
@@ -76,7 +78,7 @@ def chart(
         st.altair_chart(spec, width="stretch", key=key)
     st.download_button(
         "PNG",
-        data=lambda: charts.png(spec),
+        data=lambda: charts.png(spec, title),
         file_name=f"{file_name}.png",
         mime="image/png",
         key=f"{key}_png",
@@ -109,3 +111,23 @@ def csv_button(
         help="Download this table as CSV",
         type="tertiary",
     )
+
+
+def table(
+    frame: pl.DataFrame,
+    key: str,
+    file_name: str | None = None,
+    column_config: dict | None = None,
+    **options: Any,
+) -> Any:
+    """A table with whole numbers shown with thousands separators, and its CSV download
+    (``file_name``) under it. Returns what ``st.dataframe`` returns (its selection)."""
+    config = {
+        name: st.column_config.NumberColumn(name, format="localized")
+        for name, dtype in frame.schema.items()
+        if dtype.is_integer()
+    } | (column_config or {})
+    shown = st.dataframe(frame, hide_index=True, column_config=config, key=key, **options)
+    if file_name:
+        csv_button(csv_bytes(frame), file_name, f"{key}_csv")
+    return shown

@@ -26,6 +26,16 @@ SORT_LABELS = {
     "recovery_status": "Recovery status",
 }
 COLUMNS = {
+    "source": "Source",
+    "ticket_id": "Ticket",
+    "customer_id": "Customer",
+    "status": "Status",
+    "channel": "Channel",
+    "group": "Group",
+    "priority": "Priority",
+    "type": "Type",
+    "reopens": "Reopens",
+    "csat": "CSAT",
     "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="D MMM YYYY, HH:mm"),
     "tta_minutes": st.column_config.NumberColumn("TTA (min)", format="%.0f"),
     "resolution_minutes": st.column_config.NumberColumn("Resolution (min)", format="%.0f"),
@@ -69,7 +79,9 @@ status = status_column.multiselect(
 sort = sort_column.selectbox(
     "Sort by", SORTS, format_func=SORT_LABELS.get, key="sort", bind="query-params"
 )
-descending = order_column.toggle("Newest / largest first", value=True, key="desc")
+descending = order_column.toggle(
+    "Descending", value=True, key="desc", help="Newest or largest first"
+)
 
 request = sel.request()
 arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)

@@ -18,11 +18,15 @@ ctx = ui.context()
 sel, params, targets = ctx.selection, ctx.setup.params, ctx.setup.targets
 
 st.title("Service recovery: overview")
-st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+st.caption(
+    wording.as_of_text(ctx.as_of)
+    + " · "
+    + wording.range_text(sel)
+    + f" · changes against the {sel.days} days before"
+)
 
 current = ctx.fetch(compute_kpis, params, sel.request())
 previous = ctx.fetch(compute_kpis, params, sel.previous().request())
-period_text = f"the {sel.days} days before"
 
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
@@ -31,19 +35,17 @@ for group_name, kpi_names in KPI_GROUPS.items():
             name,
             current["kpis"].get(name),
             previous=previous["kpis"].get(name),
-            period_text=period_text,
             target=targets.get(name),
             n=current["n"].get(name),
             min_size=params.min_group_size,
         )
-        with column:
+        with column.container(border=True):
             st.metric(
                 tile.label,
                 tile.value,
                 tile.delta,
                 tile.delta_color,
                 help=tile.help,
-                border=True,
                 delta_arrow="off",
                 delta_description=tile.delta_description,
             )
@@ -73,10 +75,9 @@ for row in (TRENDS[:2], TRENDS[2:]):
         key = f"trend_{target_kpi}"
         with column:
             ui.chart(
-                charts.trend_chart(
-                    trend["rows"], list(names), sel.grain, targets.get(target_kpi), title
-                ),
+                charts.trend_chart(trend["rows"], list(names), sel.grain, targets.get(target_kpi)),
                 key,
+                title,
                 on_pick=lambda key=key: _drill_period(key),
                 file_name=key,
             )

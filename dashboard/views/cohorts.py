@@ -53,6 +53,7 @@ if rows and kpi not in result["notes"]:
     ui.chart(
         charts.by_dimension_chart(rows, kpi, dim, DIMENSIONS[dim].label, sel.grain),
         "slice_chart",
+        f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}, per {sel.grain}",
         on_pick=_drill_cell,
         file_name=f"{kpi}_by_{dim}",
     )
@@ -75,7 +76,7 @@ table = pl.DataFrame(
         "Small group": pl.String,
     },
 )
-st.dataframe(table, hide_index=True, key="slice_table")
+ui.table(table, "slice_table")
 ui.csv_button(
     ui.csv_bytes(
         [
@@ -117,6 +118,7 @@ if cohorts["cohorts"]:
     ui.chart(
         charts.triangle_chart(cohorts),
         "triangle",
+        "Retention triangle",
         on_pick=_drill_cohort if by == "signup_month" else None,
         file_name=f"retention_triangle_{by}",
     )

@@ -55,6 +55,7 @@ for column, measure, delta_name in zip(
         ui.chart(
             charts.recovery_group_chart(groups, measure, horizon),
             key,
+            "NPS by recovery group" if measure == "nps" else f"{horizon}-day retention by group",
             on_pick=lambda key=key: _drill_group(key),
             file_name=key,
         )
@@ -65,7 +66,12 @@ if report.get("hindsight") and report["hindsight"].get("first_known_later"):
 st.header("Retention after a first failure")
 survival = ctx.fetch(compute_survival, params, "recovery_group")
 if survival["groups"]:
-    ui.chart(charts.survival_chart(survival), "survival", file_name="retention_curves")
+    ui.chart(
+        charts.survival_chart(survival),
+        "survival",
+        "Still a customer, days after a first failure",
+        file_name="retention_curves",
+    )
     test = survival["logrank"]
     if test["p_value"] is not None:
         differ = "the curves differ" if test["p_value"] < 0.05 else "no difference shown"
@@ -86,8 +92,7 @@ if survival["groups"]:
             for g in survival["groups"]
         ]
     )
-    st.dataframe(at_horizon, hide_index=True)
-    ui.csv_button(ui.csv_bytes(at_horizon), "retention_at_horizon", "survival_csv")
+    ui.table(at_horizon, "survival_table", "retention_at_horizon")
 else:
     st.info("No failed customers to follow yet.")
 
@@ -102,7 +107,7 @@ columns[0].metric(
     border=True,
 )
 columns[1].metric(
-    "Monthly revenue kept by recovery",
+    "Revenue kept (MRR)",
     f"{money['mrr_gained']:,.0f}" if money["mrr_gained"] is not None else "—",
     help="Recovered customers' MRR kept, minus what they would have kept at the unrecovered "
     "customers' retention rate.",
@@ -142,8 +147,7 @@ with left:
             for kind, values in disclosure.items()
         ]
     )
-    st.dataframe(frame, hide_index=True)
-    ui.csv_button(ui.csv_bytes(frame), "proactive_vs_reactive", "disclosure_csv")
+    ui.table(frame, "disclosure", "proactive_vs_reactive")
     st.caption(
         "Proactive: failures tagged " + ", ".join(params.proactive_tags) + " (the company told "
         "the customer first)."

@@ -19,16 +19,16 @@ st.caption(wording.as_of_text(ctx.as_of))
 
 st.header("Freshness")
 fresh = pl.DataFrame(ctx.fetch(freshness))
-st.dataframe(
+ui.table(
     fresh,
-    hide_index=True,
+    "freshness",
+    "freshness",
     column_config={
         "latest_event": st.column_config.DatetimeColumn("Latest event (UTC)"),
         "last_loaded": st.column_config.DatetimeColumn("Last loaded (UTC)"),
-        "rows": st.column_config.NumberColumn("Rows", format="localized"),
     },
 )
-ui.csv_button(ui.csv_bytes(fresh), "freshness", "freshness_csv")
+st.caption("Latest event: the newest change, response or signup in the data of that source.")
 
 st.header("Recent loads")
 history = ctx.fetch(run_history, duckdb_path(ctx.setup.url), RUNS_SHOWN)
@@ -46,8 +46,7 @@ runs = pl.DataFrame(
     ]
 )
 if runs.height:
-    st.dataframe(runs, hide_index=True)
-    ui.csv_button(ui.csv_bytes(runs), "runs", "runs_csv")
+    ui.table(runs, "runs", "runs")
     st.caption("Read = loaded + replaced + quarantined + duplicates + held + skipped, per run.")
 else:
     st.info("No load runs recorded.")
@@ -71,8 +70,7 @@ checks = pl.DataFrame(
 if checks.height:
     failed = checks.filter(~pl.col("passed")).height
     st.caption(f"{checks.height:,} checks in the last {len(history)} runs, {failed:,} failed.")
-    st.dataframe(checks, hide_index=True)
-    ui.csv_button(ui.csv_bytes(checks), "contract_checks", "checks_csv")
+    ui.table(checks, "checks", "contract_checks")
 else:
     st.info("No contract checks recorded.")
 
@@ -80,6 +78,4 @@ st.header("Quarantined rows")
 held = ctx.fetch(quarantined, 200)
 st.caption(f"{held['total']:,} rows in quarantine; the newest {len(held['rows'])} shown.")
 if held["rows"]:
-    frame = pl.DataFrame(held["rows"])
-    st.dataframe(frame, hide_index=True)
-    ui.csv_button(ui.csv_bytes(frame), "quarantine", "quarantine_csv")
+    ui.table(pl.DataFrame(held["rows"]), "quarantine", "quarantine")

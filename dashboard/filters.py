@@ -99,7 +99,6 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
             "Period",
             GRAINS,
             index=GRAINS.index(DEFAULT_GRAIN),
-            format_func=str.capitalize,
             key=GRAIN_KEY,
             bind="query-params",
             help="Calendar days, weeks (Monday first), months or quarters of the trends.",

@@ -89,7 +89,8 @@ def status_text(
         else:
             parts.append(f":orange-badge[:material/close: off {target_text(name, target)}]")
     if n is not None:
-        parts.append(f"n = {n:,}" + (" · :orange[small group]" if n < min_size else ""))
+        small = 0 < n < min_size  # with no data at all the dash says enough
+        parts.append(f"n = {n:,}" + (" · :orange[small group]" if small else ""))
     return " ".join(parts)
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard.data import CONFIG_ENV_VAR
 from tests.conftest import insert_rows
 from warehouse.engine import ENV_VAR
 
@@ -19,6 +20,10 @@ APP_TIMEOUT_SECONDS = 60
 
 # The warehouse's latest timestamp, so compute_kpis reports this as_of.
 AS_OF = dt.datetime(2026, 10, 31, 23, 59, 59)
+# A date range holding every ticket and response of ``loaded_warehouse`` (the page's default
+# is the last 30 days), as the URL gives it and as metrics take it.
+ALL_DATES = ["2025-01-01", "2026-10-31"]
+ALL_RANGE = (dt.date(2025, 1, 1), dt.date(2026, 10, 31))
 SIGNUP = dt.datetime(2025, 1, 1)
 FAILURE_AT = dt.datetime(2026, 6, 1, 9, 0)
 
@@ -34,12 +39,20 @@ def fresh_caches():
 
 
 @pytest.fixture
-def run_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], AppTest]:
-    """Run the dashboard's entry script against the warehouse at a URL."""
+def run_app(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """Run the dashboard's entry script against the warehouse at a URL: its default page, or
+    ``page`` (``views/tickets.py``...), with ``query`` as the URL's query string (a select
+    box's value there is its label, as Streamlit writes it)."""
 
-    def run(url: str) -> AppTest:
+    def run(url: str, page: str | None = None, config: Path | None = None, **query) -> AppTest:
         monkeypatch.setenv(ENV_VAR, url)
-        return AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS).run()
+        if config is not None:
+            monkeypatch.setenv(CONFIG_ENV_VAR, str(config))
+        at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
+        if page is not None:  # as a shared link opens the page (its path is its file's name)
+            at.switch_page(page)
+        at.query_params.update(query)
+        return at.run()
 
     return run
 

@@ -1,25 +1,35 @@
-"""Chart builders: given metric frames, expect these encodings and data rows."""
+"""Chart builders: given metric results, expect these encodings, units and data rows."""
 
-import datetime as dt
+import struct
 
 import polars as pl
 import pytest
 
-from dashboard.charts import one_touch_trend_chart, recovery_group_chart, tta_trend_chart
+from dashboard.charts import (
+    GROUP_COLORS,
+    PALETTE,
+    PICK,
+    by_dimension_chart,
+    png,
+    recovery_group_chart,
+    survival_chart,
+    trend_chart,
+    triangle_chart,
+)
+
+
+def _row(period: str, **kpis) -> dict:
+    return {"period_start": period, "kpis": kpis, "n": dict.fromkeys(kpis, 40), "small": False}
 
 
 @pytest.fixture
-def trends() -> pl.DataFrame:
-    weeks = [dt.date(2026, 9, 7) + dt.timedelta(weeks=i) for i in range(3)]
-    return pl.DataFrame(
-        {
-            "week_start": weeks,
-            "tickets_created": [10, 12, 0],
-            "tta_median_minutes": [30.0, 25.0, None],
-            "tta_p90_minutes": [90.0, 70.0, None],
-            "one_touch_rate": [0.6, 0.7, None],
-        }
-    )
+def weeks() -> list[dict]:
+    """Three weeks of compute_slice rows; the last has no tickets acknowledged."""
+    return [
+        _row("2026-09-07", tta_median_minutes=30.0, tta_p90_minutes=400.0, one_touch_rate=0.6),
+        _row("2026-09-14", tta_median_minutes=25.0, tta_p90_minutes=200.0, one_touch_rate=0.7),
+        _row("2026-09-21", tta_median_minutes=None, tta_p90_minutes=None, one_touch_rate=None),
+    ]
 
 
 @pytest.fixture
@@ -43,56 +53,73 @@ def _datasets(spec: dict) -> list[list[dict]]:
     return list(spec["datasets"].values())
 
 
-def test_tta_trend_has_one_row_per_week_and_both_statistics(trends):
-    spec = tta_trend_chart(trends).to_dict()
-    assert len(spec["layer"]) == 1
-    lines = spec["layer"][0]
-    assert lines["transform"][0]["fold"] == ["Median", "90th percentile"]
-    assert lines["encoding"]["x"]["field"] == "week_start"
-    assert lines["encoding"]["x"]["type"] == "temporal"
-    assert lines["encoding"]["y"]["title"] == "Time to acknowledge (minutes)"
-    assert [len(rows) for rows in _datasets(spec)] == [3]
-    assert spec["width"] == "container"
+def _pick(spec: dict) -> dict:
+    """The chart's click selection (a layered chart lifts it to the top)."""
+    (param,) = spec.get("params") or spec["layer"][0]["params"]
+    assert param["name"] == PICK and param["select"]["on"] == "click"
+    return param
 
 
-def test_tta_trend_draws_the_target(trends):
-    spec = tta_trend_chart(trends, target_minutes=60).to_dict()
-    rule = spec["layer"][1]
-    assert rule["mark"]["type"] == "rule"
-    assert rule["encoding"]["y"]["field"] == "target_minutes"
-    assert sorted(len(rows) for rows in _datasets(spec)) == [1, 3]
+def _rows_of(spec: dict, size: int) -> list[dict]:
+    (rows,) = [rows for rows in _datasets(spec) if len(rows) == size]
+    return rows
 
 
-def test_one_touch_trend_is_a_percentage_axis(trends):
-    spec = one_touch_trend_chart(trends).to_dict()
-    assert spec["mark"]["type"] == "line"
-    assert spec["encoding"]["y"]["field"] == "one_touch_rate"
-    assert spec["encoding"]["y"]["axis"]["format"] == "%"
-    assert "%" in spec["encoding"]["y"]["title"]
-    assert [len(rows) for rows in _datasets(spec)] == [3]
+def test_tta_trend_runs_to_hours_with_the_target_as_a_rule(weeks):
+    spec = trend_chart(weeks, ["tta_median_minutes", "tta_p90_minutes"], "week", 60).to_dict()
+    lines, rule = spec["layer"]
+    assert lines["encoding"]["y"]["title"] == "Time to acknowledge (hours)"  # 400 min: hours
+    assert lines["encoding"]["x"]["title"] == "Week starting"
+    rows = _rows_of(spec, 6)  # two statistics for three weeks
+    p90 = {r["period_start"][:10]: r["value"] for r in rows if r["series"] == "90th percentile"}
+    assert p90["2026-09-07"] == pytest.approx(400 / 60)
+    assert rule["mark"]["type"] == "rule" and _rows_of(spec, 1) == [{"target": 1.0}]
+    assert _pick(spec)["select"]["fields"] == ["period_start"]  # a click picks a period
+
+
+def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
+    spec = trend_chart(weeks[1:], ["tta_median_minutes"], "week").to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "Time to acknowledge, median (minutes)"
+    assert len(spec["layer"]) == 1  # no target, no rule
+    rate = trend_chart(weeks, ["one_touch_rate"], "month", 0.5).to_dict()["layer"][0]
+    assert rate["encoding"]["y"]["axis"]["format"] == "%"
+    assert rate["encoding"]["y"]["title"] == "One-touch resolution (%)"
+    assert rate["encoding"]["x"]["axis"]["format"] == "%b %Y"
+
+
+def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
+    rows = [
+        {"channel": "chat", **_row("2026-09-07", one_touch_rate=0.5)},
+        {"channel": None, **_row("2026-09-07", one_touch_rate=0.25), "small": True},
+    ]
+    spec = by_dimension_chart(rows, "one_touch_rate", "channel", "Channel", "week").to_dict()
+    data = _rows_of(spec, 2)
+    assert [(r["value_of"], r["value"], r["small"]) for r in data] == [
+        ("chat", 0.5, ""),
+        ("(none)", 0.25, "small group"),
+    ]
+    assert spec["encoding"]["color"]["scale"]["range"] == list(PALETTE)
+    assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
 
 
 @pytest.mark.parametrize("measure", ["nps", "retention"])
-def test_recovery_group_chart_has_bars_and_interval_bars(groups, measure):
+def test_recovery_group_chart_has_bars_intervals_and_fixed_group_colours(groups, measure):
     spec = recovery_group_chart(groups, measure).to_dict()
     bars, intervals = spec["layer"]
-    assert bars["mark"]["type"] == "bar"
-    assert intervals["mark"]["type"] == "errorbar"
-    assert intervals["encoding"]["y"]["field"] == "ci_low"
-    assert intervals["encoding"]["y2"]["field"] == "ci_high"
-    assert bars["encoding"]["x"]["sort"] == [
-        "Recovered",
-        "Never failed",
-        "Unrecovered",
-        "In recovery",
-    ]
+    assert bars["mark"]["type"] == "bar" and intervals["mark"]["type"] == "errorbar"
+    assert (intervals["encoding"]["y"]["field"], intervals["encoding"]["y2"]["field"]) == (
+        "ci_low",
+        "ci_high",
+    )
+    assert bars["encoding"]["color"]["scale"]["range"] == list(GROUP_COLORS.values())
     (rows,) = _datasets(spec)
-    assert [row["group"] for row in rows] == [
-        "Recovered",
-        "Never failed",
-        "Unrecovered",
-        "In recovery",
+    assert [row["recovery_group"] for row in rows] == [
+        "recovered",
+        "never_failed",
+        "unrecovered",
+        "in_recovery",
     ]
+    assert _pick(spec)["select"]["fields"] == ["recovery_group"]
 
 
 def test_recovery_group_chart_reads_the_measure_columns(groups):
@@ -100,9 +127,47 @@ def test_recovery_group_chart_reads_the_measure_columns(groups):
     (rows,) = _datasets(spec)
     assert rows[0]["value"] == 0.95
     assert (rows[0]["ci_low"], rows[0]["ci_high"]) == (0.88, 0.99)
-    assert spec["layer"][0]["encoding"]["y"]["title"] == "Customers retained after 30 days (%)"
-
-
-def test_recovery_group_chart_refuses_unknown_measure(groups):
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "Retained after 30 days (%)"
     with pytest.raises(ValueError, match="measure"):
         recovery_group_chart(groups, "csat")
+
+
+def test_survival_chart_draws_each_curve_with_its_band():
+    curve = [{"day": 1, "at_risk": 10, "survival": 0.9, "ci_low": 0.6, "ci_high": 0.98}]
+    survival = {"groups": [{"group": "recovered", "curve": curve}]}
+    spec = survival_chart(survival).to_dict()
+    band, line = spec["layer"]
+    assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "ci_high"
+    assert line["encoding"]["y"]["axis"]["format"] == "%"
+    assert _rows_of(spec, 1)[0]["group"] == "Recovered"
+
+
+def test_triangle_is_a_heatmap_with_a_colour_blind_safe_scale():
+    cohorts = {
+        "cohorts": [
+            {
+                "cohort": "2026-08",
+                "recovery_group": None,
+                "customers": 4,
+                "months": [{"month": 1, "retained": 3, "share": 0.75}],
+            }
+        ]
+    }
+    spec = triangle_chart(cohorts).to_dict()
+    assert spec["mark"]["type"] == "rect"
+    assert spec["encoding"]["color"]["scale"]["scheme"] == "cividis"
+    assert _rows_of(spec, 1)[0] == {
+        "cohort": "2026-08",
+        "group": "All",
+        "month": 1,
+        "share": 0.75,
+        "retained": 3,
+        "customers": 4,
+    }
+
+
+def test_png_is_an_image_of_the_chart_at_a_fixed_width(weeks):
+    image = png(trend_chart(weeks, ["one_touch_rate"], "week"), "One-touch resolution")
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", image[16:24])  # the IHDR chunk
+    assert width > 2 * 600 and height > 2 * 200  # 720 px wide plot at scale 2, with axes

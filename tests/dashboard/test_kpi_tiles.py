@@ -1,69 +1,72 @@
-"""KPI tiles: given a KPI value, expect this tile text and colour."""
+"""KPI tiles: given a KPI value, its previous value, target and n, expect this tile."""
 
-from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile, target_text
+import pytest
+
+from dashboard.kpi_tiles import (
+    BAD_COLOR,
+    GOOD_COLOR,
+    KPI_GROUPS,
+    change_text,
+    kpi_tile,
+    status_text,
+    target_text,
+)
 from metrics import KPI_CATALOG, format_value
 from metrics.catalog import CONTRACT_KPIS
 
 
 def test_groups_cover_every_contract_kpi_once():
-    # The executive page shows PRODUCT.md's twelve; the analyst KPIs are for slices.
+    # The Overview shows PRODUCT.md's twelve; the analyst KPIs are for slices.
     names = [name for names in KPI_GROUPS.values() for name in names]
     assert sorted(names) == sorted(CONTRACT_KPIS)
 
 
-def test_tile_value_is_the_formatted_kpi():
+def test_tile_value_is_the_formatted_kpi_and_its_tooltip_the_catalog_description():
     tile = kpi_tile("one_touch_rate", 0.732)
-    assert tile.value == format_value("one_touch_rate", 0.732)
+    assert tile.value == format_value("one_touch_rate", 0.732) == "73.2%"
     assert tile.label == KPI_CATALOG["one_touch_rate"].label
+    assert KPI_CATALOG["one_touch_rate"].description in tile.help
+    assert kpi_tile("never_failed_retention", 0.9).label == "Retention: never failed"
 
 
-def _kpi_with_target(higher_is_better: bool) -> str:
-    return next(
-        name
-        for name, kpi in KPI_CATALOG.items()
-        if kpi.default_target is not None and kpi.higher_is_better is higher_is_better
+@pytest.mark.parametrize(
+    ("name", "now", "before", "shown"),
+    [
+        ("one_touch_rate", 0.75, 0.70, "+5.0 pp"),
+        ("tta_median_minutes", 30.0, 95.0, "-1 h 05 m"),
+        ("tta_median_minutes", 50.0, 45.0, "+5.0 min"),
+        ("nps", -3.0, 2.5, "-5.5"),
+        ("ticket_volume", 1200.0, 200.0, "+1,000"),
+        ("nps", None, 2.5, None),
+    ],
+)
+def test_change_is_in_the_kpis_unit(name, now, before, shown):
+    assert change_text(name, now, before) == shown
+
+
+def test_change_is_coloured_and_worded_by_the_kpis_good_direction():
+    faster = kpi_tile("tta_median_minutes", 30.0, previous=40.0)  # lower is better
+    assert (faster.delta_color, faster.delta_description) == (GOOD_COLOR, "better")
+    fewer = kpi_tile("one_touch_rate", 0.5, previous=0.6)  # higher is better
+    assert (fewer.delta_color, fewer.delta_description) == (BAD_COLOR, "worse")
+    level = kpi_tile("nps", 10.0, previous=10.0)
+    assert (level.delta, level.delta_description) == ("+0.0", "no change")
+    assert kpi_tile("nps", 10.0).delta is None  # nothing to compare with
+
+
+def test_target_reads_at_most_or_at_least():
+    assert target_text("tta_p90_minutes", 60) == "target ≤ 1 h 00 m"
+    assert target_text("tta_within_target_pct", 0.9) == "target ≥ 90.0%"
+
+
+def test_status_shows_the_target_on_or_off_and_n_with_small_groups_marked():
+    on = status_text("tta_p90_minutes", 45.0, 60.0, 120, 30)
+    assert on == ":blue-badge[:material/check: on target ≤ 1 h 00 m] n = 120"
+    off = status_text("tta_within_target_pct", 0.5, 0.9, 12, 30)
+    assert off == (
+        ":orange-badge[:material/close: off target ≥ 90.0%] n = 12 · :orange[small group]"
     )
-
-
-def test_lower_is_better_target_reads_at_most():
-    name = _kpi_with_target(higher_is_better=False)
-    target = KPI_CATALOG[name].default_target
-    assert target_text(name, target) == f"target ≤ {format_value(name, target)}"
-
-
-def test_higher_is_better_target_reads_at_least():
-    name = _kpi_with_target(higher_is_better=True)
-    target = KPI_CATALOG[name].default_target
-    assert target_text(name, target) == f"target ≥ {format_value(name, target)}"
-
-
-def test_tile_on_and_off_target_by_direction():
-    for higher_is_better in (False, True):
-        name = _kpi_with_target(higher_is_better)
-        target = KPI_CATALOG[name].default_target
-        better, worse = (
-            (target * 1.1, target * 0.9)
-            if higher_is_better
-            else (
-                target * 0.9,
-                target * 1.1,
-            )
-        )
-        on, off, at = kpi_tile(name, better), kpi_tile(name, worse), kpi_tile(name, target)
-        assert (on.delta_color, on.delta_description) == ("green", "on target")
-        assert (off.delta_color, off.delta_description) == ("red", "off target")
-        assert at.delta_color == "green"
-        assert on.delta == off.delta == target_text(name, target)
-
-
-def test_tile_without_value_shows_target_in_gray():
-    name = _kpi_with_target(higher_is_better=False)
-    tile = kpi_tile(name, None)
-    assert tile.value == "—"
-    assert (tile.delta_color, tile.delta_description) == ("gray", "no data")
-
-
-def test_tile_without_target_has_no_delta():
-    name = next(name for name, kpi in KPI_CATALOG.items() if kpi.default_target is None)
-    tile = kpi_tile(name, 1.0)
-    assert tile.delta is None
+    assert status_text("nps", None, 30.0, None, 30) == ":gray-badge[target ≥ +30.0]"
+    assert status_text("nps", 5.0, None, 40, 30) == "n = 40"
+    at_target = kpi_tile("tta_p90_minutes", 60.0, target=60.0, n=50)
+    assert "on target" in at_target.status

@@ -112,7 +112,7 @@ def _tiles_text(page) -> str:
     # The run has ended (no "Running" status) and the page is whole.
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.body.innerText.includes('Recovery paradox')",
+        " && document.body.innerText.includes('Trends')",
         timeout=60_000,
     )
     return page.inner_text("body")

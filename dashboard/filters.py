@@ -16,6 +16,7 @@ import streamlit as st
 
 from metrics import DIMENSIONS, SliceRequest
 from metrics.periods import shift
+from metrics.slices import FIRST_DAY, LAST_DAY
 
 # Multi-selects in the sidebar, then the ones a drill-through may also set (in an expander).
 FILTERS = ("channel", "group", "priority", "segment", "plan", "region", "failure_tag")
@@ -87,7 +88,8 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
         chosen = st.date_input(
             "Dates",
             value=default_range(as_of_day),
-            max_value=dt.date(9000, 12, 31),
+            min_value=FIRST_DAY,
+            max_value=LAST_DAY,
             key=DATES_KEY,
             bind="query-params",
             help="Tickets created and NPS responses given on these days (reporting time zone); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest

@@ -61,9 +61,7 @@ def last_runs(engine: sa.Engine) -> dict[str, dict[str, Any] | None]:
     """``{"latest": the newest run, "succeeded": the newest successful run}`` (None if none)."""
     r = etl_runs.c
     with engine.connect() as conn:
-        latest = conn.execute(
-            sa.select(etl_runs).order_by(r.started_at.desc()).limit(1)
-        ).mappings()
+        latest = conn.execute(sa.select(etl_runs).order_by(r.started_at.desc()).limit(1)).mappings()
         latest_row = latest.first()
         good = conn.execute(
             sa.select(etl_runs)

@@ -108,9 +108,9 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
         where = []
         for name in FILTERS:
             where += _multiselect(name, options)
-        with st.expander(
-            "More filters", expanded=any(st.session_state.get(n) for n in MORE_FILTERS)
-        ):
+        # open when a drill-through or a link narrowed one of these
+        chosen_more = any(st.session_state.get(n) or st.query_params.get(n) for n in MORE_FILTERS)
+        with st.expander("More filters", expanded=chosen_more):
             for name in MORE_FILTERS:
                 where += _multiselect(name, options)
         if any(values for _, values in where) or st.session_state.get(DATES_KEY) != default_range(

@@ -3,37 +3,17 @@ Debian's chromium through Playwright, while a load runs beside it."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import free_port
+from tests.dashboard.serving import chromium, require_browser, serving
 from tests.processes import TURNAROUND, cli, json_out
 from turnaround.generate import generate
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).exists():
-        reason = "Debian's chromium is not installed (scripts/system-deps.sh installs it)"
-        if os.environ.get("TURNAROUND_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -61,50 +41,18 @@ def _listening_addresses(port: int) -> set[str]:
 @pytest.fixture
 def served(exports, tmp_path):
     """The dashboard serving a warehouse of its own; yields (url, port, warehouse URL)."""
-    _require_browser()
+    require_browser()
     path = tmp_path / "turnaround.duckdb"
     shutil.copy(exports["warehouse"], path)
     warehouse = f"duckdb:///{path}"
-    port = free_port()
-    log = tmp_path / "dashboard.log"  # a file, not a pipe: a full pipe would stall the server
-    server = subprocess.Popen(
-        [TURNAROUND, "dashboard", "--warehouse", warehouse, "--port", str(port)],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    health = f"http://127.0.0.1:{port}/_stcore/health"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(health, timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise AssertionError(f"the dashboard did not start: {log.read_text()}") from None
-            time.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}", port, warehouse
-        served_output = log.read_text()  # what the server said while it served
-    finally:
-        server.terminate()  # the server itself: `turnaround dashboard` became it
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert "Traceback" not in served_output, served_output
+    with serving(warehouse, tmp_path / "dashboard.log") as (url, port):
+        yield url, port, warehouse
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium.new_page()
-        chromium.close()
+    with chromium() as context:
+        yield context.new_page()
 
 
 def _tiles_text(page) -> str:

@@ -1,0 +1,184 @@
+"""The served dashboard in a real browser (Debian's chromium through Playwright): every page
+opens, a filter changes the numbers as the CLI says, a chart click drills through to the
+tickets behind it, downloads hold what the CLI counts, and a shared link opens the same view.
+A screenshot of each page is saved under tests/artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboard.kpi_tiles import SHORT_LABELS
+from metrics import KPI_CATALOG, format_value
+from tests.dashboard.serving import chromium, require_browser, serving
+from tests.processes import cli, json_out
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PAGES = {
+    "": "Service recovery: overview",
+    "recovery": "Service recovery: does it pay?",
+    "cohorts": "Cohorts and slices",
+    "tickets": "Tickets",
+    "health": "Data health",
+}
+RANGE = ("2026-10-02", "2026-10-31")  # the default: the last 30 days of the demo's data
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Generated demo data loaded by the CLI, served by `turnaround dashboard`."""
+    require_browser()
+    root = tmp_path_factory.mktemp("browser")
+    out = root / "exports"
+    generated = cli("generate", "--out", str(out), "--customers", "500", "--seed", "8")
+    assert generated.returncode == 0, generated.stderr
+    warehouse = f"duckdb:///{root / 'turnaround.duckdb'}"
+    assert cli("load", str(out), "--warehouse", warehouse).returncode == 0
+    with serving(warehouse, root / "dashboard.log") as (url, _):
+        yield url, warehouse
+
+
+@pytest.fixture
+def browser(tmp_path):
+    with chromium(viewport={"width": 1400, "height": 1800}, accept_downloads=True) as context:
+        yield context
+
+
+def _settled(page, text: str) -> str:
+    """The page's text once its run has ended and ``text`` is on it."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT_MS)
+    page.wait_for_function(
+        "(text) => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && document.body.innerText.includes(text)",
+        arg=text,
+        timeout=WAIT_MS,
+    )
+    page.wait_for_timeout(500)  # the last deltas of the run to be drawn
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
+    )
+    return page.inner_text("body")
+
+
+def _metrics(warehouse: str, *args: str) -> dict:
+    done = cli(
+        "metrics", "--warehouse", warehouse, "--json", "--from", RANGE[0], "--to", RANGE[1], *args
+    )
+    assert done.returncode == 0, done.stderr
+    return json_out(done)
+
+
+def _tile(page, name: str) -> str:
+    label = SHORT_LABELS.get(name, KPI_CATALOG[name].label)
+    metric = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+def _ticket_count(text: str) -> int:
+    found = re.search(r"([\d,]+) tickets · page", text)
+    assert found, text[:500]
+    return int(found.group(1).replace(",", ""))
+
+
+def test_every_page_opens_without_an_error_and_is_saved(site, browser):
+    url, _ = site
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page()
+    for path, title in PAGES.items():
+        page.goto(f"{url}/{path}")
+        text = _settled(page, title)
+        assert page.get_by_test_id("stException").count() == 0, text[:500]
+        assert "Traceback" not in text
+        assert "Deploy" not in text  # no developer chrome for viewers
+        page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+        assert (ARTIFACTS / f"{path or 'overview'}.png").stat().st_size > 10_000
+
+
+def test_a_filter_changes_the_tiles_as_the_cli_says_and_is_kept_in_the_url(site, browser):
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(url)
+    _settled(page, "Trends")
+    everyone = _metrics(warehouse)
+    assert _tile(page, "one_touch_rate") == format_value(
+        "one_touch_rate", everyone["kpis"]["one_touch_rate"]
+    )
+    channel = page.get_by_test_id("stMultiSelect").filter(has_text="Channel")
+    channel.click()
+    page.get_by_role("option", name="chat", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r"channel=chat"), timeout=WAIT_MS)
+    _settled(page, "Trends")
+    chat = _metrics(warehouse, "--where", "channel=chat")
+    for name in ("one_touch_rate", "tta_median_minutes", "handoff_rate"):
+        page.wait_for_function(
+            "([label, value]) => [...document.querySelectorAll('[data-testid=stMetric]')]"
+            ".some(m => m.innerText.includes(label) && m.innerText.includes(value))",
+            arg=[KPI_CATALOG[name].label, format_value(name, chat["kpis"][name])],
+            timeout=WAIT_MS,
+        )
+        assert _tile(page, name) == format_value(name, chat["kpis"][name])
+
+    shared = page.url  # a copied link, opened by someone else, shows the same view
+    other = browser.new_page()
+    other.goto(shared)
+    _settled(other, "Trends")
+    assert _tile(other, "one_touch_rate") == format_value(
+        "one_touch_rate", chat["kpis"]["one_touch_rate"]
+    )
+    page.reload()  # and so does a reload
+    _settled(page, "Trends")
+    assert _tile(page, "tta_median_minutes") == format_value(
+        "tta_median_minutes", chat["kpis"]["tta_median_minutes"]
+    )
+
+
+def test_a_bar_drills_through_to_its_tickets_and_the_csv_holds_them(site, browser):
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(f"{url}/recovery")
+    _settled(page, "What recovery buys")
+    chart = page.get_by_test_id("stVegaLiteChart").nth(1)  # retention by recovery group
+    # Vega's SVG names each bar by its tooltip fields ("Group: Unrecovered; ...").
+    bar = chart.locator('path[aria-roledescription="bar"][aria-label*="Unrecovered"]')
+    assert bar.count() == 1
+    bar.first.click()
+    page.wait_for_url(re.compile(r"/tickets\?.*recovery_group=unrecovered"), timeout=WAIT_MS)
+    text = _settled(page, "tickets · page")
+
+    expected = _metrics(
+        warehouse, "--where", "recovery_group=unrecovered", "--kpi", "ticket_volume"
+    )["kpis"]["ticket_volume"]
+    assert _ticket_count(text) == expected > 0
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name=re.compile(r"CSV \(")).click()
+    assert download.value.suggested_filename == "tickets.csv"
+    rows = pl.read_csv(download.value.path(), infer_schema_length=None)
+    assert rows.height == expected  # one row per ticket behind the number
+    assert rows.select(["source", "ticket_id"]).is_unique().all()
+    created = rows["created_at"].str.slice(0, 10)
+    assert created.min() >= RANGE[0] and created.max() <= RANGE[1]
+
+    shared = page.url  # the drilled view, from a link
+    other = browser.new_page()
+    other.goto(shared)
+    assert _ticket_count(_settled(other, "tickets · page")) == expected
+    group = other.get_by_test_id("stMultiSelect").filter(has_text="Recovery group")
+    assert "unrecovered" in group.inner_text()
+
+
+def test_a_chart_downloads_as_png(site, browser):
+    url, _ = site
+    page = browser.new_page()
+    page.goto(url)
+    _settled(page, "Trends")
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="PNG").first.click()
+    assert download.value.suggested_filename.endswith(".png")
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

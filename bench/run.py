@@ -7,6 +7,7 @@ Writes bench/results/latest.json. Budgets are ratios to baselines measured in th
 shared 2-core machine is too noisy for absolute thresholds. The one absolute aim is the
 inbox skip: an inbox run whose file was loaded before takes under 2 s, start-up included.
 Readers during a load are timed against the same reader with the warehouse to itself.
+The dashboard's Overview page is timed cold and warm on the million tickets.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ INBOX_SKIP_BUDGET_SECONDS = 2.0
 # query, not enforced: absolute times vary with the machine.
 SLICE_CUSTOMERS = int(os.environ.get("TURNAROUND_BENCH_SLICE_CUSTOMERS", "200000"))
 PLAIN_AIM_SECONDS = 1 / 2
+# The Overview page on the same tickets, once its results are cached (a later visit).
+OVERVIEW_WARM_AIM_SECONDS = 1.0
 BY_CHANNEL_WEEK_AIM_SECONDS = 1.5
 SLICE_COMMANDS = {
     "metrics": ["metrics", "--json"],
@@ -158,6 +161,58 @@ def slice_timings(url: str, label: str, results: dict) -> None:
         results[f"slices_{label}_cli_{name}_wall_seconds"] = round(statistics.median(walls), 2)
 
 
+def overview_render(url: str, label: str, results: dict, browser_log: Path | None = None) -> None:
+    """The Overview page's time to render, cold (nothing cached) and warm (a new session
+    once results are cached): the script run of the whole page (AppTest, in process), and,
+    with ``browser_log``, a served dashboard opened in chromium until its run has ended."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from warehouse.engine import ENV_VAR
+
+    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    os.environ[ENV_VAR] = url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def run() -> None:
+        at = AppTest.from_file(app, default_timeout=600).run()
+        assert not at.exception and len(at.metric) == 12, [w.value for w in at.warning]
+
+    results[f"dashboard_{label}_overview_cold_seconds"] = round(timed(run)[0], 2)
+    results[f"dashboard_{label}_overview_warm_seconds"] = median_seconds(run)
+    del os.environ[ENV_VAR]
+    if browser_log is not None and Path("/usr/bin/chromium").exists():
+        cold, warm = browser_render(url, browser_log)
+        results[f"dashboard_{label}_overview_browser_cold_seconds"] = cold
+        results[f"dashboard_{label}_overview_browser_warm_seconds"] = warm
+    results["dashboard_overview_warm_aim_met"] = (
+        results.get("dashboard_duckdb_overview_warm_seconds", 0) < OVERVIEW_WARM_AIM_SECONDS
+    )
+
+
+def browser_render(url: str, log: Path) -> tuple[float, float]:
+    """Seconds from opening the served Overview in chromium to the end of its run, for the
+    first visit and (median of three) for later visits."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.dashboard.serving import chromium, serving
+
+    done = (
+        "() => document.querySelectorAll('[data-testid=stMetric]').length === 12 && "
+        "!document.querySelector('[data-testid=stStatusWidget]')"
+    )
+    seconds = []
+    with serving(url, log) as (address, _), chromium() as context:
+        for _ in range(4):
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(address)
+            page.wait_for_function(done, timeout=600_000)
+            seconds.append(time.perf_counter() - start)
+            page.close()
+    return round(seconds[0], 2), round(statistics.median(seconds[1:]), 2)
+
+
 def slice_measures(root: Path, results: dict) -> None:
     """The analyst's slices on about 1,000,000 tickets, on DuckDB and on PostgreSQL."""
     folder = root / "slices"
@@ -167,6 +222,7 @@ def slice_measures(root: Path, results: dict) -> None:
     results["slices_tickets"] = report.stats[(str(folder / "tickets.csv"), "tickets")].rows_loaded
     results["slices_duckdb_load_seconds"] = round(seconds, 1)
     slice_timings(url, "duckdb", results)
+    overview_render(url, "duckdb", results, root / "dashboard.log")
     con = duckdb.connect(str(root / "slices.duckdb"), read_only=True)
     results["baseline_duckdb_by_channel_week_seconds"] = median_seconds(
         lambda: con.execute(BASELINE_BY_CHANNEL_WEEK).fetchall()
@@ -188,6 +244,7 @@ def slice_measures(root: Path, results: dict) -> None:
         seconds, _ = timed(lambda: load_paths(get_engine(pg_url), [folder]))
         results["slices_postgresql_load_seconds"] = round(seconds, 1)
         slice_timings(pg_url, "postgresql", results)
+        overview_render(pg_url, "postgresql", results)
 
 
 def main() -> int:

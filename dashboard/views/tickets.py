@@ -63,7 +63,7 @@ st.caption(
     + ", with the filters in the sidebar."
 )
 
-search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1])
+search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1.4])
 search = search_column.text_input(
     "Search", key="q", bind="query-params", placeholder="Ticket or customer id"
 )

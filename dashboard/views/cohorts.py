@@ -76,7 +76,20 @@ table = pl.DataFrame(
         "Small group": pl.String,
     },
 )
-ui.table(table, "slice_table")
+
+
+def _drill_row() -> None:
+    state = st.session_state.get("slice_table")
+    chosen = state.selection.rows if state else []
+    if chosen:
+        row = rows[chosen[0]]
+        values = {} if row[dim] is None else {dim: row[dim]}
+        start = ui.as_date(row["period_start"])
+        filters.drill(values, filters.period_of(start, sel.grain))
+
+
+ui.table(table, "slice_table", on_select=_drill_row, selection_mode="single-row")
+st.caption("Select a row to see its tickets.")
 ui.csv_button(
     ui.csv_bytes(
         [

@@ -153,16 +153,16 @@ st.markdown(" · ".join(f for f in facts if f))
 ticket_column, nps_column = st.columns([3, 1])
 with ticket_column:
     st.subheader(f"{len(history['tickets']):,} tickets")
-    st.dataframe(
+    ui.table(
         _frame(history["tickets"]),
-        hide_index=True,
+        "customer_tickets",
+        f"customer_{customer_id}_tickets",
         column_config=COLUMNS,
-        key="customer_tickets",
     )
 with nps_column:
     st.subheader(f"{len(history['nps']):,} NPS responses")
-    st.dataframe(
+    ui.table(
         _frame(history["nps"], ("response_id", "responded_at", "score")),
-        hide_index=True,
-        key="customer_nps",
+        "customer_nps",
+        f"customer_{customer_id}_nps",
     )

@@ -5,8 +5,10 @@ A screenshot of each page is saved under tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 import pytest
@@ -96,6 +98,7 @@ def test_every_page_opens_without_an_error_and_is_saved(site, browser):
         assert page.get_by_test_id("stException").count() == 0, text[:500]
         assert "Traceback" not in text
         assert "Deploy" not in text  # no developer chrome for viewers
+        assert page.get_by_test_id("stAppDeployButton").count() == 0
         page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
         assert (ARTIFACTS / f"{path or 'overview'}.png").stat().st_size > 10_000
 
@@ -147,6 +150,7 @@ def test_a_bar_drills_through_to_its_tickets_and_the_csv_holds_them(site, browse
     chart = page.get_by_test_id("stVegaLiteChart").nth(1)  # retention by recovery group
     # Vega's SVG names each bar by its tooltip fields ("Group: Unrecovered; ...").
     bar = chart.locator('path[aria-roledescription="bar"][aria-label*="Unrecovered"]')
+    bar.first.wait_for(timeout=WAIT_MS)  # Vega draws after the run has ended
     assert bar.count() == 1
     bar.first.click()
     page.wait_for_url(re.compile(r"/tickets\?.*recovery_group=unrecovered"), timeout=WAIT_MS)
@@ -179,6 +183,38 @@ def test_a_chart_downloads_as_png(site, browser):
     page.goto(url)
     _settled(page, "Trends")
     with page.expect_download(timeout=WAIT_MS) as download:
-        page.get_by_role("button", name="PNG").first.click()
+        # Ours, not the chart toolbar's own "Download as PNG" (shown on hover).
+        page.get_by_role("button", name="PNG", exact=True).first.click()
     assert download.value.suggested_filename.endswith(".png")
     assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_table_row_drills_through_to_its_tickets(site, browser):
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(f"{url}/cohorts")
+    _settled(page, "Retention triangle")
+    grid = page.get_by_test_id("stDataFrame").first  # one-touch resolution by channel, per week
+    box = grid.bounding_box()
+    header, row = 35, 35  # the grid's row height; the first row is the first group and week
+    page.mouse.click(box["x"] + 14, box["y"] + header + row / 2)  # its selection box
+    page.wait_for_url(re.compile(r"/tickets\?"), timeout=WAIT_MS)
+    text = _settled(page, "tickets · page")
+    query = parse_qs(urlparse(page.url).query)
+    (channel,), (start, end) = query["channel"], query["dates"]
+    done = cli(
+        "metrics",
+        "--warehouse",
+        warehouse,
+        "--json",
+        "--from",
+        start,
+        "--to",
+        end,
+        "--where",
+        f"channel={channel}",
+        "--kpi",
+        "ticket_volume",
+    )
+    assert _ticket_count(text) == json_out(done)["kpis"]["ticket_volume"] > 0
+    assert (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days == 6  # a week

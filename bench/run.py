@@ -186,8 +186,11 @@ def overview_render(url: str, label: str, results: dict, browser_log: Path | Non
         cold, warm = browser_render(url, browser_log)
         results[f"dashboard_{label}_overview_browser_cold_seconds"] = cold
         results[f"dashboard_{label}_overview_browser_warm_seconds"] = warm
+        # The same visit to a one-line Streamlit page: what any page costs in the browser.
+        results["baseline_streamlit_page_browser_seconds"] = bare_page_render(browser_log)
     results["dashboard_overview_warm_aim_met"] = (
-        results.get("dashboard_duckdb_overview_warm_seconds", 0) < OVERVIEW_WARM_AIM_SECONDS
+        results.get("dashboard_duckdb_overview_warm_seconds", float("inf"))
+        < OVERVIEW_WARM_AIM_SECONDS
     )
 
 
@@ -211,6 +214,54 @@ def browser_render(url: str, log: Path) -> tuple[float, float]:
             seconds.append(time.perf_counter() - start)
             page.close()
     return round(seconds[0], 2), round(statistics.median(seconds[1:]), 2)
+
+
+def bare_page_render(log: Path) -> float:
+    """Median seconds of three visits to a served Streamlit page that writes one line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.dashboard.serving import chromium
+    from tests.postgres_server import free_port
+
+    app = log.parent / "bare_page.py"
+    app.write_text('import streamlit as st\n\nst.write("bare page")\n')
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        seconds = []
+        with chromium() as context:
+            for attempt in range(4):
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}", timeout=60_000 if attempt else 120_000)
+                page.wait_for_function(
+                    "() => document.body.innerText.includes('bare page') && "
+                    "!document.querySelector('[data-testid=stStatusWidget]')",
+                    timeout=120_000,
+                )
+                seconds.append(time.perf_counter() - start)
+                page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return round(statistics.median(seconds[1:]), 2)
 
 
 def slice_measures(root: Path, results: dict) -> None:

@@ -19,7 +19,6 @@ from metrics.periods import local_date
 from turnaround.config import ConfigError
 
 PAGES = Path(__file__).parent / "views"
-RETRY_SECONDS = 10
 
 st.set_page_config(page_title="Turnaround", page_icon=":material/autorenew:", layout="wide")
 
@@ -35,26 +34,16 @@ PAGE_LIST = {
 page = st.navigation(list(PAGE_LIST.values()))
 goto = st.session_state.pop(filters.GOTO_KEY, None)
 if goto in PAGE_LIST:  # a drill-through asked for another page
-    st.switch_page(PAGE_LIST[goto])
+    # An empty mapping, not None: Streamlit refuses to clear a page's query parameters that
+    # widgets are bound to (?kpi=...), but replaces them all; the shared filters' widgets
+    # write theirs again on the new page.
+    st.switch_page(PAGE_LIST[goto], query_params={})
 
 try:
     setup = data.setup()
 except ConfigError as exc:
     st.error(f"The dashboard's settings cannot be used: {exc}", icon=":material/settings:")
     st.stop()
-
-
-@st.fragment(run_every=RETRY_SECONDS)
-def _retry() -> None:
-    """Look again every few seconds; the whole page comes back once the warehouse does."""
-    try:
-        version = data.data_version(setup.url)
-        ready = data.fetch(setup, version, data_as_of, setup.params) is not None
-    except data.WarehouseNotReady:
-        ready = False
-    if ready:
-        st.rerun(scope="app")
-    st.caption(f"Checking again every {RETRY_SECONDS} seconds.")
 
 
 try:
@@ -70,7 +59,7 @@ except data.WarehouseNotReady as problem:
     st.warning(problem.message, icon=":material/database:")
     if problem.needs_data:
         st.markdown(wording.load_instructions(data.display_url(setup.url)))
-    _retry()
+    ui.retry(setup)
     st.stop()
 
 banner = staleness(

@@ -22,6 +22,8 @@ PNG_WIDTH = 720
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 TARGET_COLOR = "#555555"
 PICK = "pick"
+NO_VALUE = "(none)"  # how a chart names a group of rows without a value
+SMALL = "small group"
 
 # Recovery groups in the order of the story: recovered vs never failed, then the rest.
 GROUP_LABELS = {
@@ -135,38 +137,44 @@ def trend_chart(
 def by_dimension_chart(
     rows: list[dict], name: str, dim: str, dim_label: str, grain: str
 ) -> alt.Chart:
-    """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows); small
-    groups drawn hollow; clicking a point picks its value and period."""
+    """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows); a small
+    group's point is drawn hollow; clicking a point picks its value and period."""
     frame = pl.DataFrame(
         {
             "value_of": [None if r[dim] is None else str(r[dim]) for r in rows],
             "period_start": [r["period_start"] for r in rows],
             "value": [r["kpis"][name] for r in rows],
             "n": [r["n"][name] for r in rows],
-            "small": ["small group" if r["small"] else "" for r in rows],
+            "small": [SMALL if r["small"] else "" for r in rows],
         },
         schema_overrides={"value": pl.Float64, "value_of": pl.String},
-    ).with_columns(pl.col("period_start").str.to_date(), pl.col("value_of").fill_null("(none)"))
+    ).with_columns(pl.col("period_start").str.to_date(), pl.col("value_of").fill_null(NO_VALUE))
     scale, unit_text = _scale([name], frame, ["value"])
     frame = frame.with_columns(pl.col("value") / scale)
     pick = alt.selection_point(name=PICK, fields=["value_of", "period_start"], on="click")
     title = axis_title(name, unit_text)
-    return (
-        alt.Chart(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
+    x = alt.X(
+        "period_start:T",
+        title=f"{grain.capitalize()} starting",
+        axis=alt.Axis(format=PERIOD_FORMATS[grain]),
+    )
+    y = alt.Y("value:Q", title=title, axis=_axis(name))
+    color = alt.Color(
+        "value_of:N",
+        title=dim_label,
+        scale=alt.Scale(range=list(PALETTE)),
+        legend=alt.Legend(orient="top"),
+    )
+    base = alt.Chart(frame)
+    lines = base.mark_line().encode(x=x, y=y, color=color)
+    # A small group's point is hollow (filled points have n at least min_group_size).
+    points = (
+        base.mark_point(size=70, filled=True, strokeWidth=2)
         .encode(
-            x=alt.X(
-                "period_start:T",
-                title=f"{grain.capitalize()} starting",
-                axis=alt.Axis(format=PERIOD_FORMATS[grain]),
-            ),
-            y=alt.Y("value:Q", title=title, axis=_axis(name)),
-            color=alt.Color(
-                "value_of:N",
-                title=dim_label,
-                scale=alt.Scale(range=list(PALETTE)),
-                legend=alt.Legend(orient="top"),
-            ),
+            x=x,
+            y=y,
+            color=color,
+            fillOpacity=alt.condition(f"datum.small == '{SMALL}'", alt.value(0.0), alt.value(1.0)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("value_of:N", title=dim_label),
@@ -177,8 +185,8 @@ def by_dimension_chart(
             ],
         )
         .add_params(pick)
-        .properties(width="container", height=CHART_HEIGHT + 60)
     )
+    return alt.layer(lines, points).properties(width="container", height=CHART_HEIGHT + 60)
 
 
 def recovery_group_chart(

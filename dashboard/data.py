@@ -153,6 +153,12 @@ def fetch(
     return _cached(name, url, version, key, work)
 
 
+def read(setup_: Setup, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(engine, *args, **kwargs)`` on the warehouse, not cached."""
+    url = setup_.url
+    return _guarded(url, lambda: function(warehouse_engine(url), *args, **kwargs))
+
+
 def clear() -> None:
     """Forget every cached result (the Refresh button)."""
     _cached.clear()

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard.charts import NO_VALUE
 from metrics import DIMENSIONS, SliceRequest
 from metrics.periods import shift
 from metrics.slices import FIRST_DAY, LAST_DAY
 
 # Multi-selects in the sidebar, then the ones a drill-through may also set (in an expander).
 FILTERS = ("channel", "group", "priority", "segment", "plan", "region", "failure_tag")
-MORE_FILTERS = ("type", "product_area", "tenure_band", "recovery_group", "signup_month")
+MORE_FILTERS = (
+    "type",
+    "product_area",
+    "assignee",
+    "tenure_band",
+    "recovery_group",
+    "signup_month",
+)
 ALL_FILTERS = (*FILTERS, *MORE_FILTERS)
 GRAINS = ("day", "week", "month", "quarter")
 DEFAULT_GRAIN = "week"
@@ -28,6 +36,7 @@ DEFAULT_DAYS = 30  # the default range: the last 30 days up to the data's as-of 
 DATES_KEY = "dates"
 GRAIN_KEY = "grain"
 GOTO_KEY = "_goto"  # a drill-through's wish for another page, read by app.py
+TREND_PERIODS = 520  # ten years of weeks: a trend of a longer range wants a coarser grain
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,12 @@ class Selection:
             kpis=kpis, by=by, grain=grain, where=self.where, start=self.start, end=self.end
         )
 
-    def previous(self) -> Selection:
-        """The same filters over the range of the same length just before this one."""
+    def previous(self) -> Selection | None:
+        """The same filters over the range of the same length just before this one (None
+        when that would begin before the first day the metrics take)."""
         days = (self.end - self.start).days + 1
+        if self.start - dt.timedelta(days=days) < FIRST_DAY:
+            return None
         return Selection(
             self.start - dt.timedelta(days=days),
             self.start - dt.timedelta(days=1),
@@ -64,17 +76,25 @@ class Selection:
 
     def trend_request(self, kpis: tuple[str, ...]) -> SliceRequest:
         """The trend of ``kpis`` per grain period: the grain's default number of periods up
-        to the range's end (or the range, when it is longer), with these filters."""
+        to the range's end, or the range when it is longer (at most TREND_PERIODS periods),
+        with these filters."""
         from metrics.periods import DEFAULT_PERIODS, floor
 
-        first = shift(floor(self.end, self.grain), self.grain, 1 - DEFAULT_PERIODS[self.grain])
+        last = floor(self.end, self.grain)
+        first = shift(last, self.grain, 1 - DEFAULT_PERIODS[self.grain])
+        longest = shift(last, self.grain, 1 - TREND_PERIODS)
         return SliceRequest(
             kpis=kpis,
             grain=self.grain,
             where=self.where,
-            start=min(first, self.start),
+            start=max(min(first, self.start), longest),
             end=self.end,
         )
+
+    def clip(self, period: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+        """``period`` within this range: a slice's first and last periods count only the
+        range's days."""
+        return max(period[0], self.start), min(period[1], self.end)
 
 
 def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
@@ -156,16 +176,24 @@ def clear_filters(as_of_day: dt.date) -> None:
     st.session_state[DATES_KEY] = default_range(as_of_day)
 
 
+def can_drill(name: str, value: object) -> bool:
+    """Whether a filter can narrow to ``value`` of dimension ``name`` (no filter takes an
+    empty value: a group of tickets without one opens no list)."""
+    return name in ALL_FILTERS and value is not None and value != NO_VALUE
+
+
 def drill(
     values: dict[str, object],
     period: tuple[dt.date, dt.date] | None = None,
     page: str = "tickets",
 ) -> None:
     """Narrow the shared filters to ``values`` (dimension: value) and ``period``, and ask for
-    ``page``. Called from a click callback, before the filter widgets of the next run."""
+    ``page``. Called from a click callback, before the filter widgets of the next run; every
+    value is one ``can_drill`` allows."""
     for name, value in values.items():
-        if name in ALL_FILTERS and value is not None:
-            st.session_state[name] = [str(value)]
+        if name not in ALL_FILTERS or value is None:
+            raise ValueError(f"cannot drill into {name}={value!r}")
+        st.session_state[name] = [str(value)]
     if period is not None:
         st.session_state[DATES_KEY] = period
     st.session_state[GOTO_KEY] = page

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.filters import Selection
+from metrics import SliceError
 
 CONTEXT_KEY = "_context"
 
@@ -29,13 +30,69 @@ class Context:
     selection: Selection
 
     def fetch(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``function(engine, *args, **kwargs)``, cached; a warehouse that became unreadable
-        mid-run stops the page with its message (app.py retries on the next run)."""
+        """``function(engine, *args, **kwargs)``, cached. A warehouse that became unreadable
+        mid-run stops the page with its message and a retry; a slice the metrics cannot
+        compute as asked (SliceError: a range too long for its grain...) stops it with the
+        reason."""
         try:
             return data.fetch(self.setup, self.version, function, *args, **kwargs)
         except data.WarehouseNotReady as problem:
             st.warning(problem.message, icon=":material/database:")
+            retry(self.setup)
             st.stop()
+        except SliceError as problem:
+            st.info(
+                f"{in_words(problem)} (change the filters in the sidebar).", icon=":material/tune:"
+            )
+            st.stop()
+
+    def fetch_or_explain(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fetch``, but a slice the metrics cannot compute as asked is explained where it
+        was asked for and gives None, so the rest of the page still shows."""
+        try:
+            return data.fetch(self.setup, self.version, function, *args, **kwargs)
+        except SliceError as problem:
+            st.info(f"{in_words(problem)}.", icon=":material/tune:")
+            return None
+        except data.WarehouseNotReady:
+            return self.fetch(function, *args, **kwargs)  # its message and retry
+
+    def read(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(engine, *args, **kwargs)``, not cached: for what changes outside the
+        warehouse's data version (a load's journal file)."""
+        try:
+            return data.read(self.setup, function, *args, **kwargs)
+        except data.WarehouseNotReady as problem:
+            st.warning(problem.message, icon=":material/database:")
+            retry(self.setup)
+            st.stop()
+
+
+RETRY_SECONDS = 10
+# The metrics name the CLI's options in their messages; the pages name their widgets.
+OPTION_WORDS = {"--from": "start date", "--to": "end date", "--grain": "period"}
+
+
+def in_words(problem: Exception) -> str:
+    text = str(problem)
+    for option, words in OPTION_WORDS.items():
+        text = text.replace(option, words)
+    return text
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def retry(setup: data.Setup) -> None:
+    """Look again every few seconds; the whole page comes back once the warehouse does."""
+    from metrics import data_as_of
+
+    try:
+        version = data.data_version(setup.url)
+        ready = data.fetch(setup, version, data_as_of, setup.params) is not None
+    except data.WarehouseNotReady:
+        ready = False
+    if ready:
+        st.rerun(scope="app")
+    st.caption(f"Checking again every {RETRY_SECONDS} seconds.")
 
 
 def context() -> Context:

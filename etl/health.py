@@ -27,7 +27,8 @@ LATEST_EVENT = {
 }
 TABLES = {"tickets": tickets, "nps_responses": nps_responses, "customers": customers}
 SUCCEEDED = "succeeded"
-FAILED = ("failed", "refused")
+FAILED = "failed"
+REFUSED = "refused"  # another load was running: no failure of the data
 
 
 def freshness(engine: sa.Engine) -> list[dict[str, Any]]:
@@ -58,10 +59,13 @@ def freshness(engine: sa.Engine) -> list[dict[str, Any]]:
 
 
 def last_runs(engine: sa.Engine) -> dict[str, dict[str, Any] | None]:
-    """``{"latest": the newest run, "succeeded": the newest successful run}`` (None if none)."""
+    """``{"latest": the newest run that was not refused, "succeeded": the newest successful
+    run}`` (None where there is none)."""
     r = etl_runs.c
     with engine.connect() as conn:
-        latest = conn.execute(sa.select(etl_runs).order_by(r.started_at.desc()).limit(1)).mappings()
+        latest = conn.execute(  # a run refused while another load ran says nothing of the data
+            sa.select(etl_runs).where(r.status != REFUSED).order_by(r.started_at.desc()).limit(1)
+        ).mappings()
         latest_row = latest.first()
         good = conn.execute(
             sa.select(etl_runs)
@@ -103,7 +107,13 @@ def staleness(
     more than ``stale_after_hours`` before ``now`` (naive UTC); None when all is well or no
     load was ever recorded."""
     latest, good = runs["latest"], runs["succeeded"]
-    if latest is not None and latest["status"] in FAILED:
+    superseded = (  # a successful load ended after the failed run began
+        good is not None
+        and latest is not None
+        and good["ended_at"] is not None
+        and good["ended_at"] > latest["started_at"]
+    )
+    if latest is not None and latest["status"] == FAILED and not superseded:
         when = f"{latest['started_at']:%d %b %Y, %H:%M} UTC"
         reason = (latest.get("message") or "no message").splitlines()[0]
         return f"The last load ({when}) {latest['status']}: {reason}"

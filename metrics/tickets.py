@@ -197,10 +197,12 @@ def customer_history(
     engine: sa.Engine,
     customer_id: str,
     params: MetricParams = MetricParams(),  # noqa: B008
+    end: dt.date | None = None,
 ) -> dict[str, Any]:
     """``{"customer": row or None, "tickets": [ticket rows, oldest first], "nps": [responses,
-    oldest first]}``: one customer's record, every ticket with its recovery status at as_of,
-    and every NPS response."""
+    oldest first]}``: one customer's record, every ticket with its recovery status at as_of
+    (or at the end of local day ``end``, as a list with ``--to`` reads it), and every NPS
+    response."""
     with engine.connect() as conn:
         c = customers.c
         record = conn.execute(sa.select(customers).where(c.customer_id == customer_id))
@@ -208,7 +210,7 @@ def customer_history(
         as_of = _resolved_as_of(conn, params)
         ticket_rows: list[dict] = []
         if as_of is not None:
-            _, rows = _rows(conn, params, SliceRequest(), as_of)
+            _, rows = _rows(conn, params, SliceRequest(end=end), as_of)
             query = (
                 sa.select(rows)
                 .where(rows.c.customer_id == customer_id)

@@ -32,7 +32,11 @@ dim = dim_column.selectbox(
     bind="query-params",
 )
 st.caption(KPI_CATALOG[kpi].description)
-result = ctx.fetch(compute_slice, params, sel.request(kpis=(kpi,), by=(dim,), grain=sel.grain))
+# A customer KPI under a ticket dimension or filter, or a range too long for its grain, is
+# explained here; the triangle below still shows.
+result = ctx.fetch_or_explain(
+    compute_slice, params, sel.request(kpis=(kpi,), by=(dim,), grain=sel.grain)
+) or {"rows": [], "notes": {}}
 if kpi in result["notes"]:
     st.info(f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}: {result['notes'][kpi]}.")
 rows = result["rows"]
@@ -42,10 +46,8 @@ def _drill_cell() -> None:
     for point in ui.picked("slice_chart"):
         start = ui.as_date(point.get("period_start"))
         value = point.get("value_of")
-        if value is not None:
-            values = {} if value == "(none)" else {dim: value}
-            period = None if start is None else filters.period_of(start, sel.grain)
-            filters.drill(values, period)
+        if start is not None and filters.can_drill(dim, value):
+            filters.drill({dim: value}, sel.clip(filters.period_of(start, sel.grain)))
             return
 
 
@@ -83,9 +85,9 @@ def _drill_row() -> None:
     chosen = state.selection.rows if state else []
     if chosen:
         row = rows[chosen[0]]
-        values = {} if row[dim] is None else {dim: row[dim]}
-        start = ui.as_date(row["period_start"])
-        filters.drill(values, filters.period_of(start, sel.grain))
+        if filters.can_drill(dim, row[dim]):
+            period = filters.period_of(ui.as_date(row["period_start"]), sel.grain)
+            filters.drill({dim: row[dim]}, sel.clip(period))
 
 
 ui.table(table, "slice_table", on_select=_drill_row, selection_mode="single-row")

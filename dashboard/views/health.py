@@ -31,7 +31,8 @@ ui.table(
 st.caption("Latest event: the newest change, response or signup in the data of that source.")
 
 st.header("Recent loads")
-history = ctx.fetch(run_history, duckdb_path(ctx.setup.url), RUNS_SHOWN)
+# Not cached: runs refused while another load ran wait in a journal file beside the warehouse.
+history = ctx.read(run_history, duckdb_path(ctx.setup.url), RUNS_SHOWN)
 runs = pl.DataFrame(
     [
         {

@@ -26,7 +26,8 @@ st.caption(
 )
 
 current = ctx.fetch(compute_kpis, params, sel.request())
-previous = ctx.fetch(compute_kpis, params, sel.previous().request())
+earlier = sel.previous()
+previous = ctx.fetch(compute_kpis, params, earlier.request()) if earlier else {"kpis": {}}
 
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
@@ -66,7 +67,7 @@ def _drill_period(key: str) -> None:
     for point in ui.picked(key):
         start = ui.as_date(point.get("period_start"))
         if start is not None:
-            filters.drill({}, filters.period_of(start, sel.grain))
+            filters.drill({}, sel.clip(filters.period_of(start, sel.grain)))
             return
 
 

@@ -15,6 +15,7 @@ from metrics.tickets import (
 )
 
 PAGE_SIZE = 50
+CUSTOMER_KEY = "customer"
 SORT_LABELS = {
     "created_at": "Created",
     "tta_minutes": "Time to acknowledge",
@@ -85,18 +86,19 @@ descending = order_column.toggle(
 
 request = sel.request()
 arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)
-first = ctx.fetch(ticket_page, params, request, limit=1, **arguments)
-total = first["total"]
-pages = max(1, -(-total // PAGE_SIZE))
 page_column, count_column, download_column = st.columns([1, 3, 1])
 page = page_column.number_input(
-    "Page", min_value=1, max_value=pages, value=1, step=1, key="page", bind="query-params"
+    "Page", min_value=1, value=1, step=1, key="page", bind="query-params"
 )
+# One count and one page per run; a page past the end shows the last one.
 found = ctx.fetch(
     ticket_page, params, request, offset=(int(page) - 1) * PAGE_SIZE, limit=PAGE_SIZE, **arguments
 )
+total = found["total"]
+pages = max(1, -(-total // PAGE_SIZE))
+shown_page = found["offset"] // PAGE_SIZE + 1
 count_column.markdown(
-    f"**{total:,} tickets** · page {int(page):,} of {pages:,}"
+    f"**{total:,} tickets** · page {shown_page:,} of {pages:,}"
     + (" · :orange[none match]" if not total else "")
 )
 with download_column:
@@ -110,35 +112,37 @@ with download_column:
     ui.csv_button(_export, "tickets", "tickets_csv", label=f"CSV ({total:,} rows)")
 
 rows = _frame(found["rows"])
-table = st.dataframe(
+# A table of its own per selection and page: a selected row never points at another ticket.
+table_key = "ticket_table_" + str(abs(hash((repr(request), repr(arguments), shown_page))))
+
+
+def _show_customer() -> None:
+    chosen = st.session_state[table_key].selection.rows
+    if chosen:
+        st.session_state[CUSTOMER_KEY] = rows["customer_id"][chosen[0]]
+
+
+st.dataframe(
     rows,
     hide_index=True,
     column_config=COLUMNS,
-    on_select="rerun",
+    on_select=_show_customer,
     selection_mode="single-row",
-    key="ticket_table",
+    key=table_key,
     width="stretch",
 )
 
-chosen = table.selection.rows if table is not None else []
-customer_id = st.session_state.get("customer") or None
-if chosen:
-    customer_id = rows["customer_id"][chosen[0]]
-
 st.header("Customer history")
-customer_id = (
-    st.text_input(
-        "Customer id",
-        value=customer_id or "",
-        key="customer_box",
-        help="Select a ticket row, or type an id",
-    ).strip()
-    or customer_id
-)
+customer_id = st.text_input(
+    "Customer id",
+    key=CUSTOMER_KEY,
+    bind="query-params",
+    help="Select a ticket row, or type an id",
+).strip()
 if not customer_id:
     st.caption("Select a ticket above to see its customer's tickets and NPS responses.")
     st.stop()
-history = ctx.fetch(customer_history, customer_id, params)
+history = ctx.fetch(customer_history, customer_id, params, sel.end)
 record = history["customer"]
 if record is None:
     st.info(f"No customer {customer_id!r} in the warehouse.")

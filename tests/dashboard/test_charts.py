@@ -98,7 +98,11 @@ def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
         ("chat", 0.5, ""),
         ("(none)", 0.25, "small group"),
     ]
-    assert spec["encoding"]["color"]["scale"]["range"] == list(PALETTE)
+    lines, points = spec["layer"]
+    assert lines["encoding"]["color"]["scale"]["range"] == list(PALETTE)
+    hollow = points["encoding"]["fillOpacity"]
+    assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": 0.0}
+    assert hollow["value"] == 1.0  # other points are filled
     assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
 
 

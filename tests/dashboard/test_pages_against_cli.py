@@ -161,3 +161,15 @@ def test_tickets_page_counts_the_clis_ticket_volume(run_app, demo):
     assert everything["kpis"]["ticket_volume"] > count > 0
     created = {dt.date.fromisoformat(str(t)[:10]) for t in table["created_at"]}
     assert min(created) >= dt.date.fromisoformat(RANGE[0])
+
+
+def test_health_page_lists_the_clis_runs(run_app, demo):
+    at = run_app(demo, page="views/health.py")
+    assert not at.exception
+    runs = json_out(cli("runs", "--warehouse", demo, "--json"))
+    table = at.dataframe[1].value  # freshness, then the runs
+    assert list(table["batch"]) == [r["batch_id"] for r in runs]
+    assert list(table["loaded"]) == [r["rows_loaded"] for r in runs]
+    assert list(table["status"]) == ["succeeded"]
+    fresh = at.dataframe[0].value
+    assert sum(fresh["rows"]) == runs[0]["rows_loaded"]  # one load, every row in it

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from etl.health import freshness, last_runs, quarantined, staleness
 from tests.processes import cli, json_out
 from warehouse import get_engine
+from warehouse.schema import etl_runs
 
 NOW = dt.datetime(2026, 11, 2, 12, 0)
 
@@ -67,6 +68,10 @@ def test_staleness_names_a_failed_load_or_an_old_one():
     assert banner == "The last load (02 Nov 2026, 11:00 UTC) failed: tickets.csv: not a CSV"
     skipped = _run("skipped", NOW, NOW)  # an inbox run that found nothing new
     assert staleness({"latest": skipped, "succeeded": fresh}, NOW, 36) is None
+    # A load that succeeded after the failed one began (two loads in a row): no failure.
+    late = _run("succeeded", NOW - dt.timedelta(minutes=50), NOW - dt.timedelta(minutes=30))
+    early = _run("failed", NOW - dt.timedelta(hours=1), NOW - dt.timedelta(minutes=55), "x")
+    assert staleness({"latest": early, "succeeded": late}, NOW, 36) is None
 
 
 def test_a_refused_file_is_the_latest_run(tmp_path):
@@ -83,3 +88,30 @@ def test_a_refused_file_is_the_latest_run(tmp_path):
     with get_engine(url, read_only=True).connect() as conn:
         assert conn.execute(sa.text("select count(*) from etl_runs")).scalar_one() == 2
     assert staleness(runs, NOW, 36).startswith("The last load (")
+
+
+def test_a_refused_run_is_not_the_latest_load(tmp_path):
+    """A load refused because another was running says nothing of the data: the banner
+    looks past it, to the loads that ran."""
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    good = tmp_path / "customers.csv"
+    good.write_text("customer_id,signup_at\nc1,2026-01-01T00:00:00Z\n")
+    report = _load(url, good)
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            etl_runs.insert(),
+            [
+                {
+                    "batch_id": "refused-1",
+                    "started_at": dt.datetime(2100, 1, 1),
+                    "ended_at": dt.datetime(2100, 1, 1),
+                    "status": "refused",
+                    "files": 1,
+                    "message": "another load is running (pid 1)",
+                }
+            ],
+        )
+    runs = last_runs(engine)
+    assert runs["latest"]["batch_id"] == report["batch_id"]
+    assert staleness(runs, NOW, 36) is None

@@ -144,7 +144,8 @@ def ticket_page(
     """``{"as_of", "total", "offset", "rows": [{column: value}]}``: the tickets of
     ``request`` (its filters and date range; dimensions and grain are ignored) whose id or
     customer id contains ``search`` and whose recovery status is in ``status`` (empty: any),
-    sorted by ``sort`` (ties by source and ticket id), ``limit`` rows from ``offset``."""
+    sorted by ``sort`` (ties by source and ticket id), ``limit`` rows from ``offset`` (an
+    offset past the end gives the last page)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"a page has 1 to {MAX_PAGE_SIZE} rows, not {limit}")
     with engine.connect() as conn:
@@ -157,7 +158,9 @@ def ticket_page(
         total = conn.execute(
             sa.select(sa.func.count()).select_from(rows).where(*conditions)
         ).scalar_one()
-        offset = max(0, min(offset, max(total - 1, 0)))
+        if offset >= total:  # past the end: the last page
+            offset = (total - 1) // limit * limit if total else 0
+        offset = max(0, offset)
         found = conn.execute(
             sa.select(rows).where(*conditions).order_by(*ordering).offset(offset).limit(limit)
         ).mappings()

@@ -123,6 +123,8 @@ def test_search_status_sort_and_pages(tickets):
     first, second = (ticket_page(tickets, offset=o, limit=2) for o in (0, 2))
     assert _ids(first) == ["t5", "t4"] and _ids(second) == ["t3", "t2"]
     assert second["total"] == 5 and second["offset"] == 2
+    past = ticket_page(tickets, offset=40, limit=2)  # a page past the end: the last one
+    assert (past["offset"], _ids(past)) == (4, ["t1"])
     with pytest.raises(ValueError, match="sort by one of"):
         ticket_page(tickets, sort="nope")
     with pytest.raises(ValueError, match="recovery status"):

@@ -66,6 +66,27 @@ def _value_format(name: str) -> str:
     return {"ratio": ".1%", "nps": "+.1f", "count": ",d", "minutes": ",.1f"}[KPI_CATALOG[name].unit]
 
 
+def _period_label(grain: str, starts: list[str]) -> pl.Expr:
+    """The period's start as the axis writes it ("07 Sep", "Sep 2026"), from its ISO day;
+    with the year ("07 Sep 2025") when the periods run over more than one year, so that no
+    two periods share a label."""
+    shown = PERIOD_FORMATS[grain]
+    if len({start[:4] for start in starts}) > 1 and "%Y" not in shown:
+        shown += " %Y"
+    return pl.col("period_start").str.to_date().dt.strftime(shown).alias("period")
+
+
+def _period_x(grain: str) -> alt.X:
+    """Periods as ordered categories: a label per period start (weeks start on Mondays,
+    which a time axis would not know), in time order."""
+    return alt.X(
+        "period:O",
+        title=f"{grain.capitalize()} starting",
+        sort=alt.EncodingSortField(field="period_start", op="min"),
+        axis=alt.Axis(labelAngle=-45, labelOverlap=True),
+    )
+
+
 def _target_rule(target: float | None, scale: float) -> list[alt.Chart]:
     if target is None:
         return []
@@ -89,11 +110,11 @@ def trend_chart(
             "n": [r["n"][names[0]] for r in rows],
         },
         schema_overrides={name: pl.Float64 for name in names},
-    ).with_columns(pl.col("period_start").str.to_date())
+    ).with_columns(_period_label(grain, [r["period_start"] for r in rows]))
     scale, unit_text = _scale(names, frame, names)
     labels = {name: TTA_SERIES.get(name, KPI_CATALOG[name].label) for name in names}
     long = frame.unpivot(
-        index=["period_start", "n"], on=names, variable_name="kpi", value_name="value"
+        index=["period_start", "period", "n"], on=names, variable_name="kpi", value_name="value"
     ).with_columns(
         (pl.col("value") / scale).alias("value"),
         pl.col("kpi").replace_strict(labels).alias("series"),
@@ -106,11 +127,7 @@ def trend_chart(
         alt.Chart(long)
         .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
         .encode(
-            x=alt.X(
-                "period_start:T",
-                title=f"{grain.capitalize()} starting",
-                axis=alt.Axis(format=PERIOD_FORMATS[grain]),
-            ),
+            x=_period_x(grain),
             y=alt.Y("value:Q", title=y_title, axis=_axis(names[0])),
             color=alt.Color(
                 "series:N",
@@ -121,7 +138,7 @@ def trend_chart(
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
-                alt.Tooltip("period_start:T", title="Period starting", format="%d %b %Y"),
+                alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("series:N", title="KPI"),
                 alt.Tooltip("value:Q", title=y_title, format=_value_format(names[0])),
                 alt.Tooltip("n:Q", title="n", format=",d"),
@@ -148,16 +165,15 @@ def by_dimension_chart(
             "small": [SMALL if r["small"] else "" for r in rows],
         },
         schema_overrides={"value": pl.Float64, "value_of": pl.String},
-    ).with_columns(pl.col("period_start").str.to_date(), pl.col("value_of").fill_null(NO_VALUE))
+    ).with_columns(
+        _period_label(grain, [r["period_start"] for r in rows]),
+        pl.col("value_of").fill_null(NO_VALUE),
+    )
     scale, unit_text = _scale([name], frame, ["value"])
     frame = frame.with_columns(pl.col("value") / scale)
     pick = alt.selection_point(name=PICK, fields=["value_of", "period_start"], on="click")
     title = axis_title(name, unit_text)
-    x = alt.X(
-        "period_start:T",
-        title=f"{grain.capitalize()} starting",
-        axis=alt.Axis(format=PERIOD_FORMATS[grain]),
-    )
+    x = _period_x(grain)
     y = alt.Y("value:Q", title=title, axis=_axis(name))
     color = alt.Color(
         "value_of:N",
@@ -168,17 +184,18 @@ def by_dimension_chart(
     base = alt.Chart(frame)
     lines = base.mark_line().encode(x=x, y=y, color=color)
     # A small group's point is hollow (filled points have n at least min_group_size).
+    fill = alt.Fill("value_of:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
     points = (
-        base.mark_point(size=70, filled=True, strokeWidth=2)
+        base.mark_point(size=70, filled=False, strokeWidth=2, fillOpacity=1)
         .encode(
             x=x,
             y=y,
             color=color,
-            fillOpacity=alt.condition(f"datum.small == '{SMALL}'", alt.value(0.0), alt.value(1.0)),
+            fill=alt.condition(f"datum.small == '{SMALL}'", alt.value("white"), fill),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("value_of:N", title=dim_label),
-                alt.Tooltip("period_start:T", title="Period starting", format="%d %b %Y"),
+                alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("value:Q", title=title, format=_value_format(name)),
                 alt.Tooltip("n:Q", title="n", format=",d"),
                 alt.Tooltip("small:N", title="Group"),

@@ -70,9 +70,10 @@ def test_tta_trend_runs_to_hours_with_the_target_as_a_rule(weeks):
     lines, rule = spec["layer"]
     assert lines["encoding"]["y"]["title"] == "Time to acknowledge (hours)"  # 400 min: hours
     assert lines["encoding"]["x"]["title"] == "Week starting"
+    assert lines["encoding"]["x"]["sort"] == {"field": "period_start", "op": "min"}
     rows = _rows_of(spec, 6)  # two statistics for three weeks
-    p90 = {r["period_start"][:10]: r["value"] for r in rows if r["series"] == "90th percentile"}
-    assert p90["2026-09-07"] == pytest.approx(400 / 60)
+    p90 = {r["period"]: r["value"] for r in rows if r["series"] == "90th percentile"}
+    assert p90["07 Sep"] == pytest.approx(400 / 60)
     assert rule["mark"]["type"] == "rule" and _rows_of(spec, 1) == [{"target": 1.0}]
     assert _pick(spec)["select"]["fields"] == ["period_start"]  # a click picks a period
 
@@ -84,7 +85,9 @@ def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
     rate = trend_chart(weeks, ["one_touch_rate"], "month", 0.5).to_dict()["layer"][0]
     assert rate["encoding"]["y"]["axis"]["format"] == "%"
     assert rate["encoding"]["y"]["title"] == "One-touch resolution (%)"
-    assert rate["encoding"]["x"]["axis"]["format"] == "%b %Y"
+    assert rate["encoding"]["x"]["field"] == "period"  # one labelled category per period
+    months = trend_chart(weeks, ["one_touch_rate"], "month").to_dict()
+    assert [r["period"] for r in _rows_of(months, 3)] == ["Sep 2026"] * 3
 
 
 def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
@@ -100,9 +103,9 @@ def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
     ]
     lines, points = spec["layer"]
     assert lines["encoding"]["color"]["scale"]["range"] == list(PALETTE)
-    hollow = points["encoding"]["fillOpacity"]
-    assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": 0.0}
-    assert hollow["value"] == 1.0  # other points are filled
+    hollow = points["encoding"]["fill"]
+    assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": "white"}
+    assert hollow["field"] == "value_of"  # other points are filled with their line's colour
     assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
 
 
@@ -175,3 +178,9 @@ def test_png_is_an_image_of_the_chart_at_a_fixed_width(weeks):
     assert image[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", image[16:24])  # the IHDR chunk
     assert width > 2 * 600 and height > 2 * 200  # 720 px wide plot at scale 2, with axes
+
+
+def test_periods_over_more_than_a_year_carry_the_year():
+    rows = [_row("2025-12-29", one_touch_rate=0.5), _row("2026-12-28", one_touch_rate=0.6)]
+    spec = trend_chart(rows, ["one_touch_rate"], "week").to_dict()
+    assert [r["period"] for r in _rows_of(spec, 2)] == ["29 Dec 2025", "28 Dec 2026"]

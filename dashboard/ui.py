@@ -123,10 +123,11 @@ def chart(
     title: str,
     on_pick: Callable[[], None] | None = None,
     file_name: str = "chart",
+    help: str | None = None,
 ) -> None:
-    """An Altair chart under its title, filling its column, clickable when ``on_pick`` is
-    given, with a PNG download of it."""
-    st.markdown(f"**{title}**")
+    """An Altair chart under its title (with ``help`` as its tooltip: what the KPI means),
+    filling its column, clickable when ``on_pick`` is given, with a PNG download of it."""
+    st.markdown(f"**{title}**", help=help)
     if on_pick is not None:
         st.altair_chart(
             spec, width="stretch", key=key, on_select=on_pick, selection_mode=charts.PICK

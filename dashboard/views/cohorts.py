@@ -58,6 +58,7 @@ if rows and kpi not in result["notes"]:
         f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}, per {sel.grain}",
         on_pick=_drill_cell,
         file_name=f"{kpi}_by_{dim}",
+        help=KPI_CATALOG[kpi].description,
     )
 table = pl.DataFrame(
     [

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import charts, filters, ui, wording
 from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile
-from metrics import compute_kpis, compute_slice
+from metrics import KPI_CATALOG, compute_kpis, compute_slice
 
 # Trend charts: (KPIs drawn together, the KPI whose target is the rule line, title).
 TRENDS = (
@@ -81,4 +81,7 @@ for row in (TRENDS[:2], TRENDS[2:]):
                 title,
                 on_pick=lambda key=key: _drill_period(key),
                 file_name=key,
+                help=" ".join(
+                    f"**{KPI_CATALOG[n].label}:** {KPI_CATALOG[n].description}" for n in names
+                ),
             )

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_SECONDS = 60
+START_SECONDS = 120  # a busy 2-core machine starts Streamlit slowly
 
 
 def require_browser() -> None:

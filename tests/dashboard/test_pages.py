@@ -131,6 +131,9 @@ def test_overview_draws_four_trends_with_target_rules(run_app, loaded_warehouse)
     assert len(ruled) == 2
     for title in ("Time to acknowledge", "One-touch resolution", "Recovery rate"):
         assert f"**{title}**" in _texts(at)
+    # Each chart's title carries what its KPIs mean, from the catalog, as its tooltip.
+    (recovery,) = [m for m in at.markdown if m.value == "**Recovery rate**"]
+    assert KPI_CATALOG["recovery_rate"].description in recovery.proto.help
 
 
 def test_config_targets_and_horizon_reach_the_tiles(run_app, loaded_warehouse, tmp_path):

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
+from metrics.api import isoformat_utc, resolve_as_of
 from metrics.dimensions import DIMENSIONS
 from metrics.facts import Scope, has_history, ticket_facts
 from metrics.params import MetricParams, TimePoints
@@ -67,8 +68,12 @@ def _status(f) -> ColumnElement[str]:
     )
 
 
-def _rows(conn: sa.Connection, params: MetricParams, request: SliceRequest, as_of: dt.datetime):
-    """The ticket rows subquery of ``request`` at ``as_of`` (the CLI's measuring instant)."""
+def _rows(conn: sa.Connection, params: MetricParams, request: SliceRequest):
+    """The measuring instant and the ticket rows subquery of ``request`` (the instant the
+    CLI measures at), or None for an empty warehouse."""
+    as_of = resolve_as_of(conn, params)
+    if as_of is None:
+        return None
     _, _, filters = validate(request)
     as_of, since = date_range(as_of, params, request)
     scope = Scope(
@@ -123,10 +128,22 @@ def _ordering(rows: Subquery, sort: str, descending: bool) -> list:
     return [key, rows.c.source, rows.c.ticket_id]
 
 
-def _resolved_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | None:
-    from metrics.api import resolve_as_of
-
-    return resolve_as_of(conn, params)
+def _selected(
+    conn: sa.Connection,
+    params: MetricParams,
+    request: SliceRequest,
+    search: str | None,
+    status: tuple[str, ...],
+    sort: str,
+    descending: bool,
+):
+    """(as_of, rows, conditions, ordering) of a searched, sorted ticket list; None for an
+    empty warehouse."""
+    found = _rows(conn, params, request)
+    if found is None:
+        return None
+    as_of, rows = found
+    return as_of, rows, _searched(rows, search, status), _ordering(rows, sort, descending)
 
 
 def ticket_page(
@@ -149,12 +166,10 @@ def ticket_page(
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"a page has 1 to {MAX_PAGE_SIZE} rows, not {limit}")
     with engine.connect() as conn:
-        as_of = _resolved_as_of(conn, params)
-        if as_of is None:
+        selected = _selected(conn, params, request, search, status, sort, descending)
+        if selected is None:
             return {"as_of": None, "total": 0, "offset": 0, "rows": []}
-        as_of, rows = _rows(conn, params, request, as_of)
-        conditions = _searched(rows, search, status)
-        ordering = _ordering(rows, sort, descending)
+        as_of, rows, conditions, ordering = selected
         total = conn.execute(
             sa.select(sa.func.count()).select_from(rows).where(*conditions)
         ).scalar_one()
@@ -165,8 +180,6 @@ def ticket_page(
             sa.select(rows).where(*conditions).order_by(*ordering).offset(offset).limit(limit)
         ).mappings()
         page = [dict(row) for row in found]
-    from metrics.api import isoformat_utc
-
     return {"as_of": isoformat_utc(as_of), "total": total, "offset": offset, "rows": page}
 
 
@@ -182,15 +195,11 @@ def ticket_export(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every row ``ticket_page`` would page through, in chunks (for a CSV download)."""
     with engine.connect() as conn:
-        as_of = _resolved_as_of(conn, params)
-        if as_of is None:
+        selected = _selected(conn, params, request, search, status, sort, descending)
+        if selected is None:
             return
-        _, rows = _rows(conn, params, request, as_of)
-        query = (
-            sa.select(rows)
-            .where(*_searched(rows, search, status))
-            .order_by(*_ordering(rows, sort, descending))
-        )
+        _, rows, conditions, ordering = selected
+        query = sa.select(rows).where(*conditions).order_by(*ordering)
         result = conn.execution_options(yield_per=EXPORT_CHUNK).execute(query).mappings()
         for chunk in result.partitions(EXPORT_CHUNK):
             yield [dict(row) for row in chunk]
@@ -210,10 +219,10 @@ def customer_history(
         c = customers.c
         record = conn.execute(sa.select(customers).where(c.customer_id == customer_id))
         found = record.mappings().first()
-        as_of = _resolved_as_of(conn, params)
+        found_rows = _rows(conn, params, SliceRequest(end=end))
         ticket_rows: list[dict] = []
-        if as_of is not None:
-            _, rows = _rows(conn, params, SliceRequest(end=end), as_of)
+        if found_rows is not None:
+            rows = found_rows[1]
             query = (
                 sa.select(rows)
                 .where(rows.c.customer_id == customer_id)

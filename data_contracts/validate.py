@@ -1,8 +1,12 @@
-"""Validate a canonical frame against its contract with great-expectations.
+"""Validate canonical rows against their contract.
 
-Grain: one CheckResult per generated check, one Rejected per row that fails any check. The
-GX context, suite and validation definition of each table are built once per process and
-reused, since the loader validates many frames.
+Two passes over the same declaration (``data_contracts.rules``):
+- ``validate`` judges every row of a frame in polars: the rows that pass, one Rejected per
+  row that fails any check (with every failed check in words), one CheckResult per check.
+  The loader runs it batch by batch; it does not import great-expectations.
+- ``validate_staged`` runs the great-expectations suite over rows already staged in a DuckDB
+  database, through GX's SQL datasource, for the run's report: one result per check, sized
+  for a report (counts and a few examples), never one entry per row.
 """
 
 from __future__ import annotations
@@ -10,32 +14,19 @@ from __future__ import annotations
 import threading
 import warnings
 from dataclasses import dataclass, field
-from functools import cache
+from pathlib import Path
 
 import polars as pl
+from duckdb_engine import Dialect as DuckDBDialect
+from sqlalchemy.dialects import registry
 
 from data_contracts.contract import CONTRACTS
-from data_contracts.expectations import Check, checks, expectation_suite, gx
 from data_contracts.rejected import Rejected
+from data_contracts.rules import RowCheck, row_checks
 
-__all__ = ["CheckResult", "ValidationResult", "expectation_suite", "validate"]
+__all__ = ["CheckResult", "ValidationResult", "validate", "validate_staged"]
 
 ROW_ID = "row_number"
-# Rows are matched back to GX's findings by position, so a frame whose row numbers repeat
-# (several files, say) is still judged row by row.
-_POSITION = "_frame_position"
-
-# GX reports every failing row, identified by its row_number and position.
-_RESULT_FORMAT = {
-    "result_format": "COMPLETE",
-    "unexpected_index_column_names": [ROW_ID, _POSITION],
-}
-
-# Built once per process (see _validation). GX contexts are not documented as thread-safe,
-# so building and running go through one lock.
-_lock = threading.Lock()
-_definitions: dict[str, tuple[gx.ValidationDefinition, list[Check]]] = {}
-_DATASOURCE = "canonical_frames"
 
 
 @dataclass(frozen=True)
@@ -61,114 +52,55 @@ class ValidationResult:
 
 def validate(table: str, frame: pl.DataFrame) -> ValidationResult:
     """Check ``frame`` (canonical columns of ``table`` typed as its schema, plus
-    ``row_number``) against the suite generated from ``table``'s contract."""
+    ``row_number``) against the checks generated from ``table``'s contract."""
     contract = CONTRACTS[table]
     missing = [c for c in [*contract.column_names, ROW_ID] if c not in frame.columns]
     if missing:
         raise ValueError(f"{table} frame lacks columns: {', '.join(missing)}")
-
-    run, table_checks = _validation(table)
-    positioned = frame.with_row_index(_POSITION).with_columns(pl.col(_POSITION).cast(pl.Int64))
-    if frame.height == 0:
-        failing = {c.name: pl.Series(_POSITION, [], pl.Int64) for c in table_checks}
-    else:
-        checked = [c.name for c in contract.columns if c.type != "text_list"]
-        failing = _failing_positions(run, positioned.select(_POSITION, ROW_ID, *checked))
-    is_bad = pl.col(_POSITION).is_in(pl.concat(failing.values()).implode())
+    table_checks = row_checks(table)
+    flags = frame.select(
+        [c.fails.fill_null(False).alias(f"_fails_{i}") for i, c in enumerate(table_checks)]
+    )
+    flagged = pl.concat([frame, flags], how="horizontal")
+    names = flags.columns
+    is_bad = pl.any_horizontal(names) if names else pl.lit(False)
+    bad = flagged.filter(is_bad)
+    failing = bad.select(pl.col(names).sum()).row(0) if names else ()
     return ValidationResult(
-        valid=positioned.filter(~is_bad).drop(_POSITION),
-        rejected=_rejected(table, positioned.filter(is_bad), table_checks, failing),
+        valid=flagged.filter(~is_bad).drop(names) if names else frame,
+        rejected=_rejected(table, bad, table_checks, names),
         checks=[
             CheckResult(
                 c.name,
                 c.column,
-                success=failing[c.name].is_empty(),
-                unexpected_count=failing[c.name].len(),
-                description=c.expectation.description or "",
-                example=_example(positioned, c, failing[c.name]),
+                success=count == 0,
+                unexpected_count=count,
+                description=c.description,
+                example=_example(bad, c, flag) if count else None,
             )
-            for c in table_checks
+            for c, flag, count in zip(table_checks, names, failing, strict=True)
         ],
     )
 
 
-def _example(frame: pl.DataFrame, check: Check, failing: pl.Series) -> str | None:
-    """The reason the first row failing ``check`` was given (None when none fails)."""
-    if failing.is_empty():
-        return None
-    first = frame.filter(pl.col(_POSITION) == failing.min())
+def _example(bad: pl.DataFrame, check: RowCheck, flag: str) -> str | None:
+    """The reason the first row failing ``check`` was given."""
+    first = bad.filter(pl.col(flag)).head(1)
     return first.select(pl.coalesce(check.reason, pl.lit(check.name))).item()
 
 
-@cache  # called under _lock only
-def _context() -> gx.data_context.EphemeralDataContext:
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    context.data_sources.add_pandas(_DATASOURCE)
-    return context
-
-
-def _validation(table: str) -> tuple[gx.ValidationDefinition, list[Check]]:
-    """The validation definition of ``table`` and the checks behind its suite, built on
-    first use in this process."""
-    with _lock:
-        if table not in _definitions:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                context = _context()
-                asset = context.data_sources.get(_DATASOURCE).add_dataframe_asset(table)
-                batch = asset.add_batch_definition_whole_dataframe(f"{table}_frame")
-                suite = context.suites.add(expectation_suite(table))
-                definition = context.validation_definitions.add(
-                    gx.ValidationDefinition(name=f"{table}_contract", data=batch, suite=suite)
-                )
-            _definitions[table] = (definition, checks(table))
-        return _definitions[table]
-
-
-def _failing_positions(run: gx.ValidationDefinition, frame: pl.DataFrame) -> dict[str, pl.Series]:
-    """Run the suite on ``frame``; the positions of the rows each check rejects, by check."""
-    data = frame.to_pandas()
-    with _lock, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        outcome = run.run(batch_parameters={"dataframe": data}, result_format=_RESULT_FORMAT)
-    failing: dict[str, pl.Series] = {}
-    for result in outcome.results:
-        name = result.expectation_config.meta["check"]
-        if result.exception_info.get("raised_exception"):
-            message = result.exception_info.get("exception_message")
-            raise RuntimeError(f"check {name} could not run: {message}")
-        rows = result.result.get("unexpected_index_list") or []
-        failing[name] = pl.Series(_POSITION, [int(row[_POSITION]) for row in rows], pl.Int64)
-    return failing
-
-
 def _rejected(
-    table: str, bad: pl.DataFrame, table_checks: list[Check], failing: dict[str, pl.Series]
+    table: str, bad: pl.DataFrame, table_checks: tuple[RowCheck, ...], flags: list[str]
 ) -> list[Rejected]:
     """One Rejected per failing row: the canonical row as JSON, and every failed check in
     words, in check order."""
     if bad.height == 0:
         return []
-    position = pl.col(_POSITION)
     reason = pl.concat_str(
         [
             # A reason that cannot be worded (null) still names the check.
-            pl.when(position.is_in(failing[c.name].implode())).then(
-                pl.coalesce(c.reason, pl.lit(c.name))
-            )
-            for c in table_checks
-            if not failing[c.name].is_empty()
+            pl.when(pl.col(flag)).then(pl.coalesce(c.reason, pl.lit(c.name)))
+            for c, flag in zip(table_checks, flags, strict=True)
         ],
         separator="; ",
         ignore_nulls=True,
@@ -176,8 +108,88 @@ def _rejected(
     customer = pl.col("customer_id") if "customer_id" in bad.columns else pl.lit(None, pl.String)
     rows = bad.select(
         ROW_ID,
-        pl.struct(pl.exclude(ROW_ID, _POSITION)).struct.json_encode().alias("raw"),
+        pl.struct(pl.exclude(ROW_ID, *flags)).struct.json_encode().alias("raw"),
         reason.alias("reason"),
         customer.alias("customer_id"),
     )
     return [Rejected(table, *values) for values in rows.iter_rows()]
+
+
+# --- great-expectations over staged rows ----------------------------------------------------
+
+
+class ReadOnlyDuckDB(DuckDBDialect):
+    """DuckDB for GX's SQL datasource, which only reads. GX fetches a query's rows after its
+    connection went back to the pool, and the pool's rollback makes DuckDB drop the pending
+    result (GX then fails with an IndexError). Statements here run in DuckDB's autocommit
+    mode, so there is nothing to begin, commit or roll back."""
+
+    def do_begin(self, dbapi_connection) -> None:
+        pass
+
+    def do_commit(self, dbapi_connection) -> None:
+        pass
+
+    def do_rollback(self, dbapi_connection) -> None:
+        pass
+
+
+registry.register("duckdb.turnaround_readonly", __name__, "ReadOnlyDuckDB")
+_lock = threading.Lock()  # GX contexts are not documented as thread-safe
+_SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 3}
+
+
+def validate_staged(database: Path, batches: dict[str, tuple[str, str]]) -> dict[str, list]:
+    """Run each contract's GX suite over staged rows in the DuckDB ``database``.
+
+    ``batches`` maps a name to (canonical table, SQL query selecting its staged rows).
+    Returns, per name, one CheckResult per check in contract order.
+    """
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    from data_contracts.expectations import expectation, gx  # GX loads only here
+
+    results: dict[str, list[CheckResult]] = {}
+    with _lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        context = gx.get_context(mode="ephemeral", project_config=config)
+        source = context.data_sources.add_sql(
+            "staged",
+            connection_string=f"duckdb+turnaround_readonly:///{database}",
+            create_temp_table=False,
+        )
+        for index, (name, (table, query)) in enumerate(batches.items()):
+            table_checks = row_checks(table)
+            asset = source.add_query_asset(f"batch_{index}", query=query)
+            suite = context.suites.add(
+                gx.ExpectationSuite(
+                    name=f"{table}_contract_{index}",
+                    expectations=[expectation(c) for c in table_checks],
+                )
+            )
+            definition = gx.ValidationDefinition(
+                name=f"batch_{index}",
+                data=asset.add_batch_definition_whole_table("all"),
+                suite=suite,
+            )
+            outcome = context.validation_definitions.add(definition).run(result_format=_SUMMARY)
+            by_check = {r.expectation_config.meta["check"]: r for r in outcome.results}
+            results[name] = [_check_result(c, by_check[c.name]) for c in table_checks]
+    return results
+
+
+def _check_result(check: RowCheck, result) -> CheckResult:
+    if result.exception_info.get("raised_exception"):
+        message = result.exception_info.get("exception_message")
+        raise RuntimeError(f"check {check.name} could not run: {message}")
+    count = int(result.result.get("unexpected_count") or 0)
+    return CheckResult(check.name, check.column, count == 0, count, check.description)

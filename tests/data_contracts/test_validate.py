@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
+import duckdb
 import polars as pl
 import pytest
 
 from data_contracts import CONTRACTS
-from data_contracts import validate as validate_module
 from data_contracts.expectations import checks
-from data_contracts.validate import ValidationResult, validate
+from data_contracts.validate import ValidationResult, validate, validate_staged
 from etl.canonical_csv import FORMATS_BY_TABLE
 from etl.frames import ReadContext
 from tests.conftest import FIXTURES
@@ -218,11 +220,39 @@ def test_repeated_row_numbers_are_judged_row_by_row():
     assert _reasons(result) == [(1, "score: 12 is above the maximum 10")]
 
 
-def test_suite_is_built_once_per_table():
-    validate("customers", _frame("customers", {}))
-    first = validate_module._validation("customers")
-    validate("customers", _frame("customers", {"mrr": -1.0}))
-    assert validate_module._validation("customers") is first
+def test_judging_rows_does_not_import_great_expectations():
+    code = (
+        "import sys; from data_contracts.validate import validate; "
+        "print('great_expectations' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- great-expectations over staged rows: the same verdicts, counted for a report ----------
+
+
+BROKEN = {
+    "tickets": [{}, {"status": "deleted", "agent_replies": -1}, {"ticket_id": None}, {}],
+    "nps_responses": [{"score": 11}, {}, {"score": -1, "customer_id": None}],
+    "customers": [{"mrr": -1.0}, {"churned_at": JAN_1 - dt.timedelta(days=1)}, {}],
+}
+
+
+@pytest.mark.parametrize("table", sorted(CONTRACTS))
+def test_gx_over_staged_rows_counts_what_the_row_checks_reject(table: str, tmp_path):
+    frame = _frame(table, *BROKEN[table])
+    database = tmp_path / "staged.duckdb"
+    with duckdb.connect(str(database)) as con:
+        staged = frame.drop("tags") if "tags" in frame.columns else frame
+        con.register("frame", staged.to_arrow())
+        con.execute("create table staged as select * from frame")
+    by_gx = validate_staged(database, {"all": (table, "select * from staged")})["all"]
+    by_rows = validate(table, frame).checks
+    assert [(c.name, c.unexpected_count, c.success) for c in by_gx] == [
+        (c.name, c.unexpected_count, c.success) for c in by_rows
+    ]
+    assert sum(c.unexpected_count for c in by_gx) > 0  # the broken rows were seen
 
 
 # --- the canonical fixtures, read and validated ---------------------------------------------

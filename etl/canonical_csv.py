@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import polars as pl
 
 from data_contracts import CONTRACTS
 from etl.conform import conform
-from etl.formats import Format, read_text
+from etl.formats import Format, record_blocks
 from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, hash_email_ids, redact_column
 
@@ -83,16 +84,38 @@ def sniff(head: str, table: str) -> bool:
     return header is not None and header_fits(header, table)
 
 
+# Bytes of text a batch holds: about 170,000 tickets, so memory stays flat as files grow.
+BATCH_BYTES = 32 << 20
+
+
 def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
-    """Read one canonical CSV: ragged rows are rejected, blank lines skipped, the rest
-    conformed (rows with values that do not parse are rejected there). Email-shaped customer
-    ids become the keyed hash of the email; emails in comments are redacted."""
+    """The whole file as one ReadResult (``read_batches`` joined)."""
+    return ReadResult.combine(list(read_batches(path, ctx, table)))
+
+
+def read_batches(
+    path: Path, ctx: ReadContext, table: str, batch_bytes: int = BATCH_BYTES
+) -> Iterator[ReadResult]:
+    """Read one canonical CSV in batches of whole records, the file read once: ragged rows
+    are rejected, blank lines skipped, the rest conformed (rows with values that do not parse
+    are rejected there). Email-shaped customer ids become the keyed hash of the email; emails
+    in comments are redacted. Row numbers run on across batches."""
     fmt = FORMATS_BY_TABLE[table]
-    text = read_text(path, ctx.encoding, [fmt.description])
-    values = _read_values(path, text, fmt)
+    offset = 0
+    for header, body in record_blocks(path, ctx.encoding, batch_bytes, [fmt.description]):
+        result, rows = _read_block(path, header + body, fmt, table, ctx, offset)
+        offset += rows
+        yield result
+
+
+def _read_block(
+    path: Path, text: str, fmt: Format, table: str, ctx: ReadContext, offset: int
+) -> tuple[ReadResult, int]:
+    """One batch: the header line and whole records after it, numbered from ``offset`` + 1."""
+    values = _read_values(path, text, fmt, offset)
     if not header_fits(values.columns[1:], table):
         raise UnreadableFile(str(path), "has a header this format does not take", [fmt.description])
-    records = _data_records(path, text, values.height, fmt)
+    records = _data_records(path, text, values.height, fmt, offset)
     width = values.width - 1  # without row_number
     is_ragged = (records.get_column("fields") != width) & ~records.get_column("is_blank")
     position = values.columns[1:].index("customer_id")
@@ -108,7 +131,12 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     ]
     typed, unparsable = conform(values.filter(~is_ragged & ~records.get_column("is_blank")), table)
     lookup = _raw_lookup(records.select("row_number", "record"))
-    customers = dict(values.select("row_number", "customer_id").iter_rows())
+    if unparsable:
+        customers = dict(
+            values.filter(pl.col("row_number").is_in([r.row_number for r in unparsable]))
+            .select("row_number", "customer_id")
+            .iter_rows()
+        )
     for rejected in unparsable:
         rejected.raw = lookup(table, [rejected.row_number])[rejected.row_number]
         given = (customers.get(rejected.row_number) or "").strip()
@@ -116,7 +144,7 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
     rejected = sorted(ragged + unparsable, key=lambda r: r.row_number)
     header = set(values.columns[1:])
     absent = tuple(c for c in CONTRACTS[table].column_names if c not in header)
-    return ReadResult(
+    result = ReadResult(
         format=fmt.name,
         source=SOURCE,
         rejected=rejected,
@@ -124,6 +152,7 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
         absent_columns={table: absent} if absent else {},
         **{table: _protect_identity(typed, ctx.hash_key)},
     )
+    return result, records.height
 
 
 def _customer_in(record: str, position: int, hash_key: str) -> str | None:
@@ -165,7 +194,7 @@ def _header(head: str) -> list[str] | None:
     return [name.strip() for name in first] if first else None
 
 
-def _read_values(path: Path, text: str, fmt: Format) -> pl.DataFrame:
+def _read_values(path: Path, text: str, fmt: Format, offset: int = 0) -> pl.DataFrame:
     """Every field as text, with ``row_number`` (1-based data row, blank lines counted)."""
     try:
         values = pl.read_csv(
@@ -180,12 +209,14 @@ def _read_values(path: Path, text: str, fmt: Format) -> pl.DataFrame:
         raise UnreadableFile(
             str(path), f"is not valid CSV ({problem}); check its quoting", [fmt.description]
         ) from None
-    return values.with_row_index("row_number", offset=1).with_columns(
+    return values.with_row_index("row_number", offset=offset + 1).with_columns(
         pl.col("row_number").cast(pl.Int64)
     )  # row_number first; conform puts it after the contract columns
 
 
-def _data_records(path: Path, text: str, row_count: int, fmt: Format) -> pl.DataFrame:
+def _data_records(
+    path: Path, text: str, row_count: int, fmt: Format, offset: int = 0
+) -> pl.DataFrame:
     """The data records of the file (``row_number``, ``record``, ``fields``, ``is_blank``),
     one per row polars read, so ragged rows can be found: polars pads short rows and cuts
     long ones without a word.
@@ -215,7 +246,7 @@ def _data_records(path: Path, text: str, row_count: int, fmt: Format) -> pl.Data
             [fmt.description],
         )
     return records.select(
-        pl.int_range(1, records.height + 1, dtype=pl.Int64).alias("row_number"),
+        pl.int_range(offset + 1, offset + records.height + 1, dtype=pl.Int64).alias("row_number"),
         "record",
         fields=pl.col("record").str.replace_all(r'"[^"]*"', "").str.count_matches(",") + 1,
         is_blank=pl.col("record").str.strip_chars() == "",
@@ -229,6 +260,7 @@ def _format(table: str) -> Format:
         description=f"Turnaround canonical {_LABELS[table]} CSV (header: {header})",
         sniff=partial(sniff, table=table),
         read=partial(read, table=table),
+        read_batches=partial(read_batches, table=table),
         near_miss=near_miss if table == "tickets" else None,  # one diagnosis for all three
     )
 

@@ -1,15 +1,23 @@
-"""Export formats and their detection from content.
+"""Export formats, their detection from content, and the interface a reader plugs into.
 
 Each reader module exposes ``FORMATS``: a list of :class:`Format`. A file is read by the
 first format whose ``sniff`` accepts the start of its text; a file no format accepts is
 refused whole, with a message that lists every format Turnaround reads.
+
+A reader hands the loader canonical rows in batches (``batches``): each batch is a
+:class:`~etl.frames.ReadResult` with its frames, its rejected records and a lookup of their
+raw text, row numbers running on across the batches of a file. A reader that can stream
+gives ``read_batches`` (the canonical CSV does, a block of whole records at a time, reading
+the file once); one that cannot gives only ``read``, which returns the file as one batch.
+The loader checks, stages and counts each batch before it asks for the next, so a file's
+rows are never all in memory at once.
 """
 
 from __future__ import annotations
 
 import codecs
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +36,16 @@ class Format:
     read: Callable[[Path, ReadContext], ReadResult]
     # Where a file is almost this format, what is wrong with it ("lacks column status").
     near_miss: Callable[[str], str | None] | None = None
+    # The file as a stream of batches (a reader that can stream); else ``read`` is one batch.
+    read_batches: Callable[[Path, ReadContext], Iterator[ReadResult]] | None = None
+
+
+def batches(fmt: Format, path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
+    """The batches of canonical rows ``fmt`` reads from ``path``."""
+    if fmt.read_batches is not None:
+        yield from fmt.read_batches(path, ctx)
+    else:
+        yield fmt.read(path, ctx)
 
 
 def all_formats() -> list[Format]:
@@ -63,6 +81,66 @@ def read_text(path: Path, encoding: str, expected: list[str]) -> str:
         raise not_text(path, exc, encoding, expected) from None
     except OSError as exc:
         raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
+
+
+BLOCK_READ_BYTES = 4 << 20
+
+
+def record_blocks(
+    path: Path, encoding: str, batch_bytes: int, expected: list[str]
+) -> Iterator[tuple[str, str]]:
+    """A CSV file as (header line, whole records) blocks of about ``batch_bytes`` of text,
+    decoded as it is read (a byte-order mark dropped, a character cut between two reads
+    joined). A record ends at a line break outside quotes, so a quoted value with line breaks
+    stays in one block. The header-only file gives one block with no records."""
+    decoder = codecs.getincrementaldecoder(python_encoding(encoding))()
+    header: str | None = None
+    carry = ""
+    try:
+        with path.open("rb") as file:
+            while True:
+                raw = file.read(BLOCK_READ_BYTES)
+                carry += decoder.decode(raw, final=not raw)
+                if header is None:
+                    end = _first_record_end(carry)
+                    if end < 0 and raw:
+                        continue
+                    header, carry = (carry, "") if end < 0 else (carry[:end], carry[end:])
+                if not raw:
+                    yield header, carry
+                    return
+                while len(carry) >= batch_bytes:
+                    cut = _record_end_after(carry, batch_bytes)
+                    if cut < 0:
+                        break
+                    yield header, carry[:cut]
+                    carry = carry[cut:]
+    except UnicodeDecodeError as exc:
+        raise not_text(path, exc, encoding, expected) from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
+
+
+def _first_record_end(text: str) -> int:
+    """The index after the line break that ends the first record, or -1."""
+    pos = text.find("\n")
+    while pos >= 0 and text.count('"', 0, pos) % 2:
+        pos = text.find("\n", pos + 1)
+    return pos + 1 if pos >= 0 else -1
+
+
+def _record_end_after(text: str, start: int) -> int:
+    """The index after the first line break at or after ``start`` that is outside quotes
+    (``text`` starts a record), or -1 when there is none yet."""
+    pos = text.find("\n", max(start - 1, 0))
+    quotes = text.count('"', 0, max(pos, 0))
+    while pos >= 0 and quotes % 2:
+        following = text.find("\n", pos + 1)
+        if following < 0:
+            return -1
+        quotes += text.count('"', pos, following)
+        pos = following
+    return pos + 1 if pos >= 0 else -1
 
 
 def head_text(path: Path, encoding: str = "utf-8") -> str:

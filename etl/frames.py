@@ -88,6 +88,30 @@ class ReadResult:
     # nothing about the stored rows, which keep their values there.
     absent_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @classmethod
+    def combine(cls, parts: list[ReadResult]) -> ReadResult:
+        """The batches of one file as one result (frames concatenated, lookups chained)."""
+        first = parts[0]
+        tables = {t for part in parts for t in part.frames()}
+        frames = {t: pl.concat([p.frames()[t] for p in parts if t in p.frames()]) for t in tables}
+        lookups = [p.raw_lookup for p in parts if p.raw_lookup is not None]
+
+        def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+            found: dict[int, str] = {}
+            for one in lookups:
+                found.update(one(table, row_numbers))
+            return found
+
+        return cls(
+            format=first.format,
+            source=first.source,
+            rejected=[r for p in parts for r in p.rejected],
+            skipped=first.skipped,
+            raw_lookup=lookup if lookups else None,
+            absent_columns=first.absent_columns,
+            **frames,
+        )
+
     def frames(self) -> dict[str, pl.DataFrame]:
         names = (
             "tickets",

@@ -227,3 +227,80 @@ def test_hundred_thousand_rows_are_read(tmp_path: Path):
     result = _read("nps_responses", _write(tmp_path, NPS_HEADER + rows))
     assert result.nps_responses.height == 100_000
     assert result.nps_responses.get_column("row_number").item(-1) == 100_000
+
+
+# --- reading in batches: the same rows as one read, memory bounded by the batch -------------
+
+
+def _batched(table: str, path: Path, batch_bytes: int, encoding: str = "utf-8") -> ReadResult:
+    from etl.canonical_csv import read_batches
+
+    ctx = ReadContext(hash_key="test-key", encoding=encoding)
+    parts = list(read_batches(path, ctx, table, batch_bytes=batch_bytes))
+    return parts, ReadResult.combine(parts)
+
+
+def _same(one: ReadResult, other: ReadResult, table: str) -> None:
+    assert one.frames()[table].equals(other.frames()[table])
+    assert [(r.row_number, r.raw, r.reason) for r in one.rejected] == [
+        (r.row_number, r.raw, r.reason) for r in other.rejected
+    ]
+
+
+MESSY = (
+    "\ufeffcustomer_id,signup_at,segment,plan,region,mrr\r\n"
+    'C-1,2024-01-01,smb,"pro, yearly",EU,10\r\n'
+    "\r\n"
+    'C-2,2024-01-02,smb,"two\r\nlines",Zürich,11\r\n'
+    "C-3,2024-01-03,smb,pro,EU\r\n"  # short: ragged
+    "C-4,not a date,smb,pro,EU,12\r\n"  # does not parse
+    'C-5,2024-01-05,smb,"say ""hi""",EU,13\r\n'
+    "C-6,2024-01-06,smb,pro,EU,14"  # no line break at the end
+)
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 7, 40, 10_000])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_batches_of_any_size_read_the_same_rows_as_one_read(tmp_path, batch_bytes, encoding):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(MESSY.encode(encoding if encoding != "utf-8" else "utf-8"))
+    whole, _ = _batched("customers", path, 1 << 30, encoding)
+    assert len(whole) == 1
+    parts, joined = _batched("customers", path, batch_bytes, encoding)
+    if batch_bytes < 40:
+        assert len(parts) > 3  # it did stream
+    _same(joined, whole[0], "customers")
+    rows = joined.frames()["customers"]
+    assert rows.get_column("customer_id").to_list() == ["C-1", "C-2", "C-5", "C-6"]
+    assert rows.get_column("row_number").to_list() == [1, 3, 6, 7]
+    assert rows.get_column("plan").to_list() == ["pro, yearly", "two\r\nlines", 'say "hi"', "pro"]
+    assert rows.get_column("region").to_list()[1] == "Zürich"
+    assert [(r.row_number, r.raw) for r in joined.rejected] == [
+        (4, "C-3,2024-01-03,smb,pro,EU"),
+        (5, "C-4,not a date,smb,pro,EU,12"),
+    ]
+
+
+def test_a_batch_never_cuts_a_multi_byte_character(tmp_path):
+    # "é" is two bytes in UTF-8; reads of an odd size would cut it without the decoder.
+    from etl import formats
+
+    lines = "".join(f"C-{i},2024-01-01,smb,pré,EU,{i}\n" for i in range(2000))
+    path = _write(tmp_path, "customer_id,signup_at,segment,plan,region,mrr\n" + lines)
+    old = formats.BLOCK_READ_BYTES
+    formats.BLOCK_READ_BYTES = 333
+    try:
+        parts, joined = _batched("customers", path, 1000)
+    finally:
+        formats.BLOCK_READ_BYTES = old
+    assert len(parts) > 10
+    assert set(joined.frames()["customers"].get_column("plan")) == {"pré"}
+    assert joined.frames()["customers"].height == 2000
+
+
+def test_a_file_that_does_not_decode_is_refused_in_any_batch(tmp_path):
+    lines = "".join(f"C-{i},2024-01-01,smb,pro,EU,{i}\n" for i in range(1000))
+    path = tmp_path / "customers.csv"
+    path.write_bytes(("customer_id,signup_at,segment,plan,region,mrr\n" + lines).encode() + b"\xff\n")
+    with pytest.raises(UnreadableFile, match="byte 0xff does not decode.*--encoding cp1252"):
+        _batched("customers", path, 100)

@@ -16,7 +16,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
+from duckdb_engine import ConnectionWrapper
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.dialects import registry
 
@@ -122,7 +124,12 @@ class ReadOnlyDuckDB(DuckDBDialect):
     """DuckDB for GX's SQL datasource, which only reads. GX fetches a query's rows after its
     connection went back to the pool, and the pool's rollback makes DuckDB drop the pending
     result (GX then fails with an IndexError). Statements here run in DuckDB's autocommit
-    mode, so there is nothing to begin, commit or roll back."""
+    mode, so there is nothing to begin, commit or roll back. Connections are opened without
+    options, as the loader opens its staging database, so both share the open database."""
+
+    def connect(self, *cargs, **cparams):
+        database = cparams.get("database", cargs[0] if cargs else ":memory:")
+        return ConnectionWrapper(duckdb.connect(database))
 
     def do_begin(self, dbapi_connection) -> None:
         pass
@@ -184,6 +191,7 @@ def validate_staged(database: Path, batches: dict[str, tuple[str, str]]) -> dict
             outcome = context.validation_definitions.add(definition).run(result_format=_SUMMARY)
             by_check = {r.expectation_config.meta["check"]: r for r in outcome.results}
             results[name] = [_check_result(c, by_check[c.name]) for c in table_checks]
+        source.get_engine().dispose()
     return results
 
 

@@ -8,14 +8,14 @@ ticket metrics; write the quarantine, the contract results and the files' finger
 
 from __future__ import annotations
 
-import polars as pl
 import sqlalchemy as sa
 
 from etl import held_metrics, versions
 from etl.identity import redact_emails
-from etl.merge import DUPLICATE, INSERT, REPLACE, latest_per_key, merge
+from etl.merge import DUPLICATE, INSERT, REPLACE, merge
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
+from etl.staging import Staging
 from warehouse.schema import METRIC_COLUMNS, customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
@@ -44,24 +44,25 @@ RATING_KEY = ("source", "rating_id")
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
-def apply_staged(conn: sa.Connection, report: RunReport, staged: list[StagedFile]) -> None:
+def apply_staged(
+    conn: sa.Connection, report: RunReport, staged: list[StagedFile], staging: Staging
+) -> None:
     """Merge every staged file into the warehouse and account for every row read."""
     _count_reads(report, staged)
-    batches = _batches(staged)
-    if "identities" in batches:
-        _merge_counted(conn, report, "customer_identities", IDENTITY_KEY, batches["identities"])
-    if "groups" in batches:
-        _merge_counted(conn, report, "ticket_groups", GROUP_KEY, batches["groups"])
-    if "ratings" in batches:
-        _merge_counted(conn, report, "ticket_ratings", RATING_KEY, batches["ratings"])
+    if staging.has("identities"):
+        _merge_counted(conn, report, staging, "customer_identities", IDENTITY_KEY)
+    if staging.has("groups"):
+        _merge_counted(conn, report, staging, "ticket_groups", GROUP_KEY)
+    if staging.has("ratings"):
+        _merge_counted(conn, report, staging, "ticket_ratings", RATING_KEY)
     for table, key in CANONICAL.items():
-        if table in batches:
+        if staging.has(table):
             keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()
             absent = {s.path: s.absent[table] for s in staged if s.absent.get(table)}
-            _merge_counted(conn, report, table, key, batches[table], keep, absent)
+            _merge_counted(conn, report, staging, table, key, keep, absent)
     report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
-    if "ticket_metrics" in batches:
-        _hold_metrics(conn, report, batches["ticket_metrics"])
+    if staging.has("ticket_metrics"):
+        _hold_metrics(conn, report, staging)
     # Every run applies held metrics: this run's, and earlier ones whose ticket just arrived.
     outcome = held_metrics.apply(conn, report.batch_id)
     for (source_file, column), n in outcome.per_file.items():
@@ -84,18 +85,8 @@ def _count_reads(report: RunReport, staged: list[StagedFile]) -> None:
         for rejected in s.rejected:
             report.entry(s.path, rejected.table, s.format).rows_quarantined += 1
         if not any(path == s.path for path, _ in report.stats):  # a header-only file
-            for table in s.frames or {"(no rows)": None}:
+            for table in s.tables or {"(no rows)"}:
                 report.entry(s.path, table, s.format)
-
-
-def _batches(staged: list[StagedFile]) -> dict[str, pl.DataFrame]:
-    """Each table's valid rows of every file, in one frame per table."""
-    parts: dict[str, list[pl.DataFrame]] = {}
-    for s in staged:
-        for table, frame in s.frames.items():
-            if not frame.is_empty():
-                parts.setdefault(table, []).append(frame)
-    return {table: pl.concat(frames, how="diagonal_relaxed") for table, frames in parts.items()}
 
 
 def map_tickets_to_customers(conn: sa.Connection, batch_id: str) -> int:
@@ -112,13 +103,21 @@ def map_tickets_to_customers(conn: sa.Connection, batch_id: str) -> int:
     return remapped
 
 
-def _hold_metrics(conn: sa.Connection, report: RunReport, frame: pl.DataFrame) -> None:
-    keep, superseded = latest_per_key(frame, METRICS_KEY)
-    _count(report, superseded, "ticket_metrics", "rows_duplicates")
-    counts = merge(conn, tables["held_ticket_metrics"], METRICS_KEY, keep.drop("load_order"))
+def _hold_metrics(conn: sa.Connection, report: RunReport, staging: Staging) -> None:
+    latest, superseded = staging.split_latest("ticket_metrics", METRICS_KEY)
+    _count(report, staging, superseded, "ticket_metrics", "rows_duplicates")
+    target = tables["held_ticket_metrics"]
+    rows = staging.batches(latest, _wanted(target, staging, latest))
+    counts = merge(conn, target, METRICS_KEY, rows)
     for (source_file, action), n in counts.items():
         if action == DUPLICATE:
             _add(report, source_file, "ticket_metrics", "rows_duplicates", n)
+
+
+def _wanted(target: sa.Table, staging: Staging, name: str) -> list[str]:
+    """The staged columns a merge into ``target`` takes."""
+    names = {c.name for c in target.columns} | {"row_number"}
+    return [c for c in staging.columns(name) if c in names]
 
 
 def _add(report: RunReport, source_file: str, table: str, column: str, n: int) -> None:
@@ -126,23 +125,23 @@ def _add(report: RunReport, source_file: str, table: str, column: str, n: int) -
     setattr(entry, column, getattr(entry, column) + n)
 
 
-def _count(report: RunReport, frame: pl.DataFrame, table: str, column: str) -> None:
-    for (source_file,), part in frame.group_by(["source_file"]):
-        _add(report, source_file, table, column, part.height)
+def _count(report: RunReport, staging: Staging, name: str, table: str, column: str) -> None:
+    for source_file, n in staging.count(name, by="source_file").items():
+        _add(report, source_file, table, column, n)
 
 
 def _merge_counted(
     conn: sa.Connection,
     report: RunReport,
+    staging: Staging,
     target: str,
     key: tuple[str, ...],
-    frame: pl.DataFrame,
     keep_when_null: tuple[str, ...] = (),
     absent: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
     stats_table = FRAME_OF.get(target, target)
-    keep, superseded = latest_per_key(frame, key)
-    _count(report, superseded, stats_table, "rows_duplicates")
+    latest, superseded = staging.split_latest(stats_table, key)
+    _count(report, staging, superseded, stats_table, "rows_duplicates")
     # Only rows without metrics of their own (metrics_updated_at null) keep the stored ones.
     own = "metrics_updated_at" if keep_when_null else None
     history = target == "tickets"
@@ -150,14 +149,22 @@ def _merge_counted(
         conn,
         tables[target],
         key,
-        keep.drop("load_order"),
+        staging.batches(latest, _wanted(tables[target], staging, latest)),
         keep_when_null,
         own,
         absent or {},
         history,
     )
-    if history and not superseded.is_empty():
-        versions.keep_frame(conn, superseded)
+    if history:
+        versions.keep_batches(
+            conn,
+            staging.batches(
+                superseded,
+                [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],
+                where="updated_at is not null",
+                one_per=(*versions.KEY, "updated_at"),
+            ),
+        )
     for (source_file, action), n in counts.items():
         _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
 

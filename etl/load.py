@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,7 +43,8 @@ from etl.preflight import (
 )
 from etl.report import RunReport, utc_now
 from etl.run_record import record_failure, record_refusal, record_run
-from etl.stage import StagedFile, stage_file
+from etl.stage import StagedFile, check_staged, stage_file
+from etl.staging import Staging
 from warehouse.access import Warehouse, WarehouseBusy
 from warehouse.schema import (
     SchemaError,
@@ -138,9 +139,12 @@ def run_locked(
         key = hash_key_for(options, state)
         check_key(state, key)
         to_read = not_loaded_yet(formats, digests, state, options, report)
-        staged = _stage(to_read, ReadContext(key.value, options.encoding), report, progress)
-        refuse_over_limit(staged, options.quarantine_limit)
-        _merge(warehouse, options, report, staged, key, digests)
+        with closing_staging() as staging:
+            ctx = ReadContext(key.value, options.encoding)
+            staged = _stage(to_read, ctx, report, staging, progress)
+            refuse_over_limit(staged, options.quarantine_limit)
+            check_staged(staging, staged)
+            _merge(warehouse, options, report, staged, staging, key, digests)
     except Exception as exc:
         report.fail("failed", str(exc))
         record_failure(warehouse, report)
@@ -156,16 +160,36 @@ def run_locked(
     return report
 
 
-def _stage(to_read, ctx: ReadContext, report: RunReport, progress) -> list[StagedFile]:
+@contextmanager
+def closing_staging() -> Iterator[Staging]:
+    """The run's staging database, removed when the run ends, however it ends."""
+    staging = Staging()
+    try:
+        yield staging
+    finally:
+        staging.remove()
+
+
+def _stage(
+    to_read, ctx: ReadContext, report: RunReport, staging: Staging, progress
+) -> list[StagedFile]:
     staged: list[StagedFile] = []
     rows = 0
     for index, (path, fmt) in enumerate(to_read):
         if progress:
             progress(index, len(to_read), rows, str(path))
         started = time.perf_counter()
-        one = stage_file(path, fmt, ctx, report.batch_id, index)
+        done_before = rows
+
+        def heard(batch_rows: int, index=index, path=path) -> None:
+            nonlocal rows
+            rows += batch_rows
+            if progress:
+                progress(index, len(to_read), rows, str(path))
+
+        one = stage_file(path, fmt, ctx, report.batch_id, index, staging, heard)
         read = sum(one.read.values()) + sum(one.skipped.values())
-        rows += read
+        rows = done_before + read
         log.info(
             "%s: %s, %s rows read, %s quarantined (%.1f s)",
             path,
@@ -194,13 +218,13 @@ def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
             )
 
 
-def _merge(warehouse, options, report, staged, key: HashKey, digests) -> None:
+def _merge(warehouse, options, report, staged, staging, key: HashKey, digests) -> None:
     log.debug("waiting for the write window")
     with warehouse.write(options.wait_seconds) as conn:
         started = time.perf_counter()
         ensure_schema(conn, warehouse.display)
         _record_fingerprint(conn, key)
-        apply_staged(conn, report, staged)
+        apply_staged(conn, report, staged, staging)
         _record_loaded_files(conn, report, staged, digests)
         report.status = "succeeded" if staged or not report.skipped_files else "skipped"
         if report.status == "skipped":

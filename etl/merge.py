@@ -15,6 +15,7 @@ runs this inside its transaction, so a failure leaves the table as it was.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 import polars as pl
 import sqlalchemy as sa
@@ -63,13 +64,14 @@ def merge(
     conn: sa.Connection,
     target: sa.Table,
     key: tuple[str, ...],
-    batch: pl.DataFrame,
+    batch: pl.DataFrame | Iterable[pl.DataFrame],
     keep_when_null: tuple[str, ...] = (),
     keep_where_null: str | None = None,
     absent: dict[str, tuple[str, ...]] | None = None,
     history: bool = False,
 ) -> Counter:
-    """Merge ``batch`` (target's columns + ``row_number``; keys unique) into ``target``.
+    """Merge ``batch`` (target's columns + ``row_number``; keys unique; a frame or batches of
+    frames) into ``target``.
 
     ``keep_when_null`` columns keep the stored value when a replacing row has none, for the
     replacing rows whose ``keep_where_null`` column is null (a Zendesk ticket re-exported
@@ -139,20 +141,3 @@ def merge(
     finally:
         stage.drop(conn)
     return Counter({(f, a): n for f, a, n in counts})
-
-
-def latest_per_key(frame: pl.DataFrame, key: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a batch into one row per key (the latest) and the rows it supersedes.
-
-    Latest = the greatest ``updated_at`` where the table has one, ties and tables without
-    it going to the row read last (``load_order``).
-    """
-    order = ["updated_at", "load_order"] if "updated_at" in frame.columns else ["load_order"]
-    ranked = frame.sort(order, nulls_last=False).with_columns(
-        pl.int_range(pl.len()).over(list(key)).alias("_rank"),
-        pl.len().over(list(key)).alias("_count"),
-    )
-    is_latest = pl.col("_rank") == pl.col("_count") - 1
-    keep = ranked.filter(is_latest).drop("_rank", "_count")
-    superseded = ranked.filter(~is_latest).drop("_rank", "_count")
-    return keep, superseded

@@ -1,23 +1,29 @@
-"""Stage one export file: read it, check it against the contracts, outside the warehouse.
+"""Stage one export file: read it batch by batch, check each batch against the contracts,
+and put its rows in the run's staging database, all outside the warehouse.
 
-Grain of a StagedFile: one file. Its frames hold the rows that passed every check, with
-lineage and ``load_order``; ``rejected`` holds every row that did not, with the raw record
-and the reason; ``checks`` one result per contract check (and one for the rows the reader
-could not parse). Nothing here touches the warehouse, so a load holds it only to merge.
+Grain of a StagedFile: one file. Its rows that passed every check are staged with lineage,
+``load_order`` and ``file_index``; ``rejected`` holds every row that did not, with the raw
+record and the reason; ``checks`` one result per contract check (and one for the rows the
+reader could not parse), counted by great-expectations over the staged rows
+(``check_staged``). Nothing here touches the warehouse, so a load holds it only to merge.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from etl.formats import Format
+from data_contracts import CONTRACTS
+from data_contracts.validate import validate, validate_staged
+from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
 from etl.report import CheckRow
+from etl.staging import FAILED, Staging
 
 # Canonical tables a reader's frames are checked against; the others (ticket_metrics,
 # identities) have no contract of their own and are checked by the reader.
@@ -30,12 +36,16 @@ class StagedFile:
     path: str
     format: str
     source: str
-    frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # table -> valid rows
+    index: int = 0  # the file's place in the run (``file_index`` of its staged rows)
+    tables: set[str] = field(default_factory=set)  # staged tables this file's rows went to
     read: Counter = field(default_factory=Counter)  # table -> rows read
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     checks: list[CheckRow] = field(default_factory=list)
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns
+    # (table, check) -> rows the row checks rejected, and the first such row's reason
+    failing: Counter = field(default_factory=Counter)
+    examples: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def quarantined_share(self) -> float:
@@ -45,45 +55,113 @@ class StagedFile:
 
 
 def stage_file(
-    path: Path, fmt: Format, ctx: ReadContext, batch_id: str, file_index: int
+    path: Path,
+    fmt: Format,
+    ctx: ReadContext,
+    batch_id: str,
+    file_index: int,
+    staging: Staging,
+    progress: Callable[[int], None] | None = None,
 ) -> StagedFile:
-    """Read and check one file; raises UnreadableFile when it cannot be read at all."""
-    result = fmt.read(path, ctx)
-    staged = StagedFile(
-        str(path),
-        result.format,
-        result.source,
-        skipped=dict(result.skipped),
-        absent=dict(result.absent_columns),
-    )
-    reader_rejects: dict[str, list[Rejected]] = {}
-    for rejected in result.rejected:
-        reader_rejects.setdefault(rejected.table, []).append(rejected)
-        staged.read[rejected.table] += 1
-    staged.rejected.extend(result.rejected)
-    for table, frame in result.frames().items():
-        if frame.height:
+    """Read and check one file batch by batch, each batch's rows into ``staging``; raises
+    UnreadableFile when it cannot be read at all. ``progress`` hears the rows of each batch."""
+    staged: StagedFile | None = None
+    reader_rejects: Counter = Counter()
+    first_reader_reason: dict[str, str] = {}
+    for result in batches(fmt, path, ctx):
+        if staged is None:
+            staged = StagedFile(
+                str(path),
+                result.format,
+                result.source,
+                file_index,
+                skipped=dict(result.skipped),
+                absent=dict(result.absent_columns),
+            )
+        for rejected in result.rejected:
+            reader_rejects[rejected.table] += 1
+            first_reader_reason.setdefault(rejected.table, rejected.reason)
+            staged.read[rejected.table] += 1
+        staged.rejected.extend(result.rejected)
+        rows = len(result.rejected)
+        for table, frame in result.frames().items():
             staged.read[table] += frame.height
-        if table == "tickets":
-            frame = _ticket_bookkeeping(frame, result.source)
-        if table in CONTRACT_TABLES:
-            frame = _checked(staged, table, frame, result)
-        staged.frames[table] = _with_lineage(frame, result.source, batch_id, str(path), file_index)
+            rows += frame.height
+            if table == "tickets":
+                frame = _ticket_bookkeeping(frame, result.source)
+            if table in CONTRACT_TABLES:
+                frame, failed = _checked(staged, table, frame, result)
+                if failed.height:
+                    staging.append(table + FAILED, _lineage(failed, result, batch_id, staged))
+            staging.append(table, _lineage(frame, result, batch_id, staged))
+            staged.tables.add(table)
+        if progress:
+            progress(rows)
+    assert staged is not None  # every reader gives at least one batch
     for table in sorted(set(staged.read) | set(reader_rejects)):
-        bad = reader_rejects.get(table, [])
-        staged.checks.insert(
-            0,
+        bad = reader_rejects.get(table, 0)
+        staged.checks.append(
             CheckRow(
                 str(path),
                 table,
                 READER_CHECK,
                 "the record parses into a canonical row",
                 success=not bad,
-                failing_count=len(bad),
-                example_reason=redact_emails(bad[0].reason) if bad else None,
-            ),
+                failing_count=bad,
+                example_reason=redact_emails(first_reader_reason[table]) if bad else None,
+            )
         )
     return staged
+
+
+def check_staged(staging: Staging, files: list[StagedFile]) -> None:
+    """Validate each file's staged rows with great-expectations (its SQL datasource over the
+    staging database) and add one result per contract check to the file's checks. GX must
+    count exactly the rows the row checks rejected: both come from the same contract."""
+    wanted = {
+        (s.index, table): (table, _staged_query(staging, table, s.index))
+        for s in files
+        for table in CONTRACT_TABLES
+        if table in s.tables
+    }
+    if not wanted:
+        return
+    outcome = validate_staged(staging.path, {f"{i}:{t}": q for (i, t), q in wanted.items()})
+    for s in files:
+        for table in CONTRACT_TABLES:
+            if (s.index, table) not in wanted:
+                continue
+            for check in outcome[f"{s.index}:{table}"]:
+                expected = s.failing[(table, check.name)]
+                if check.unexpected_count != expected:
+                    raise RuntimeError(
+                        f"{s.path}: great-expectations counted {check.unexpected_count:,} rows "
+                        f"failing {check.name} where the row checks rejected {expected:,}"
+                    )
+                example = s.examples.get((table, check.name))
+                s.checks.append(
+                    CheckRow(
+                        s.path,
+                        table,
+                        check.name,
+                        check.description,
+                        check.success,
+                        check.unexpected_count,
+                        redact_emails(example) if example else None,
+                    )
+                )
+
+
+def _staged_query(staging: Staging, table: str, file_index: int) -> str:
+    """The rows one file brought to ``table``, passed and failed, in contract columns."""
+    checked = [c.name for c in CONTRACTS[table].columns if c.type != "text_list"]
+    columns = ", ".join(f'"{c}"' for c in checked)
+    parts = [
+        f'select {columns} from "{name}" where file_index = {int(file_index)}'
+        for name in (table, table + FAILED)
+        if staging.has(name)
+    ]
+    return " union all ".join(parts)
 
 
 def _ticket_bookkeeping(frame: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -103,10 +181,8 @@ def _ticket_bookkeeping(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 
 
 def _checked(staged: StagedFile, table: str, frame: pl.DataFrame, result: ReadResult):
-    """The rows of ``frame`` that pass ``table``'s contract; the rest join ``rejected`` with
-    the raw record the file had."""
-    from data_contracts.validate import validate  # great-expectations loads only here
-
+    """Split ``frame`` into the rows that pass ``table``'s contract and those that fail; the
+    failing ones join ``rejected`` with the raw record the file had."""
     outcome = validate(table, frame)
     rejected = outcome.rejected
     if rejected and result.raw_lookup is not None:
@@ -114,26 +190,22 @@ def _checked(staged: StagedFile, table: str, frame: pl.DataFrame, result: ReadRe
         for r in rejected:
             r.raw = raw.get(r.row_number, r.raw)
     staged.rejected.extend(rejected)
-    staged.checks.extend(
-        CheckRow(
-            staged.path,
-            table,
-            c.name,
-            c.description,
-            c.success,
-            c.unexpected_count,
-            redact_emails(c.example) if c.example else None,
-        )
-        for c in outcome.checks
-    )
-    return outcome.valid
+    for check in outcome.checks:
+        staged.failing[(table, check.name)] += check.unexpected_count
+        if check.example is not None:
+            staged.examples.setdefault((table, check.name), check.example)
+    if not rejected:
+        return outcome.valid, outcome.valid.clear()
+    failed_rows = pl.Series([r.row_number for r in rejected], dtype=pl.Int64).implode()
+    return outcome.valid, frame.filter(pl.col("row_number").is_in(failed_rows))
 
 
-def _with_lineage(
-    frame: pl.DataFrame, source: str, batch_id: str, source_file: str, file_index: int
+def _lineage(
+    frame: pl.DataFrame, result: ReadResult, batch_id: str, staged: StagedFile
 ) -> pl.DataFrame:
-    lineage = {"source": source, "batch_id": batch_id, "source_file": source_file}
+    lineage = {"source": result.source, "batch_id": batch_id, "source_file": staged.path}
     return frame.with_columns(
         *[pl.lit(v, pl.String).alias(k) for k, v in lineage.items() if k not in frame.columns],
-        (pl.lit(file_index, pl.Int64) * 2**32 + pl.col("row_number")).alias("load_order"),
+        (pl.lit(staged.index, pl.Int64) * 2**32 + pl.col("row_number")).alias("load_order"),
+        pl.lit(staged.index, pl.Int64).alias("file_index"),
     )

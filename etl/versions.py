@@ -15,6 +15,8 @@ ticket's current metric values for it (metrics.facts.ticket_states).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -63,27 +65,23 @@ def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
     return conn.execute(ticket_versions.insert().from_select(written, select)).rowcount
 
 
-def keep_frame(conn: sa.Connection, frame: pl.DataFrame) -> int:
-    """Keep the versions in ``frame`` (ticket rows superseded within a batch)."""
-    needed = [*KEY, "updated_at", *COLUMNS]
-    frame = frame.filter(pl.col("updated_at").is_not_null())
-    if frame.is_empty():
-        return 0
-    frame = frame.select([c for c in needed if c in frame.columns]).unique(
-        subset=[*KEY, "updated_at"], keep="last", maintain_order=True
-    )
+STAGED_COLUMNS = (*KEY, "updated_at", *COLUMNS)
+
+
+def keep_batches(conn: sa.Connection, batches: Iterable[pl.DataFrame]) -> int:
+    """Keep the versions in ``batches`` (ticket rows superseded within a run, dated, one per
+    ticket and ``updated_at``)."""
     stage = sa.Table(
         "stage_ticket_versions",
         sa.MetaData(),
-        *(sa.Column(c.name, c.type) for c in tickets.columns if c.name in frame.columns),
+        *(sa.Column(c.name, c.type) for c in tickets.columns if c.name in STAGED_COLUMNS),
         prefixes=["TEMPORARY"],
     )
     stage.create(conn)
     try:
-        insert_frame(conn, stage, frame)
-        missing = [c for c in needed if c not in frame.columns]
-        typed_nulls = [sa.cast(sa.null(), tickets.c[c].type).label(c) for c in missing]
-        rows = sa.select(*stage.columns, *typed_nulls).subquery("superseded")
+        if not insert_frame(conn, stage, batches):
+            return 0
+        rows = sa.select(*stage.columns).subquery("superseded")
         return keep_rows(conn, rows)
     finally:
         stage.drop(conn)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 import sqlalchemy as sa
@@ -165,16 +165,27 @@ def _has_any_pg(element, compiler, **kw):
     return f"coalesce({tags} && CAST(ARRAY[{', '.join(wanted)}] AS VARCHAR[]), false)"
 
 
-def insert_frame(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    """Bulk-insert a polars frame into ``table`` (columns matched by name).
+def insert_frame(
+    conn: sa.Connection, table: sa.Table, frames: pl.DataFrame | Iterable[pl.DataFrame]
+) -> int:
+    """Bulk-insert a polars frame, or batches of them, into ``table`` (columns matched by
+    name); return the rows inserted.
 
-    DuckDB scans the frame as Arrow in place (an INSERT ... SELECT, no per-row round trip);
+    DuckDB scans each frame as Arrow in place (an INSERT ... SELECT, no per-row round trip);
     PostgreSQL takes it through COPY.
     """
-    columns = [c.name for c in table.columns if c.name in frame.columns]
-    if frame.is_empty() or not columns:
-        return
-    frame = frame.select(columns)
+    inserted = 0
+    for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:
+        columns = [c.name for c in table.columns if c.name in frame.columns]
+        if frame.is_empty() or not columns:
+            continue
+        _insert_one(conn, table, frame.select(columns))
+        inserted += frame.height
+    return inserted
+
+
+def _insert_one(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    columns = frame.columns
     if conn.dialect.name == "duckdb":
         raw = conn.connection.driver_connection
         view = f"frame_{uuid.uuid4().hex}"

@@ -12,9 +12,9 @@ Two passes over the same declaration (``data_contracts.rules``):
 from __future__ import annotations
 
 import threading
+import uuid
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -121,15 +121,18 @@ def _rejected(
 
 
 class ReadOnlyDuckDB(DuckDBDialect):
-    """DuckDB for GX's SQL datasource, which only reads. GX fetches a query's rows after its
-    connection went back to the pool, and the pool's rollback makes DuckDB drop the pending
-    result (GX then fails with an IndexError). Statements here run in DuckDB's autocommit
-    mode, so there is nothing to begin, commit or roll back. Connections are opened without
-    options, as the loader opens its staging database, so both share the open database."""
+    """DuckDB for GX's SQL datasource, which only reads, over a connection the caller holds.
+
+    GX fetches a query's rows after its connection went back to the pool, and the pool's
+    rollback makes DuckDB drop the pending result (GX then fails with an IndexError).
+    Statements here run in DuckDB's autocommit mode, so there is nothing to begin, commit or
+    roll back. Each connection is a cursor of the caller's (the URL names it in ``_LENT``),
+    so closing the caller's connection closes every one GX opened.
+    """
 
     def connect(self, *cargs, **cparams):
-        database = cparams.get("database", cargs[0] if cargs else ":memory:")
-        return ConnectionWrapper(duckdb.connect(database))
+        token = cparams.get("database", cargs[0] if cargs else "")
+        return ConnectionWrapper(_LENT[token].cursor())
 
     def do_begin(self, dbapi_connection) -> None:
         pass
@@ -142,12 +145,16 @@ class ReadOnlyDuckDB(DuckDBDialect):
 
 
 registry.register("duckdb.turnaround_readonly", __name__, "ReadOnlyDuckDB")
+_LENT: dict[str, duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()  # GX contexts are not documented as thread-safe
 _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 3}
 
 
-def validate_staged(database: Path, batches: dict[str, tuple[str, str]]) -> dict[str, list]:
-    """Run each contract's GX suite over staged rows in the DuckDB ``database``.
+def validate_staged(
+    connection: duckdb.DuckDBPyConnection, batches: dict[str, tuple[str, str]]
+) -> dict[str, list[CheckResult]]:
+    """Run each contract's GX suite over staged rows in the DuckDB database ``connection``
+    is open on (GX reads through cursors of it, closed with it).
 
     ``batches`` maps a name to (canonical table, SQL query selecting its staged rows).
     Returns, per name, one CheckResult per check in contract order.
@@ -161,37 +168,43 @@ def validate_staged(database: Path, batches: dict[str, tuple[str, str]]) -> dict
     from data_contracts.expectations import expectation, gx  # GX loads only here
 
     results: dict[str, list[CheckResult]] = {}
+    token = f"lent-{uuid.uuid4().hex}"
     with _lock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-        )
-        context = gx.get_context(mode="ephemeral", project_config=config)
-        source = context.data_sources.add_sql(
-            "staged",
-            connection_string=f"duckdb+turnaround_readonly:///{database}",
-            create_temp_table=False,
-        )
-        for index, (name, (table, query)) in enumerate(batches.items()):
-            table_checks = row_checks(table)
-            asset = source.add_query_asset(f"batch_{index}", query=query)
-            suite = context.suites.add(
-                gx.ExpectationSuite(
-                    name=f"{table}_contract_{index}",
-                    expectations=[expectation(c) for c in table_checks],
+        _LENT[token] = connection
+        try:
+            config = DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(),
+                analytics_enabled=False,
+                progress_bars=ProgressBarsConfig(globally=False),
+            )
+            context = gx.get_context(mode="ephemeral", project_config=config)
+            source = context.data_sources.add_sql(
+                "staged",
+                connection_string=f"duckdb+turnaround_readonly:///{token}",
+                create_temp_table=False,
+            )
+            for index, (name, (table, query)) in enumerate(batches.items()):
+                table_checks = row_checks(table)
+                asset = source.add_query_asset(f"batch_{index}", query=query)
+                suite = context.suites.add(
+                    gx.ExpectationSuite(
+                        name=f"{table}_contract_{index}",
+                        expectations=[expectation(c) for c in table_checks],
+                    )
                 )
-            )
-            definition = gx.ValidationDefinition(
-                name=f"batch_{index}",
-                data=asset.add_batch_definition_whole_table("all"),
-                suite=suite,
-            )
-            outcome = context.validation_definitions.add(definition).run(result_format=_SUMMARY)
-            by_check = {r.expectation_config.meta["check"]: r for r in outcome.results}
-            results[name] = [_check_result(c, by_check[c.name]) for c in table_checks]
-        source.get_engine().dispose()
+                definition = gx.ValidationDefinition(
+                    name=f"batch_{index}",
+                    data=asset.add_batch_definition_whole_table("all"),
+                    suite=suite,
+                )
+                run = context.validation_definitions.add(definition)
+                outcome = run.run(result_format=_SUMMARY)
+                by_check = {r.expectation_config.meta["check"]: r for r in outcome.results}
+                results[name] = [_check_result(c, by_check[c.name]) for c in table_checks]
+            source.get_engine().dispose()
+        finally:
+            del _LENT[token]
     return results
 
 

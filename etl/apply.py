@@ -8,6 +8,8 @@ ticket metrics; write the quarantine, the contract results and the files' finger
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 
 from etl import held_metrics, versions
@@ -15,7 +17,7 @@ from etl.identity import redact_emails
 from etl.merge import DUPLICATE, INSERT, REPLACE, merge
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
-from etl.staging import Staging
+from etl.staging import StagedRows, Staging
 from warehouse.schema import METRIC_COLUMNS, customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
@@ -34,35 +36,78 @@ CANONICAL = {
 IDENTITY_KEY = ("source", "user_id")
 GROUP_KEY = ("source", "group_id")
 METRICS_KEY = ("source", "ticket_id")
-# table -> frame
-FRAME_OF = {
-    "customer_identities": "identities",
-    "ticket_groups": "groups",
-    "ticket_ratings": "ratings",
-}
 RATING_KEY = ("source", "rating_id")
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
+# Merge order: source users first (tickets map to customers through them), then groups and
+# ratings, then the canonical tables, then held ticket metrics. (target, staged name, key)
+MERGES = (
+    ("customer_identities", "identities", IDENTITY_KEY),
+    ("ticket_groups", "groups", GROUP_KEY),
+    ("ticket_ratings", "ratings", RATING_KEY),
+    *((table, table, key) for table, key in CANONICAL.items()),
+    ("held_ticket_metrics", "ticket_metrics", METRICS_KEY),
+)
+
+
+@dataclass
+class TablePlan:
+    """What the merge of one table takes from the staging database, worked out there
+    before the write window opens."""
+
+    target: str
+    stats_table: str  # the table a file's counts are reported under
+    key: tuple[str, ...]
+    latest: StagedRows  # one row per key, the newest
+    superseded: dict[str, int]  # source_file -> rows a newer row of the run replaced
+    versions: StagedRows | None = None  # tickets: superseded versions for the history
+    keep_when_null: tuple[str, ...] = ()
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
+    """Rank every staged table latest-per-key in the staging database, before the merge."""
+    plans = []
+    for target, name, key in MERGES:
+        if not staging.has(name):
+            continue
+        latest, superseded = staging.split_latest(name, key)
+        wanted = {c.name for c in tables[target].columns} | {"row_number"}
+        plan = TablePlan(
+            target,
+            name,
+            key,
+            staging.rows(latest, [c for c in staging.columns(latest) if c in wanted]),
+            staging.count(superseded, by="source_file"),
+        )
+        if target == "tickets":
+            plan.keep_when_null = TICKET_METRIC_COLUMNS
+            plan.versions = staging.rows(
+                superseded,
+                [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],
+                where="updated_at is not null",
+                one_per=(*versions.KEY, "updated_at"),
+            )
+        if target in CANONICAL:
+            plan.absent = {s.path: s.absent[target] for s in staged if s.absent.get(target)}
+        plans.append(plan)
+    return plans
+
+
 def apply_staged(
-    conn: sa.Connection, report: RunReport, staged: list[StagedFile], staging: Staging
+    conn: sa.Connection, report: RunReport, staged: list[StagedFile], plans: list[TablePlan]
 ) -> None:
     """Merge every staged file into the warehouse and account for every row read."""
     _count_reads(report, staged)
-    if staging.has("identities"):
-        _merge_counted(conn, report, staging, "customer_identities", IDENTITY_KEY)
-    if staging.has("groups"):
-        _merge_counted(conn, report, staging, "ticket_groups", GROUP_KEY)
-    if staging.has("ratings"):
-        _merge_counted(conn, report, staging, "ticket_ratings", RATING_KEY)
-    for table, key in CANONICAL.items():
-        if staging.has(table):
-            keep = TICKET_METRIC_COLUMNS if table == "tickets" else ()
-            absent = {s.path: s.absent[table] for s in staged if s.absent.get(table)}
-            _merge_counted(conn, report, staging, table, key, keep, absent)
-    report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
-    if staging.has("ticket_metrics"):
-        _hold_metrics(conn, report, staging)
+    for plan in plans:
+        if plan.target == "held_ticket_metrics":
+            report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
+            _hold_metrics(conn, report, plan)
+        else:
+            _merge_counted(conn, report, plan)
+    if not any(plan.target == "held_ticket_metrics" for plan in plans):
+        report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
     # Every run applies held metrics: this run's, and earlier ones whose ticket just arrived.
     outcome = held_metrics.apply(conn, report.batch_id)
     for (source_file, column), n in outcome.per_file.items():
@@ -103,21 +148,12 @@ def map_tickets_to_customers(conn: sa.Connection, batch_id: str) -> int:
     return remapped
 
 
-def _hold_metrics(conn: sa.Connection, report: RunReport, staging: Staging) -> None:
-    latest, superseded = staging.split_latest("ticket_metrics", METRICS_KEY)
-    _count(report, staging, superseded, "ticket_metrics", "rows_duplicates")
-    target = tables["held_ticket_metrics"]
-    rows = staging.batches(latest, _wanted(target, staging, latest))
-    counts = merge(conn, target, METRICS_KEY, rows)
+def _hold_metrics(conn: sa.Connection, report: RunReport, plan: TablePlan) -> None:
+    _count(report, plan, "rows_duplicates")
+    counts = merge(conn, tables[plan.target], plan.key, plan.latest)
     for (source_file, action), n in counts.items():
         if action == DUPLICATE:
-            _add(report, source_file, "ticket_metrics", "rows_duplicates", n)
-
-
-def _wanted(target: sa.Table, staging: Staging, name: str) -> list[str]:
-    """The staged columns a merge into ``target`` takes."""
-    names = {c.name for c in target.columns} | {"row_number"}
-    return [c for c in staging.columns(name) if c in names]
+            _add(report, source_file, plan.stats_table, "rows_duplicates", n)
 
 
 def _add(report: RunReport, source_file: str, table: str, column: str, n: int) -> None:
@@ -125,48 +161,29 @@ def _add(report: RunReport, source_file: str, table: str, column: str, n: int) -
     setattr(entry, column, getattr(entry, column) + n)
 
 
-def _count(report: RunReport, staging: Staging, name: str, table: str, column: str) -> None:
-    for source_file, n in staging.count(name, by="source_file").items():
-        _add(report, source_file, table, column, n)
+def _count(report: RunReport, plan: TablePlan, column: str) -> None:
+    for source_file, n in plan.superseded.items():
+        _add(report, source_file, plan.stats_table, column, n)
 
 
-def _merge_counted(
-    conn: sa.Connection,
-    report: RunReport,
-    staging: Staging,
-    target: str,
-    key: tuple[str, ...],
-    keep_when_null: tuple[str, ...] = (),
-    absent: dict[str, tuple[str, ...]] | None = None,
-) -> None:
-    stats_table = FRAME_OF.get(target, target)
-    latest, superseded = staging.split_latest(stats_table, key)
-    _count(report, staging, superseded, stats_table, "rows_duplicates")
+def _merge_counted(conn: sa.Connection, report: RunReport, plan: TablePlan) -> None:
+    _count(report, plan, "rows_duplicates")
     # Only rows without metrics of their own (metrics_updated_at null) keep the stored ones.
-    own = "metrics_updated_at" if keep_when_null else None
-    history = target == "tickets"
+    own = "metrics_updated_at" if plan.keep_when_null else None
     counts = merge(
         conn,
-        tables[target],
-        key,
-        staging.batches(latest, _wanted(tables[target], staging, latest)),
-        keep_when_null,
+        tables[plan.target],
+        plan.key,
+        plan.latest,
+        plan.keep_when_null,
         own,
-        absent or {},
-        history,
+        plan.absent,
+        history=plan.versions is not None,
     )
-    if history:
-        versions.keep_batches(
-            conn,
-            staging.batches(
-                superseded,
-                [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],
-                where="updated_at is not null",
-                one_per=(*versions.KEY, "updated_at"),
-            ),
-        )
+    if plan.versions is not None:
+        versions.keep_batches(conn, plan.versions)
     for (source_file, action), n in counts.items():
-        _add(report, source_file, stats_table, MERGE_OUTCOME[action], n)
+        _add(report, source_file, plan.stats_table, MERGE_OUTCOME[action], n)
 
 
 def _whose(customer_id: str | None) -> str | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from etl.apply import apply_staged
+from etl.apply import apply_staged, plan_merges
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
@@ -144,7 +144,9 @@ def run_locked(
             staged = _stage(to_read, ctx, report, staging, progress)
             refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged)
-            _merge(warehouse, options, report, staged, staging, key, digests)
+            plans = plan_merges(staging, staged)
+            staging.close()
+            _merge(warehouse, options, report, staged, plans, key, digests)
     except Exception as exc:
         report.fail("failed", str(exc))
         record_failure(warehouse, report)
@@ -218,13 +220,13 @@ def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
             )
 
 
-def _merge(warehouse, options, report, staged, staging, key: HashKey, digests) -> None:
+def _merge(warehouse, options, report, staged, plans, key: HashKey, digests) -> None:
     log.debug("waiting for the write window")
     with warehouse.write(options.wait_seconds) as conn:
         started = time.perf_counter()
         ensure_schema(conn, warehouse.display)
         _record_fingerprint(conn, key)
-        apply_staged(conn, report, staged, staging)
+        apply_staged(conn, report, staged, plans)
         _record_loaded_files(conn, report, staged, digests)
         report.status = "succeeded" if staged or not report.skipped_files else "skipped"
         if report.status == "skipped":

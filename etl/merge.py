@@ -21,7 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from etl import versions
-from warehouse.dialect import insert_frame
+from etl.staging import StagedRows, insert_rows
 
 INSERT, REPLACE, DUPLICATE = "insert", "replace", "duplicate"
 
@@ -64,14 +64,14 @@ def merge(
     conn: sa.Connection,
     target: sa.Table,
     key: tuple[str, ...],
-    batch: pl.DataFrame | Iterable[pl.DataFrame],
+    batch: StagedRows | pl.DataFrame | Iterable[pl.DataFrame],
     keep_when_null: tuple[str, ...] = (),
     keep_where_null: str | None = None,
     absent: dict[str, tuple[str, ...]] | None = None,
     history: bool = False,
 ) -> Counter:
-    """Merge ``batch`` (target's columns + ``row_number``; keys unique; a frame or batches of
-    frames) into ``target``.
+    """Merge ``batch`` (target's columns + ``row_number``; keys unique; staged rows, a frame
+    or batches of frames) into ``target``.
 
     ``keep_when_null`` columns keep the stored value when a replacing row has none, for the
     replacing rows whose ``keep_where_null`` column is null (a Zendesk ticket re-exported
@@ -85,7 +85,7 @@ def merge(
     stage = _stage_table(target)
     stage.create(conn)
     try:
-        insert_frame(conn, stage, batch)
+        insert_rows(conn, stage, batch)
         for source_file, columns in (absent or {}).items():
             stored = {
                 name: sa.select(target.c[name])

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
-from data_contracts.validate import validate, validate_staged
+from data_contracts.validate import validate
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
@@ -126,7 +126,7 @@ def check_staged(staging: Staging, files: list[StagedFile]) -> None:
     }
     if not wanted:
         return
-    outcome = validate_staged(staging.path, {f"{i}:{t}": q for (i, t), q in wanted.items()})
+    outcome = staging.validate({f"{i}:{t}": q for (i, t), q in wanted.items()})
     for s in files:
         for table in CONTRACT_TABLES:
             if (s.index, table) not in wanted:

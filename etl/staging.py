@@ -13,15 +13,20 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import sqlalchemy as sa
+
+from warehouse.dialect import insert_frame
 
 # Rows handed to the warehouse at a time during the merge.
 SHIP_ROWS = 500_000
 FAILED = "__failed"
+ATTACHED = "turnaround_staging"  # the staging database's name while a DuckDB merge reads it
 
 
 class Staging:
@@ -83,13 +88,22 @@ class Staging:
         if "updated_at" in self._columns[name]:
             order = "updated_at desc nulls last, " + order
         keys = ", ".join(f'"{k}"' for k in key)
+        latest, superseded = f"{name}__latest", f"{name}__superseded"
+        repeated = self._con.execute(
+            f'select exists (select 1 from "{name}" group by {keys} having count(*) > 1)'
+        ).fetchone()[0]
+        if not repeated:  # the usual case: every key once, nothing to rank
+            self._con.execute(
+                f'create or replace table "{superseded}" as select * from "{name}" limit 0'
+            )
+            self._columns[superseded] = dict(self._columns[name])
+            return name, superseded
         ranked = f"{name}__ranked"
         self._con.execute(
             f'create or replace table "{ranked}" as select *, '
             f"row_number() over (partition by {keys} order by {order}) as _rank "
             f'from "{name}"'
         )
-        latest, superseded = f"{name}__latest", f"{name}__superseded"
         for table, where in ((latest, "_rank = 1"), (superseded, "_rank > 1")):
             self._con.execute(
                 f'create or replace table "{table}" as '
@@ -106,27 +120,15 @@ class Staging:
         rows = self._con.execute(f'select "{by}", count(*) from "{name}" group by all').fetchall()
         return dict(rows)
 
-    def batches(
+    def rows(
         self,
         name: str,
-        columns: list[str] | None = None,
+        columns: list[str],
         where: str = "true",
         one_per: tuple[str, ...] = (),
-    ) -> Iterator[pl.DataFrame]:
-        """The rows of staged table ``name`` in batches of ``SHIP_ROWS``, in read order;
-        with ``one_per``, only the row read last of each combination of those columns."""
-        chosen = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        qualify = ""
-        if one_per:
-            partition = ", ".join(f'"{c}"' for c in one_per)
-            last = f"row_number() over (partition by {partition} order by load_order desc)"
-            qualify = f"qualify {last} = 1"
-        relation = self._con.sql(
-            f'select {chosen} from "{name}" where {where} {qualify} order by load_order'
-        )
-        for batch in relation.to_arrow_reader(SHIP_ROWS):
-            if batch.num_rows:
-                yield pl.from_arrow(batch)
+    ) -> StagedRows:
+        """Staged rows of table ``name``, for a merge to take (``StagedRows``)."""
+        return StagedRows(self.path, name, tuple(columns), where, one_per)
 
     def query(self, sql: str) -> list[tuple]:
         return self._con.execute(sql).fetchall()
@@ -137,8 +139,75 @@ class Staging:
         con.execute(f"set temp_directory = '{self.folder / 'spill'}'")
         return con
 
+    def validate(self, batches: dict[str, tuple[str, str]]) -> dict[str, list]:
+        """great-expectations over staged rows (data_contracts.validate.validate_staged)."""
+        from data_contracts.validate import validate_staged
+
+        return validate_staged(self._con, batches)
+
+    def close(self) -> None:
+        """Done with writing and ranking: the merge reads the file from here on."""
+        self._con.close()
+
     def remove(self) -> None:
         try:
             self._con.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """Some rows of one staged table, in read order; with ``one_per``, only the row read
+    last of each combination of those columns. A merge takes them into a warehouse table
+    with ``insert_into``: DuckDB attaches the staging database and copies in SQL; any other
+    warehouse takes them in batches of ``SHIP_ROWS`` (PostgreSQL through COPY)."""
+
+    database: Path
+    table: str
+    columns: tuple[str, ...]
+    where: str = "true"
+    one_per: tuple[str, ...] = ()
+
+    def query(self, schema: str = "") -> str:
+        chosen = ", ".join(f'"{c}"' for c in self.columns)
+        qualify = ""
+        if self.one_per:
+            partition = ", ".join(f'"{c}"' for c in self.one_per)
+            last = f"row_number() over (partition by {partition} order by load_order desc)"
+            qualify = f"qualify {last} = 1"
+        source = f'{schema}"{self.table}"'
+        return f"select {chosen} from {source} where {self.where} {qualify} order by load_order"
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            for batch in con.sql(self.query()).to_arrow_reader(SHIP_ROWS):
+                if batch.num_rows:
+                    yield pl.from_arrow(batch)
+
+    def insert_into(self, conn: sa.Connection, target: sa.Table) -> int:
+        """Copy these rows into ``target`` (the columns both have); return how many."""
+        names = {c.name for c in target.columns}
+        chosen = [c for c in self.columns if c in names]
+        rows = StagedRows(self.database, self.table, tuple(chosen), self.where, self.one_per)
+        if conn.dialect.name != "duckdb":
+            return insert_frame(conn, target, rows.frames())
+        listed = ", ".join(f'"{c}"' for c in chosen)
+        path = str(self.database).replace("'", "''")
+        conn.exec_driver_sql(f"attach if not exists '{path}' as {ATTACHED} (read_only)")
+        try:
+            done = conn.exec_driver_sql(
+                f'insert into "{target.name}" ({listed}) {rows.query(ATTACHED + ".")}'
+            )
+            return done.rowcount
+        finally:
+            conn.exec_driver_sql(f"detach {ATTACHED}")
+
+
+def insert_rows(
+    conn: sa.Connection, target: sa.Table, rows: StagedRows | pl.DataFrame | Iterable[pl.DataFrame]
+) -> int:
+    """Insert staged rows, a frame or batches of frames into ``target``."""
+    if isinstance(rows, StagedRows):
+        return rows.insert_into(conn, target)
+    return insert_frame(conn, target, rows)

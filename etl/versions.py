@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import polars as pl
 import sqlalchemy as sa
 
-from warehouse.dialect import insert_frame
+from etl.staging import StagedRows, insert_rows
 from warehouse.schema import VERSIONED_COLUMNS, ticket_ratings, ticket_versions, tickets
 
 KEY = ("source", "ticket_id")
@@ -68,7 +68,7 @@ def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
 STAGED_COLUMNS = (*KEY, "updated_at", *COLUMNS)
 
 
-def keep_batches(conn: sa.Connection, batches: Iterable[pl.DataFrame]) -> int:
+def keep_batches(conn: sa.Connection, batches: StagedRows | Iterable[pl.DataFrame]) -> int:
     """Keep the versions in ``batches`` (ticket rows superseded within a run, dated, one per
     ticket and ``updated_at``)."""
     stage = sa.Table(
@@ -79,7 +79,7 @@ def keep_batches(conn: sa.Connection, batches: Iterable[pl.DataFrame]) -> int:
     )
     stage.create(conn)
     try:
-        if not insert_frame(conn, stage, batches):
+        if not insert_rows(conn, stage, batches):
             return 0
         rows = sa.select(*stage.columns).subquery("superseded")
         return keep_rows(conn, rows)

@@ -247,7 +247,7 @@ def test_gx_over_staged_rows_counts_what_the_row_checks_reject(table: str, tmp_p
         staged = frame.drop("tags") if "tags" in frame.columns else frame
         con.register("frame", staged.to_arrow())
         con.execute("create table staged as select * from frame")
-    by_gx = validate_staged(database, {"all": (table, "select * from staged")})["all"]
+        by_gx = validate_staged(con, {"all": (table, "select * from staged")})["all"]
     by_rows = validate(table, frame).checks
     assert [(c.name, c.unexpected_count, c.success) for c in by_gx] == [
         (c.name, c.unexpected_count, c.success) for c in by_rows

@@ -187,3 +187,28 @@ def test_every_contract_conforms_a_row_of_text(table: str):
     typed, rejected = conform(_raw(**{c.name: [samples[c.type]] for c in columns}), table)
     assert rejected == []
     assert typed.drop("row_number").null_count().row(0) == (0,) * len(columns)
+
+
+def test_common_and_other_timestamp_shapes_mixed_in_several_columns():
+    # The common "...Z" shape takes a fast path; every other shape, in any row or column,
+    # still parses, and a row whose value parses in no shape is rejected.
+    typed, rejected = conform(
+        _raw(
+            created_at=["2024-01-01T10:00:00Z", "2024-01-01 12:00+02:00", "2024-03-05", "x"],
+            solved_at=["2024-01-02T10:00:00.250Z", "2024-01-02T10:00:00Z", None, None],
+        ),
+        "tickets",
+    )
+    assert typed.get_column("created_at").to_list() == [
+        dt.datetime(2024, 1, 1, 10),
+        dt.datetime(2024, 1, 1, 10),
+        dt.datetime(2024, 3, 5),
+    ]
+    assert typed.get_column("solved_at").to_list() == [
+        dt.datetime(2024, 1, 2, 10, 0, 0, 250_000),
+        dt.datetime(2024, 1, 2, 10),
+        None,
+    ]
+    assert [(r.row_number, r.reason) for r in rejected] == [
+        (4, "created_at: 'x' is not an ISO 8601 timestamp")
+    ]

@@ -43,7 +43,7 @@ from etl.preflight import (
 )
 from etl.report import RunReport, utc_now
 from etl.run_record import record_failure, record_refusal, record_run
-from etl.stage import StagedFile, check_staged, stage_file
+from etl.stage import StagedFile, check_staged, prepare_checks, stage_file
 from etl.staging import Staging
 from warehouse.access import Warehouse, WarehouseBusy
 from warehouse.schema import (
@@ -177,6 +177,8 @@ def _stage(
 ) -> list[StagedFile]:
     staged: list[StagedFile] = []
     rows = 0
+    if to_read:
+        prepare_checks()  # great-expectations loads on the side while the files are read
     for index, (path, fmt) in enumerate(to_read):
         if progress:
             progress(index, len(to_read), rows, str(path))

@@ -10,6 +10,9 @@ reader could not parse), counted by great-expectations over the staged rows
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +117,23 @@ def stage_file(
     return staged
 
 
+_gx_import: threading.Thread | None = None
+
+
+def prepare_checks() -> None:
+    """Start importing great-expectations (seconds of Python) in a thread, so that it
+    overlaps reading the files, which runs mostly outside the interpreter lock."""
+    global _gx_import
+    if _gx_import is None and "data_contracts.expectations" not in sys.modules:
+        _gx_import = threading.Thread(
+            target=importlib.import_module,
+            args=("data_contracts.expectations",),
+            name="import-great-expectations",
+            daemon=True,
+        )
+        _gx_import.start()
+
+
 def check_staged(staging: Staging, files: list[StagedFile]) -> None:
     """Validate each file's staged rows with great-expectations (its SQL datasource over the
     staging database) and add one result per contract check to the file's checks. GX must
@@ -126,6 +146,8 @@ def check_staged(staging: Staging, files: list[StagedFile]) -> None:
     }
     if not wanted:
         return
+    if _gx_import is not None:
+        _gx_import.join()
     outcome = staging.validate({f"{i}:{t}": q for (i, t), q in wanted.items()})
     for s in files:
         for table in CONTRACT_TABLES:

@@ -36,7 +36,7 @@ from etl.preflight import (
     FileDigest,
     WarehouseState,
     check_key,
-    file_digest,
+    file_digests,
     hash_key_for,
     not_loaded_yet,
     warehouse_state,
@@ -134,7 +134,7 @@ def run_locked(
             named = ", ".join(str(p) for p in report.files) or "the paths given"
             raise LoadError(f"no files to load in {named} (hidden files are left out)")
         formats = [(f, detect(f, options.encoding)) for f in files]  # refuse before reading
-        digests = {f: file_digest(f) for f in files}
+        digests = file_digests(warehouse, files, options.force)
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
         key = hash_key_for(options, state)
         check_key(state, key)
@@ -250,6 +250,7 @@ def _record_loaded_files(conn, report: RunReport, staged: list[StagedFile], dige
         by_path[s.path].sha256: {
             "sha256": by_path[s.path].sha256,
             "size_bytes": by_path[s.path].size_bytes,
+            "modified_ns": by_path[s.path].modified_ns,
             "source_file": s.path,
             "batch_id": report.batch_id,
             "loaded_at": utc_now(),

@@ -32,6 +32,8 @@ log = logging.getLogger("turnaround.load")
 class FileDigest:
     sha256: str
     size_bytes: int
+    modified_ns: int | None = None
+    hashed: bool = True  # False: taken from the warehouse, the file's size and time unchanged
 
 
 @dataclass
@@ -69,11 +71,52 @@ def hash_key_for(options: LoadOptions, state: WarehouseState) -> HashKey:
 
 
 def file_digest(path: Path) -> FileDigest:
+    stat = path.stat()
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
-    return FileDigest(digest.hexdigest(), path.stat().st_size)
+    return FileDigest(digest.hexdigest(), stat.st_size, stat.st_mtime_ns)
+
+
+def file_digests(
+    warehouse: Warehouse, files: list[Path], force: bool = False
+) -> dict[Path, FileDigest]:
+    """Each file's content hash. A file that a successful run loaded from the same path, with
+    the same size and modification time, is not read again: its recorded hash stands (as
+    make and rsync judge a file). ``force`` hashes every file."""
+    known = {} if force else _loaded_by_path(warehouse, files)
+    digests = {}
+    for path in files:
+        stat = path.stat()
+        sha = known.get((str(path), stat.st_size, stat.st_mtime_ns))
+        if sha is not None:
+            digests[path] = FileDigest(sha, stat.st_size, stat.st_mtime_ns, hashed=False)
+        else:
+            digests[path] = file_digest(path)
+    return digests
+
+
+def _loaded_by_path(warehouse: Warehouse, files: list[Path]) -> dict[tuple, str]:
+    """(path, size, modification time) -> content hash, for these paths loaded before."""
+    if not files or not warehouse.file_exists():
+        return {}
+    with warehouse.reader().connect() as conn:
+        if schema_version(conn) is None:
+            return {}
+        check_schema(conn, warehouse.display)  # an older warehouse is refused: migrate first
+        rows = conn.execute(
+            sa.select(
+                loaded_files.c.source_file,
+                loaded_files.c.size_bytes,
+                loaded_files.c.modified_ns,
+                loaded_files.c.sha256,
+            ).where(
+                loaded_files.c.source_file.in_([str(f) for f in files]),
+                loaded_files.c.modified_ns.is_not(None),
+            )
+        ).all()
+    return {(name, size, modified): sha for name, size, modified, sha in rows}
 
 
 def warehouse_state(warehouse: Warehouse, digests: list[str]) -> WarehouseState:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from warehouse.schema import (
+    PG_INDEXES,
     SCHEMA_VERSION,
     SchemaError,
     meta_value,
@@ -87,10 +88,26 @@ def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return [*done, "created " + ", ".join(V4_TABLES)]
 
 
+def _to_v5(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 5: loaded files keep their modification time (an unchanged file is skipped
+    without being read), and PostgreSQL gets the indexes the metric queries use."""
+    done = []
+    columns = set(conn.execute(sa.text("SELECT * FROM loaded_files LIMIT 0")).keys())
+    if "modified_ns" not in columns:  # a version-1 warehouse got today's table from _to_v2
+        conn.execute(sa.text("ALTER TABLE loaded_files ADD COLUMN modified_ns BIGINT"))
+        done.append("added loaded_files.modified_ns")
+    if conn.dialect.name == "postgresql":
+        for index in PG_INDEXES:
+            index.create(conn, checkfirst=True)
+        done.append("created " + ", ".join(i.name for i in PG_INDEXES))
+    return done
+
+
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {
     1: _to_v2,
     2: _to_v3,
     3: _to_v4,
+    4: _to_v5,
 }
 
 

@@ -202,18 +202,34 @@ def _insert_one(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> No
 
 
 def _copy_into(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    """COPY a frame into a PostgreSQL table on the connection's own transaction."""
+    """COPY a frame into a PostgreSQL table on the connection's own transaction, as CSV that
+    polars writes (lists as PostgreSQL array literals; a null is an unquoted empty field, an
+    empty text a quoted one)."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(c) for c in frame.columns)
     # Identifiers are quoted by the dialect; the values travel in COPY's own format.
-    statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
+    statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    lists = [name for name, kind in frame.schema.items() if isinstance(kind, pl.List)]
+    text = frame.with_columns(_array_literal(pl.col(name)).alias(name) for name in lists)
+    data = text.write_csv(include_header=False, quote_style="non_numeric", null_value="")
     cursor = conn.connection.driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
-            for row in frame.iter_rows():
-                copy.write_row(row)
+            copy.write(data.encode("utf-8"))
     finally:
         cursor.close()
+
+
+def _array_literal(values: pl.Expr) -> pl.Expr:
+    """A list of texts as a PostgreSQL array literal: ``{"a","b \\"c\\""}``."""
+    quoted = (
+        pl.lit('"')
+        + pl.element()
+        .str.replace_all("\\", "\\\\", literal=True)
+        .str.replace_all('"', '\\"', literal=True)
+        + pl.lit('"')
+    )
+    return pl.lit("{") + values.list.eval(quoted).list.join(",") + pl.lit("}")
 
 
 GRAINS = ("day", "week", "month", "quarter")

@@ -88,6 +88,13 @@ def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return [*done, "created " + ", ".join(V4_TABLES)]
 
 
+V5_DOUBLE_COLUMNS = (
+    ("customers", "mrr"),
+    ("tickets", "compensation"),
+    ("ticket_versions", "compensation"),
+)
+
+
 def _to_v5(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 5: loaded files keep their modification time (an unchanged file is skipped
     without being read), and PostgreSQL gets the indexes the metric queries use."""
@@ -96,6 +103,10 @@ def _to_v5(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     if "modified_ns" not in columns:  # a version-1 warehouse got today's table from _to_v2
         conn.execute(sa.text("ALTER TABLE loaded_files ADD COLUMN modified_ns BIGINT"))
         done.append("added loaded_files.modified_ns")
+    if conn.dialect.name == "duckdb":  # amounts were 4-byte floats there (PostgreSQL: 8)
+        for table, column in V5_DOUBLE_COLUMNS:
+            conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DOUBLE"))
+            done.append(f"made {table}.{column} a DOUBLE")
     if conn.dialect.name == "postgresql":
         for index in PG_INDEXES:
             index.create(conn, checkfirst=True)

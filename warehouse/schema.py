@@ -38,7 +38,7 @@ SCHEMA_VERSION = 5
 SQL_TYPES = {
     "string": sa.String,
     "integer": sa.BigInteger,
-    "float": sa.Float,
+    "float": sa.Double,  # DuckDB's FLOAT is 4 bytes: 74.57 would read back as 74.5699997
     "timestamp": sa.DateTime,  # naive, always UTC
     "text_list": lambda: sa.ARRAY(sa.String),
 }

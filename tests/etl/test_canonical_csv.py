@@ -301,6 +301,8 @@ def test_a_batch_never_cuts_a_multi_byte_character(tmp_path):
 def test_a_file_that_does_not_decode_is_refused_in_any_batch(tmp_path):
     lines = "".join(f"C-{i},2024-01-01,smb,pro,EU,{i}\n" for i in range(1000))
     path = tmp_path / "customers.csv"
-    path.write_bytes(("customer_id,signup_at,segment,plan,region,mrr\n" + lines).encode() + b"\xff\n")
+    path.write_bytes(
+        ("customer_id,signup_at,segment,plan,region,mrr\n" + lines).encode() + b"\xff\n"
+    )
     with pytest.raises(UnreadableFile, match="byte 0xff does not decode.*--encoding cp1252"):
         _batched("customers", path, 100)

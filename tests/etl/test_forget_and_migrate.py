@@ -134,6 +134,19 @@ def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_p
                 ).keys()
             )
             assert found_columns == {c.name for c in table.columns}, table.name
+        kinds = dict(
+            conn.execute(
+                sa.text(
+                    "select table_name || '.' || column_name, data_type "
+                    "from information_schema.columns where column_name in ('mrr', 'compensation')"
+                )
+            ).all()
+        )
+    # Amounts are 8-byte floats on both (DuckDB's FLOAT, which version 1 had, is 4 bytes).
+    assert set(kinds.values()) == {
+        "DOUBLE" if "duckdb" in any_warehouse_url else "double precision"
+    }
+    assert {"customers.mrr", "tickets.compensation", "ticket_versions.compensation"} <= set(kinds)
 
     load_paths(warehouse, [users])  # the key now comes from the secrets file
     with any_engine.connect() as conn:

@@ -4,8 +4,8 @@ file and a real PostgreSQL server alike."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 from pathlib import Path
 
 import pytest

@@ -56,7 +56,7 @@ for table, name in (("tickets", "tickets"), ("nps_responses", "nps"), ("customer
 loaded = time.perf_counter() - start
 start = time.perf_counter()
 con.execute('''
-    select quantile_cont(epoch(first_reply_at) - epoch(created_at), [0.5, 0.9]) / 60,
+    select quantile_cont((epoch(first_reply_at) - epoch(created_at)) / 60, [0.5, 0.9]),
            avg((agent_replies <= 1)::int) filter (where status in ('solved', 'closed'))
     from tickets
 ''').fetchall()

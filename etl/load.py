@@ -56,6 +56,10 @@ from warehouse.schema import (
 
 log = logging.getLogger("turnaround.load")
 
+# DuckDB's memory for the merge (it spills to disk beyond it); the staging database has its
+# own limit (etl.staging), closed before the merge begins.
+MERGE_MEMORY_LIMIT = "3GB"
+
 # (files done, files to read, rows read so far, the file being read)
 Progress = Callable[[int, int, int, str], None]
 
@@ -226,6 +230,8 @@ def _merge(warehouse, options, report, staged, plans, key: HashKey, digests) -> 
     log.debug("waiting for the write window")
     with warehouse.write(options.wait_seconds) as conn:
         started = time.perf_counter()
+        if conn.dialect.name == "duckdb":  # the loader's memory stays bounded at any size
+            conn.exec_driver_sql(f"SET memory_limit = '{MERGE_MEMORY_LIMIT}'")
         ensure_schema(conn, warehouse.display)
         _record_fingerprint(conn, key)
         apply_staged(conn, report, staged, plans)

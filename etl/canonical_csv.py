@@ -94,7 +94,7 @@ def read(path: Path, ctx: ReadContext, table: str) -> ReadResult:
 
 
 def read_batches(
-    path: Path, ctx: ReadContext, table: str, batch_bytes: int = BATCH_BYTES
+    path: Path, ctx: ReadContext, table: str, batch_bytes: int | None = None
 ) -> Iterator[ReadResult]:
     """Read one canonical CSV in batches of whole records, the file read once: ragged rows
     are rejected, blank lines skipped, the rest conformed (rows with values that do not parse
@@ -102,7 +102,8 @@ def read_batches(
     in comments are redacted. Row numbers run on across batches."""
     fmt = FORMATS_BY_TABLE[table]
     offset = 0
-    for header, body in record_blocks(path, ctx.encoding, batch_bytes, [fmt.description]):
+    size = batch_bytes or BATCH_BYTES
+    for header, body in record_blocks(path, ctx.encoding, size, [fmt.description]):
         result, rows = _read_block(path, header + body, fmt, table, ctx, offset)
         offset += rows
         yield result

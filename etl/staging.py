@@ -30,7 +30,7 @@ ATTACHED = "turnaround_staging"  # the staging database's name while a DuckDB me
 
 
 class Staging:
-    """Append frames batch by batch; read them back latest-per-key, in batches."""
+    """Append frames batch by batch; rank them latest-per-key; hand them to a merge."""
 
     def __init__(self, memory_limit: str = "2GB") -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="turnaround-staging-"))
@@ -68,9 +68,6 @@ class Staging:
         return {row[0]: ("VARCHAR" if row[1] == '"NULL"' else row[1]) for row in rows}
 
     # --- reading ------------------------------------------------------------------------
-
-    def tables(self) -> list[str]:
-        return [name for name in self._columns if not name.endswith(FAILED)]
 
     def has(self, name: str) -> bool:
         return name in self._columns
@@ -113,10 +110,8 @@ class Staging:
         self._con.execute(f'drop table "{ranked}"')
         return latest, superseded
 
-    def count(self, name: str, by: str | None = None) -> dict:
-        """Rows of ``name`` (per value of column ``by``)."""
-        if by is None:
-            return {None: self._con.execute(f'select count(*) from "{name}"').fetchone()[0]}
+    def count(self, name: str, by: str) -> dict:
+        """Rows of ``name`` per value of column ``by``."""
         rows = self._con.execute(f'select "{by}", count(*) from "{name}" group by all').fetchall()
         return dict(rows)
 
@@ -129,9 +124,6 @@ class Staging:
     ) -> StagedRows:
         """Staged rows of table ``name``, for a merge to take (``StagedRows``)."""
         return StagedRows(self.path, name, tuple(columns), where, one_per)
-
-    def query(self, sql: str) -> list[tuple]:
-        return self._con.execute(sql).fetchall()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(self.path))

@@ -1,10 +1,12 @@
-"""The pages on generated demo data, loaded by the CLI: what each page shows equals what
-`turnaround metrics ... --json` (and `turnaround cohorts --json`) print for the same filters."""
+"""The pages on generated demo data, loaded by the CLI into DuckDB and into PostgreSQL: what
+each page shows equals what `turnaround metrics ... --json` (and `turnaround cohorts --json`)
+print for the same filters and warehouse."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
@@ -13,14 +15,16 @@ from streamlit.testing.v1 import AppTest
 from dashboard.kpi_tiles import KPI_GROUPS, SHORT_LABELS, status_text
 from dashboard.wording import paradox_sentence
 from metrics import KPI_CATALOG, format_value
+from tests import postgres_server
 from tests.processes import cli, json_out
 
 # The page's default range is the last 30 days of data; the demo's data ends 31 Oct 2026.
 RANGE = ("2026-10-02", "2026-10-31")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> str:
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def demo(request, tmp_path_factory) -> Iterator[str]:
+    """Generated demo data loaded by the CLI, into each warehouse in turn."""
     root = tmp_path_factory.mktemp("pages")
     out = root / "exports"
     assert (
@@ -37,9 +41,14 @@ def demo(tmp_path_factory) -> str:
         ).returncode
         == 0
     )
-    url = f"duckdb:///{root / 'turnaround.duckdb'}"
-    assert cli("load", str(out), "--warehouse", url).returncode == 0
-    return url
+    if request.param == "duckdb":
+        url = f"duckdb:///{root / 'turnaround.duckdb'}"
+        assert cli("load", str(out), "--warehouse", url).returncode == 0
+        yield url
+        return
+    with postgres_server.fresh_database(request.getfixturevalue("pg_server")) as url:
+        assert cli("load", str(out), "--warehouse", url).returncode == 0
+        yield url
 
 
 def _metrics(url: str, *args: str) -> dict:

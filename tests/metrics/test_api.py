@@ -18,6 +18,13 @@ from metrics import (
 )
 from tests.metrics.rows import insert
 
+
+@pytest.fixture
+def engine(any_engine):
+    """Every test here runs on DuckDB and on PostgreSQL."""
+    return any_engine
+
+
 CONTRACT_KPIS = [
     "tta_median_minutes",
     "tta_p90_minutes",

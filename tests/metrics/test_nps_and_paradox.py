@@ -14,6 +14,13 @@ from metrics.paradox import paradox_delta, verdict
 from metrics.queries import Estimate
 from tests.metrics.rows import insert
 
+
+@pytest.fixture
+def engine(any_engine):
+    """Every test here runs on DuckDB and on PostgreSQL."""
+    return any_engine
+
+
 AS_OF = dt.datetime(2024, 6, 1)
 YEAR_AGO = AS_OF - dt.timedelta(days=365)
 DAY = dt.timedelta(days=1)

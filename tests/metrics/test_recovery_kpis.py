@@ -10,6 +10,13 @@ import pytest
 from metrics import MetricParams, compute_kpis, recovery_groups
 from tests.metrics.rows import insert
 
+
+@pytest.fixture
+def engine(any_engine):
+    """Every test here runs on DuckDB and on PostgreSQL."""
+    return any_engine
+
+
 AS_OF = dt.datetime(2024, 6, 1)
 T0 = AS_OF - dt.timedelta(days=90)  # retention start for the default H = 90
 DAY = dt.timedelta(days=1)

@@ -10,6 +10,13 @@ import pytest
 from metrics import MetricParams, compute_kpis
 from tests.metrics.rows import insert
 
+
+@pytest.fixture
+def engine(any_engine):
+    """Every test here runs on DuckDB and on PostgreSQL."""
+    return any_engine
+
+
 AS_OF = dt.datetime(2024, 6, 1, 12, 0)
 _ids = itertools.count()
 

@@ -50,6 +50,7 @@ FLOOR = """
 import json, sys, time, duckdb
 folder, out = sys.argv[1], sys.argv[2]
 con = duckdb.connect(out)
+con.execute("set enable_progress_bar = false")
 start = time.perf_counter()
 for table, name in (("tickets", "tickets"), ("nps_responses", "nps"), ("customers", "customers")):
     con.execute(f"create table {table} as select * from read_csv('{folder}/{name}.csv')")
@@ -84,6 +85,7 @@ kpis = {"median": tta.median(), "p90": tta.quantile(0.9),
 computed = time.perf_counter() - start
 start = time.perf_counter()
 con = duckdb.connect(out)
+con.execute("set enable_progress_bar = false")
 for name, frame in (("tickets", tickets), ("nps_responses", nps), ("customers", customers)):
     con.register("frame", frame)
     con.execute(f"create table {name} as select * from frame")
@@ -164,6 +166,7 @@ def measure_size(label: str, work: Path, postgresql: bool) -> dict:
     url = f"duckdb:///{work / label}.duckdb"
     quiet = ["--log-level", "warning"]
     load = measured([TURNAROUND, "load", str(folder), "--warehouse", url, *quiet])
+    print(label, "load", round(load["seconds"], 1), "s", round(load["peak_mb"]), "MB", flush=True)
     reload = measured([TURNAROUND, "load", str(folder), "--warehouse", url, *quiet])
     metrics_cli = measured([TURNAROUND, "metrics", "--json", "--warehouse", url])
     by_week_cli = measured(
@@ -178,11 +181,11 @@ def measure_size(label: str, work: Path, postgresql: bool) -> dict:
     floor = measured(
         [sys.executable, "-c", FLOOR, str(folder), str(work / f"{label}-floor.duckdb")]
     )
-    floor_inner = json.loads(floor["stdout"])
+    floor_inner = json.loads(floor["stdout"].strip().splitlines()[-1])
     notebook = measured(
         [sys.executable, "-c", NOTEBOOK, str(folder), str(work / f"{label}-notebook.duckdb")]
     )
-    notebook_inner = json.loads(notebook["stdout"])
+    notebook_inner = json.loads(notebook["stdout"].strip().splitlines()[-1])
     ours = load["seconds"] + metrics_cli["seconds"]
     result = {
         "tickets": tickets,

@@ -146,7 +146,11 @@ def _record_end_after(text: str, start: int) -> int:
 def head_text(path: Path, encoding: str = "utf-8") -> str:
     """The start of a file as text; raises UnreadableFile for binary or missing files."""
     try:
-        raw = path.read_bytes()[:SNIFF_BYTES] if path.is_file() else None
+        if path.is_file():
+            with path.open("rb") as file:  # the start only: a file may be gigabytes
+                raw = file.read(SNIFF_BYTES)
+        else:
+            raw = None
     except OSError as exc:
         raise UnreadableFile(str(path), f"cannot be opened ({exc.strerror})", expected()) from None
     if raw is None:

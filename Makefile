@@ -28,10 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
+	test -x /usr/bin/time || apt-get install -y -qq time
 	$(BIN)/python bench/run.py
 
 # The 10,000,000-ticket size (about 2 GB of CSV; tens of minutes), added to bench/results.json.
 bench-large: $(STAMP)
+	test -x /usr/bin/time || apt-get install -y -qq time
 	$(BIN)/python bench/scale.py 10m
 
 # Re-resolve the pinned versions (run by hand, then commit constraints.txt).

@@ -166,23 +166,11 @@ def overview_render(url: str, label: str, results: dict, browser_log: Path | Non
     """The Overview page's time to render, cold (nothing cached) and warm (a new session
     once results are cached): the script run of the whole page (AppTest, in process), and,
     with ``browser_log``, a served dashboard opened in chromium until its run has ended."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    from scale import overview_seconds  # bench/ is the script's own folder
 
-    from warehouse.engine import ENV_VAR
-
-    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-    os.environ[ENV_VAR] = url
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-    def run() -> None:
-        at = AppTest.from_file(app, default_timeout=600).run()
-        assert not at.exception and len(at.metric) == 12, [w.value for w in at.warning]
-
-    results[f"dashboard_{label}_overview_cold_seconds"] = round(timed(run)[0], 2)
-    results[f"dashboard_{label}_overview_warm_seconds"] = median_seconds(run)
-    del os.environ[ENV_VAR]
+    cold, warm = overview_seconds(url)
+    results[f"dashboard_{label}_overview_cold_seconds"] = cold
+    results[f"dashboard_{label}_overview_warm_seconds"] = warm
     if browser_log is not None and Path("/usr/bin/chromium").exists():
         cold, warm = browser_render(url, browser_log)
         results[f"dashboard_{label}_overview_browser_cold_seconds"] = cold

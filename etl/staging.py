@@ -10,6 +10,7 @@ run ends; nothing in it touches the warehouse, which a run holds only to merge.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -26,14 +27,43 @@ from warehouse.dialect import insert_frame
 # Rows handed to the warehouse at a time during the merge.
 SHIP_ROWS = 500_000
 FAILED = "__failed"
+PREFIX = "turnaround-staging-"
+OWNER = "pid"  # the process whose run the folder is
 ATTACHED = "turnaround_staging"  # the staging database's name while a DuckDB merge reads it
+
+
+def remove_abandoned() -> list[Path]:
+    """Remove the staging folders of runs whose process is gone (killed, or out of memory:
+    such a run cannot clean up after itself); return them."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            pid = int((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # being created, or not ours to judge
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 class Staging:
     """Append frames batch by batch; rank them latest-per-key; hand them to a merge."""
 
     def __init__(self, memory_limit: str = "2GB") -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="turnaround-staging-"))
+        remove_abandoned()
+        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.folder / OWNER).write_text(str(os.getpid()))
         self.path = self.folder / "staged.duckdb"
         self._memory_limit = memory_limit
         self._con = self._connect()

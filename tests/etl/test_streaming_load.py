@@ -8,6 +8,9 @@ the contract results great-expectations wrote.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -100,3 +103,23 @@ def test_the_staging_database_is_removed_after_any_run(engine, tmp_path, monkeyp
     with pytest.raises((RuntimeError, LoadError)):
         load_paths(engine, [path], LoadOptions(quarantine_limit=1.0, force=True))
     assert list(staging_root.iterdir()) == []
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(engine, tmp_path, monkeypatch):
+    staging_root = tmp_path / "tmp"
+    staging_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(staging_root))
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    abandoned = staging_root / "turnaround-staging-killed"
+    abandoned.mkdir()
+    (abandoned / "staged.duckdb").write_bytes(b"rows of a run that was killed")
+    (abandoned / "pid").write_text(str(killed.pid))
+    running = staging_root / "turnaround-staging-running"  # a run still going: kept
+    running.mkdir()
+    (running / "pid").write_text(str(os.getpid()))
+    load_paths(engine, [_file(tmp_path)], EVERY_ROW_MAY_FAIL)
+    assert abandoned.exists()  # its process still runs
+    killed.kill()
+    killed.wait()
+    load_paths(engine, [_file(tmp_path)], LoadOptions(quarantine_limit=1.0, force=True))
+    assert sorted(p.name for p in staging_root.iterdir()) == ["turnaround-staging-running"]

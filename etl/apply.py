@@ -101,13 +101,12 @@ def apply_staged(
     """Merge every staged file into the warehouse and account for every row read."""
     _count_reads(report, staged)
     for plan in plans:
-        if plan.target == "held_ticket_metrics":
-            report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
-            _hold_metrics(conn, report, plan)
-        else:
+        if plan.target != "held_ticket_metrics":
             _merge_counted(conn, report, plan)
-    if not any(plan.target == "held_ticket_metrics" for plan in plans):
-        report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
+    report.rows_remapped = map_tickets_to_customers(conn, report.batch_id)
+    for plan in plans:
+        if plan.target == "held_ticket_metrics":
+            _hold_metrics(conn, report, plan)
     # Every run applies held metrics: this run's, and earlier ones whose ticket just arrived.
     outcome = held_metrics.apply(conn, report.batch_id)
     for (source_file, column), n in outcome.per_file.items():

@@ -10,16 +10,17 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import Format, read_text
-from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.formats import Format, not_text
+from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, email_customer_id, redact_emails
+from etl.json_stream import JsonValue, json_values
 
 FORMAT_NAME = "delighted_json"
 SOURCE = "delighted"
@@ -142,41 +143,50 @@ def survey_type_of(response: dict) -> str:
     return str(survey_type).strip().lower() if survey_type else NPS_SURVEY_TYPE
 
 
-def _values(text: str) -> list[tuple[int, Any, str | None, str | None]]:
-    """(record number, JSON value, raw line, problem) of each element or line."""
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        document = None
-    else:
-        elements = document if isinstance(document, list) else [document]
-        return [(i, element, None, None) for i, element in enumerate(elements, 1)]
-    values = []
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            values.append((number, json.loads(line), line, None))
-        except (ValueError, RecursionError) as exc:
-            values.append((number, None, line, f"is not valid JSON ({exc})"))
-    return values
-
-
 def _redacted(raw: str | None, value: Any) -> str:
     text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
     return redact_emails(text)
 
 
+BATCH_RECORDS = 50_000
+
+
 def read(path: Path, ctx: ReadContext) -> ReadResult:
-    """Read Delighted responses into an nps_responses frame (plus rejected and skipped)."""
-    values = _values(read_text(path, ctx.encoding, [DESCRIPTION]))
-    if not any(is_response(value) for _, value, _, _ in values):
+    """The whole file as one ReadResult (``read_batches`` joined)."""
+    return ReadResult.combine(list(read_batches(path, ctx)))
+
+
+def read_batches(
+    path: Path, ctx: ReadContext, batch_records: int | None = None
+) -> Iterator[ReadResult]:
+    batch_records = batch_records or BATCH_RECORDS
+    """Read Delighted responses into nps_responses frames (plus rejected and skipped),
+    ``batch_records`` values of the file at a time; raises UnreadableFile when the file
+    holds no survey response at all."""
+    batch: list[JsonValue] = []
+    found_response = False
+    try:
+        for one in json_values(path, ctx.encoding):
+            found_response = found_response or is_response(one.value)
+            batch.append(one)
+            if len(batch) >= batch_records and found_response:
+                yield _batch_result(batch, ctx.hash_key)
+                batch = []
+    except UnicodeDecodeError as exc:
+        raise not_text(path, exc, ctx.encoding, [DESCRIPTION]) from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
+    if not found_response:
         raise UnreadableFile(str(path), "holds no Delighted survey responses", [DESCRIPTION])
+    yield _batch_result(batch, ctx.hash_key)
+
+
+def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
     skipped: Counter[str] = Counter()
-    for number, value, raw, problem in values:
+    for one in values:
+        number, value, problem = one.number, one.value, one.problem
         if problem is None:
             if not is_response(value):
                 problem = "is not a Delighted survey response"
@@ -185,12 +195,21 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                 continue
             else:
                 try:
-                    rows.append({**response_row(value, ctx.hash_key), "row_number": number})
+                    rows.append({**response_row(value, hash_key), "row_number": number})
                     continue
                 except FieldError as exc:
                     problem = str(exc)
-        customer = _customer_or_none(value, ctx.hash_key)
-        rejected.append(Rejected(TABLE, number, _redacted(raw, value), problem, customer))
+        customer = _customer_or_none(value, hash_key)
+        rejected.append(Rejected(TABLE, number, _redacted(one.raw, value), problem, customer))
+    by_number = {one.number: one for one in values}
+
+    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+        return {
+            n: _redacted(by_number[n].raw, by_number[n].value)
+            for n in row_numbers
+            if n in by_number
+        }
+
     return ReadResult(
         format=FORMAT_NAME,
         source=SOURCE,
@@ -199,16 +218,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         ),
         rejected=rejected,
         skipped=dict(skipped),
-        raw_lookup=_raw_lookup(values),
+        raw_lookup=lookup,
     )
-
-
-def _raw_lookup(values: list[tuple[int, Any, str | None, str | None]]) -> RawLookup:
-    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
-        wanted = set(row_numbers)
-        return {n: _redacted(raw, value) for n, value, raw, _ in values if n in wanted}
-
-    return lookup
 
 
 def sniff(head: str) -> bool:
@@ -232,4 +243,4 @@ def sniff(head: str) -> bool:
     return all(marker.search(head) for marker in SNIFF_MARKERS)
 
 
-FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read)]
+FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read, read_batches=read_batches)]

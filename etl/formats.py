@@ -73,16 +73,6 @@ def not_text(path: Path, exc: UnicodeDecodeError, encoding: str, expected: list[
     )
 
 
-def read_text(path: Path, encoding: str, expected: list[str]) -> str:
-    """A whole file as text in ``encoding``, or UnreadableFile saying why not."""
-    try:
-        return path.read_text(encoding=python_encoding(encoding))
-    except UnicodeDecodeError as exc:
-        raise not_text(path, exc, encoding, expected) from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
-
-
 BLOCK_READ_BYTES = 4 << 20
 
 

@@ -102,11 +102,15 @@ class ReadResult:
                 found.update(one(table, row_numbers))
             return found
 
+        skipped: dict[str, int] = {}
+        for part in parts:
+            for stream, count in part.skipped.items():
+                skipped[stream] = skipped.get(stream, 0) + count
         return cls(
             format=first.format,
             source=first.source,
             rejected=[r for p in parts for r in p.rejected],
-            skipped=first.skipped,
+            skipped=skipped,
             raw_lookup=lookup if lookups else None,
             absent_columns=first.absent_columns,
             **frames,

@@ -78,9 +78,10 @@ def stage_file(
                 result.format,
                 result.source,
                 file_index,
-                skipped=dict(result.skipped),
                 absent=dict(result.absent_columns),
             )
+        for stream, count in result.skipped.items():  # each batch counts its own skips
+            staged.skipped[stream] = staged.skipped.get(stream, 0) + count
         for rejected in result.rejected:
             reader_rejects[rejected.table] += 1
             first_reader_reason.setdefault(rejected.table, rejected.reason)

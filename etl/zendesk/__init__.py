@@ -1,7 +1,7 @@
 """The Zendesk source: API JSON exports (pages, JSON Lines, Singer or Airbyte records)."""
 
 from etl.formats import Format
-from etl.zendesk.reader import DESCRIPTION, read, sniff
+from etl.zendesk.reader import DESCRIPTION, read, read_batches, sniff
 from etl.zendesk.settings import FORMAT_NAME
 
 
@@ -16,6 +16,8 @@ def near_miss(head: str) -> str | None:
     )
 
 
-FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read, near_miss)]
+FORMATS: list[Format] = [
+    Format(FORMAT_NAME, DESCRIPTION, sniff, read, near_miss, read_batches=read_batches)
+]
 
-__all__ = ["FORMATS", "read", "sniff"]
+__all__ = ["FORMATS", "read", "read_batches", "sniff"]

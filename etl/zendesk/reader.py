@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,12 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import not_text, python_encoding
+from etl.formats import not_text
 from etl.frames import (
     GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
     RATINGS_SCHEMA,
     TICKET_METRICS_SCHEMA,
-    RawLookup,
     ReadContext,
     ReadResult,
     Rejected,
@@ -124,30 +124,63 @@ def _table_of_broken_line(raw: str, tables_read: Counter[str]) -> str:
     return tables_read.most_common(1)[0][0] if tables_read else "tickets"
 
 
-def _raw_lookup(path: Path, encoding: str) -> RawLookup:
-    """The records behind row numbers, read again from the file (only rejected rows ask)."""
+class _Batch:
+    """The rows, rejects and skips read since the last batch was handed on; the records
+    behind the rows are kept until then, for the raw text of a row a contract rejects."""
 
-    def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
-        wanted, found = set(row_numbers), {}
-        with path.open(encoding=python_encoding(encoding), newline="") as file:
-            for item in iter_records(file):
-                if (
-                    isinstance(item, Record)
-                    and item.row_number in wanted
-                    and STREAM_TABLES.get(item.stream) == table
-                ):
-                    found[item.row_number] = _raw(item)
-        return found
+    def __init__(self) -> None:
+        self.frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
+        self.records: dict[str, dict[int, Record]] = {table: {} for table in SCHEMAS}
+        self.rejected: list[Rejected] = []
+        self.skipped: Counter[str] = Counter()
+        self.size = 0
 
-    return lookup
+    def add(self, table: str, row: dict[str, Any], item: Record) -> None:
+        self.frames[table].add(row, item.row_number)
+        self.records[table][item.row_number] = item
+        self.size += 1
+
+    def result(self) -> ReadResult:
+        records = self.records
+
+        def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
+            kept = records.get(table, {})
+            return {n: _raw(kept[n]) for n in row_numbers if n in kept}
+
+        self.rejected.sort(key=lambda r: r.row_number)
+        return ReadResult(
+            format=FORMAT_NAME,
+            source=SOURCE,
+            tickets=self.frames["tickets"].frame(),
+            ticket_metrics=self.frames["ticket_metrics"].frame(),
+            identities=self.frames["identities"].frame(),
+            groups=self.frames["groups"].frame(),
+            ratings=self.frames["ratings"].frame(),
+            rejected=self.rejected,
+            skipped=dict(self.skipped),
+            raw_lookup=lookup,
+        )
+
+
+BATCH_RECORDS = 20_000
 
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:
-    """Read a Zendesk export into tickets, ticket_metrics and identities frames.
+    """The whole file as one ReadResult (``read_batches`` joined)."""
+    return ReadResult.combine(list(read_batches(path, ctx)))
 
-    Records of other streams are counted in ``skipped``; broken lines and records whose
-    fields cannot be converted are returned as ``rejected``. Raises UnreadableFile when the
-    file holds no Zendesk JSON at all.
+
+def read_batches(
+    path: Path, ctx: ReadContext, batch_records: int | None = None
+) -> Iterator[ReadResult]:
+    batch_records = batch_records or BATCH_RECORDS
+    """Read a Zendesk export into tickets, ticket_metrics, identities, groups and ratings
+    frames, ``batch_records`` records at a time.
+
+    Records of other streams are counted in ``skipped``; records whose fields cannot be
+    converted are returned as ``rejected``, and so are broken lines (in the last batch, once
+    the file shows which table they were meant for). Raises UnreadableFile when the file
+    holds no Zendesk JSON at all.
     """
     converters = {
         "tickets": ticket_row,
@@ -156,66 +189,55 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         "groups": group_row,
         "ratings": rating_row,
     }
-    frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
-    rejected: list[Rejected] = []
+    batch = _Batch()
     broken: list[BadRecord] = []
-    skipped: Counter[str] = Counter()
     tables_read: Counter[str] = Counter()
     is_zendesk = parsed_any = False
     try:
-        with path.open(encoding=python_encoding(ctx.encoding), newline="") as file:
-            for item in iter_records(file):
-                if isinstance(item, BadRecord):
-                    broken.append(item)
-                    continue
-                parsed_any = True
-                is_zendesk = is_zendesk or item.stream in KNOWN_STREAMS
-                if isinstance(item, StreamSeen):
-                    continue
-                table = STREAM_TABLES.get(item.stream)
-                if table is None:
-                    skipped[item.stream or "unrecognised"] += 1
-                    continue
-                tables_read[table] += 1
-                if not isinstance(item.data, dict):
-                    reason = f"the {item.stream} record is not a JSON object"
-                    rejected.append(Rejected(table, item.row_number, _raw(item), reason))
-                    continue
-                try:
-                    row = converters[table](item.data)
-                except FieldError as exc:
-                    rejected.append(Rejected(table, item.row_number, _raw(item), str(exc)))
-                    continue
-                frames[table].add(row, item.row_number)
+        for item in iter_records(path, ctx.encoding):
+            if isinstance(item, BadRecord):
+                broken.append(item)
+                continue
+            parsed_any = True
+            is_zendesk = is_zendesk or item.stream in KNOWN_STREAMS
+            if isinstance(item, StreamSeen):
+                continue
+            table = STREAM_TABLES.get(item.stream)
+            if table is None:
+                batch.skipped[item.stream or "unrecognised"] += 1
+                continue
+            tables_read[table] += 1
+            if not isinstance(item.data, dict):
+                reason = f"the {item.stream} record is not a JSON object"
+                batch.rejected.append(Rejected(table, item.row_number, _raw(item), reason))
+                continue
+            try:
+                row = converters[table](item.data)
+            except FieldError as exc:
+                batch.rejected.append(Rejected(table, item.row_number, _raw(item), str(exc)))
+                continue
+            batch.add(table, row, item)
+            if batch.size >= batch_records and is_zendesk:
+                yield batch.result()
+                batch = _Batch()
     except UnicodeDecodeError as exc:
         raise not_text(path, exc, ctx.encoding, [DESCRIPTION]) from None
     except OSError as exc:
         raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
-    rejected += [
+    batch.rejected += [
         Rejected(_table_of_broken_line(b.raw, tables_read), b.row_number, _raw(b), b.reason)
         for b in broken
     ]
-    rejected.sort(key=lambda r: r.row_number)
     if not is_zendesk:
         if parsed_any:
             problem = "holds no Zendesk tickets, ticket_metrics or users"
-        elif rejected:
-            problem = f"is not JSON: line {rejected[0].row_number} {rejected[0].reason}"
+        elif batch.rejected:
+            first = min(batch.rejected, key=lambda r: r.row_number)
+            problem = f"is not JSON: line {first.row_number} {first.reason}"
         else:
             problem = "is empty"
         raise UnreadableFile(str(path), problem, [DESCRIPTION])
-    return ReadResult(
-        format=FORMAT_NAME,
-        source=SOURCE,
-        tickets=frames["tickets"].frame(),
-        ticket_metrics=frames["ticket_metrics"].frame(),
-        identities=frames["identities"].frame(),
-        groups=frames["groups"].frame(),
-        ratings=frames["ratings"].frame(),
-        rejected=rejected,
-        skipped=dict(skipped),
-        raw_lookup=_raw_lookup(path, ctx.encoding),
-    )
+    yield batch.result()
 
 
 def _is_zendesk_value(value: Any) -> bool:

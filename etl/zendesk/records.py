@@ -8,16 +8,21 @@ Wrappings, detected from content:
   (``{"stream": ..., "data": {...}}``) or an Airbyte protocol message
   (``{"type": "RECORD", "record": {"stream": ..., "data": {...}}}``).
 
-Record numbers: the line of a JSON Lines file; the 1-based element of an array or page list.
+Record numbers: the line of a JSON Lines file; the 1-based element of an array; for the
+lists of API pages, the record's place among the file's records of its stream (a file of
+several pages numbers on from one page to the next).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any
 
+from etl.json_stream import json_values
 from etl.zendesk.settings import (
     BARE_OBJECT_FIELDS,
     CONTROL_MESSAGE_TYPES,
@@ -104,11 +109,13 @@ def page_lists(doc: dict) -> list[tuple[str, list]] | None:
     return lists
 
 
-def _line_items(value: Any, row_number: int, raw: str | None) -> Iterator[Item]:
-    """The items of one JSON value read from a line (or the whole file)."""
+def _line_items(
+    value: Any, row_number: int, raw: str | None, numbers: Counter[str]
+) -> Iterator[Item]:
+    """The items of one JSON value (a line, an array element or a whole document)."""
     if isinstance(value, list):
         for index, element in enumerate(value, 1):
-            yield from _line_items(element, index, None)
+            yield from _line_items(element, index, None, numbers)
         return
     if not isinstance(value, dict):
         yield BadRecord(row_number, raw or json.dumps(value), "is not a JSON object")
@@ -117,7 +124,8 @@ def _line_items(value: Any, row_number: int, raw: str | None) -> Iterator[Item]:
     if lists is not None:
         for stream, objects in lists:
             yield StreamSeen(stream)
-            yield from (Record(i, stream, obj) for i, obj in enumerate(objects, 1))
+            for obj in objects:
+                yield _page_record(stream, obj, numbers)
         return
     unwrapped = unwrap_message(value)
     if unwrapped is None:
@@ -128,48 +136,23 @@ def _line_items(value: Any, row_number: int, raw: str | None) -> Iterator[Item]:
     yield Record(row_number, stream, data, raw)
 
 
-def _loads(text: str) -> tuple[Any, str | None]:
-    """The JSON value of ``text``, or the reason it is not JSON."""
-    try:
-        return json.loads(text), None
-    except RecursionError:
-        return None, "is nested too deeply"
-    except ValueError as exc:
-        return None, f"is not valid JSON ({exc})"
+def _page_record(stream: str, obj: Any, numbers: Counter[str]) -> Record:
+    """A record of a page list, numbered on from the stream's records in earlier pages."""
+    numbers[stream] += 1
+    return Record(numbers[stream], stream, obj)
 
 
-def _numbered_lines(file: TextIO) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every non-blank line of a file read from its start."""
-    for number, line in enumerate(file, 1):
-        if text := line.strip():
-            yield number, text
+def iter_records(path: Path, encoding: str = "utf-8") -> Iterator[Item]:
+    """Every item of a Zendesk export, read a value at a time (see etl.json_stream): the
+    lists of an API page arrive one record at a time, however large the page.
 
-
-def iter_records(file: TextIO) -> Iterator[Item]:
-    """Every item of a Zendesk export, read from a seekable text file.
-
-    A file whose first line is not JSON on its own is tried as one JSON document (a
-    pretty-printed page); if that fails too, it is read line by line, and each broken line
-    becomes a BadRecord.
+    Raises UnicodeDecodeError or OSError as the file is read.
     """
-    lines = _numbered_lines(file)
-    first = next(lines, None)
-    if first is None:
-        return
-    number, text = first
-    value, problem = _loads(text)
-    if problem is None:
-        yield from _line_items(value, number, text)
-    else:
-        document, document_problem = _loads(text + "\n" + file.read())
-        if document_problem is None:
-            yield from _line_items(document, 1, None)
-            return
-        file.seek(0)
-        lines = _numbered_lines(file)
-    for number, text in lines:
-        value, problem = _loads(text)
-        if problem is None:
-            yield from _line_items(value, number, text)
+    numbers: Counter[str] = Counter()  # page records numbered per stream across the file
+    for one in json_values(path, encoding, stream_members=PAGE_KEYS):
+        if one.problem is not None:
+            yield BadRecord(one.number, one.raw or "", one.problem)
+        elif one.member is not None:
+            yield _page_record(PAGE_KEYS[one.member], one.value, numbers)
         else:
-            yield BadRecord(number, text, problem)
+            yield from _line_items(one.value, one.number, one.raw, numbers)

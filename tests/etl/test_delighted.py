@@ -9,16 +9,18 @@ import polars as pl
 import pytest
 
 from data_contracts import CONTRACTS
+from etl import json_stream
 from etl.delighted import (
     FORMATS,
     FieldError,
     customer_id_of,
     read,
+    read_batches,
     response_row,
     sniff,
     unix_to_utc,
 )
-from etl.frames import ReadContext, UnreadableFile
+from etl.frames import ReadContext, ReadResult, UnreadableFile
 from etl.identity import email_customer_id
 from tests.conftest import FIXTURES
 
@@ -246,3 +248,24 @@ class TestSniff:
     )
     def test_refuses_other_files(self, head):
         assert not sniff(head)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["parsed_whole", "streamed"])
+def test_batches_give_what_one_read_gives(tmp_path, monkeypatch, streamed):
+    responses = [response(id=str(i), score=i % 11) for i in range(1, 8)]
+    responses[2] = response(id="3", score="ten")  # rejected by the reader
+    responses[4] = response(id="5", survey_type="csat", score=4)  # skipped
+    path = tmp_path / "responses.json"
+    path.write_text(json.dumps(responses, indent=2))
+    whole = read(path, CTX)
+    if streamed:
+        monkeypatch.setattr(json_stream, "WHOLE_DOCUMENT_BYTES", 0)
+    batches = list(read_batches(path, CTX, batch_records=3))
+    assert [b.nps_responses.height for b in batches] == [2, 2, 1]
+    joined = ReadResult.combine(batches)
+    assert joined.nps_responses.equals(whole.nps_responses)
+    assert whole.nps_responses["response_id"].to_list() == ["1", "2", "4", "6", "7"]
+    assert joined.skipped == whole.skipped == {"survey_type:csat": 1}
+    assert [r.row_number for r in joined.rejected] == [r.row_number for r in whole.rejected] == [3]
+    raw = batches[2].raw_lookup("nps_responses", [7])
+    assert json.loads(raw[7])["id"] == "7"

@@ -9,9 +9,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.frames import IDENTITIES_SCHEMA, TICKET_METRICS_SCHEMA, ReadContext, UnreadableFile
+from etl import json_stream
+from etl.frames import (
+    IDENTITIES_SCHEMA,
+    TICKET_METRICS_SCHEMA,
+    ReadContext,
+    ReadResult,
+    UnreadableFile,
+)
 from etl.identity import EMAIL_PATTERN, email_customer_id
-from etl.zendesk import FORMATS, read, sniff
+from etl.zendesk import FORMATS, read, read_batches, sniff
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
 from tests.conftest import FIXTURES
 
@@ -404,3 +411,49 @@ def test_sniff_accepts_a_singer_file_whose_first_schema_fills_the_head():
     schema = {"properties": {f"field_{i}": {"type": ["null", "string"]} for i in range(5000)}}
     head = json.dumps({"type": "SCHEMA", "stream": "tickets", "schema": schema})[: 64 * 1024]
     assert sniff(head)
+
+
+def _more_tickets(count: int) -> list[dict]:
+    return [{**TICKETS[0], "id": 200 + i, "requester_id": 7} for i in range(count)]
+
+
+def test_pages_one_after_another_number_their_records_on(tmp_path):
+    path = tmp_path / "pages.json"
+    pages = [{"tickets": _more_tickets(3)}, {"tickets": _more_tickets(5)[3:], "users": USERS}]
+    path.write_text("\n".join(json.dumps(page, indent=1) for page in pages))
+    result = read(path, CTX)
+    assert result.tickets.select("ticket_id", "row_number").rows() == [
+        (str(200 + i), i + 1) for i in range(5)
+    ]
+    assert result.identities["row_number"].to_list() == [1, 2]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["parsed_whole", "streamed"])
+def test_batches_give_what_one_read_gives(tmp_path, monkeypatch, streamed):
+    """Cut into batches of two records (and, streamed, parsed with ijson), a side-loaded page
+    gives the same rows, rejects, skips and raw records as one read of the whole file."""
+    tickets = _more_tickets(6)
+    tickets[3] = {**tickets[3], "created_at": "not a time"}  # the reader rejects it
+    page = {"tickets": tickets, "users": USERS, "brands": [{"id": 1}, {"id": 2}], "count": 6}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page, indent=2))
+    whole = read(path, CTX)
+    if streamed:
+        monkeypatch.setattr(json_stream, "WHOLE_DOCUMENT_BYTES", 0)
+    batches = list(read_batches(path, CTX, batch_records=2))
+    assert len(batches) == 4  # 5 tickets and 2 users kept, two at a time, then the rest
+    assert [b.tickets.height for b in batches] == [2, 2, 1, 0]
+    assert sum(b.identities.height for b in batches) == 2
+    joined = ReadResult.combine(batches)
+    assert joined.tickets.equals(whole.tickets)
+    assert joined.identities.equals(whole.identities)
+    assert joined.skipped == whole.skipped == {"brands": 2}
+    assert [(r.row_number, r.reason) for r in joined.rejected] == [
+        (r.row_number, r.reason) for r in whole.rejected
+    ]
+    assert [r.row_number for r in whole.rejected] == [4]
+    # each batch finds the raw record of its own rows (a contract check may reject one)
+    second = batches[1].tickets["row_number"].to_list()
+    raw = batches[1].raw_lookup("tickets", second)
+    assert [json.loads(raw[n])["id"] for n in second] == [tickets[n - 1]["id"] for n in second]
+    assert batches[0].raw_lookup("tickets", second) == {}

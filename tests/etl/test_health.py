@@ -1,4 +1,5 @@
-"""What the Data health page reads (etl.health), from real loads into a DuckDB warehouse."""
+"""What the Data health page reads (etl.health), from real loads (`turnaround load`) into
+each warehouse: a DuckDB file and a database on the PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _load(url: str, *files, config=None) -> dict:
     return json_out(cli("load", *map(str, files), "--warehouse", url, "--json", *extra))
 
 
-def test_freshness_and_runs_after_a_load_with_a_bad_row(tmp_path):
+def test_freshness_and_runs_after_a_load_with_a_bad_row(tmp_path, any_warehouse_url):
     tickets = tmp_path / "tickets.csv"
     tickets.write_text(
         "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,updated_at\n"
@@ -27,7 +28,7 @@ def test_freshness_and_runs_after_a_load_with_a_bad_row(tmp_path):
         "t2,c1,2026-10-03T09:00:00Z,,,open,email,2026-10-05T08:00:00Z\n"
         "t3,c1,not a time,,,open,email,2026-10-05T08:00:00Z\n"
     )
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    url = any_warehouse_url
     config = tmp_path / "turnaround.toml"
     config.write_text("[load]\nquarantine_limit = 0.5\n")  # one bad row of three is kept out
     report = _load(url, tickets, config=config)
@@ -74,8 +75,8 @@ def test_staleness_names_a_failed_load_or_an_old_one():
     assert staleness({"latest": early, "succeeded": late}, NOW, 36) is None
 
 
-def test_a_refused_file_is_the_latest_run(tmp_path):
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+def test_a_refused_file_is_the_latest_run(tmp_path, any_warehouse_url):
+    url = any_warehouse_url
     good = tmp_path / "customers.csv"
     good.write_text("customer_id,signup_at\nc1,2026-01-01T00:00:00Z\n")
     assert _load(url, good)["status"] == "succeeded"
@@ -90,10 +91,10 @@ def test_a_refused_file_is_the_latest_run(tmp_path):
     assert staleness(runs, NOW, 36).startswith("The last load (")
 
 
-def test_a_refused_run_is_not_the_latest_load(tmp_path):
+def test_a_refused_run_is_not_the_latest_load(tmp_path, any_warehouse_url):
     """A load refused because another was running says nothing of the data: the banner
     looks past it, to the loads that ran."""
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    url = any_warehouse_url
     good = tmp_path / "customers.csv"
     good.write_text("customer_id,signup_at\nc1,2026-01-01T00:00:00Z\n")
     report = _load(url, good)

@@ -4,7 +4,7 @@ nightly refresh as a scheduler and a reader see it, and the analyst's slices on 
 
 Writes bench/results.json (and, through bench/scale.py, the 100k and 1M sizes and the table
 in docs/benchmarks.md). Budgets are ratios to baselines measured in the same run
-(DuckDB's own read_csv of the same tickets.csv; a plain pandas KPI computation), since a
+(DuckDB's own read_csv of the same files; a plain pandas KPI computation), since a
 shared 2-core machine is too noisy for absolute thresholds. The one absolute aim is the
 inbox skip: an inbox run whose file was loaded before takes under 2 s, start-up included.
 Readers during a load are timed against the same reader with the warehouse to itself.
@@ -309,9 +309,12 @@ def main() -> int:
 
     tickets_csv = root / "canonical" / "tickets.csv"
     con = duckdb.connect(str(root / "baseline.duckdb"))
-    seconds, _ = timed(
-        lambda: con.execute("create table t as select * from read_csv(?)", [str(tickets_csv)])
-    )
+
+    def read_every_file() -> None:  # the files the load read: customers, tickets, NPS
+        for csv in sorted((root / "canonical").glob("*.csv")):
+            con.execute(f'create table "{csv.stem}" as select * from read_csv(?)', [str(csv)])
+
+    seconds, _ = timed(read_every_file)
     results["baseline_duckdb_read_csv_seconds"] = round(seconds, 2)
     results["baseline_pandas_kpis_seconds"] = median_seconds(lambda: pandas_kpis(tickets_csv))
 

@@ -130,14 +130,16 @@ class _Batch:
 
     def __init__(self) -> None:
         self.frames = {table: _Rows(schema) for table, schema in SCHEMAS.items()}
-        self.records: dict[str, dict[int, Record]] = {table: {} for table in SCHEMAS}
+        # the line as read (a string, which the garbage collector need not scan), or for a
+        # record of a JSON document the record itself
+        self.records: dict[str, dict[int, str | Record]] = {table: {} for table in SCHEMAS}
         self.rejected: list[Rejected] = []
         self.skipped: Counter[str] = Counter()
         self.size = 0
 
     def add(self, table: str, row: dict[str, Any], item: Record) -> None:
         self.frames[table].add(row, item.row_number)
-        self.records[table][item.row_number] = item
+        self.records[table][item.row_number] = item.raw if item.raw is not None else item
         self.size += 1
 
     def result(self) -> ReadResult:
@@ -145,7 +147,11 @@ class _Batch:
 
         def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
             kept = records.get(table, {})
-            return {n: _raw(kept[n]) for n in row_numbers if n in kept}
+            return {
+                n: redact_emails(kept[n]) if isinstance(kept[n], str) else _raw(kept[n])
+                for n in row_numbers
+                if n in kept
+            }
 
         self.rejected.sort(key=lambda r: r.row_number)
         return ReadResult(

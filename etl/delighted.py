@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import Format, not_text
+from etl.formats import Format, not_text, whole_file
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, email_customer_id, redact_emails
 from etl.json_stream import JsonValue, json_values
@@ -151,18 +151,13 @@ def _redacted(raw: str | None, value: Any) -> str:
 BATCH_RECORDS = 50_000
 
 
-def read(path: Path, ctx: ReadContext) -> ReadResult:
-    """The whole file as one ReadResult (``read_batches`` joined)."""
-    return ReadResult.combine(list(read_batches(path, ctx)))
-
-
 def read_batches(
     path: Path, ctx: ReadContext, batch_records: int | None = None
 ) -> Iterator[ReadResult]:
-    batch_records = batch_records or BATCH_RECORDS
     """Read Delighted responses into nps_responses frames (plus rejected and skipped),
     ``batch_records`` values of the file at a time; raises UnreadableFile when the file
     holds no survey response at all."""
+    batch_records = batch_records or BATCH_RECORDS
     batch: list[JsonValue] = []
     found_response = False
     try:
@@ -242,5 +237,7 @@ def sniff(head: str) -> bool:
             continue
     return all(marker.search(head) for marker in SNIFF_MARKERS)
 
+
+read = whole_file(read_batches)
 
 FORMATS: list[Format] = [Format(FORMAT_NAME, DESCRIPTION, sniff, read, read_batches=read_batches)]

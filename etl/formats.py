@@ -48,6 +48,17 @@ def batches(fmt: Format, path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
         yield fmt.read(path, ctx)
 
 
+def whole_file(
+    read_batches: Callable[[Path, ReadContext], Iterator[ReadResult]],
+) -> Callable[[Path, ReadContext], ReadResult]:
+    """A streaming reader's ``read``: the whole file as one ReadResult, its batches joined."""
+
+    def read(path: Path, ctx: ReadContext) -> ReadResult:
+        return ReadResult.combine(list(read_batches(path, ctx)))
+
+    return read
+
+
 def all_formats() -> list[Format]:
     formats: list[Format] = []
     for module in READER_MODULES:

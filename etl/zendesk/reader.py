@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import not_text
+from etl.formats import not_text, whole_file
 from etl.frames import (
     GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
@@ -171,15 +171,9 @@ class _Batch:
 BATCH_RECORDS = 20_000
 
 
-def read(path: Path, ctx: ReadContext) -> ReadResult:
-    """The whole file as one ReadResult (``read_batches`` joined)."""
-    return ReadResult.combine(list(read_batches(path, ctx)))
-
-
 def read_batches(
     path: Path, ctx: ReadContext, batch_records: int | None = None
 ) -> Iterator[ReadResult]:
-    batch_records = batch_records or BATCH_RECORDS
     """Read a Zendesk export into tickets, ticket_metrics, identities, groups and ratings
     frames, ``batch_records`` records at a time.
 
@@ -188,6 +182,7 @@ def read_batches(
     the file shows which table they were meant for). Raises UnreadableFile when the file
     holds no Zendesk JSON at all.
     """
+    batch_records = batch_records or BATCH_RECORDS
     converters = {
         "tickets": ticket_row,
         "ticket_metrics": ticket_metric_row,
@@ -244,6 +239,9 @@ def read_batches(
             problem = "is empty"
         raise UnreadableFile(str(path), problem, [DESCRIPTION])
     yield batch.result()
+
+
+read = whole_file(read_batches)
 
 
 def _is_zendesk_value(value: Any) -> bool:

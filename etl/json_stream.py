@@ -72,7 +72,10 @@ def json_values(
                 yield _line_value(*following)
                 yield from _lines(text, following[0])
                 return
-            yield from _given(value, stream_members, [0])  # one line: the whole document
+            given = list(_given(value, stream_members, [0]))  # one line (under 1 MB)
+            if len(given) == 1 and not isinstance(value, list):  # one record: keep its line
+                given[0].number, given[0].raw = number, line
+            yield from given
             return
         text.seek(0)
         if path.stat().st_size <= (WHOLE_DOCUMENT_BYTES if whole_bytes is None else whole_bytes):

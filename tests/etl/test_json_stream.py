@@ -165,3 +165,11 @@ def test_a_large_document_is_never_held_whole(tmp_path):
 
 def test_values_are_plain_dataclasses():
     assert JsonValue(1, {"a": 1}) == JsonValue(1, {"a": 1}, None, None, None)
+
+
+def test_a_file_of_one_record_keeps_its_line_and_line_number(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text('\n{"stream": "tickets", "data": {"id": 1}}\n')
+    assert [(v.number, v.raw) for v in json_values(path)] == [
+        (2, '{"stream": "tickets", "data": {"id": 1}}')
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import Format, not_text, whole_file
+from etl.formats import Format, refused_if_unreadable, whole_file
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, email_customer_id, redact_emails
 from etl.json_stream import JsonValue, json_values
@@ -160,17 +160,13 @@ def read_batches(
     batch_records = batch_records or BATCH_RECORDS
     batch: list[JsonValue] = []
     found_response = False
-    try:
+    with refused_if_unreadable(path, ctx.encoding, [DESCRIPTION]):
         for one in json_values(path, ctx.encoding):
             found_response = found_response or is_response(one.value)
             batch.append(one)
             if len(batch) >= batch_records and found_response:
                 yield _batch_result(batch, ctx.hash_key)
                 batch = []
-    except UnicodeDecodeError as exc:
-        raise not_text(path, exc, ctx.encoding, [DESCRIPTION]) from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
     if not found_response:
         raise UnreadableFile(str(path), "holds no Delighted survey responses", [DESCRIPTION])
     yield _batch_result(batch, ctx.hash_key)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import importlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,18 @@ def not_text(path: Path, exc: UnicodeDecodeError, encoding: str, expected: list[
     )
 
 
+@contextmanager
+def refused_if_unreadable(path: Path, encoding: str, expected: list[str]) -> Iterator[None]:
+    """Inside, a decode or I/O error while reading ``path`` refuses the file whole, naming
+    the option that reads it where there is one."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise not_text(path, exc, encoding, expected) from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
+
+
 BLOCK_READ_BYTES = 4 << 20
 
 
@@ -97,29 +110,24 @@ def record_blocks(
     decoder = codecs.getincrementaldecoder(python_encoding(encoding))()
     header: str | None = None
     carry = ""
-    try:
-        with path.open("rb") as file:
-            while True:
-                raw = file.read(BLOCK_READ_BYTES)
-                carry += decoder.decode(raw, final=not raw)
-                if header is None:
-                    end = _first_record_end(carry)
-                    if end < 0 and raw:
-                        continue
-                    header, carry = (carry, "") if end < 0 else (carry[:end], carry[end:])
-                if not raw:
-                    yield header, carry
-                    return
-                while len(carry) >= batch_bytes:
-                    cut = _record_end_after(carry, batch_bytes)
-                    if cut < 0:
-                        break
-                    yield header, carry[:cut]
-                    carry = carry[cut:]
-    except UnicodeDecodeError as exc:
-        raise not_text(path, exc, encoding, expected) from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
+    with refused_if_unreadable(path, encoding, expected), path.open("rb") as file:
+        while True:
+            raw = file.read(BLOCK_READ_BYTES)
+            carry += decoder.decode(raw, final=not raw)
+            if header is None:
+                end = _first_record_end(carry)
+                if end < 0 and raw:
+                    continue
+                header, carry = (carry, "") if end < 0 else (carry[:end], carry[end:])
+            if not raw:
+                yield header, carry
+                return
+            while len(carry) >= batch_bytes:
+                cut = _record_end_after(carry, batch_bytes)
+                if cut < 0:
+                    break
+                yield header, carry[:cut]
+                carry = carry[cut:]
 
 
 def _first_record_end(text: str) -> int:

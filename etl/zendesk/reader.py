@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
-from etl.formats import not_text, whole_file
+from etl.formats import refused_if_unreadable, whole_file
 from etl.frames import (
     GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
@@ -194,7 +194,7 @@ def read_batches(
     broken: list[BadRecord] = []
     tables_read: Counter[str] = Counter()
     is_zendesk = parsed_any = False
-    try:
+    with refused_if_unreadable(path, ctx.encoding, [DESCRIPTION]):
         for item in iter_records(path, ctx.encoding):
             if isinstance(item, BadRecord):
                 broken.append(item)
@@ -221,10 +221,6 @@ def read_batches(
             if batch.size >= batch_records and is_zendesk:
                 yield batch.result()
                 batch = _Batch()
-    except UnicodeDecodeError as exc:
-        raise not_text(path, exc, ctx.encoding, [DESCRIPTION]) from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", [DESCRIPTION]) from None
     batch.rejected += [
         Rejected(_table_of_broken_line(b.raw, tables_read), b.row_number, _raw(b), b.reason)
         for b in broken

@@ -20,11 +20,14 @@ from data_contracts import CONTRACTS
 from etl.formats import Format, refused_if_unreadable, whole_file
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, email_customer_id, redact_emails
-from etl.json_stream import JsonValue, json_values
+from etl.json_stream import JsonValue, connector_record, json_values
 
 FORMAT_NAME = "delighted_json"
 SOURCE = "delighted"
-DESCRIPTION = "Delighted API JSON: survey responses as a JSON array or JSON Lines"
+DESCRIPTION = (
+    "Delighted API JSON: survey responses as a JSON array or JSON Lines, bare or as "
+    "Airbyte / Singer records"
+)
 TABLE = "nps_responses"
 SCHEMA: dict[str, pl.DataType] = {**CONTRACTS[TABLE].schema, "row_number": pl.Int64()}
 
@@ -40,6 +43,8 @@ RESPONSE_COLUMNS: dict[str, tuple[str, str]] = {
 CUSTOMER_ID_PROPERTY = "customer_id"  # the person property holding the company's customer id
 NPS_SURVEY_TYPE = "nps"  # responses without survey_type predate other survey types: NPS
 RESPONSE_FIELDS = frozenset({"id", "person", "score"})
+RESPONSES_STREAM = "survey_responses"  # the connector stream of survey responses
+STREAM_MARKER = re.compile(r'"stream"\s*:\s*"survey_responses"')
 SNIFF_MARKERS = (re.compile(r'"survey_type"\s*:'), re.compile(r'"person"\s*:'))
 
 
@@ -49,6 +54,18 @@ class FieldError(ValueError):
 
 def is_response(value: Any) -> bool:
     return isinstance(value, dict) and value.keys() >= RESPONSE_FIELDS
+
+
+def unwrapped(value: Any) -> tuple[str | None, Any]:
+    """(stream, response) of a value: an Airbyte or Singer record of the Delighted
+    connector's ``survey_responses`` (or another) stream, else (None, the bare value)."""
+    wrapped = connector_record(value)
+    return wrapped if wrapped is not None else (None, value)
+
+
+def holds_response(value: Any) -> bool:
+    stream, data = unwrapped(value)
+    return stream in (None, RESPONSES_STREAM) and is_response(data)
 
 
 def unix_to_utc(value: Any) -> dt.datetime | None:
@@ -162,7 +179,7 @@ def read_batches(
     found_response = False
     with refused_if_unreadable(path, ctx.encoding, [DESCRIPTION]):
         for one in json_values(path, ctx.encoding):
-            found_response = found_response or is_response(one.value)
+            found_response = found_response or holds_response(one.value)
             batch.append(one)
             if len(batch) >= batch_records and found_response:
                 yield _batch_result(batch, ctx.hash_key)
@@ -177,8 +194,12 @@ def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
     rejected: list[Rejected] = []
     skipped: Counter[str] = Counter()
     for one in values:
-        number, value, problem = one.number, one.value, one.problem
+        number, problem = one.number, one.problem
+        stream, value = unwrapped(one.value)
         if problem is None:
+            if stream not in (None, RESPONSES_STREAM):
+                skipped[stream] += 1  # people, bounces, unsubscribes...
+                continue
             if not is_response(value):
                 problem = "is not a Delighted survey response"
             elif (survey_type := survey_type_of(value)) != NPS_SURVEY_TYPE:
@@ -224,10 +245,12 @@ def sniff(head: str) -> bool:
         document = None
     else:
         elements = document if isinstance(document, list) else [document]
-        return any(is_response(element) for element in elements)
+        return any(holds_response(element) for element in elements)
+    if STREAM_MARKER.search(head):
+        return True
     for line in head.split("\n")[:50]:
         try:
-            if is_response(json.loads(line)):
+            if holds_response(json.loads(line)):
                 return True
         except (ValueError, RecursionError):
             continue

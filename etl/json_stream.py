@@ -251,3 +251,21 @@ def _build(events, event: str, value: Any) -> Any:
             if not depth:
                 return builder.value
     raise ijson.IncompleteJSONError("the document ends inside a value")
+
+
+def connector_record(message: Any) -> tuple[str, Any] | None:
+    """The (stream, record) a connector's message carries: a Singer ``RECORD`` message
+    (``{"type": "RECORD", "stream": ..., "record": {...}}``), an Airbyte protocol message
+    (``{"type": "RECORD", "record": {"stream": ..., "data": {...}}}``) or an Airbyte record
+    line (``{"stream": ..., "data": {...}}``); None for any other value."""
+    if not isinstance(message, dict):
+        return None
+    if message.get("type") == "RECORD":
+        inner = message.get("record")
+        if isinstance(inner, dict) and "data" in inner and isinstance(inner.get("stream"), str):
+            return inner["stream"], inner["data"]  # Airbyte protocol
+        if isinstance(message.get("stream"), str) and "record" in message:
+            return message["stream"], inner  # Singer
+    if isinstance(message.get("stream"), str) and "data" in message:
+        return message["stream"], message["data"]  # Airbyte record line
+    return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.json_stream import json_values
+from etl.json_stream import connector_record, json_values
 from etl.zendesk.settings import (
     BARE_OBJECT_FIELDS,
     CONTROL_MESSAGE_TYPES,
@@ -73,17 +73,11 @@ def unwrap_message(message: dict) -> tuple[str | None, Any] | None:
 
     A line that is no Singer or Airbyte message is a bare API object.
     """
-    kind = message.get("type")
-    if kind == "RECORD":
-        inner = message.get("record")
-        if isinstance(inner, dict) and "data" in inner and isinstance(inner.get("stream"), str):
-            return inner["stream"], inner["data"]  # Airbyte protocol
-        if isinstance(message.get("stream"), str) and "record" in message:
-            return message["stream"], inner  # Singer
-    elif kind in CONTROL_MESSAGE_TYPES:
+    wrapped = connector_record(message)
+    if wrapped is not None:
+        return wrapped
+    if message.get("type") in CONTROL_MESSAGE_TYPES:
         return None
-    if isinstance(message.get("stream"), str) and "data" in message:
-        return message["stream"], message["data"]  # Airbyte record line
     return bare_stream(message), message
 
 

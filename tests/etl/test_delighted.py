@@ -20,6 +20,7 @@ from etl.delighted import (
     sniff,
     unix_to_utc,
 )
+from etl.formats import detect
 from etl.frames import ReadContext, ReadResult, UnreadableFile
 from etl.identity import email_customer_id
 from tests.conftest import FIXTURES
@@ -269,3 +270,61 @@ def test_batches_give_what_one_read_gives(tmp_path, monkeypatch, streamed):
     assert [r.row_number for r in joined.rejected] == [r.row_number for r in whole.rejected] == [3]
     raw = batches[2].raw_lookup("nps_responses", [7])
     assert json.loads(raw[7])["id"] == "7"
+
+
+AIRBYTE_RECORDS = FIXTURES / "real" / "delighted_api_records_airbyte.jsonl"
+
+# The file's ten survey_responses records, written out by hand from the file:
+# (line, id, person, score, comment, created_at = updated_at as UTC).
+AIRBYTE_RESPONSES = [
+    (11, "210554372", "980285131", 8, "Test Comment2", dt.datetime(2022, 1, 4, 9, 48, 8)),
+    (12, "210554370", "980285130", 9, "Test Comment1", dt.datetime(2022, 1, 4, 9, 48, 8)),
+    (13, "210554373", "1040825885", 3, "Test Comment3", dt.datetime(2022, 1, 4, 9, 48, 9)),
+    (14, "210554375", "1040826153", 7, "Test Comment5", dt.datetime(2022, 1, 4, 9, 48, 10)),
+    (15, "210554374", "1040826151", 1, "Test Comment4", dt.datetime(2022, 1, 4, 9, 48, 10)),
+    (16, "210554379", "1040826160", 7, "Test Comment7", dt.datetime(2022, 1, 4, 9, 48, 11)),
+    (17, "210554376", "1040826156", 0, "Test Comment6", dt.datetime(2022, 1, 4, 9, 48, 11)),
+    (18, "210554381", "1040826161", 3, "Test Comment8", dt.datetime(2022, 1, 4, 9, 48, 12)),
+    (19, "210554385", "1040826168", 6, "Test Comment10", dt.datetime(2022, 1, 4, 9, 48, 13)),
+    (20, "210554382", "1040826163", 0, "Test Comment9", dt.datetime(2022, 1, 4, 9, 48, 13)),
+]
+
+
+def test_airbyte_records_of_the_real_connector_become_responses_row_by_row():
+    """Airbyte's Delighted connector output: survey_responses records are read, the people,
+    bounces and unsubscribes streams are skipped and counted."""
+    assert detect(AIRBYTE_RECORDS).name == "delighted_json"
+    result = read(AIRBYTE_RECORDS, CTX)
+    frame = result.nps_responses.sort("row_number")
+    got = frame.select(
+        "row_number", "response_id", "customer_id", "score", "comment", "responded_at"
+    ).rows()
+    assert got == AIRBYTE_RESPONSES
+    assert frame.get_column("updated_at").to_list() == [r[5] for r in AIRBYTE_RESPONSES]
+    assert result.skipped == {"bounces": 5, "people": 5, "unsubscribes": 10}
+    assert result.rejected == []
+
+
+def test_singer_and_airbyte_protocol_messages_carry_responses(tmp_path):
+    singer = {"type": "RECORD", "stream": "survey_responses", "record": response()}
+    protocol = {
+        "type": "RECORD",
+        "record": {"stream": "survey_responses", "data": response(id="2", score=3)},
+    }
+    other = {"type": "RECORD", "record": {"stream": "people", "data": {"id": "9"}}}
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(json.dumps(m) for m in (singer, protocol, other)) + "\n")
+    assert sniff(path.read_text())
+    result = read(path, CTX)
+    assert result.nps_responses.select("row_number", "response_id", "score").rows() == [
+        (1, "1", 9),
+        (2, "2", 3),
+    ]
+    assert result.skipped == {"people": 1}
+
+
+def test_a_file_of_other_connector_streams_only_is_refused(tmp_path):
+    path = tmp_path / "people.jsonl"
+    path.write_text('{"stream": "people", "data": {"id": "1", "name": "A"}}\n')
+    with pytest.raises(UnreadableFile, match="no Delighted survey responses"):
+        read(path, CTX)

@@ -93,6 +93,35 @@ def canonical(frame: pl.DataFrame, key: str) -> list[dict]:
 
 WRAPPINGS = {
     "page": lambda: [{**STREAMS, "next_page": None, "count": 2}],
+    # cursor pagination (GET /api/v2/tickets?page[size]=100)
+    "cursor_page": lambda: [
+        {
+            **STREAMS,
+            "meta": {"has_more": False, "after_cursor": "xyz", "before_cursor": "abc"},
+            "links": {"next": None, "prev": "https://acme.zendesk.com/api/v2/tickets.json?x"},
+        }
+    ],
+    # the incremental export (GET /api/v2/incremental/tickets/cursor.json), in two pages
+    "incremental_export": lambda: [
+        {
+            "tickets": TICKETS[:1],
+            "after_url": "https://acme.zendesk.com/api/v2/incremental/tickets/cursor.json?c=1",
+            "after_cursor": "MTU3NjYxMzUzOS4wfHw0Njd8",
+            "before_cursor": None,
+            "end_of_stream": False,
+            "end_time": 1709370000,
+            "count": 1,
+        },
+        {
+            "tickets": TICKETS[1:],
+            "ticket_metrics": METRICS,
+            "users": USERS,
+            "after_cursor": None,
+            "end_of_stream": True,
+            "end_time": 1709470800,
+            "count": 1,
+        },
+    ],
     "bare_jsonl": lambda: [obj for _, obj in records()],
     "singer": lambda: [
         {"type": "SCHEMA", "stream": "tickets", "schema": {}, "key_properties": ["id"]},
@@ -469,3 +498,18 @@ def test_a_json_lines_batch_finds_the_line_behind_a_row_with_emails_redacted(tmp
     raw = batches[0].raw_lookup("tickets", [1, 3])
     assert list(raw) == [1]  # row 3 is the next batch's
     assert raw[1] == json.dumps(lines[0]).replace("ann@example.com", "<email>")
+
+
+@pytest.mark.parametrize(
+    ("rating", "csat"),
+    [
+        (None, None),
+        ({"score": "unoffered"}, "unoffered"),
+        ({"score": "offered", "id": None}, "offered"),
+        ({"id": 5, "score": "bad", "comment": "slow"}, "bad"),
+    ],
+)
+def test_satisfaction_rating_null_or_unoffered(tmp_path, rating, csat):
+    ticket = TICKETS[0] | {"satisfaction_rating": rating}
+    path = write_lines(tmp_path / "tickets.jsonl", [ticket])
+    assert read(path, CTX).tickets.get_column("csat").to_list() == [csat]

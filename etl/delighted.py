@@ -20,7 +20,7 @@ from data_contracts import CONTRACTS
 from etl.formats import Format, refused_if_unreadable, whole_file
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, email_customer_id, redact_emails
-from etl.json_stream import JsonValue, connector_record, json_values
+from etl.json_stream import JsonValue, connector_record, is_control_message, json_values
 
 FORMAT_NAME = "delighted_json"
 SOURCE = "delighted"
@@ -197,6 +197,8 @@ def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
         number, problem = one.number, one.problem
         stream, value = unwrapped(one.value)
         if problem is None:
+            if is_control_message(value):
+                continue  # a Singer SCHEMA or STATE line: no record
             if stream not in (None, RESPONSES_STREAM):
                 skipped[stream] += 1  # people, bounces, unsubscribes...
                 continue

@@ -269,3 +269,25 @@ def connector_record(message: Any) -> tuple[str, Any] | None:
     if isinstance(message.get("stream"), str) and "data" in message:
         return message["stream"], message["data"]  # Airbyte record line
     return None
+
+
+# Singer and Airbyte message types that carry no record (`type` of a message line).
+CONTROL_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {
+        "SCHEMA",
+        "STATE",
+        "ACTIVATE_VERSION",
+        "BATCH",
+        "LOG",
+        "TRACE",
+        "SPEC",
+        "CATALOG",
+        "CONNECTION_STATUS",
+        "CONTROL",
+    }
+)
+
+
+def is_control_message(message: Any) -> bool:
+    """A Singer or Airbyte message that carries no record (SCHEMA, STATE, LOG...)."""
+    return isinstance(message, dict) and message.get("type") in CONTROL_MESSAGE_TYPES

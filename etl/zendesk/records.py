@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.json_stream import connector_record, json_values
+from etl.json_stream import connector_record, is_control_message, json_values
 from etl.zendesk.settings import (
     BARE_OBJECT_FIELDS,
-    CONTROL_MESSAGE_TYPES,
     PAGE_KEYS,
     SINGLE_OBJECT_KEYS,
 )
@@ -76,7 +75,7 @@ def unwrap_message(message: dict) -> tuple[str | None, Any] | None:
     wrapped = connector_record(message)
     if wrapped is not None:
         return wrapped
-    if message.get("type") in CONTROL_MESSAGE_TYPES:
+    if is_control_message(message):
         return None
     return bare_stream(message), message
 

@@ -83,22 +83,6 @@ BARE_OBJECT_FIELDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("users", frozenset({"external_id"})),
 )
 
-# Singer and Airbyte message types that carry no record (`type` of a message line).
-CONTROL_MESSAGE_TYPES: frozenset[str] = frozenset(
-    {
-        "SCHEMA",
-        "STATE",
-        "ACTIVATE_VERSION",
-        "BATCH",
-        "LOG",
-        "TRACE",
-        "SPEC",
-        "CATALOG",
-        "CONNECTION_STATUS",
-        "CONTROL",
-    }
-)
-
 # Zendesk `via.channel` -> canonical channel; any other value is "other" (sample_ticket,
 # rule, closed_ticket, api-created follow-ups...).
 CHANNELS: dict[str, str] = {

@@ -313,14 +313,18 @@ def test_singer_and_airbyte_protocol_messages_carry_responses(tmp_path):
     }
     other = {"type": "RECORD", "record": {"stream": "people", "data": {"id": "9"}}}
     path = tmp_path / "records.jsonl"
-    path.write_text("\n".join(json.dumps(m) for m in (singer, protocol, other)) + "\n")
+    schema = {"type": "SCHEMA", "stream": "survey_responses", "schema": {}, "key_properties": []}
+    state = {"type": "STATE", "value": {"bookmarks": {}}}
+    messages = (schema, singer, protocol, other, state)
+    path.write_text("\n".join(json.dumps(m) for m in messages) + "\n")
     assert sniff(path.read_text())
     result = read(path, CTX)
     assert result.nps_responses.select("row_number", "response_id", "score").rows() == [
-        (1, "1", 9),
-        (2, "2", 3),
+        (2, "1", 9),
+        (3, "2", 3),
     ]
     assert result.skipped == {"people": 1}
+    assert result.rejected == []  # the SCHEMA and STATE lines carry no record
 
 
 def test_a_file_of_other_connector_streams_only_is_refused(tmp_path):

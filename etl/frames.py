@@ -87,6 +87,9 @@ class ReadResult:
     # Optional columns the file does not have at all (a CSV header without them): they say
     # nothing about the stored rows, which keep their values there.
     absent_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the run report should say about the file as a whole (a KPI it cannot feed, and
+    # why); the same in every batch of a file.
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def combine(cls, parts: list[ReadResult]) -> ReadResult:
@@ -113,6 +116,7 @@ class ReadResult:
             skipped=skipped,
             raw_lookup=lookup if lookups else None,
             absent_columns=first.absent_columns,
+            notes=first.notes,
             **frames,
         )
 

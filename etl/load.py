@@ -207,6 +207,7 @@ def _stage(
             time.perf_counter() - started,
         )
         staged.append(one)
+        report.notes.extend(one.report_notes())
     if progress:
         progress(len(to_read), len(to_read), rows, "")
     return staged
@@ -239,6 +240,8 @@ def _merge(warehouse, options, report, staged, plans, key: HashKey, digests) -> 
         report.status = "succeeded" if staged or not report.skipped_files else "skipped"
         if report.status == "skipped":
             report.message = f"{len(report.skipped_files)} file(s) already loaded"
+        elif report.notes:
+            report.message = "\n".join(report.notes)
         report.ended_at = utc_now()
         record_run(conn, report)
         log.debug("merged in %.2f s", time.perf_counter() - started)

@@ -68,6 +68,7 @@ class RunReport:
     message: str | None = None
     skipped_files: list[dict] = field(default_factory=list)  # file, sha256, loaded_in, loaded_as
     checks: list[CheckRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a file could not feed, deletions
 
     def entry(self, source_file: str, table: str, fmt: str) -> FileTableStats:
         key = (source_file, table)
@@ -105,6 +106,7 @@ class RunReport:
             "file_count": len(self.files),
             "skipped_files": self.skipped_files,
             "checks": self.check_rows(),
+            "notes": self.notes,
         }
 
     def fail(self, status: str, message: str) -> None:
@@ -112,6 +114,7 @@ class RunReport:
         quote a value from a file: emails in it are redacted."""
         self.stats.clear()
         self.checks.clear()
+        self.notes.clear()
         self.rows_released = self.rows_remapped = 0
         self.status, self.ended_at, self.message = status, utc_now(), redact_emails(message)
 

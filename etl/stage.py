@@ -27,6 +27,7 @@ from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
 from etl.report import CheckRow
 from etl.staging import FAILED, Staging
+from warehouse.schema import DELETED_STATUS
 
 # Canonical tables a reader's frames are checked against; the others (ticket_metrics,
 # identities) have no contract of their own and are checked by the reader.
@@ -49,6 +50,19 @@ class StagedFile:
     # (table, check) -> rows the row checks rejected, and the first such row's reason
     failing: Counter = field(default_factory=Counter)
     examples: dict[tuple[str, str], str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # the reader's notes on the file (ReadResult.notes)
+    deleted: int = 0  # tickets the source deleted (status deleted), staged like the others
+
+    def report_notes(self) -> list[str]:
+        """What the run report says about this file beyond its counts."""
+        name = Path(self.path).name
+        notes = [f"{name}: {note}" for note in self.notes]
+        if self.deleted:
+            notes.append(
+                f"{name}: {self.deleted:,} ticket(s) deleted in {self.source}: kept with status "
+                "deleted, left out of every metric"
+            )
+        return notes
 
     @property
     def quarantined_share(self) -> float:
@@ -79,6 +93,7 @@ def stage_file(
                 result.source,
                 file_index,
                 absent=dict(result.absent_columns),
+                notes=result.notes,
             )
         for stream, count in result.skipped.items():  # each batch counts its own skips
             staged.skipped[stream] = staged.skipped.get(stream, 0) + count
@@ -95,6 +110,8 @@ def stage_file(
                 frame = _ticket_bookkeeping(frame, result.source)
             if table in CONTRACT_TABLES:
                 frame, failed = _checked(staged, table, frame, result)
+                if table == "tickets":
+                    staged.deleted += frame.filter(pl.col("status") == DELETED_STATUS).height
                 if failed.height:
                     staging.append(table + FAILED, _lineage(failed, result, batch_id, staged))
             staging.append(table, _lineage(frame, result, batch_id, staged))

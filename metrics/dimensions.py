@@ -208,7 +208,8 @@ def dimension_values(
 ) -> dict[str, list[str]]:
     """The values each dimension of ``names`` takes in the warehouse (the closed set where
     there is one), as ``--where`` takes them: what a filter's choices are."""
-    from warehouse.schema import customers, ticket_groups, tickets
+    from metrics.live import tickets
+    from warehouse.schema import customers, ticket_groups
 
     t, g = tickets.c, ticket_groups.c
     found: dict[str, list[str]] = {}

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
 from metrics.dimensions import Dimension, Sources, expression
+from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import has_any_tag, local_period_start, minutes_between, week_start
 from warehouse.schema import (
@@ -30,7 +31,6 @@ from warehouse.schema import (
     ticket_groups,
     ticket_ratings,
     ticket_versions,
-    tickets,
 )
 
 FAILURE_TYPES = ("incident", "problem")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from metrics.facts import has_history, is_failure
+from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
-from warehouse.schema import ticket_versions, tickets
+from warehouse.schema import ticket_versions
 
 RETENTION_KPIS = ("recovered_retention", "never_failed_retention", "unrecovered_retention")
 

@@ -21,11 +21,12 @@ from metrics.facts import (
     retention_facts,
     ticket_facts,
 )
+from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import quantile_cont
 from metrics.survival import first_failures
 from warehouse.dialect import minutes_between
-from warehouse.schema import nps_responses, ticket_ratings, tickets
+from warehouse.schema import nps_responses, ticket_ratings
 
 DAYS_PER_MONTH = 365.25 / 12
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
+from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints, month_start
 from metrics.periods import DEFAULT_PERIODS, Period, floor, local_date, local_midnight, periods
 from metrics.periods import shift as shift_period
@@ -35,7 +36,6 @@ from metrics.queries import (
     read_estimates,
 )
 from warehouse.dialect import GRAINS
-from warehouse.schema import tickets
 
 MAX_DIMENSIONS = 2
 MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain

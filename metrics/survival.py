@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from scipy.stats import chi2
 
 from metrics.facts import NEVER_FAILED, SOLVED_STATUSES, is_failure, is_put_right
+from metrics.live import tickets
 from metrics.paradox import Z_95
 from metrics.params import MetricParams, to_naive_utc
 from warehouse.dialect import minutes_between, quantile_cont
-from warehouse.schema import customers, tickets
+from warehouse.schema import customers
 
 MINUTES_PER_DAY = 1440
 # TTA of the first failure, in minutes: the buckets of the tta_bucket split.

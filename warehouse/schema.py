@@ -67,6 +67,9 @@ def _canonical_table(name: str, *bookkeeping: sa.Column) -> sa.Table:
     return sa.Table(name, metadata, *columns, *lineage, *bookkeeping, comment=contract.grain)
 
 
+# A ticket its source deleted keeps its row with this status; the metrics leave it out.
+DELETED_STATUS = "deleted"
+
 tickets = _canonical_table(
     "tickets",
     sa.Column("source_user_id", sa.String),

@@ -47,7 +47,9 @@ def test_nps_suite_lists_required_and_range_checks():
 
 def test_allowed_values_become_a_set_check():
     status = next(c for c in checks("tickets") if c.name == "status_in_set")
-    assert status.expectation.value_set == ["new", "open", "pending", "hold", "solved", "closed"]
+    assert status.expectation.value_set == [
+        *("new", "open", "pending", "hold", "solved", "closed", "deleted", "other")
+    ]
 
 
 def test_not_before_allows_equal_and_ignores_missing_values():

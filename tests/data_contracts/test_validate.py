@@ -121,11 +121,12 @@ def test_each_check_rejects_its_broken_row_with_a_reason(table: str, check_name:
 
 
 def test_reason_joins_every_failed_check_in_words():
-    result = validate("tickets", _frame("tickets", {"status": "deleted", "agent_replies": -1}))
+    result = validate("tickets", _frame("tickets", {"status": "archived", "agent_replies": -1}))
     assert _reasons(result) == [
         (
             1,
-            "status: 'deleted' is not one of new, open, pending, hold, solved, closed; "
+            "status: 'archived' is not one of new, open, pending, hold, solved, closed, deleted, "
+            "other; "
             "agent_replies: -1 is below the minimum 0",
         )
     ]
@@ -233,7 +234,7 @@ def test_judging_rows_does_not_import_great_expectations():
 
 
 BROKEN = {
-    "tickets": [{}, {"status": "deleted", "agent_replies": -1}, {"ticket_id": None}, {}],
+    "tickets": [{}, {"status": "archived", "agent_replies": -1}, {"ticket_id": None}, {}],
     "nps_responses": [{"score": 11}, {}, {"score": -1, "customer_id": None}],
     "customers": [{"mrr": -1.0}, {"churned_at": JAN_1 - dt.timedelta(days=1)}, {}],
 }

@@ -52,7 +52,7 @@ def ticket_line(draw) -> list[str]:
         "created_at": f"2024-01-{day:02d}T08:00:00Z",
         "first_reply_at": f"2024-01-{day:02d}T09:00:00Z",
         "solved_at": draw(st.sampled_from(["", f"2024-02-{day:02d}T00:00:00Z"])),
-        "status": draw(st.sampled_from(["open", "solved", "closed", "deleted"])),
+        "status": draw(st.sampled_from(["open", "solved", "closed", "archived"])),
         "channel": draw(st.sampled_from(["email", "web", "fax"])),
         "type": draw(st.sampled_from(["", "incident", "question"])),
         "priority": "normal",

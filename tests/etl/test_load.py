@@ -66,7 +66,7 @@ def test_every_row_is_accounted_for(any_engine, tmp_path):
             _row("1"),
             _row("2"),
             _row("2", updated_at="2024-01-03T00:00:00Z"),  # newer copy in the same file wins
-            _row("3", status="deleted"),  # not an allowed status -> quarantine
+            _row("3", status="archived"),  # not an allowed status -> quarantine
             "4,c1,not-a-date,,,open,email,,,,,,,,,,,,2024-01-02T00:00:00Z",
         ],
     )
@@ -84,7 +84,7 @@ def test_every_row_is_accounted_for(any_engine, tmp_path):
         assert str(updated.scalar()) == "2024-01-03 00:00:00"
         reasons = dict(conn.execute(sa.text("select row_number, reason from quarantine")).all())
     assert set(reasons) == {4, 5}
-    assert "deleted" in reasons[4] and "created_at" in reasons[5]
+    assert "archived" in reasons[4] and "created_at" in reasons[5]
 
 
 def test_reloading_the_same_file_changes_nothing(any_engine, tmp_path):

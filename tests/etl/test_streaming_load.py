@@ -30,7 +30,7 @@ def _file(tmp_path):
     rows = [_row(str(i)) for i in range(1, 41)]
     rows[5] = _row("3", updated_at="2024-01-05T00:00:00Z")  # a newer version, batches apart
     rows[30] = _row("3", updated_at="2024-01-04T00:00:00Z")  # an older one, read later
-    rows[12] = _row("13", status="deleted")  # fails a contract check
+    rows[12] = _row("13", status="archived")  # fails a contract check
     rows[20] = "21,c1,2024-01-01T00:00:00Z,short row"  # ragged
     rows[25] = '26,c1,2024-01-01T00:00:00Z,,,open,email,,,"a,b\nc",,,,,,,,,x'  # quoted line break
     path = tmp_path / "tickets.csv"
@@ -74,7 +74,7 @@ def test_small_batches_load_exactly_what_one_batch_loads(any_engine, tmp_path, m
         "status_in_set",
         "False",
         "1",
-        "status: 'deleted' is not one of new, open, pending, hold, solved, closed",
+        "status: 'archived' is not one of new, open, pending, hold, solved, closed, deleted, other",
     ) in got["checks"]
     assert got["tickets"][[t[0] for t in got["tickets"]].index("3")][:3] == (
         "3",
@@ -149,7 +149,7 @@ def _zendesk_page(tmp_path):
     tickets[1] = ticket(3, status="solved", updated_at="2024-03-05T00:00:00Z")  # newer
     tickets[8] = ticket(3, status="pending", updated_at="2024-03-04T00:00:00Z")  # older
     tickets[4] = ticket(5, created_at="yesterday")  # the reader cannot convert it
-    tickets[6] = ticket(7, status="deleted")  # fails the status contract check
+    tickets[6] = ticket(7, status="archived")  # fails the status contract check
     users = [
         {"id": 7, "role": "end-user", "external_id": "CRM-7", "email": "seven@example.com"},
         {"id": 8, "role": "end-user", "external_id": "CRM-8", "email": "eight@example.com"},

@@ -181,6 +181,8 @@ def print_report(report) -> None:
             f"row(s) failed {check.check_name}, e.g. {check.example_reason}",
             highlight=False,
         )
+    for note in report.notes:
+        out.print(note, highlight=False)
     seconds = (report.ended_at - report.started_at).total_seconds()
     out.print(f"Run {report.status} in {seconds:.1f} s: {summary(report)}.", highlight=False)
 

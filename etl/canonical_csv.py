@@ -113,10 +113,10 @@ def _read_block(
     path: Path, text: str, fmt: Format, table: str, ctx: ReadContext, offset: int
 ) -> tuple[ReadResult, int]:
     """One batch: the header line and whole records after it, numbered from ``offset`` + 1."""
-    values = _read_values(path, text, fmt, offset)
+    values = read_values(path, text, fmt, offset)
     if not header_fits(values.columns[1:], table):
         raise UnreadableFile(str(path), "has a header this format does not take", [fmt.description])
-    records = _data_records(path, text, values.height, fmt, offset)
+    records = data_records(path, text, values.height, fmt, offset)
     width = values.width - 1  # without row_number
     is_ragged = (records.get_column("fields") != width) & ~records.get_column("is_blank")
     position = values.columns[1:].index("customer_id")
@@ -131,7 +131,7 @@ def _read_block(
         .rows()
     ]
     typed, unparsable = conform(values.filter(~is_ragged & ~records.get_column("is_blank")), table)
-    lookup = _raw_lookup(records.select("row_number", "record"))
+    lookup = raw_lookup(records.select("row_number", "record"))
     if unparsable:
         customers = dict(
             values.filter(pl.col("row_number").is_in([r.row_number for r in unparsable]))
@@ -176,7 +176,7 @@ def _protect_identity(frame: pl.DataFrame, hash_key: str) -> pl.DataFrame:
     return frame.with_columns(protected)
 
 
-def _raw_lookup(records: pl.DataFrame) -> RawLookup:
+def raw_lookup(records: pl.DataFrame) -> RawLookup:
     """The CSV line(s) of given data rows, as read (quoted line breaks included)."""
 
     def lookup(table: str, row_numbers: list[int]) -> dict[int, str]:
@@ -195,7 +195,7 @@ def _header(head: str) -> list[str] | None:
     return [name.strip() for name in first] if first else None
 
 
-def _read_values(path: Path, text: str, fmt: Format, offset: int = 0) -> pl.DataFrame:
+def read_values(path: Path, text: str, fmt: Format, offset: int = 0) -> pl.DataFrame:
     """Every field as text, with ``row_number`` (1-based data row, blank lines counted)."""
     try:
         values = pl.read_csv(
@@ -215,7 +215,7 @@ def _read_values(path: Path, text: str, fmt: Format, offset: int = 0) -> pl.Data
     )  # row_number first; conform puts it after the contract columns
 
 
-def _data_records(
+def data_records(
     path: Path, text: str, row_count: int, fmt: Format, offset: int = 0
 ) -> pl.DataFrame:
     """The data records of the file (``row_number``, ``record``, ``fields``, ``is_blank``),

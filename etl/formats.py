@@ -26,7 +26,7 @@ from etl.frames import ReadContext, ReadResult, UnreadableFile
 
 SNIFF_BYTES = 64 * 1024
 
-READER_MODULES = ("etl.canonical_csv", "etl.zendesk", "etl.delighted")
+READER_MODULES = ("etl.canonical_csv", "etl.zendesk", "etl.delighted", "etl.freshdesk")
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,9 @@ class ReadResult:
     # What the run report should say about the file as a whole (a KPI it cannot feed, and
     # why); the same in every batch of a file.
     notes: tuple[str, ...] = ()
+    # (source column, value, the canonical value given, config table that maps it) -> rows:
+    # values a value map did not know (a Freshdesk custom status loaded as ``other``).
+    unmapped: dict[tuple, int] = field(default_factory=dict)
 
     @classmethod
     def combine(cls, parts: list[ReadResult]) -> ReadResult:
@@ -106,9 +109,12 @@ class ReadResult:
             return found
 
         skipped: dict[str, int] = {}
+        unmapped: dict[tuple, int] = {}
         for part in parts:
             for stream, count in part.skipped.items():
                 skipped[stream] = skipped.get(stream, 0) + count
+            for value, count in part.unmapped.items():
+                unmapped[value] = unmapped.get(value, 0) + count
         return cls(
             format=first.format,
             source=first.source,
@@ -117,6 +123,7 @@ class ReadResult:
             raw_lookup=lookup if lookups else None,
             absent_columns=first.absent_columns,
             notes=first.notes,
+            unmapped=unmapped,
             **frames,
         )
 
@@ -134,12 +141,37 @@ class ReadResult:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """How to read one source's exports (``[sources.NAME]`` in the config)."""
+
+    timezone: str | None = None  # of its timestamps without an offset
+    date_order: str | None = None  # "day-first" or "month-first", for 01/02/2025 dates
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # e.g. statuses -> map
+
+
+@dataclass(frozen=True)
 class ReadContext:
-    """What readers need besides the file: the key for hashing emails into customer ids, and
-    the text encoding of the file (``--encoding``)."""
+    """What readers need besides the file: the key for hashing emails into customer ids, the
+    text encoding of the file (``--encoding``), and how to read timestamps without an offset
+    and slashed dates (``--source-timezone``, ``--date-order``, else per source)."""
 
     hash_key: str = field(repr=False)  # never in a log line or a traceback
     encoding: str = "utf-8"
+    timezone: str | None = None
+    date_order: str | None = None
+    sources: dict[str, SourceSettings] = field(default_factory=dict)
+
+    def timezone_for(self, source: str) -> str | None:
+        return self.timezone or self._source(source).timezone
+
+    def date_order_for(self, source: str) -> str | None:
+        return self.date_order or self._source(source).date_order
+
+    def values_for(self, source: str, table: str) -> dict[str, str]:
+        return self._source(source).values.get(table, {})
+
+    def _source(self, source: str) -> SourceSettings:
+        return self.sources.get(source, SourceSettings())
 
 
 class UnreadableFile(Exception):

@@ -144,7 +144,13 @@ def run_locked(
         check_key(state, key)
         to_read = not_loaded_yet(formats, digests, state, options, report)
         with closing_staging() as staging:
-            ctx = ReadContext(key.value, options.encoding)
+            ctx = ReadContext(
+                key.value,
+                options.encoding,
+                timezone=options.source_timezone,
+                date_order=options.date_order,
+                sources=options.sources,
+            )
             staged = _stage(to_read, ctx, report, staging, progress)
             refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged)

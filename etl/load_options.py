@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.frames import SourceSettings
 from etl.report import RunReport
 
 DEFAULT_QUARANTINE_LIMIT = 0.10
@@ -19,6 +20,11 @@ class LoadOptions:
     force: bool = False  # read files even when their content was loaded before
     secrets_file: Path | None = None  # the configured secrets file (etl.identity)
     command: str = "turnaround load"
+    # Timestamps without an offset and 01/02/2025 dates: for every source (the command's
+    # options), else per source (the config's [sources.NAME]).
+    source_timezone: str | None = None
+    date_order: str | None = None
+    sources: dict[str, SourceSettings] = field(default_factory=dict)
 
 
 class LoadError(Exception):

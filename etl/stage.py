@@ -52,11 +52,30 @@ class StagedFile:
     examples: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # the reader's notes on the file (ReadResult.notes)
     deleted: int = 0  # tickets the source deleted (status deleted), staged like the others
+    unmapped: Counter = field(default_factory=Counter)  # ReadResult.unmapped, summed
 
     def report_notes(self) -> list[str]:
         """What the run report says about this file beyond its counts."""
         name = Path(self.path).name
         notes = [f"{name}: {note}" for note in self.notes]
+        by_column: dict[tuple, list[tuple[str, int]]] = {}
+        for (column, value, given, table), count in self.unmapped.items():
+            by_column.setdefault((column, given, table), []).append((value, count))
+        for (column, given, table), values in by_column.items():
+            values.sort(key=lambda item: (-item[1], item[0]))
+            listed = ", ".join(
+                f"{value!r} ({count:,} row{'' if count == 1 else 's'})"
+                for value, count in values[:5]
+            )
+            more = f" and {len(values) - 5:,} more" if len(values) > 5 else ""
+            loaded = f"loaded as {given}" if given else "left empty"
+            where = f"; map them under [sources.{self.source}.{table}]" if table else ""
+            notes.append(
+                redact_emails(
+                    f"{name}: {column} values with no canonical match, {loaded}: "
+                    f"{listed}{more}{where}"
+                )
+            )
         if self.deleted:
             notes.append(
                 f"{name}: {self.deleted:,} ticket(s) deleted in {self.source}: kept with status "
@@ -97,6 +116,7 @@ def stage_file(
             )
         for stream, count in result.skipped.items():  # each batch counts its own skips
             staged.skipped[stream] = staged.skipped.get(stream, 0) + count
+        staged.unmapped.update(result.unmapped)
         for rejected in result.rejected:
             reader_rejects[rejected.table] += 1
             first_reader_reason.setdefault(rejected.table, rejected.reason)

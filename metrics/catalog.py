@@ -84,7 +84,8 @@ _KPIS = [
         label="Acknowledged within target",
         description=(
             "Acknowledged tickets with TTA at most the target, over acknowledged tickets plus "
-            "unsolved unacknowledged tickets already older than the target."
+            "unsolved unacknowledged tickets already older than the target (a ticket whose "
+            "source gives its reply time only as a bracket is neither)."
         ),
         unit="ratio",
         higher_is_better=True,

@@ -343,6 +343,10 @@ def ticket_facts(
         sa.select(
             *ticket_columns,
             sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of).label("is_ack"),
+            # replied, but when is not known (a bracket only): not a miss, not a time
+            sa.and_(c.first_reply_at.is_(None), c.first_reply_bracket.is_not(None)).label(
+                "is_reply_unknown"
+            ),
             sa.and_(
                 c.status.in_(SOLVED_STATUSES), sa.or_(c.solved_at.is_(None), c.solved_at <= as_of)
             ).label("is_solved"),
@@ -365,7 +369,7 @@ def ticket_facts(
     age = t.age_minutes
     tta_minutes = t.reply_minutes
     target = sa.literal(float(params.target_minutes), sa.Float())
-    is_overdue = sa.and_(~is_solved, age > target)
+    is_overdue = sa.and_(~is_solved, age > target, ~t.is_reply_unknown)
     has_stations = sa.or_(t.assignee_stations.is_not(None), t.group_stations.is_not(None))
     is_handed_off = sa.or_(
         sa.func.coalesce(t.assignee_stations, 0) > 1, sa.func.coalesce(t.group_stations, 0) > 1

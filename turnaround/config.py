@@ -15,6 +15,15 @@ quarantine_limit = 0.10    # a file with a larger share of bad rows is refused w
 wait_seconds = 300         # how long a load waits for another load (and for readers)
 settle_seconds = 5         # an inbox file changed more recently than this waits
 encoding = "utf-8"
+source_timezone = "Europe/Berlin"  # of timestamps without an offset, for every source
+date_order = "day-first"   # or "month-first": 01/02/2025 in a file that does not show it
+
+[sources.freshdesk]        # per source: freshdesk, zendesk_explore, qualtrics, mapped
+timezone = "America/New_York"
+date_order = "month-first"
+
+[sources.freshdesk.statuses]   # custom statuses -> new|open|pending|hold|solved|closed
+"Waiting on Engineering" = "hold"
 
 [identity]
 secrets_file = "/etc/turnaround/secrets.toml"   # holds the email hash key
@@ -102,7 +111,7 @@ def _tags(value: Any) -> str | None:
     return None if ok else "a list of tags as text"
 
 
-def _timezone(value: Any) -> str | None:
+def check_timezone(value: Any) -> str | None:
     from metrics.business_hours import ScheduleError, zone
 
     if _text(value):
@@ -111,6 +120,40 @@ def _timezone(value: Any) -> str | None:
         zone(value)
     except ScheduleError:
         return "an IANA time zone name (such as UTC or Europe/Berlin)"
+    return None
+
+
+def _value_map(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return 'a table of source values and canonical ones, such as "Awaiting parts" = "hold"'
+    return None
+
+
+# What a [sources.NAME] table may hold; value maps are checked against the contract below.
+SOURCE_MAPS = {"statuses": "status", "channels": "channel", "types": "type"}
+
+
+def _source(value: Any) -> str | None:
+    from data_contracts import CONTRACTS
+
+    if not isinstance(value, dict):
+        return "a table of timezone, date_order, statuses, channels, types"
+    known = {"timezone": check_timezone, "date_order": _choice("day-first", "month-first")}
+    for key, setting in value.items():
+        if key in SOURCE_MAPS:
+            wanted = _value_map(setting)
+            allowed = CONTRACTS["tickets"].column(SOURCE_MAPS[key]).allowed or ()
+            if wanted is None and (bad := [v for v in setting.values() if v not in allowed]):
+                wanted = f"a table of values among {', '.join(allowed)}; {bad[0]!r} is not one"
+        elif key in known:
+            wanted = known[key](setting)
+        else:
+            listed = ", ".join([*known, *SOURCE_MAPS])
+            return f"a table of {listed}; {key!r} is not one of them"
+        if wanted is not None:
+            return f"a table whose {key} is {wanted}, not {setting!r}"
     return None
 
 
@@ -181,7 +224,10 @@ SETTINGS = {
         "wait_seconds": _number(0),
         "settle_seconds": _number(0),
         "encoding": _encoding,
+        "source_timezone": check_timezone,
+        "date_order": _choice("day-first", "month-first"),
     },
+    "sources": {name: _source for name in ("freshdesk", "zendesk_explore", "qualtrics", "mapped")},
     "identity": {"secrets_file": _text},
     "metrics": {
         "horizon_days": _number(1, 36500, integer=True),
@@ -189,7 +235,7 @@ SETTINGS = {
         "failure_tags": _tags,
         "one_touch": _choice("explore", "dbt_zendesk"),
         "recovery_window_hours": _number(0),
-        "reporting_timezone": _timezone,
+        "reporting_timezone": check_timezone,
         "product_area_prefix": _tag_prefix,
         "min_group_size": _number(1, integer=True),
         "count": _choice("tickets", "episodes", "customers"),
@@ -198,7 +244,7 @@ SETTINGS = {
         "close_the_loop_hours": _number(0),
         "targets": _targets,
     },
-    "schedule": {"timezone": _timezone, "hours": _hours, "holidays": _dates},
+    "schedule": {"timezone": check_timezone, "hours": _hours, "holidays": _dates},
     "dashboard": {
         "address": _text,
         "port": _number(1, 65535, integer=True),
@@ -269,6 +315,20 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
                     f"{path}: schedule.{key} is missing ([schedule] needs both timezone and hours)"
                 )
     return values
+
+
+def source_settings(config: Config) -> dict:
+    """The config's [sources.NAME] tables as the loader's SourceSettings, by source name."""
+    from etl.frames import SourceSettings
+
+    return {
+        name: SourceSettings(
+            timezone=table.get("timezone"),
+            date_order=table.get("date_order"),
+            values={key: dict(table[key]) for key in SOURCE_MAPS if key in table},
+        )
+        for name, table in config.values.get("sources", {}).items()
+    }
 
 
 def metric_params(config: Config, **overrides: Any):

@@ -114,11 +114,25 @@ def _to_v5(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
+V6_COLUMNS = (("tickets", "first_reply_bracket", "VARCHAR"),)
+
+
+def _to_v6(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 6: a ticket's reply time bracket, where the source gives no exact reply time
+    (Zendesk Explore); such a ticket is left out of the TTA KPIs."""
+    done = []
+    for table, column, sql_type in V6_COLUMNS:
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        done.append(f"added {table}.{column}")
+    return done
+
+
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {
     1: _to_v2,
     2: _to_v3,
     3: _to_v4,
     4: _to_v5,
+    5: _to_v6,
 }
 
 

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from data_contracts import CONTRACTS
 from data_contracts.contract import LINEAGE_COLUMNS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SQL_TYPES = {
     "string": sa.String,

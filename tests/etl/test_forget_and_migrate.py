@@ -16,7 +16,14 @@ from etl.load import LoadError, LoadOptions, load_paths
 from etl.migrate import migrate_warehouse
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from warehouse import Warehouse, get_engine
-from warehouse.migrations import V2_COLUMNS, V3_COLUMNS, V3_TABLES, V4_COLUMNS, V4_TABLES
+from warehouse.migrations import (
+    V2_COLUMNS,
+    V3_COLUMNS,
+    V3_TABLES,
+    V4_COLUMNS,
+    V4_TABLES,
+    V6_COLUMNS,
+)
 from warehouse.schema import SCHEMA_VERSION, SchemaOutdated, check_schema, metadata
 
 USERS_PAGE = FIXTURES / "real" / "zendesk_api_users_page.json"
@@ -74,7 +81,8 @@ def test_forget_someone_unknown_erases_nothing(any_engine):
 def make_version_1(url: str, key: str) -> sa.Engine:
     """An empty warehouse at ``url`` as Turnaround's schema version 1 made it: the email hash
     key inside warehouse_meta, and none of version 2's columns and tables."""
-    added = {(table, column) for table, column, _ in (*V2_COLUMNS, *V3_COLUMNS, *V4_COLUMNS)}
+    columns_added = (*V2_COLUMNS, *V3_COLUMNS, *V4_COLUMNS, *V6_COLUMNS)
+    added = {(table, column) for table, column, _ in columns_added}
     version_1 = sa.MetaData()
     for table in metadata.sorted_tables:
         if table.name in ("etl_run_checks", "loaded_files", *V3_TABLES, V4_TABLES, *V4_TABLES):
@@ -126,6 +134,7 @@ def test_migrate_moves_the_key_out_and_keeps_identities(any_warehouse_url, tmp_p
     }
     assert "added tickets.first_resolution_minutes" in done
     assert "created ticket_groups" in done
+    assert "added tickets.first_reply_bracket" in done
     with any_engine.connect() as conn:  # the migrated warehouse has every current column
         for table in metadata.sorted_tables:
             found_columns = set(

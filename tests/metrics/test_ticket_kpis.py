@@ -86,6 +86,24 @@ def test_within_target_counts_unacknowledged_tickets_older_than_target_as_misses
     assert kpis(engine)["tta_within_target_pct"] == pytest.approx(1 / 2)
 
 
+def test_a_reply_known_only_by_its_bracket_is_left_out_of_the_tta_kpis(engine):
+    old = AS_OF - dt.timedelta(days=3)
+    insert(
+        engine,
+        "tickets",
+        [
+            replied_after(30),
+            replied_after(90),
+            # Explore gave "0-1 hrs" and no time: replied, but when is unknown
+            ticket(old, status="open", first_reply_bracket="0-1 hrs"),
+            ticket(old, status="open"),  # no reply at all, older than target: a miss
+        ],
+    )
+    result = kpis(engine)
+    assert result["tta_within_target_pct"] == pytest.approx(1 / 3)
+    assert result["tta_median_minutes"] == pytest.approx(60.0)
+
+
 def test_within_target_leaves_out_a_ticket_solved_without_reply(engine):
     old = AS_OF - dt.timedelta(days=3)
     insert(

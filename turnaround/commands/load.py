@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,13 @@ from turnaround.commands.common import (
     print_json,
     settings,
 )
+from turnaround.config import source_settings
 from turnaround.logs import LoadProgress, is_terminal
+
+
+class DateOrder(StrEnum):
+    day_first = "day-first"
+    month_first = "month-first"
 
 
 def load(
@@ -70,6 +77,25 @@ def load(
     force: Annotated[
         bool, typer.Option(help="Read files even when the same content was loaded before")
     ] = False,
+    source_timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--source-timezone",
+            help="Time zone of timestamps an export writes without a UTC offset (Freshdesk, "
+            "Zendesk Explore), such as Europe/Berlin (default: the config's [sources.NAME] "
+            "timezone, else load.source_timezone; without one such a file is refused)",
+            show_default=False,
+        ),
+    ] = None,
+    date_order: Annotated[
+        DateOrder | None,
+        typer.Option(
+            "--date-order",
+            help="How to read dates such as 01/02/2025 in a file that does not show it (no "
+            "day above 12): day-first or month-first (default: the config's, else refused)",
+            show_default=False,
+        ),
+    ] = None,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
@@ -92,6 +118,13 @@ def load(
         codecs.lookup(encoding)
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
+    zone = source_timezone or run.config.get("load", "source_timezone")
+    if source_timezone is not None:
+        from turnaround.config import check_timezone
+
+        if (wanted := check_timezone(source_timezone)) is not None:
+            fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)
+    order = date_order.value if date_order else run.config.get("load", "date_order")
     options = LoadOptions(
         quarantine_limit=_first(
             quarantine_limit, run.config.get("load", "quarantine_limit"), DEFAULT_QUARANTINE_LIMIT
@@ -101,6 +134,9 @@ def load(
         force=force,
         secrets_file=run.config.path_setting("identity", "secrets_file"),
         command="turnaround load --inbox" if inbox else "turnaround load",
+        source_timezone=zone,
+        date_order=order,
+        sources=source_settings(run.config),
     )
     target = run.warehouse()
     if inbox:

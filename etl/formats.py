@@ -26,7 +26,13 @@ from etl.frames import ReadContext, ReadResult, UnreadableFile
 
 SNIFF_BYTES = 64 * 1024
 
-READER_MODULES = ("etl.canonical_csv", "etl.zendesk", "etl.delighted", "etl.freshdesk")
+READER_MODULES = (
+    "etl.canonical_csv",
+    "etl.zendesk",
+    "etl.delighted",
+    "etl.freshdesk",
+    "etl.zendesk.explore",
+)
 
 
 @dataclass(frozen=True)

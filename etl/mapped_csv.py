@@ -96,6 +96,7 @@ class Field:
     empty: tuple[str, ...] = ()
     # The config's table that extends ``values`` for this source ([sources.NAME.statuses]).
     configurable: str | None = None
+    separator: str = ","  # between the tags of a TAGS field (a regular expression)
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,8 @@ def _convert(block: _Block, f: Field, source: str | None, columns, unmapped) -> 
     if f.kind == AFTER:
         return _after(given, columns.get(f.base), f.unit)
     if f.kind == TAGS:
-        return given.str.split(",").list.eval(pl.element().str.strip_chars()).list.join(";")
+        split = given.str.replace_all(f.separator, "\x1f").str.split("\x1f")
+        return split.list.eval(pl.element().str.strip_chars()).list.join(";")
     return given
 
 

@@ -32,6 +32,7 @@ READER_MODULES = (
     "etl.delighted",
     "etl.freshdesk",
     "etl.zendesk.explore",
+    "etl.qualtrics",
 )
 
 

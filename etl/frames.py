@@ -147,6 +147,7 @@ class SourceSettings:
     timezone: str | None = None  # of its timestamps without an offset
     date_order: str | None = None  # "day-first" or "month-first", for 01/02/2025 dates
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # e.g. statuses -> map
+    options: dict[str, str] = field(default_factory=dict)  # e.g. nps_question = "Q5"
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ class ReadContext:
 
     def date_order_for(self, source: str) -> str | None:
         return self.date_order or self._source(source).date_order
+
+    def options_for(self, source: str) -> dict[str, str]:
+        return self._source(source).options
 
     def values_for(self, source: str, table: str) -> dict[str, str]:
         return self._source(source).values.get(table, {})

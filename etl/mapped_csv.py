@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -36,7 +36,7 @@ from etl import canonical_csv
 from etl.conform import conform, parse_timestamp
 from etl.formats import Format, record_blocks
 from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
-from etl.identity import hash_email_ids
+from etl.identity import hash_email_ids, redact_column
 
 BATCH_BYTES = 32 << 20
 ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
@@ -44,7 +44,7 @@ DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
 
 # Text, timestamp and value conversions a field can ask for.
-TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS = (
+TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS, COMMENT = (
     "text",
     "timestamp",
     "values",
@@ -52,6 +52,7 @@ TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS = (
     "after",
     "latest",
     "tags",
+    "comment",
 )
 # Units of an AFTER field: a duration added to another (already mapped) timestamp.
 HMS, MINUTES, HOURS = "hh:mm:ss", "minutes", "hours"
@@ -74,7 +75,8 @@ class Field:
     """One canonical column of a mapped export.
 
     ``sources``: the export's columns it may come from (the first the file has is used).
-    ``kind``: TEXT (as given; conform casts it), TAGS (comma-separated tags), TIMESTAMP (in
+    ``kind``: TEXT (as given; conform casts it), COMMENT (free text, its emails redacted),
+    TAGS (comma-separated tags), TIMESTAMP (in
     the source's time zone when it has no offset), VALUES (through ``values``, keys compared
     without case; anything else becomes ``unmapped``, counted), CUSTOMER (an email becomes
     the keyed hash), AFTER (a duration in ``unit`` after the canonical column ``base``),
@@ -105,6 +107,10 @@ class Mapping:
 
     ``signature``: columns every file of the export has (the file is this export when its
     header has all of them). ``header_rows``: rows after the header that are not data.
+    ``resolve``: for an export whose columns depend on the file (a survey's questions), the
+    concrete mapping, from the header's names, the text after the header, the context and
+    the path (it may refuse the file). ``skip``: rows to pass over, by reason (each a boolean
+    column over the block's cleaned text), counted in the run report as skipped.
     """
 
     name: str
@@ -115,6 +121,12 @@ class Mapping:
     signature: tuple[str, ...]
     header_rows: int = 0
     notes: tuple[str, ...] = ()
+    resolve: Callable[[list[str], str, ReadContext, Path], Mapping] | None = None
+    rename: dict[str, str] = field(default_factory=dict)  # the file's names -> the fields'
+    detect: Callable[[str], bool] | None = None  # instead of the signature, from the head
+    timezone: str | None = None  # the zone the file itself declares for its times
+
+    skip: Callable[[pl.DataFrame], dict[str, pl.Series]] | None = None
 
     def field(self, target: str) -> Field | None:
         return next((f for f in self.fields if f.target == target), None)
@@ -158,12 +170,15 @@ def read_batches(
     """The export as batches of canonical rows, its row numbers running on across batches."""
     expected = [mapping.description]
     state = _FileState(ctx.date_order_for(mapping.source))
-    offset, skip = 0, mapping.header_rows
+    offset, skip = 0, None
     for header, body in record_blocks(path, ctx.encoding, batch_bytes or BATCH_BYTES, expected):
+        if skip is None:  # the first block: the export's own columns
+            if mapping.resolve is not None:
+                mapping = mapping.resolve(header_of(header) or [], body, ctx, path)
+            skip = mapping.header_rows
         if skip:  # rows under the header that are not data (Qualtrics' labels)
             body, dropped = _drop_records(body, skip)
             skip -= dropped
-            offset -= dropped
         result, rows = _read_block(path, header, body, mapping, ctx, state, offset)
         offset += rows
         yield result
@@ -203,6 +218,8 @@ def _read_block(
     text = header + body
     values = canonical_csv.read_values(path, text, fmt, offset)
     values = values.rename({c: clean_name(c) for c in values.columns if c != "row_number"})
+    if mapping.rename:
+        values = values.rename({k: v for k, v in mapping.rename.items() if k in values.columns})
     records = canonical_csv.data_records(path, text, values.height, fmt, offset)
     width = values.width - 1
     is_blank = records.get_column("is_blank")
@@ -212,6 +229,15 @@ def _read_block(
         for c in values.columns
         if c != "row_number"
     )
+    skipped: dict[str, int] = {}
+    if mapping.skip is not None:
+        passed = pl.Series([False] * keep.height)
+        for reason, rows in mapping.skip(keep).items():
+            rows = rows.fill_null(False) & ~passed
+            if rows.any():
+                skipped[reason] = int(rows.sum())
+            passed = passed | rows
+        keep = keep.filter(~passed)
     mapped, unmapped, absent, defaulted = _map(path, keep, mapping, ctx, state)
     typed, unparsable = conform(mapped, mapping.table)
     lookup = canonical_csv.raw_lookup(records.select("row_number", "record"))
@@ -233,6 +259,7 @@ def _read_block(
         absent_columns={mapping.table: absent} if absent else {},
         notes=mapping.notes + defaulted + _cannot_feed(mapping, absent, set(mapped.columns)),
         unmapped=dict(unmapped),
+        skipped=skipped,
         **{mapping.table: typed.drop([c for c in typed.columns if c.startswith("_")])},
     )
     return result, records.height
@@ -316,6 +343,8 @@ def _convert(block: _Block, f: Field, source: str | None, columns, unmapped) -> 
         )
     if f.kind == AFTER:
         return _after(given, columns.get(f.base), f.unit)
+    if f.kind == COMMENT:
+        return pl.DataFrame({"v": given}).select(redact_column(pl.col("v"))).to_series()
     if f.kind == TAGS:
         split = given.str.replace_all(f.separator, "\x1f").str.split("\x1f")
         return split.list.eval(pl.element().str.strip_chars()).list.join(";")
@@ -376,7 +405,7 @@ def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
         iso.str.to_datetime(shape, strict=False, time_unit="us") for shape in _NAIVE_SHAPES
     )
     needs_zone = frame.select((text.is_not_null() & ~has_offset & naive.is_not_null()).any())
-    zone = ctx.timezone_for(mapping.source)
+    zone = mapping.timezone or ctx.timezone_for(mapping.source)
     if needs_zone.item() and zone is None:
         example = frame.filter(~has_offset & naive.is_not_null()).get_column("v")[0]
         raise UnreadableFile(
@@ -487,7 +516,7 @@ def make_format(mapping: Mapping) -> Format:
     return Format(
         name=mapping.name,
         description=mapping.description,
-        sniff=partial(sniff, mapping=mapping),
+        sniff=mapping.detect or partial(sniff, mapping=mapping),
         read=partial(read, mapping=mapping),
         read_batches=partial(read_batches, mapping=mapping),
     )

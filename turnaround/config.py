@@ -25,6 +25,10 @@ date_order = "month-first"
 [sources.freshdesk.statuses]   # custom statuses -> new|open|pending|hold|solved|closed
 "Waiting on Engineering" = "hold"
 
+[sources.qualtrics]
+nps_question = "Q5"        # where no Q5_NPS_GROUP column marks it
+comment_question = "Q6"
+
 [identity]
 secrets_file = "/etc/turnaround/secrets.toml"   # holds the email hash key
 
@@ -133,6 +137,7 @@ def _value_map(value: Any) -> str | None:
 
 # What a [sources.NAME] table may hold; value maps are checked against the contract below.
 SOURCE_MAPS = {"statuses": "status", "channels": "channel", "types": "type"}
+SOURCE_OPTIONS = ("nps_question", "comment_question")  # Qualtrics' question ids
 
 
 def _source(value: Any) -> str | None:
@@ -140,7 +145,11 @@ def _source(value: Any) -> str | None:
 
     if not isinstance(value, dict):
         return "a table of timezone, date_order, statuses, channels, types"
-    known = {"timezone": check_timezone, "date_order": _choice("day-first", "month-first")}
+    known = {
+        "timezone": check_timezone,
+        "date_order": _choice("day-first", "month-first"),
+        **dict.fromkeys(SOURCE_OPTIONS, _text),
+    }
     for key, setting in value.items():
         if key in SOURCE_MAPS:
             wanted = _value_map(setting)
@@ -326,6 +335,7 @@ def source_settings(config: Config) -> dict:
             timezone=table.get("timezone"),
             date_order=table.get("date_order"),
             values={key: dict(table[key]) for key in SOURCE_MAPS if key in table},
+            options={key: table[key] for key in SOURCE_OPTIONS if key in table},
         )
         for name, table in config.values.get("sources", {}).items()
     }

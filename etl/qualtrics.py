@@ -1,0 +1,200 @@
+"""Qualtrics survey response exports (Data & Analysis > Export, CSV) as NPS responses.
+
+Two layouts: the current one has three header rows (column ids such as ``ResponseId`` and
+``Q5``, the question texts in the survey's language, and ``{"ImportId": ...}`` JSON); the
+legacy one has two (``V1``... ids for the response fields with ``Q1``... for the
+questions, then the field names and question texts), often with a byte-order mark and a
+comma after every row's last field.
+
+The NPS question is the column that has an ``_NPS_GROUP`` companion (Qualtrics adds
+``Q5_NPS_GROUP`` to an NPS question ``Q5``), else the one named by ``[sources.qualtrics]
+nps_question``; a file with neither is refused. A comment comes from the question named by
+``comment_question``. The respondent is ``ExternalReference`` (the id the distribution was
+given), else the recipient's email (keyed hash), else the ``ResponseId`` itself (an
+anonymous response stands for its own respondent). Survey previews, tests and spam, and
+responses that left the NPS question unanswered, are skipped and counted. Qualtrics writes
+times without an offset, in the export's time zone: the zone the export declares in its
+ImportId row (``"timeZone": "America/Denver"``), else ``--source-timezone`` or
+``[sources.qualtrics] timezone``; without any, the file is refused.
+
+Grain: one canonical NPS response per data row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from etl.frames import ReadContext, UnreadableFile
+from etl.mapped_csv import (
+    COMMENT,
+    CUSTOMER,
+    TIMESTAMP,
+    Field,
+    Mapping,
+    header_of,
+    register,
+)
+
+SOURCE = "qualtrics"
+NPS_GROUP_SUFFIX = "_NPS_GROUP"
+# Response types (Status) that are not a respondent's answer: preview, test, spam, import
+# of a preview.
+NOT_ANSWERS = {"1": "survey preview", "2": "survey test", "8": "spam"}
+LEGACY_ID = re.compile(r"V\d+")
+# The legacy layout's names for the current layout's fields.
+LEGACY_NAMES = {
+    "ResponseID": "ResponseId",
+    "ExternalDataReference": "ExternalReference",
+    "EmailAddress": "RecipientEmail",
+}
+
+DESCRIPTION = (
+    "Qualtrics survey responses CSV (ResponseId, StartDate, ... with three header rows, or "
+    "the legacy V1, V2, ... layout with two)"
+)
+
+
+def sniff(head: str) -> bool:
+    header = header_of(head)
+    if not header:
+        return False
+    names = set(header)
+    if {"ResponseId", "StartDate"} <= names:
+        return True
+    second = _second_row(head)
+    return "V1" in names and second is not None and "ResponseID" in second
+
+
+def _second_row(text: str) -> list[str] | None:
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        next(rows, None)
+        return next(rows, None)
+    except csv.Error:
+        return None
+
+
+def resolve(header: list[str], body: str, ctx: ReadContext, path: Path) -> Mapping:
+    """The mapping of this file: its layout, its NPS question, its respondent columns."""
+    rename: dict[str, str] = {}
+    header_rows, zone = 2, None
+    if "ResponseId" not in header:  # legacy: the second row names the V columns
+        labels = header_of(body) or []
+        for position, name in enumerate(header):
+            if LEGACY_ID.fullmatch(name) and position < len(labels):
+                rename[name] = LEGACY_NAMES.get(labels[position], labels[position])
+        header_rows = 1
+    else:
+        import_ids = _import_ids(body)
+        if import_ids is None:
+            header_rows = 1  # a current export without the ImportId row
+        else:
+            zone = _declared_zone(header, import_ids)
+    names = [rename.get(n, n) for n in header]
+    options = ctx.options_for(SOURCE)
+    question = options.get("nps_question") or _nps_question(names)
+    if question is None or question not in names:
+        found = (
+            f"no column {question!r}"
+            if question
+            else f"no column with an {NPS_GROUP_SUFFIX} companion"
+        )
+        raise UnreadableFile(
+            str(path),
+            f"is a Qualtrics export but has {found}, so its NPS question is unknown; name it "
+            'as [sources.qualtrics] nps_question in the config (such as "Q5")',
+            [DESCRIPTION],
+        )
+    comment = options.get("comment_question")
+    fields = [
+        Field("response_id", ("ResponseId",)),
+        Field("customer_id", ("ExternalReference",), CUSTOMER),
+        Field("customer_id", ("RecipientEmail",), CUSTOMER),
+        Field("customer_id", ("ResponseId",)),
+        Field("responded_at", ("RecordedDate", "EndDate"), TIMESTAMP),
+        Field("score", (question,)),
+    ]
+    if comment:
+        fields.append(Field("comment", (comment,), COMMENT))
+    return Mapping(
+        name=QUALTRICS.name,
+        description=DESCRIPTION,
+        source=SOURCE,
+        table="nps_responses",
+        fields=tuple(fields),
+        signature=(),
+        header_rows=header_rows,
+        rename=rename,
+        skip=lambda frame: _skip(frame, question),
+        timezone=zone,
+    )
+
+
+def _import_ids(body: str) -> list[str] | None:
+    """The third header row (``{"ImportId": ...}`` per column), or None without one."""
+    rows = csv.reader(io.StringIO(body))
+    try:
+        next(rows, None)
+        third = next(rows, None)
+    except csv.Error:
+        return None
+    if not third or not third[0].lstrip().startswith('{"ImportId"'):
+        return None
+    return third
+
+
+def _declared_zone(header: list[str], import_ids: list[str]) -> str | None:
+    """The time zone the export declares for its response times (its ImportId JSON names
+    it as ``timeZone`` when the export was made with one)."""
+    for name in ("RecordedDate", "EndDate"):
+        if name in header and header.index(name) < len(import_ids):
+            try:
+                declared = json.loads(import_ids[header.index(name)])
+            except ValueError:
+                continue
+            if isinstance(declared, dict) and isinstance(declared.get("timeZone"), str):
+                return declared["timeZone"]
+    return None
+
+
+def _nps_question(names: list[str]) -> str | None:
+    present = set(names)
+    return next(
+        (
+            n.removesuffix(NPS_GROUP_SUFFIX)
+            for n in names
+            if n.endswith(NPS_GROUP_SUFFIX) and n.removesuffix(NPS_GROUP_SUFFIX) in present
+        ),
+        None,
+    )
+
+
+def _skip(frame: pl.DataFrame, question: str) -> dict[str, pl.Series]:
+    """Rows that are not a respondent's NPS answer, by reason."""
+    skipped = {}
+    if "Status" in frame.columns:
+        status = frame.get_column("Status")
+        for code, reason in NOT_ANSWERS.items():
+            skipped[f"{reason} responses"] = status == code
+    skipped["responses without an NPS answer"] = frame.get_column(question).is_null()
+    return skipped
+
+
+QUALTRICS = Mapping(
+    name="qualtrics_responses_csv",
+    description=DESCRIPTION,
+    source=SOURCE,
+    table="nps_responses",
+    fields=(),
+    signature=(),
+    resolve=resolve,
+    detect=sniff,
+)
+
+FORMATS = register([QUALTRICS])

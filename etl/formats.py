@@ -33,6 +33,7 @@ READER_MODULES = (
     "etl.freshdesk",
     "etl.zendesk.explore",
     "etl.qualtrics",
+    "etl.delighted_csv",
 )
 
 

@@ -422,7 +422,8 @@ def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
             .dt.convert_time_zone("UTC")
             .dt.replace_time_zone(None)
         )
-    utc = pl.when(has_offset).then(parse_timestamp(pl.col("v"))).otherwise(local)
+    offset_text = pl.col("v").str.replace(r"\s+(Z|[+-]\d{2}(:?\d{2})?)$", "$1")  # "... -0700"
+    utc = pl.when(has_offset).then(parse_timestamp(offset_text)).otherwise(local)
     # A value that did not convert stays as given, so that conform rejects its row by name.
     converted = utc.dt.strftime(ISO_Z)
     return frame.select(pl.coalesce(converted, pl.col("v"))).to_series()

@@ -236,7 +236,10 @@ SETTINGS = {
         "source_timezone": check_timezone,
         "date_order": _choice("day-first", "month-first"),
     },
-    "sources": {name: _source for name in ("freshdesk", "zendesk_explore", "qualtrics", "mapped")},
+    "sources": {
+        name: _source
+        for name in ("freshdesk", "zendesk_explore", "qualtrics", "delighted", "mapped")
+    },
     "identity": {"secrets_file": _text},
     "metrics": {
         "horizon_days": _number(1, 36500, integer=True),

@@ -137,7 +137,8 @@ def run_locked(
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
             raise LoadError(f"no files to load in {named} (hidden files are left out)")
-        formats = [(f, detect(f, options.encoding)) for f in files]  # refuse before reading
+        given = options.mapping_format
+        formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
         digests = file_digests(warehouse, files, options.force)
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
         key = hash_key_for(options, state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.formats import Format
 from etl.frames import SourceSettings
 from etl.report import RunReport
 
@@ -25,6 +26,8 @@ class LoadOptions:
     source_timezone: str | None = None
     date_order: str | None = None
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    # Every file is read with this format (a mapping file's, ``--mapping``), not detected.
+    mapping_format: Format | None = None
 
 
 class LoadError(Exception):

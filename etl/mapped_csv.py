@@ -99,6 +99,7 @@ class Field:
     # The config's table that extends ``values`` for this source ([sources.NAME.statuses]).
     configurable: str | None = None
     separator: str = ","  # between the tags of a TAGS field (a regular expression)
+    date_format: str | None = None  # a TIMESTAMP field's one shape (strptime), if it has one
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,10 @@ class Mapping:
     ``signature``: columns every file of the export has (the file is this export when its
     header has all of them). ``header_rows``: rows after the header that are not data.
     ``resolve``: for an export whose columns depend on the file (a survey's questions), the
-    concrete mapping, from the header's names, the text after the header, the context and
-    the path (it may refuse the file). ``skip``: rows to pass over, by reason (each a boolean
-    column over the block's cleaned text), counted in the run report as skipped.
+    concrete mapping, from this one, the header's names, the text after the header, the
+    context and the path (it may refuse the file). ``skip``: rows to pass over, by reason
+    (each a boolean column over the block's cleaned text), counted in the run report as
+    skipped.
     """
 
     name: str
@@ -121,10 +123,14 @@ class Mapping:
     signature: tuple[str, ...]
     header_rows: int = 0
     notes: tuple[str, ...] = ()
-    resolve: Callable[[list[str], str, ReadContext, Path], Mapping] | None = None
+    resolve: Callable[[Mapping, list[str], str, ReadContext, Path], Mapping] | None = None
     rename: dict[str, str] = field(default_factory=dict)  # the file's names -> the fields'
     detect: Callable[[str], bool] | None = None  # instead of the signature, from the head
     timezone: str | None = None  # the zone the file itself declares for its times
+    date_order: str | None = None  # the order a mapping file declares for its dates
+    # A ``resolve`` mapping's rows under the header that are not data, from the header and
+    # the text after it (for ``turnaround inspect``, which must count rows it cannot map).
+    header_rows_of: Callable[[list[str], str], int] | None = None
 
     skip: Callable[[pl.DataFrame], dict[str, pl.Series]] | None = None
 
@@ -169,12 +175,12 @@ def read_batches(
 ) -> Iterator[ReadResult]:
     """The export as batches of canonical rows, its row numbers running on across batches."""
     expected = [mapping.description]
-    state = _FileState(ctx.date_order_for(mapping.source))
+    state = _FileState(ctx.date_order_for(mapping.source) or mapping.date_order)
     offset, skip = 0, None
     for header, body in record_blocks(path, ctx.encoding, batch_bytes or BATCH_BYTES, expected):
         if skip is None:  # the first block: the export's own columns
             if mapping.resolve is not None:
-                mapping = mapping.resolve(header_of(header) or [], body, ctx, path)
+                mapping = mapping.resolve(mapping, header_of(header) or [], body, ctx, path)
             skip = mapping.header_rows
         if skip:  # rows under the header that are not data (Qualtrics' labels)
             body, dropped = _drop_records(body, skip)
@@ -328,7 +334,7 @@ def _convert(block: _Block, f: Field, source: str | None, columns, unmapped) -> 
     if f.empty:
         given = _blank_out(given, f.empty)
     if f.kind == TIMESTAMP:
-        return _timestamp(block, given, source)
+        return _timestamp(block, given, source, f.date_format)
     if f.kind == VALUES:
         mapped, missed = _value_map(given, f, block)
         unmapped.update(
@@ -374,7 +380,9 @@ _OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$")
 _SLASHED = r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})"
 
 
-def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
+def _timestamp(
+    block: _Block, values: pl.Series, column: str, date_format: str | None = None
+) -> pl.Series:
     """Timestamps as ISO UTC text: with an offset, converted; without one, read in the
     source's time zone (refused without one); slashed dates day- or month-first."""
     path, mapping, ctx, state = block.path, block.mapping, block.ctx, block.state
@@ -386,7 +394,7 @@ def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
         first=slashed.struct.field("1").cast(pl.Int32),
         second=slashed.struct.field("2").cast(pl.Int32),
     )
-    order = _date_order(path, parts, column, mapping, state)
+    order = None if date_format else _date_order(path, parts, column, mapping, state)
     if order is not None:
         day, month = ("1", "2") if order == DAY_FIRST else ("2", "1")
         iso_date = pl.format(
@@ -404,6 +412,9 @@ def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
     naive = pl.coalesce(
         iso.str.to_datetime(shape, strict=False, time_unit="us") for shape in _NAIVE_SHAPES
     )
+    if date_format is not None:  # the one shape the user named
+        text = pl.col("v")
+        naive = text.str.to_datetime(date_format, strict=False, time_unit="us")
     needs_zone = frame.select((text.is_not_null() & ~has_offset & naive.is_not_null()).any())
     zone = mapping.timezone or ctx.timezone_for(mapping.source)
     if needs_zone.item() and zone is None:
@@ -424,9 +435,14 @@ def _timestamp(block: _Block, values: pl.Series, column: str) -> pl.Series:
         )
     offset_text = pl.col("v").str.replace(r"\s+(Z|[+-]\d{2}(:?\d{2})?)$", "$1")  # "... -0700"
     utc = pl.when(has_offset).then(parse_timestamp(offset_text)).otherwise(local)
-    # A value that did not convert stays as given, so that conform rejects its row by name.
+    # A value that did not convert is marked, so that conform rejects its row by name (as
+    # given, conform could read it as UTC: a local time that does not exist, or a shape the
+    # mapping's date_format excludes).
+    gap = naive.is_not_null() & local.is_null() & ~has_offset
+    unread = pl.format("{} (unreadable date)", pl.col("v"))
+    marked = pl.when(gap).then(pl.format(f"{{}} (no such local time in {zone})", pl.col("v")))
     converted = utc.dt.strftime(ISO_Z)
-    return frame.select(pl.coalesce(converted, pl.col("v"))).to_series()
+    return frame.select(pl.coalesce(converted, marked.otherwise(unread))).to_series()
 
 
 def _date_order(
@@ -524,10 +540,12 @@ def make_format(mapping: Mapping) -> Format:
 
 
 FORMATS_BY_NAME: dict[str, Format] = {}
+MAPPINGS_BY_NAME: dict[str, Mapping] = {}
 
 
 def register(mappings: list[Mapping]) -> list[Format]:
-    """The formats of ``mappings``, known to the engine by name."""
+    """The formats of ``mappings``, known to the engine (and ``turnaround inspect``) by name."""
     formats = [make_format(m) for m in mappings]
     FORMATS_BY_NAME.update({f.name: f for f in formats})
+    MAPPINGS_BY_NAME.update({m.name: m for m in mappings})
     return formats

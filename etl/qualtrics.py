@@ -80,22 +80,17 @@ def _second_row(text: str) -> list[str] | None:
         return None
 
 
-def resolve(header: list[str], body: str, ctx: ReadContext, path: Path) -> Mapping:
+def resolve(base: Mapping, header: list[str], body: str, ctx: ReadContext, path: Path) -> Mapping:
     """The mapping of this file: its layout, its NPS question, its respondent columns."""
     rename: dict[str, str] = {}
-    header_rows, zone = 2, None
+    header_rows, zone = header_rows_of(header, body), None
     if "ResponseId" not in header:  # legacy: the second row names the V columns
         labels = header_of(body) or []
         for position, name in enumerate(header):
             if LEGACY_ID.fullmatch(name) and position < len(labels):
                 rename[name] = LEGACY_NAMES.get(labels[position], labels[position])
-        header_rows = 1
-    else:
-        import_ids = _import_ids(body)
-        if import_ids is None:
-            header_rows = 1  # a current export without the ImportId row
-        else:
-            zone = _declared_zone(header, import_ids)
+    elif header_rows == 2:
+        zone = _declared_zone(header, _import_ids(body) or [])
     names = [rename.get(n, n) for n in header]
     options = ctx.options_for(SOURCE)
     question = options.get("nps_question") or _nps_question(names)
@@ -123,7 +118,7 @@ def resolve(header: list[str], body: str, ctx: ReadContext, path: Path) -> Mappi
     if comment:
         fields.append(Field("comment", (comment,), COMMENT))
     return Mapping(
-        name=QUALTRICS.name,
+        name=base.name,
         description=DESCRIPTION,
         source=SOURCE,
         table="nps_responses",
@@ -134,6 +129,14 @@ def resolve(header: list[str], body: str, ctx: ReadContext, path: Path) -> Mappi
         skip=lambda frame: _skip(frame, question),
         timezone=zone,
     )
+
+
+def header_rows_of(header: list[str], body: str) -> int:
+    """Rows under the header that are not responses: the labels, and in the current layout
+    the ImportId row when the export has one."""
+    if "ResponseId" not in header:
+        return 1
+    return 2 if _import_ids(body) is not None else 1
 
 
 def _import_ids(body: str) -> list[str] | None:
@@ -195,6 +198,7 @@ QUALTRICS = Mapping(
     signature=(),
     resolve=resolve,
     detect=sniff,
+    header_rows_of=header_rows_of,
 )
 
 FORMATS = register([QUALTRICS])

@@ -16,7 +16,7 @@ import typer
 # typer carries its own click; its usage errors are not re-exported (typer is pinned).
 from typer._click.exceptions import UsageError
 
-from turnaround.commands import admin, load, read, serve
+from turnaround.commands import admin, inspect, load, read, serve
 
 app = typer.Typer(
     help="Turnaround: service-recovery analytics for support tickets and NPS surveys.",
@@ -46,6 +46,7 @@ def _main(
 app.command()(serve.demo)
 app.command()(serve.generate)
 app.command()(load.load)
+app.command()(inspect.inspect)
 app.command()(read.metrics)
 app.command()(read.cohorts)
 app.command()(read.survival)

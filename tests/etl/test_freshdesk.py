@@ -239,7 +239,7 @@ def test_a_bad_duration_or_date_rejects_its_row_by_name(tmp_path):
     reasons = {r.row_number: r.reason for r in result.rejected}
     assert set(reasons) == {2, 3}
     assert "first_reply_at: 'soon (hh:mm:ss)'" in reasons[2]
-    assert "created_at: '31/02/2025 8:00'" in reasons[3]
+    assert "created_at: '31/02/2025 8:00 (unreadable date)'" in reasons[3]
     assert result.tickets["ticket_id"].to_list() == ["101"]
 
 

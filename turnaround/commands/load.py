@@ -96,6 +96,18 @@ def load(
             show_default=False,
         ),
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            exists=True,
+            dir_okay=False,
+            help="A mapping file (YAML) naming which of the files' columns hold which "
+            "canonical column; every file is read with it (`turnaround inspect FILE` prints a "
+            "skeleton)",
+            show_default=False,
+        ),
+    ] = None,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
@@ -125,6 +137,14 @@ def load(
         if (wanted := check_timezone(source_timezone)) is not None:
             fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)
     order = date_order.value if date_order else run.config.get("load", "date_order")
+    mapping_format = None
+    if mapping is not None:
+        from etl.mapping_file import MappingError, load_mapping
+
+        try:
+            mapping_format = load_mapping(mapping)
+        except MappingError as exc:
+            fail(str(exc), 2, as_json)
     options = LoadOptions(
         quarantine_limit=_first(
             quarantine_limit, run.config.get("load", "quarantine_limit"), DEFAULT_QUARANTINE_LIMIT
@@ -137,6 +157,7 @@ def load(
         source_timezone=zone,
         date_order=order,
         sources=source_settings(run.config),
+        mapping_format=mapping_format,
     )
     target = run.warehouse()
     if inbox:

@@ -1,0 +1,233 @@
+"""Any CSV with a mapping file, and ``turnaround inspect``: as a user runs them, and the
+mapping's conversions row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+import yaml
+
+from etl.frames import ReadContext, UnreadableFile
+from etl.inspect import date_shape, inspect_file
+from etl.mapping_file import MappingError, load_mapping, parse_mapping
+from tests.conftest import FIXTURES, TEST_HASH_KEY
+from tests.processes import cli, json_out
+
+# A helpdesk's own spreadsheet: its column names, day-first dates in Berlin time, a
+# semicolon in a quoted value, its own status words.
+CASES = (
+    "Case Number,Customer Email,Opened,First Answer,Closed,State,Via,Labels,Notes\n"
+    "C-1,Pat@Example.com,25.01.2025 09:30,25.01.2025 09:50,26.01.2025 10:00,Done,Mail,"
+    '"outage|vip","call back; urgent"\n'
+    "C-2,CRM-22,03.02.2025 14:00,,,Waiting,Phone,,\n"
+    "C-3,kim@example.com,30.03.2025 02:30,,,Open,Mail,,\n"  # no such time in Berlin
+    "C-4,lee@example.com,04.02.2025 08:00,,,Escalated,Portal,,\n"
+)
+MAPPING = {
+    "table": "tickets",
+    "source": "helpdesk",
+    "timezone": "Europe/Berlin",
+    "date_format": "%d.%m.%Y %H:%M",
+    "columns": {
+        "ticket_id": "Case Number",
+        "customer_id": "Customer Email",
+        "created_at": "Opened",
+        "first_reply_at": "First Answer",
+        "solved_at": "Closed",
+        "status": {
+            "column": "State",
+            "values": {"Open": "open", "Waiting": "pending", "Done": "solved"},
+            "unmapped": "other",
+        },
+        "channel": {
+            "column": "Via",
+            "values": {"Mail": "email", "Phone": "voice"},
+            "unmapped": "other",
+        },
+        "tags": {"column": "Labels", "separator": "|"},
+    },
+}
+
+
+LIMIT = ("--quarantine-limit", "0.5")  # one bad row of four is more than the default 10%
+
+
+def _email_id(email: str, key: str) -> str:
+    digest = hmac.new(key.encode(), email.strip().lower().encode(), hashlib.sha256)
+    return "email:" + digest.hexdigest()[:32]
+
+
+def _write(tmp_path: Path, mapping: dict = MAPPING) -> tuple[Path, Path]:
+    data, spec = tmp_path / "cases.csv", tmp_path / "mapping.yaml"
+    data.write_text(CASES)
+    spec.write_text(yaml.safe_dump(mapping))
+    return data, spec
+
+
+def test_a_mapped_file_converts_row_by_row(tmp_path):
+    data, spec = _write(tmp_path)
+    fmt = load_mapping(spec)
+    result = fmt.read(data, ReadContext(hash_key="k"))
+    got = {t["ticket_id"]: t for t in result.tickets.to_dicts()}
+    assert result.tickets.get_column("row_number").to_list() == [1, 2, 4]
+    one = got["C-1"]
+    assert one["customer_id"] == _email_id("pat@example.com", "k")
+    # 25.01.2025 09:30 in Berlin (CET, UTC+1)
+    assert one["created_at"] == dt.datetime(2025, 1, 25, 8, 30)
+    assert one["first_reply_at"] == dt.datetime(2025, 1, 25, 8, 50)
+    assert one["solved_at"] == dt.datetime(2025, 1, 26, 9, 0)
+    assert (one["status"], one["channel"], one["tags"]) == ("solved", "email", ["outage", "vip"])
+    assert one["updated_at"] == dt.datetime(2025, 1, 26, 9, 0)  # the latest of its times
+    assert (got["C-2"]["customer_id"], got["C-2"]["status"], got["C-2"]["channel"]) == (
+        "CRM-22",
+        "pending",
+        "voice",
+    )
+    assert (got["C-4"]["status"], got["C-4"]["channel"]) == ("other", "other")
+    assert result.unmapped == {
+        ("State", "Escalated", "other", None): 1,
+        ("Via", "Portal", "other", None): 1,
+    }
+    [gap] = result.rejected  # 30.03.2025 02:30 is skipped by the clocks going forward
+    assert gap.row_number == 3
+    assert "created_at: '30.03.2025 02:30 (no such local time in Europe/Berlin)'" in gap.reason
+    assert "kim@example.com" not in gap.reason
+    assert result.format == "mapped_tickets_csv" and result.source == "helpdesk"
+
+
+def test_a_file_without_a_mapped_column_is_refused_naming_it(tmp_path):
+    data, spec = _write(tmp_path)
+    data.write_text(CASES.replace("First Answer", "Answered"))
+    with pytest.raises(UnreadableFile, match="lacks the column\\(s\\) 'First Answer'"):
+        load_mapping(spec).read(data, ReadContext(hash_key="k"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"table": "orders"}, "table must be one of tickets, nps_responses, customers"),
+        ({"colour": "red"}, "unknown key 'colour'"),
+        ({"timezone": "Mars/Olympus"}, "timezone must be an IANA time zone name"),
+        ({"date_order": "year-first"}, "date_order must be day-first or month-first"),
+        ({"columns": {"ticket_id": "Case Number"}}, "lacks the required column(s) customer_id"),
+        (
+            {"columns": {**MAPPING["columns"], "severity": "Prio"}},
+            "'severity' is not a column of tickets",
+        ),
+        (
+            {
+                "columns": {
+                    **MAPPING["columns"],
+                    "status": {"column": "State", "values": {"Done": "finished"}},
+                }
+            },
+            "columns.status: 'finished' is not one of new, open",
+        ),
+    ],
+)
+def test_a_mapping_that_cannot_be_used_names_the_key(change, message):
+    with pytest.raises(MappingError) as refused:
+        parse_mapping({**MAPPING, **change}, "m.yaml")
+    assert message in str(refused.value) and str(refused.value).startswith("mapping file m.yaml")
+
+
+def test_load_with_a_mapping_and_with_a_broken_one_from_the_command_line(tmp_path):
+    data, spec = _write(tmp_path)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    done = cli("load", str(data), "--mapping", str(spec), "--warehouse", url, "--json", *LIMIT)
+    assert done.returncode == 0, done.stderr
+    report = json_out(done)
+    assert (report["rows_read"], report["rows_loaded"], report["rows_quarantined"]) == (4, 3, 1)
+    assert any(
+        "State values with no canonical match, loaded as other" in n for n in report["notes"]
+    )
+    assert "Pat@Example.com".lower() not in done.stdout.lower()
+    spec.write_text("table: tickets\ncolumns: [1, 2]\n")
+    broken = cli("load", str(data), "--mapping", str(spec), "--warehouse", url)
+    assert broken.returncode == 2
+    assert "columns must be a table" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_inspect_names_a_known_export_and_its_columns():
+    done = cli("inspect", str(FIXTURES / "zendesk_explore" / "tickets.csv"), "--json")
+    assert done.returncode == 0, done.stderr
+    found = json_out(done)
+    assert (found["format"], found["rows"], found["loadable"]) == (
+        "zendesk_explore_tickets_csv",
+        5,
+        True,
+    )
+    assert found["mapped"]["Requester email"] == "customer_id"
+    assert found["unmapped"] == ["Full resolution time brackets"]
+    assert found["dates"]["Ticket created - Timestamp"] == (
+        "ISO 8601 without an offset: needs a time zone"
+    )
+    assert found["samples"]["Requester email"] == "<email>"
+    assert found["skeleton"] == ""  # it loads as it is
+
+
+def test_inspect_gives_a_skeleton_that_loads_once_its_guesses_are_decided(tmp_path):
+    data = tmp_path / "cases.csv"
+    data.write_text(CASES)
+    done = cli("inspect", str(data))
+    assert done.returncode == 1  # no format Turnaround reads: it needs a mapping
+    assert "no format Turnaround reads" in done.stdout
+    found = inspect_file(data)
+    assert found.rows == 4
+    skeleton = yaml.safe_load(found.skeleton)
+    assert skeleton["table"] == "tickets"
+    assert skeleton["columns"]["ticket_id"] == "Case Number"
+    assert skeleton["columns"]["customer_id"] == "Customer Email"
+    assert skeleton["columns"]["created_at"] == "Opened"
+    assert skeleton["columns"]["status"] == {
+        "column": "State",
+        "values": {"Done": "?", "Escalated": "?", "Open": "open", "Waiting": "?"},
+    }
+    with pytest.raises(MappingError, match="'\\?' is not one of"):
+        parse_mapping(skeleton, "skeleton")  # undecided values stop the load
+    skeleton["columns"]["status"]["values"] = {
+        "Done": "solved",
+        "Escalated": "open",
+        "Open": "open",
+        "Waiting": "pending",
+    }
+    skeleton["columns"]["channel"] = {"column": "Via", "values": {}, "unmapped": "other"}
+    skeleton["columns"].pop("updated_at", None)
+    skeleton |= {"timezone": "Europe/Berlin", "date_order": "day-first"}
+    mapping = parse_mapping(skeleton, "skeleton")
+    assert {f.target for f in mapping.fields} >= {"ticket_id", "customer_id", "created_at"}
+
+
+def test_date_shapes():
+    assert date_shape(["2025-01-25T09:30:00Z", "2025-02-01T10:00:00+01:00"]) == (
+        "ISO 8601 with a UTC offset"
+    )
+    assert date_shape(["25/01/2025 1:30", "03/02/2025 10:00"]).startswith("day-first")
+    assert date_shape(["01/25/2025", "02/03/2025"]).startswith("month-first")
+    assert "needs date_order" in date_shape(["01/02/2025", "03/04/2025"])
+    assert date_shape(["Open", "Done"]) is None
+
+
+def test_inspect_counts_a_json_export():
+    found = inspect_file(FIXTURES / "real" / "zendesk_api_tickets_page_offset.json")
+    assert (found.format, found.rows, found.problem) == ("zendesk_json", 91, None)
+
+
+def test_the_hash_key_of_the_suite_is_used_by_the_cli(tmp_path):
+    """The CLI test above hashes with the suite's key: the stored id is the keyed hash."""
+    import sqlalchemy as sa
+
+    data, spec = _write(tmp_path)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    done = cli("load", str(data), "--mapping", str(spec), "--warehouse", url, *LIMIT)
+    assert done.returncode == 0, done.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select customer_id from tickets where ticket_id = 'C-1'"))
+        assert stored.scalar() == _email_id("pat@example.com", TEST_HASH_KEY)
+    engine.dispose()

@@ -34,6 +34,7 @@ READER_MODULES = (
     "etl.zendesk.explore",
     "etl.qualtrics",
     "etl.delighted_csv",
+    "etl.spreadsheets",
 )
 
 
@@ -47,6 +48,9 @@ class Format:
     near_miss: Callable[[str], str | None] | None = None
     # The file as a stream of batches (a reader that can stream); else ``read`` is one batch.
     read_batches: Callable[[Path, ReadContext], Iterator[ReadResult]] | None = None
+    # For a binary format (an .xlsx workbook): accepts the first SNIFF_BYTES as bytes, and
+    # is asked before the file is decoded as text.
+    sniff_bytes: Callable[[bytes], bool] | None = None
 
 
 def batches(fmt: Format, path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
@@ -188,10 +192,20 @@ def expected() -> list[str]:
 
 def detect(path: Path, encoding: str = "utf-8") -> Format:
     """The format of ``path``, judged from its content."""
+    formats = all_formats()
+    binary = [fmt for fmt in formats if fmt.sniff_bytes is not None]
+    if binary and path.is_file():
+        try:
+            with path.open("rb") as file:
+                raw = file.read(SNIFF_BYTES)
+        except OSError:
+            raw = b""  # head_text below says why the file cannot be read
+        for fmt in binary:
+            if fmt.sniff_bytes(raw):
+                return fmt
     head = head_text(path, encoding)
     if not head.strip():
         raise UnreadableFile(str(path), "is empty", expected())
-    formats = all_formats()
     for fmt in formats:
         if fmt.sniff(head):
             return fmt

@@ -1,0 +1,181 @@
+"""Exports saved as spreadsheets: an Excel workbook (.xlsx) and Excel 2003 XML
+(SpreadsheetML, which Freshdesk writes for its "Excel" export under a .xls name).
+
+The first worksheet is written out as CSV text (its cells as an export writes them: dates
+as ``2025-01-25 01:30:00``, whole numbers without a decimal point, durations as
+``26:15:30``) into the run's temporary folder, and that CSV is read by the CSV format whose
+columns it has (Freshdesk's, Zendesk Explore's, ...), so a workbook maps exactly as the same
+export in CSV would. Grain: that of the CSV format.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+from etl.formats import Format, batches, detect, whole_file
+from etl.frames import ReadContext, ReadResult, UnreadableFile
+
+XLSX_DESCRIPTION = "Excel workbook (.xlsx) of an export Turnaround reads as CSV (its first sheet)"
+XML_DESCRIPTION = (
+    "Excel 2003 XML spreadsheet (SpreadsheetML, often named .xls) of an export Turnaround "
+    "reads as CSV (its first worksheet)"
+)
+SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
+_SS = f"{{{SPREADSHEET_NS}}}"
+
+
+def sniff_xlsx(head: bytes) -> bool:
+    """A zip archive (an .xlsx workbook is one) whose entries include the workbook part."""
+    return head.startswith(b"PK\x03\x04") and b"xl/" in head
+
+
+def sniff_spreadsheet_xml(head: str) -> bool:
+    start = head.lstrip("\ufeff \t\r\n")
+    return start.startswith("<?xml") and SPREADSHEET_NS in head and "<Workbook" in head
+
+
+def cell_text(value) -> str:
+    """A cell as the CSV export would have written it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):  # a duration cell: hours may pass 24
+        seconds = round(value.total_seconds())
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def xlsx_rows(path: Path) -> Iterator[list[str]]:
+    """The first worksheet's rows as text, read a row at a time."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UnreadableFile(
+            str(path), f"is not an Excel workbook Turnaround can open ({exc})", [XLSX_DESCRIPTION]
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield [cell_text(v) for v in row]
+    finally:
+        workbook.close()
+
+
+def spreadsheet_xml_rows(path: Path) -> Iterator[list[str]]:
+    """The first worksheet's rows of an Excel 2003 XML file, parsed as it streams."""
+    row: list[str] | None = None
+    sheets = 0
+    try:
+        for event, element in ElementTree.iterparse(path, events=("start", "end")):
+            tag = element.tag
+            if event == "start" and tag == f"{_SS}Worksheet":
+                sheets += 1
+            if sheets != 1:
+                continue
+            if event == "start" and tag == f"{_SS}Row":
+                row = []
+            elif event == "end" and tag == f"{_SS}Cell" and row is not None:
+                index = element.get(f"{_SS}Index")
+                if index is not None:  # cells left out before this one are empty
+                    row.extend([""] * (int(index) - 1 - len(row)))
+                data = element.find(f"{_SS}Data")
+                row.append(_xml_value(data))
+                element.clear()
+            elif event == "end" and tag == f"{_SS}Row" and row is not None:
+                yield row
+                row = None
+                element.clear()
+            elif event == "end" and tag == f"{_SS}Worksheet":
+                return
+    except ElementTree.ParseError as exc:
+        raise UnreadableFile(
+            str(path), f"is not well-formed Excel 2003 XML ({exc})", [XML_DESCRIPTION]
+        ) from None
+
+
+def _xml_value(data) -> str:
+    if data is None or data.text is None:
+        return ""
+    text = data.text.strip()
+    kind = data.get(f"{_SS}Type")
+    if kind == "DateTime":  # 2025-01-25T01:30:00.000
+        return text.replace("T", " ").removesuffix(".000")
+    if kind == "Number" and text.endswith(".0"):
+        return text[:-2]
+    return text
+
+
+def _as_csv(rows: Iterator[list[str]], folder: Path) -> Path:
+    target = folder / "sheet.csv"
+    width = None
+    with target.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        for row in rows:
+            if width is None:  # the header: its last named column ends every row
+                while row and row[-1] == "":
+                    row.pop()
+                width = len(row)
+            # a sheet leaves out empty cells at the end of a row, and may carry empty ones
+            # past the header's last column: each row gets the header's width
+            while len(row) > width and row[-1] == "":
+                row.pop()
+            if not any(row):  # an empty sheet row is no record
+                continue
+            writer.writerow(row + [""] * (width - len(row)))
+    return target
+
+
+def _read_sheet(rows_of, description: str):
+    def read_batches(path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
+        with tempfile.TemporaryDirectory(prefix="turnaround-sheet-") as folder:
+            sheet = _as_csv(rows_of(path), Path(folder))
+            try:
+                inner = detect(sheet)
+            except UnreadableFile as exc:
+                raise UnreadableFile(
+                    str(path), f"has a first sheet that {exc.problem}", [description]
+                ) from None
+            utf8 = dataclasses.replace(ctx, encoding="utf-8")  # written as UTF-8 above
+            yield from batches(inner, sheet, utf8)
+
+    return read_batches
+
+
+_xlsx_batches = _read_sheet(xlsx_rows, XLSX_DESCRIPTION)
+_xml_batches = _read_sheet(spreadsheet_xml_rows, XML_DESCRIPTION)
+
+FORMATS: list[Format] = [
+    Format(
+        "excel_xlsx",
+        XLSX_DESCRIPTION,
+        sniff=lambda head: False,
+        read=whole_file(_xlsx_batches),
+        read_batches=_xlsx_batches,
+        sniff_bytes=sniff_xlsx,
+    ),
+    Format(
+        "excel_2003_xml",
+        XML_DESCRIPTION,
+        sniff=sniff_spreadsheet_xml,
+        read=whole_file(_xml_batches),
+        read_batches=_xml_batches,
+    ),
+]

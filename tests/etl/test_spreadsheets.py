@@ -1,0 +1,126 @@
+"""Freshdesk's export saved as an Excel workbook (.xlsx) and as Excel 2003 XML
+(SpreadsheetML under a .xls name): each maps exactly as the CSV does, row by row."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import openpyxl
+import pytest
+
+from etl.formats import detect
+from etl.frames import UnreadableFile
+from tests.etl.test_freshdesk import CTX, REAL, check_real_rows
+
+DATES = ("Created time", "Resolved time")
+
+
+def _rows() -> list[list[str]]:
+    with REAL.open(newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+def _xlsx(path: Path) -> Path:
+    """The real export as Excel stores it: ids as numbers, times as date cells, empty cells
+    left out."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    header, *rows = _rows()
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for name, value in zip(header, row, strict=True):
+            if name == "Ticket ID":
+                cells.append(int(value))
+            elif name in DATES and value:
+                cells.append(dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S"))
+            else:
+                cells.append(value or None)
+        sheet.append(cells)
+    sheet.append([])  # a trailing empty row, as sheets often have
+    workbook.save(path)
+    return path
+
+
+def _cell(name: str, value: str) -> str:
+    if not value:
+        return ""
+    if name == "Ticket ID":
+        kind, text = "Number", value
+    elif name in DATES:
+        kind, text = "DateTime", value.replace(" ", "T") + ".000"
+    else:
+        kind, text = "String", escape(value)
+    return f'<Cell><Data ss:Type="{kind}">{text}</Data></Cell>'
+
+
+def _spreadsheet_xml(path: Path) -> Path:
+    """The real export in Excel 2003 XML, as Microsoft's XML Spreadsheet Reference describes
+    it: a Workbook of Worksheets, each a Table of Rows of Cells with typed Data; an empty
+    cell is left out and the next one carries its position in ss:Index."""
+    header, *rows = _rows()
+    lines = [
+        '<?xml version="1.0"?>',
+        '<?mso-application progid="Excel.Sheet"?>',
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"',
+        ' xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">',
+        '<Worksheet ss:Name="Tickets"><Table>',
+        "<Row>" + "".join(_cell("", f"{n}") for n in header) + "</Row>",
+    ]
+    for row in rows:
+        cells, skipped = [], False
+        for position, (name, value) in enumerate(zip(header, row, strict=True), start=1):
+            if not value:
+                skipped = True
+                continue
+            cell = _cell(name, value)
+            if skipped:
+                cell = cell.replace("<Cell>", f'<Cell ss:Index="{position}">', 1)
+                skipped = False
+            cells.append(cell)
+        lines.append("<Row>" + "".join(cells) + "</Row>")
+    lines += [
+        "</Table></Worksheet>",
+        '<Worksheet ss:Name="Other"><Table>',
+        '<Row><Cell><Data ss:Type="String">not read</Data></Cell></Row>',
+        "</Table></Worksheet></Workbook>",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_an_xlsx_workbook_maps_as_the_csv(tmp_path):
+    path = _xlsx(tmp_path / "tickets.xlsx")
+    fmt = detect(path)
+    assert fmt.name == "excel_xlsx"
+    result = fmt.read(path, CTX)
+    assert result.format == "freshdesk_tickets_csv"
+    check_real_rows(result)
+
+
+def test_excel_2003_xml_under_an_xls_name_maps_as_the_csv(tmp_path):
+    path = _spreadsheet_xml(tmp_path / "tickets.xls")
+    assert 'ss:Index="' in path.read_text()
+    fmt = detect(path)
+    assert fmt.name == "excel_2003_xml"
+    check_real_rows(fmt.read(path, CTX))
+
+
+def test_a_workbook_whose_sheet_is_no_known_export_is_refused(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Name", "Colour"])
+    workbook.active.append(["Pat", "blue"])
+    path = tmp_path / "other.xlsx"
+    workbook.save(path)
+    with pytest.raises(UnreadableFile, match="has a first sheet that matches no export format"):
+        detect(path).read(path, CTX)
+
+
+def test_a_broken_workbook_is_refused_whole(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"xl/" + b"\0" * 100)
+    with pytest.raises(UnreadableFile, match="is not an Excel workbook"):
+        detect(path).read(path, CTX)

@@ -158,15 +158,16 @@ class ReadContext:
 
     hash_key: str = field(repr=False)  # never in a log line or a traceback
     encoding: str = "utf-8"
-    timezone: str | None = None
+    timezone: str | None = None  # the command's option: every source
     date_order: str | None = None
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    default: SourceSettings = field(default_factory=SourceSettings)  # the config's [load]
 
     def timezone_for(self, source: str) -> str | None:
-        return self.timezone or self._source(source).timezone
+        return self.timezone or self._source(source).timezone or self.default.timezone
 
     def date_order_for(self, source: str) -> str | None:
-        return self.date_order or self._source(source).date_order
+        return self.date_order or self._source(source).date_order or self.default.date_order
 
     def options_for(self, source: str) -> dict[str, str]:
         return self._source(source).options

@@ -151,6 +151,7 @@ def run_locked(
                 timezone=options.source_timezone,
                 date_order=options.date_order,
                 sources=options.sources,
+                default=options.source_default,
             )
             staged = _stage(to_read, ctx, report, staging, progress)
             refuse_over_limit(staged, options.quarantine_limit)

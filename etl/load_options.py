@@ -22,10 +22,11 @@ class LoadOptions:
     secrets_file: Path | None = None  # the configured secrets file (etl.identity)
     command: str = "turnaround load"
     # Timestamps without an offset and 01/02/2025 dates: for every source (the command's
-    # options), else per source (the config's [sources.NAME]).
+    # options), else per source (the config's [sources.NAME]), else the config's [load].
     source_timezone: str | None = None
     date_order: str | None = None
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    source_default: SourceSettings = field(default_factory=SourceSettings)
     # Every file is read with this format (a mapping file's, ``--mapping``), not detected.
     mapping_format: Format | None = None
 

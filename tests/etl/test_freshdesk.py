@@ -260,3 +260,42 @@ def test_loading_a_freshdesk_export_keeps_no_raw_email(any_engine, tmp_path):
         for table in sa.inspect(conn).get_table_names():
             text = " ".join(str(row) for row in conn.execute(sa.text(f"select * from {table}")))
             assert "@example.com" not in text and "@acme.com" not in text, table
+
+
+def test_the_config_gives_a_source_its_time_zone_and_custom_statuses(tmp_path):
+    from tests.processes import cli, json_out
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    config = tmp_path / "turnaround.toml"
+    config.write_text(
+        '[sources.freshdesk]\ntimezone = "Asia/Kolkata"\n\n'
+        '[sources.freshdesk.statuses]\n"OpenPending" = "pending"\n'
+    )
+    refused = cli("load", str(REAL), "--warehouse", url)
+    assert refused.returncode == 1
+    assert "--source-timezone" in refused.stderr and "Traceback" not in refused.stderr
+    done = cli("load", str(REAL), "--warehouse", url, "--config", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json_out(done)
+    assert report["rows_loaded"] == 45
+    assert not any("Status values" in note for note in report["notes"])
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        status, created = conn.execute(
+            sa.text("select status, created_at from tickets where ticket_id = '11'")
+        ).one()
+    engine.dispose()
+    assert status == "pending"  # OpenPending, by the config's map
+    row = next(r for r in _rows(REAL) if r["Ticket ID"] == "11")
+    assert created == _utc(row["Created time"], KOLKATA)
+
+
+def test_a_status_mapped_onto_no_canonical_status_is_a_config_error(tmp_path):
+    from tests.processes import cli
+
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[sources.freshdesk.statuses]\n"Parked" = "parked"\n')
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    done = cli("load", str(REAL), "--config", str(config), "--warehouse", url)
+    assert done.returncode == 2
+    assert "sources.freshdesk" in done.stderr and "'parked' is not one" in done.stderr

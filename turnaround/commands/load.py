@@ -120,6 +120,7 @@ def load(
     1 when anything failed or another load kept the warehouse longer than --wait, 2 for bad
     usage.
     """
+    from etl.frames import SourceSettings
     from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
@@ -130,13 +131,12 @@ def load(
         codecs.lookup(encoding)
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
-    zone = source_timezone or run.config.get("load", "source_timezone")
     if source_timezone is not None:
         from turnaround.config import check_timezone
 
         if (wanted := check_timezone(source_timezone)) is not None:
             fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)
-    order = date_order.value if date_order else run.config.get("load", "date_order")
+    order = date_order.value if date_order else None
     mapping_format = None
     if mapping is not None:
         from etl.mapping_file import MappingError, load_mapping
@@ -154,9 +154,13 @@ def load(
         force=force,
         secrets_file=run.config.path_setting("identity", "secrets_file"),
         command="turnaround load --inbox" if inbox else "turnaround load",
-        source_timezone=zone,
+        source_timezone=source_timezone,
         date_order=order,
         sources=source_settings(run.config),
+        source_default=SourceSettings(
+            timezone=run.config.get("load", "source_timezone"),
+            date_order=run.config.get("load", "date_order"),
+        ),
         mapping_format=mapping_format,
     )
     target = run.warehouse()

@@ -245,6 +245,8 @@ def _merge(warehouse, options, report, staged, plans, key: HashKey, digests) -> 
         _record_fingerprint(conn, key)
         apply_staged(conn, report, staged, plans)
         _record_loaded_files(conn, report, staged, digests)
+        for name, value in options.meta_updates:
+            set_meta_value(conn, name, value)
         report.status = "succeeded" if staged or not report.skipped_files else "skipped"
         if report.status == "skipped":
             report.message = f"{len(report.skipped_files)} file(s) already loaded"

@@ -29,6 +29,9 @@ class LoadOptions:
     source_default: SourceSettings = field(default_factory=SourceSettings)
     # Every file is read with this format (a mapping file's, ``--mapping``), not detected.
     mapping_format: Format | None = None
+    # warehouse_meta values written in the run's own transaction (a synced source's sync
+    # times: they move on exactly when the rows read up to them are in).
+    meta_updates: tuple[tuple[str, str], ...] = ()
 
 
 class LoadError(Exception):

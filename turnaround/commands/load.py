@@ -96,6 +96,19 @@ def load(
             show_default=False,
         ),
     ] = None,
+    from_warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--from-warehouse",
+            help="Load the Zendesk tables Fivetran (or Airbyte) synced into this database "
+            "(a URL such as postgresql+psycopg://user@host/db), or from a folder of CSV dumps "
+            "of them; a later run reads only what was synced since",
+            show_default=False,
+        ),
+    ] = None,
+    schema: Annotated[
+        str, typer.Option(help="The schema of the synced Zendesk tables (--from-warehouse)")
+    ] = "zendesk",
     mapping: Annotated[
         Path | None,
         typer.Option(
@@ -124,8 +137,12 @@ def load(
     from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
-    if bool(paths) == bool(inbox):
-        fail("give export files (PATH...) or --inbox DIR, not both and not neither", 2, as_json)
+    if sum(map(bool, (paths, inbox, from_warehouse))) != 1:
+        fail(
+            "give export files (PATH...), --inbox DIR or --from-warehouse SOURCE: one of them",
+            2,
+            as_json,
+        )
     encoding = encoding or run.config.get("load", "encoding", "utf-8")
     try:
         codecs.lookup(encoding)
@@ -166,6 +183,8 @@ def load(
     target = run.warehouse()
     if inbox:
         _load_inbox(target, inbox, options, run)
+    elif from_warehouse:
+        _load_files(target, None, options, as_json, synced=(from_warehouse, schema))
     else:
         _load_files(target, paths, options, as_json)
 
@@ -174,13 +193,18 @@ def _first(*values):
     return next(v for v in values if v is not None)
 
 
-def _load_files(target, paths, options, as_json: bool) -> None:
+def _load_files(target, paths, options, as_json: bool, synced=None) -> None:
     from etl.frames import UnreadableFile
     from etl.load import LoadError, load_paths
 
     try:
         with LoadProgress(is_terminal() and not as_json) as progress:
-            report = load_paths(target, paths, options, progress=progress)
+            if synced is not None:
+                from etl.synced_load import load_synced
+
+                report = load_synced(target, *synced, options, progress=progress)
+            else:
+                report = load_paths(target, paths, options, progress=progress)
     except (LoadError, UnreadableFile) as exc:
         report = getattr(exc, "report", None)
         _refused(exc, report, as_json)
@@ -244,6 +268,8 @@ def print_report(report) -> None:
         )
     for note in report.notes:
         out.print(note, highlight=False)
+    if report.status == "skipped" and report.message and not report.skipped_files:
+        out.print(report.message, highlight=False)
     seconds = (report.ended_at - report.started_at).total_seconds()
     out.print(f"Run {report.status} in {seconds:.1f} s: {summary(report)}.", highlight=False)
 

@@ -353,3 +353,19 @@ def test_comment_rules_beside_a_plain_reading_of_dbt_zendesk():
         },
     ]
     assert history_metrics(history)["5"]["assignee_stations"] == 0  # an unassignment
+
+
+def test_tables_synced_by_airbyte_are_read_by_their_extraction_time(engine, tmp_path):
+    """Airbyte marks each row with _airbyte_extracted_at where Fivetran writes
+    _fivetran_synced: the nightly run reads by it the same way."""
+    folder = _dump(tmp_path / "dump", TABLES)
+    for path in folder.glob("*.csv"):
+        path.write_text(path.read_text().replace("_fivetran_synced", "_airbyte_extracted_at"))
+    load_synced(engine, str(folder))
+    _check(engine)
+    assert load_synced(engine, str(folder)).status == "skipped"
+    with engine.connect() as conn:
+        mark = conn.execute(
+            sa.text("select value from warehouse_meta where name like 'synced:%'")
+        ).scalar()
+    assert json.loads(mark)["ticket"] == "2024-01-10T02:00:00Z"

@@ -129,7 +129,7 @@ def test_bad_usage_exits_2_with_json_when_asked(tmp_path, loaded):
         "message": "--encoding 'klingon' is not a text encoding Python knows",
     }
     neither = cli("load", "--warehouse", loaded)
-    assert neither.returncode == 2 and "not both and not neither" in neither.stderr
+    assert neither.returncode == 2 and "--from-warehouse SOURCE: one of them" in neither.stderr
 
 
 def _modules_after(code: str) -> set[str]:

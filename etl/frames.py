@@ -163,11 +163,19 @@ class ReadContext:
     sources: dict[str, SourceSettings] = field(default_factory=dict)
     default: SourceSettings = field(default_factory=SourceSettings)  # the config's [load]
 
-    def timezone_for(self, source: str) -> str | None:
-        return self.timezone or self._source(source).timezone or self.default.timezone
+    def timezone_for(self, source: str, declared: str | None = None) -> str | None:
+        """The command's zone, else the source's, else ``declared`` (a mapping file's), else
+        the config's default."""
+        return self.timezone or self._source(source).timezone or declared or self.default.timezone
 
-    def date_order_for(self, source: str) -> str | None:
-        return self.date_order or self._source(source).date_order or self.default.date_order
+    def date_order_for(self, source: str, declared: str | None = None) -> str | None:
+        """As ``timezone_for``, for the order of 01/02/2025 dates."""
+        return (
+            self.date_order
+            or self._source(source).date_order
+            or declared
+            or self.default.date_order
+        )
 
     def options_for(self, source: str) -> dict[str, str]:
         return self._source(source).options

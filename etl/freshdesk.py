@@ -12,9 +12,7 @@ and is counted in the run report.
 from __future__ import annotations
 
 from etl.mapped_csv import (
-    AFTER,
     CUSTOMER,
-    HMS,
     LATEST,
     TAGS,
     TIMESTAMP,
@@ -72,16 +70,14 @@ TICKETS = Mapping(
     signature=("Ticket ID", "Status", "Created time"),
     fields=(
         Field("ticket_id", ("Ticket ID",)),
-        Field("customer_id", ("Contact ID", "Email", "Requester email"), CUSTOMER),
+        # each row's first id it has (an export may hold Contact ID for some rows only)
+        Field("customer_id", ("Contact ID",), CUSTOMER),
+        Field("customer_id", ("Email",), CUSTOMER),
+        Field("customer_id", ("Requester email",), CUSTOMER),
         Field("created_at", ("Created time",), TIMESTAMP),
+        # "First response time (in hrs)" is in business hours, and 00:00:00 where no one
+        # replied: not a calendar time, so the reply time is the initial response's alone.
         Field("first_reply_at", ("Initial response time",), TIMESTAMP),
-        Field(
-            "first_reply_at",
-            ("First response time (in hrs)",),
-            AFTER,
-            base="created_at",
-            unit=HMS,
-        ),
         Field("solved_at", ("Resolved time",), TIMESTAMP),
         Field("solved_at", ("Closed time",), TIMESTAMP),
         Field("status", ("Status",), VALUES, STATUSES, unmapped="other", configurable="statuses"),
@@ -97,8 +93,8 @@ TICKETS = Mapping(
         Field("type", ("Type",), VALUES, TYPES, configurable="types"),
         Field("priority", ("Priority",), VALUES, PRIORITIES),
         Field("tags", ("Tags",), TAGS),
-        Field("group_name", ("Group",)),
-        Field("assignee_id", ("Agent",), CUSTOMER),
+        Field("group_name", ("Group",), empty=("No Group",)),  # Freshdesk's placeholders
+        Field("assignee_id", ("Agent",), CUSTOMER, empty=("No Agent",)),
         Field("agent_replies", ("Agent interactions",)),
         Field("csat", ("Survey results", "Satisfaction survey"), VALUES, SURVEY_RESULTS),
         Field(

@@ -12,6 +12,7 @@ import difflib
 import io
 import json
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,8 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
     values = _sample(head, header, header_rows, whole=path.stat().st_size <= SNIFF_BYTES)
     found.samples = {c: redact_emails(v) for c, v in _first_values(values).items()}
     found.dates = {c: shape for c in header if (shape := date_shape(values.get(c, []), canonical))}
-    found.rows = _count_records(path, encoding) - header_rows
+    records = _count_records(path, encoding)
+    found.rows = None if records is None else records - header_rows
     if mapping is not None:
         renamed = {v: k for k, v in mapping.rename.items()}
         for f in mapping.fields:
@@ -157,10 +159,15 @@ def _json_rows(fmt, path: Path, encoding: str, found: Inspection) -> int | None:
         return None
 
 
-def _count_records(path: Path, encoding: str) -> int:
-    """Data records of a CSV file (quoted line breaks inside one record), blank lines out."""
-    with path.open(encoding=python_encoding(encoding), errors="replace", newline="") as file:
-        return max(sum(1 for row in csv.reader(file) if any(v.strip() for v in row)) - 1, 0)
+def _count_records(path: Path, encoding: str) -> int | None:
+    """Data records of a CSV file (quoted line breaks inside one record), blank lines out;
+    None where the csv module cannot split it."""
+    csv.field_size_limit(sys.maxsize)  # a ticket description may pass the 128 KB default
+    try:
+        with path.open(encoding=python_encoding(encoding), errors="replace", newline="") as file:
+            return max(sum(1 for row in csv.reader(file) if any(v.strip() for v in row)) - 1, 0)
+    except csv.Error:
+        return None
 
 
 def _sample(head: str, header: list[str], header_rows: int, whole: bool) -> dict[str, list[str]]:
@@ -267,10 +274,10 @@ def skeleton(
         f"table: {table}",
         "source: mapped",
     ]
-    if any("time zone" in shape for shape in dates.values()):
-        lines.append("timezone: UTC            # the zone the export writes its times in")
+    if any("time zone" in shape for shape in dates.values()):  # "?" loads nothing: decide it
+        lines.append('timezone: "?"            # the zone the export writes its times in')
     if any("date_order" in shape for shape in dates.values()):
-        lines.append("date_order: day-first    # or month-first")
+        lines.append('date_order: "?"          # day-first or month-first')
     lines.append("columns:")
     contract = CONTRACTS[table]
     for column in contract.columns:
@@ -291,7 +298,7 @@ def skeleton(
                 guess = known.get(column.name, {}).get(value.lower())
                 if guess is None:
                     guess = value.lower() if value.lower() in column.allowed else "?"
-                lines.append(f"      {_yaml_text(value)}: {json.dumps(guess)}")
+                lines.append(f"      {json.dumps(value)}: {json.dumps(guess)}")  # "Yes" stays text
             continue
         lines.append(f"  {column.name}: {_yaml_text(source)}{note}")
     left = [h for h in header if h not in taken]

@@ -127,7 +127,10 @@ class Mapping:
     rename: dict[str, str] = field(default_factory=dict)  # the file's names -> the fields'
     detect: Callable[[str], bool] | None = None  # instead of the signature, from the head
     timezone: str | None = None  # the zone the file itself declares for its times
-    date_order: str | None = None  # the order a mapping file declares for its dates
+    # A mapping file's own time zone and date order: after the command's options and the
+    # config's [sources.NAME], before the config's [load] defaults.
+    default_timezone: str | None = None
+    date_order: str | None = None
     # A ``resolve`` mapping's rows under the header that are not data, from the header and
     # the text after it (for ``turnaround inspect``, which must count rows it cannot map).
     header_rows_of: Callable[[list[str], str], int] | None = None
@@ -175,7 +178,7 @@ def read_batches(
 ) -> Iterator[ReadResult]:
     """The export as batches of canonical rows, its row numbers running on across batches."""
     expected = [mapping.description]
-    state = _FileState(ctx.date_order_for(mapping.source) or mapping.date_order)
+    state = _FileState(ctx.date_order_for(mapping.source, mapping.date_order))
     offset, skip = 0, None
     for header, body in record_blocks(path, ctx.encoding, batch_bytes or BATCH_BYTES, expected):
         if skip is None:  # the first block: the export's own columns
@@ -237,7 +240,7 @@ def _read_block(
     )
     skipped: dict[str, int] = {}
     if mapping.skip is not None:
-        passed = pl.Series([False] * keep.height)
+        passed = pl.Series([False] * keep.height, dtype=pl.Boolean)
         for reason, rows in mapping.skip(keep).items():
             rows = rows.fill_null(False) & ~passed
             if rows.any():
@@ -309,6 +312,19 @@ def _map(path: Path, frame: pl.DataFrame, mapping: Mapping, ctx: ReadContext, st
     for target, default in defaults.items():
         if target not in columns:
             columns[target] = pl.Series(target, [default] * frame.height, pl.String)
+    contract = CONTRACTS[mapping.table]
+    lacking = [c.name for c in contract.columns if c.required and c.name not in columns]
+    if lacking:
+        wanted = {
+            name: [s for f in mapping.fields if f.target == name for s in f.sources]
+            for name in lacking
+        }
+        listed = "; ".join(
+            f"{n} (from {', '.join(map(repr, w)) or '?'})" for n, w in wanted.items()
+        )
+        raise UnreadableFile(
+            str(path), f"has no column for the required {listed}", [mapping.description]
+        )
     table_columns = CONTRACTS[mapping.table].column_names
     absent = tuple(
         c for c in table_columns if c not in given_targets and (c in defaults or c not in columns)
@@ -416,7 +432,7 @@ def _timestamp(
         text = pl.col("v")
         naive = text.str.to_datetime(date_format, strict=False, time_unit="us")
     needs_zone = frame.select((text.is_not_null() & ~has_offset & naive.is_not_null()).any())
-    zone = mapping.timezone or ctx.timezone_for(mapping.source)
+    zone = mapping.timezone or ctx.timezone_for(mapping.source, mapping.default_timezone)
     if needs_zone.item() and zone is None:
         example = frame.filter(~has_offset & naive.is_not_null()).get_column("v")[0]
         raise UnreadableFile(

@@ -121,7 +121,7 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
         table=table,
         fields=tuple(fields),
         signature=(),
-        timezone=zone,
+        default_timezone=zone,
         date_order=order,
         resolve=_has_columns,
     )
@@ -147,7 +147,13 @@ def _field(name: str, spec: Any, contract, date_format: str | None, bad) -> Fiel
     if values is not None:
         if not isinstance(values, dict):
             raise bad(f"columns.{name}.values must be a table of the file's value: canonical value")
-        values = {str(k): None if v is None else str(v) for k, v in values.items()}
+        not_text = [k for k in values if not isinstance(k, str)]
+        if not_text:  # YAML reads Yes, No, On, 1 as a boolean or a number
+            raise bad(
+                f"columns.{name}.values: the key {not_text[0]!r} was read as "
+                f'{type(not_text[0]).__name__}, not as the file\'s text; quote it ("Yes": ...)'
+            )
+        values = {k: None if v is None else str(v) for k, v in values.items()}
         allowed = column.allowed
         wrong = [
             v

@@ -27,6 +27,7 @@ import io
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -43,9 +44,24 @@ from etl.mapped_csv import (
 
 SOURCE = "qualtrics"
 NPS_GROUP_SUFFIX = "_NPS_GROUP"
-# Response types (Status) that are not a respondent's answer: preview, test, spam, import
-# of a preview.
-NOT_ANSWERS = {"1": "survey preview", "2": "survey test", "8": "spam"}
+# Response types (Status) that are not a respondent's answer, as the code an export writes
+# by default or the label it writes with "use choice text".
+NOT_ANSWERS = {
+    "1": "survey preview",
+    "2": "survey test",
+    "8": "spam",
+    "9": "survey preview",  # preview spam
+    "12": "spam",  # imported spam
+    "17": "survey preview",  # offline survey preview
+}
+NOT_ANSWER_LABELS = {
+    "survey preview": "survey preview",
+    "survey test": "survey test",
+    "spam": "spam",
+    "preview spam": "survey preview",
+    "imported spam": "spam",
+    "offline survey preview": "survey preview",
+}
 LEGACY_ID = re.compile(r"V\d+")
 # The legacy layout's names for the current layout's fields.
 LEGACY_NAMES = {
@@ -90,7 +106,7 @@ def resolve(base: Mapping, header: list[str], body: str, ctx: ReadContext, path:
             if LEGACY_ID.fullmatch(name) and position < len(labels):
                 rename[name] = LEGACY_NAMES.get(labels[position], labels[position])
     elif header_rows == 2:
-        zone = _declared_zone(header, _import_ids(body) or [])
+        zone = _known_zone(_declared_zone(header, _import_ids(body) or []), path)
     names = [rename.get(n, n) for n in header]
     options = ctx.options_for(SOURCE)
     question = options.get("nps_question") or _nps_question(names)
@@ -166,6 +182,21 @@ def _declared_zone(header: list[str], import_ids: list[str]) -> str | None:
     return None
 
 
+def _known_zone(zone: str | None, path: Path) -> str | None:
+    """The zone an export declares, if Turnaround knows it; else the file is refused."""
+    if zone is None:
+        return None
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnreadableFile(
+            str(path),
+            f"declares its times in {zone!r}, which is not an IANA time zone name",
+            [DESCRIPTION],
+        ) from None
+    return zone
+
+
 def _nps_question(names: list[str]) -> str | None:
     present = set(names)
     return next(
@@ -180,11 +211,13 @@ def _nps_question(names: list[str]) -> str | None:
 
 def _skip(frame: pl.DataFrame, question: str) -> dict[str, pl.Series]:
     """Rows that are not a respondent's NPS answer, by reason."""
-    skipped = {}
+    skipped: dict[str, pl.Series] = {}
     if "Status" in frame.columns:
-        status = frame.get_column("Status")
-        for code, reason in NOT_ANSWERS.items():
-            skipped[f"{reason} responses"] = status == code
+        status = frame.get_column("Status").str.to_lowercase()
+        for value, reason in {**NOT_ANSWERS, **NOT_ANSWER_LABELS}.items():
+            name = f"{reason} responses"
+            rows = (status == value).fill_null(False)
+            skipped[name] = skipped[name] | rows if name in skipped else rows
     skipped["responses without an NPS answer"] = frame.get_column(question).is_null()
     return skipped
 

@@ -154,7 +154,12 @@ def _read_sheet(rows_of, description: str):
                     str(path), f"has a first sheet that {exc.problem}", [description]
                 ) from None
             utf8 = dataclasses.replace(ctx, encoding="utf-8")  # written as UTF-8 above
-            yield from batches(inner, sheet, utf8)
+            try:
+                yield from batches(inner, sheet, utf8)
+            except UnreadableFile as exc:  # named by the workbook, not the sheet written out
+                raise UnreadableFile(
+                    str(path), f"has a first sheet that {exc.problem}", exc.expected
+                ) from None
 
     return read_batches
 

@@ -210,7 +210,14 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
         partition_by=g.sid, order_by=(lt.created_at, lt.source, lt.ticket_id)
     )
     candidates = (
-        sa.select(g.sid, g.signal_at, g.kind, lt.first_reply_at, rank.label("rank"))
+        sa.select(
+            g.sid,
+            g.signal_at,
+            g.kind,
+            lt.first_reply_at,
+            lt.first_reply_bracket,
+            rank.label("rank"),
+        )
         .select_from(
             numbered.outerjoin(
                 later,
@@ -225,17 +232,19 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
     )
     c = candidates.c
     replied = sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of)
+    # a reply known only by its bracket: answered, but when is not known (no time, not judged)
+    unknown = sa.and_(c.first_reply_at.is_(None), c.first_reply_bracket.is_not(None))
     minutes = sa.case((replied, minutes_between(c.signal_at, c.first_reply_at)))
     limit = float(params.close_the_loop_hours) * 60
     judged = c.signal_at <= sa.literal(
         as_of - dt.timedelta(hours=params.close_the_loop_hours), sa.DateTime()
     )
-    in_time = sa.case((judged, sa.case((minutes <= limit, 1.0), else_=0.0)))
+    in_time = sa.case((sa.and_(judged, ~unknown), sa.case((minutes <= limit, 1.0), else_=0.0)))
     row = (
         conn.execute(
             sa.select(
                 sa.func.count().label("signals"),
-                sa.func.count(minutes).label("closed"),
+                sa.func.count(sa.case((sa.or_(replied, unknown), 1))).label("closed"),
                 quantile_cont(minutes, [0.5]).label("median"),
                 sa.func.avg(in_time).label("within"),
                 sa.func.count(in_time).label("judged"),

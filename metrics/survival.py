@@ -46,7 +46,12 @@ SPLITS = {
 # The order groups are shown in, per split.
 GROUP_ORDER = {
     "recovery_group": ("recovered", "unrecovered", NEVER_FAILED),
-    "tta_bucket": (*(label for _, label in TTA_BUCKETS), "over 24 h", "no reply"),
+    "tta_bucket": (
+        *(label for _, label in TTA_BUCKETS),
+        "over 24 h",
+        "reply time unknown",
+        "no reply",
+    ),
     "one_touch": ("one touch", "not one touch", "replies unknown"),
     "compensation": ("compensated", "not compensated"),
 }
@@ -67,6 +72,7 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
             t.customer_id,
             t.created_at,
             t.first_reply_at,
+            t.first_reply_bracket,
             t.solved_at,
             t.status,
             t.reopens,
@@ -100,7 +106,13 @@ def _split_label(f, split: str, params: MetricParams):
         return sa.case((f.c.compensation > 0, "compensated"), else_="not compensated")
     reply = minutes_between(f.c.created_at, f.c.first_reply_at)
     whens = [(reply < limit, label) for limit, label in TTA_BUCKETS]
-    return sa.case((f.c.first_reply_at.is_(None), "no reply"), *whens, else_="over 24 h")
+    unknown = sa.and_(f.c.first_reply_at.is_(None), f.c.first_reply_bracket.is_not(None))
+    return sa.case(
+        (unknown, "reply time unknown"),  # a bracket only: replied, but when is not known
+        (f.c.first_reply_at.is_(None), "no reply"),
+        *whens,
+        else_="over 24 h",
+    )
 
 
 def _days(start, end):

@@ -18,7 +18,8 @@ encoding = "utf-8"
 source_timezone = "Europe/Berlin"  # of timestamps without an offset, for every source
 date_order = "day-first"   # or "month-first": 01/02/2025 in a file that does not show it
 
-[sources.freshdesk]        # per source: freshdesk, zendesk_explore, qualtrics, mapped
+[sources.freshdesk]        # per source: freshdesk, zendesk_explore, qualtrics, delighted,
+                           # or a mapping file's source
 timezone = "America/New_York"
 date_order = "month-first"
 
@@ -140,30 +141,45 @@ SOURCE_MAPS = {"statuses": "status", "channels": "channel", "types": "type"}
 SOURCE_OPTIONS = ("nps_question", "comment_question")  # Qualtrics' question ids
 
 
-def _source(value: Any) -> str | None:
-    from data_contracts import CONTRACTS
+# What each source's [sources.NAME] table may hold beyond timezone and date_order: the value
+# maps and options its reader reads. Any other NAME (a mapping file's source) takes only
+# timezone and date_order.
+SOURCE_KEYS = {
+    "freshdesk": ("statuses", "channels", "types"),
+    "zendesk_explore": ("channels",),
+    "qualtrics": SOURCE_OPTIONS,
+}
+SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
-    if not isinstance(value, dict):
-        return "a table of timezone, date_order, statuses, channels, types"
-    known = {
-        "timezone": check_timezone,
-        "date_order": _choice("day-first", "month-first"),
-        **dict.fromkeys(SOURCE_OPTIONS, _text),
-    }
-    for key, setting in value.items():
-        if key in SOURCE_MAPS:
-            wanted = _value_map(setting)
-            allowed = CONTRACTS["tickets"].column(SOURCE_MAPS[key]).allowed or ()
-            if wanted is None and (bad := [v for v in setting.values() if v not in allowed]):
-                wanted = f"a table of values among {', '.join(allowed)}; {bad[0]!r} is not one"
-        elif key in known:
-            wanted = known[key](setting)
-        else:
-            listed = ", ".join([*known, *SOURCE_MAPS])
-            return f"a table of {listed}; {key!r} is not one of them"
-        if wanted is not None:
-            return f"a table whose {key} is {wanted}, not {setting!r}"
-    return None
+
+def _source(name: str):
+    def check(value: Any) -> str | None:
+        from data_contracts import CONTRACTS
+
+        extra = SOURCE_KEYS.get(name, ())
+        listed = ", ".join(("timezone", "date_order", *extra))
+        if not isinstance(value, dict):
+            return f"a table of {listed}"
+        known = {
+            "timezone": check_timezone,
+            "date_order": _choice("day-first", "month-first"),
+            **{key: _text for key in extra if key in SOURCE_OPTIONS},
+        }
+        for key, setting in value.items():
+            if key in SOURCE_MAPS and key in extra:
+                wanted = _value_map(setting)
+                allowed = CONTRACTS["tickets"].column(SOURCE_MAPS[key]).allowed or ()
+                if wanted is None and (bad := [v for v in setting.values() if v not in allowed]):
+                    wanted = f"a table of values among {', '.join(allowed)}; {bad[0]!r} is not one"
+            elif key in known:
+                wanted = known[key](setting)
+            else:
+                return f"a table of {listed} (what its reader reads); {key!r} is not one of them"
+            if wanted is not None:
+                return f"a table whose {key} is {wanted}, not {setting!r}"
+        return None
+
+    return check
 
 
 def _choice(*options: str):
@@ -236,10 +252,8 @@ SETTINGS = {
         "source_timezone": check_timezone,
         "date_order": _choice("day-first", "month-first"),
     },
-    "sources": {
-        name: _source
-        for name in ("freshdesk", "zendesk_explore", "qualtrics", "delighted", "mapped")
-    },
+    # [sources.NAME]: any source name; what each may hold is checked by _source(NAME).
+    "sources": {},
     "identity": {"secrets_file": _text},
     "metrics": {
         "horizon_days": _number(1, 36500, integer=True),
@@ -312,7 +326,15 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{path}: {section} must be a [{section}] table")
         for key, value in keys.items():
             check = SETTINGS[section].get(key)
+            if section == "sources" and SOURCE_NAME.fullmatch(key):
+                check = _source(key)
             if check is None:
+                if section == "sources":
+                    raise ConfigError(
+                        f"{path}: [sources.{key}]: a source is named in lowercase letters, "
+                        "digits and _ (freshdesk, zendesk_explore, qualtrics, delighted, or a "
+                        "mapping file's source)"
+                    )
                 known = ", ".join(SETTINGS[section])
                 raise ConfigError(f"{path}: unknown setting {section}.{key} (known: {known})")
             wanted = check(value)

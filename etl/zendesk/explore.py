@@ -80,11 +80,10 @@ TICKETS = Mapping(
     signature=("Ticket ID", "Ticket status", "Ticket created - Timestamp"),
     fields=(
         Field("ticket_id", ("Ticket ID",)),
-        Field(
-            "customer_id",
-            ("Requester external ID", "Requester email", "Requester ID"),
-            CUSTOMER,
-        ),
+        # each row's first id it has: a requester without an external id is known by email
+        Field("customer_id", ("Requester external ID",), CUSTOMER),
+        Field("customer_id", ("Requester email",), CUSTOMER),
+        Field("customer_id", ("Requester ID",), CUSTOMER),
         Field("created_at", ("Ticket created - Timestamp",), TIMESTAMP),
         Field(
             "first_reply_at",

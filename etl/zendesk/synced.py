@@ -96,6 +96,7 @@ def snapshot(
     it as Zendesk records into ``folder``."""
     tables = _tables(source, schema)
     with source.connect() as conn:
+        _utc_session(conn)
         sync = {t: _sync_column(tables[t]) for t in tables}
         newest = {
             t: conn.execute(sa.select(sa.func.max(tables[t].c[sync[t]]))).scalar()
@@ -138,6 +139,19 @@ def snapshot(
         len(ticket_rows),
         len(records),
     )
+
+
+def _utc_session(conn: sa.Connection) -> None:
+    """Times compared and read in UTC: a sync column with a time zone (Airbyte's
+    ``_airbyte_extracted_at`` is one) is compared with the naive UTC sync times kept."""
+    statement = {"postgresql": "SET TIME ZONE 'UTC'", "duckdb": "SET TimeZone = 'UTC'"}
+    sql = statement.get(conn.dialect.name)
+    if sql is None:
+        return
+    try:
+        conn.exec_driver_sql(sql)
+    except sa.exc.SQLAlchemyError:  # DuckDB without its time zone extension has no such zone
+        conn.rollback()
 
 
 def _tables(source: sa.Engine, schema: str) -> dict[str, sa.TableClause]:

@@ -213,8 +213,9 @@ def test_a_full_export_maps_every_column_it_has(tmp_path):
         "bad",
     )
     assert got["102"]["customer_id"] == "CRM-77"
-    # no Initial response time: created time plus 26 h 15 min 30 s
-    assert got["102"]["first_reply_at"] == _utc("2025-03-03 12:15:30", berlin)
+    # no Initial response time: its "First response time (in hrs)" is in business hours
+    # (and 00:00:00 where no one replied), so it gives no calendar reply time
+    assert got["102"]["first_reply_at"] is None
     assert got["102"]["solved_at"] is None
     assert (got["103"]["status"], got["103"]["channel"]) == ("other", "other")
     assert result.unmapped == {
@@ -229,21 +230,21 @@ def test_a_full_export_maps_every_column_it_has(tmp_path):
     ]
 
 
-def test_a_bad_duration_or_date_rejects_its_row_by_name(tmp_path):
+def test_a_bad_time_or_date_rejects_its_row_by_name(tmp_path):
     path = _full_export(tmp_path / "tickets.csv")
     text = (
         path.read_text()
-        .replace("26:15:30", "soon")
+        .replace("2025-03-01 09:20:00", "soon")
         .replace("2025-03-03 08:00:00", "31/02/2025 8:00", 1)
     )
     path.write_text(text)
     ctx = ReadContext(hash_key="k", timezone="UTC", date_order="day-first")
     result = detect(path).read(path, ctx)
     reasons = {r.row_number: r.reason for r in result.rejected}
-    assert set(reasons) == {2, 3}
-    assert "first_reply_at: 'soon (hh:mm:ss)'" in reasons[2]
+    assert set(reasons) == {1, 3}
+    assert "first_reply_at: 'soon (unreadable date)'" in reasons[1]
     assert "created_at: '31/02/2025 8:00 (unreadable date)'" in reasons[3]
-    assert result.tickets["ticket_id"].to_list() == ["101"]
+    assert result.tickets["ticket_id"].to_list() == ["102"]
 
 
 def test_loading_a_freshdesk_export_keeps_no_raw_email(any_engine, tmp_path):

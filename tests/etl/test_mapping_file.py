@@ -188,8 +188,12 @@ def test_inspect_gives_a_skeleton_that_loads_once_its_guesses_are_decided(tmp_pa
         "column": "State",
         "values": {"Done": "?", "Escalated": "?", "Open": "open", "Waiting": "?"},
     }
+    with pytest.raises(MappingError, match="timezone must be an IANA time zone name"):
+        parse_mapping(skeleton, "skeleton")  # an undecided zone stops the load
+    assert skeleton["timezone"] == "?"
+    skeleton["timezone"] = "Europe/Berlin"
     with pytest.raises(MappingError, match="'\\?' is not one of"):
-        parse_mapping(skeleton, "skeleton")  # undecided values stop the load
+        parse_mapping(skeleton, "skeleton")  # so do undecided values
     skeleton["columns"]["status"]["values"] = {
         "Done": "solved",
         "Escalated": "open",
@@ -198,7 +202,7 @@ def test_inspect_gives_a_skeleton_that_loads_once_its_guesses_are_decided(tmp_pa
     }
     skeleton["columns"]["channel"] = {"column": "Via", "values": {}, "unmapped": "other"}
     skeleton["columns"].pop("updated_at", None)
-    skeleton |= {"timezone": "Europe/Berlin", "date_order": "day-first"}
+    skeleton |= {"date_order": "day-first"}
     mapping = parse_mapping(skeleton, "skeleton")
     assert {f.target for f in mapping.fields} >= {"ticket_id", "customer_id", "created_at"}
 

@@ -369,3 +369,38 @@ def test_tables_synced_by_airbyte_are_read_by_their_extraction_time(engine, tmp_
             sa.text("select value from warehouse_meta where name like 'synced:%'")
         ).scalar()
     assert json.loads(mark)["ticket"] == "2024-01-10T02:00:00Z"
+
+
+def test_a_sync_column_with_a_time_zone_is_compared_in_utc(engine, pg_server):
+    """Airbyte's _airbyte_extracted_at is a timestamp with time zone; on a server whose
+    sessions run west of UTC, a row synced an hour after the last run is still read."""
+    with fresh_database(pg_server) as url:
+        source = sa.create_engine(url)
+        with source.begin() as conn:
+            _typed_tables(conn, "zendesk")
+            for name in TABLES:
+                conn.execute(
+                    sa.text(
+                        f'ALTER TABLE zendesk."{name}" ALTER COLUMN _fivetran_synced '
+                        "TYPE TIMESTAMPTZ USING _fivetran_synced AT TIME ZONE 'UTC'"
+                    )
+                )
+            database = sa.engine.make_url(url).database
+            conn.execute(
+                sa.text(f"ALTER DATABASE \"{database}\" SET timezone = 'America/Los_Angeles'")
+            )
+        source.dispose()
+        load_synced(engine, url)
+        source = sa.create_engine(url)
+        with source.begin() as conn:
+            conn.execute(
+                sa.text(
+                    'INSERT INTO zendesk."ticket_comment" VALUES (10, '
+                    "TIMESTAMPTZ '2024-01-10 03:00:00+00', 'b', '2024-01-05 09:00:00', "
+                    "true, 101, 11)"
+                )
+            )
+        source.dispose()
+        second = load_synced(engine, url)
+        assert second.status == "succeeded"
+        assert _tickets(engine)["101"]["agent_replies"] == 1

@@ -135,3 +135,29 @@ def test_close_the_loop_by_hand(warehouse):
 
 def test_an_empty_warehouse(any_engine):
     assert compute_recovery(any_engine)["economics"] is None
+
+
+def test_close_the_loop_counts_a_bracket_only_reply_as_answered_but_not_timed(any_engine):
+    detractor = dt.datetime(2024, 4, 1)
+    insert(any_engine, "customers", [{"customer_id": "d1", "signup_at": dt.datetime(2023, 1, 1)}])
+    insert(
+        any_engine,
+        "nps_responses",
+        [{"response_id": "n", "customer_id": "d1", "responded_at": detractor, "score": 3}],
+    )
+    insert(
+        any_engine,
+        "tickets",
+        [
+            {
+                "ticket_id": "later",
+                "customer_id": "d1",
+                "created_at": detractor + dt.timedelta(hours=2),
+                "status": "open",
+                "first_reply_bracket": "0-1 hrs",  # Explore: answered, time unknown
+            }
+        ],
+    )
+    loop = compute_recovery(any_engine, MetricParams(as_of=AS_OF))["close_the_loop"]
+    assert (loop["signals"], loop["closed"], loop["judged"]) == (1, 1, 0)
+    assert loop["median_hours"] is None and loop["within_share"] is None

@@ -205,3 +205,28 @@ def test_an_empty_warehouse_has_no_curves(engine):
     result = compute_survival(engine)
     assert result["as_of"] is None and result["groups"] == []
     assert result["logrank"]["statistic"] is None
+
+
+def test_a_reply_known_only_by_its_bracket_is_its_own_tta_group(engine):
+    created = dt.datetime(2024, 3, 1, 9)
+    insert(engine, "customers", [{"customer_id": c, "signup_at": SIGNUP} for c in ("b1", "b2")])
+    base = {"created_at": created, "solved_at": created + 2 * DAY, "status": "solved"}
+    insert(
+        engine,
+        "tickets",
+        [
+            {
+                **base,
+                "ticket_id": "b1",
+                "customer_id": "b1",
+                "type": "incident",
+                "first_reply_bracket": "1-8 hrs",
+            },  # replied, time unknown
+            {**base, "ticket_id": "b2", "customer_id": "b2", "type": "incident"},  # no reply
+        ],
+    )
+    result = compute_survival(engine, MetricParams(as_of=AS_OF), by="tta_bucket")
+    assert {g["group"]: g["customers"] for g in result["groups"]} == {
+        "reply time unknown": 1,
+        "no reply": 1,
+    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.delighted import CUSTOMER_ID_PROPERTY
-from etl.mapped_csv import COMMENT, CUSTOMER, TIMESTAMP, Field, Mapping, register
+from etl.mapped_csv import COMMENT, CUSTOMER, TIMESTAMP, Field, Mapping, register, row_by_row
 
 SOURCE = "delighted"
 
@@ -38,8 +38,7 @@ RESPONSES = Mapping(
     fields=(
         Field("response_id", ("Response ID",)),
         Field("customer_id", (CUSTOMER_ID_PROPERTY, "Customer ID"), CUSTOMER),
-        Field("customer_id", ("Email",), CUSTOMER),
-        Field("customer_id", ("Person ID",), CUSTOMER),
+        *row_by_row("customer_id", ("Email", "Person ID"), CUSTOMER),
         Field("responded_at", ("Response Timestamp", "Created At", "Date"), TIMESTAMP),
         Field("score", ("Score",)),
         Field("comment", ("Comment",), COMMENT),

@@ -19,7 +19,9 @@ from etl.mapped_csv import (
     VALUES,
     Field,
     Mapping,
+    canonical_values,
     register,
+    row_by_row,
 )
 
 SOURCE = "freshdesk"
@@ -48,7 +50,7 @@ CHANNELS = {
     "api": "api",
 }
 PRIORITIES = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
-TYPES = {"question": "question", "incident": "incident", "problem": "problem", "task": "task"}
+TYPES = canonical_values("type")  # Question, Incident, Problem, Task
 # Freshdesk's satisfaction survey answers (the classic three-point survey).
 SURVEY_RESULTS = {
     "awesome": "good",
@@ -71,9 +73,7 @@ TICKETS = Mapping(
     fields=(
         Field("ticket_id", ("Ticket ID",)),
         # each row's first id it has (an export may hold Contact ID for some rows only)
-        Field("customer_id", ("Contact ID",), CUSTOMER),
-        Field("customer_id", ("Email",), CUSTOMER),
-        Field("customer_id", ("Requester email",), CUSTOMER),
+        *row_by_row("customer_id", ("Contact ID", "Email", "Requester email"), CUSTOMER),
         Field("created_at", ("Created time",), TIMESTAMP),
         # "First response time (in hrs)" is in business hours, and 00:00:00 where no one
         # replied: not a calendar time, so the reply time is the initial response's alone.

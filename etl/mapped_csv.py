@@ -102,6 +102,17 @@ class Field:
     date_format: str | None = None  # a TIMESTAMP field's one shape (strptime), if it has one
 
 
+def row_by_row(target: str, sources: tuple[str, ...], kind: str = TEXT) -> tuple[Field, ...]:
+    """Fields that fill ``target`` from each row's first of ``sources`` that it has (where
+    ``Field(target, sources)`` takes the first column the file has, for every row)."""
+    return tuple(Field(target, (source,), kind) for source in sources)
+
+
+def canonical_values(column: str, table: str = "tickets") -> dict[str, str]:
+    """A value map that takes a column's canonical values as they are (in any case)."""
+    return {value: value for value in CONTRACTS[table].column(column).allowed or ()}
+
+
 @dataclass(frozen=True)
 class Mapping:
     """A whole export: its format, source, canonical table, fields, and how it is known.

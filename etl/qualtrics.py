@@ -40,6 +40,7 @@ from etl.mapped_csv import (
     Mapping,
     header_of,
     register,
+    row_by_row,
 )
 
 SOURCE = "qualtrics"
@@ -125,8 +126,7 @@ def resolve(base: Mapping, header: list[str], body: str, ctx: ReadContext, path:
     comment = options.get("comment_question")
     fields = [
         Field("response_id", ("ResponseId",)),
-        Field("customer_id", ("ExternalReference",), CUSTOMER),
-        Field("customer_id", ("RecipientEmail",), CUSTOMER),
+        *row_by_row("customer_id", ("ExternalReference", "RecipientEmail"), CUSTOMER),
         Field("customer_id", ("ResponseId",)),
         Field("responded_at", ("RecordedDate", "EndDate"), TIMESTAMP),
         Field("score", (question,)),

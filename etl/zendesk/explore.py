@@ -25,7 +25,9 @@ from etl.mapped_csv import (
     VALUES,
     Field,
     Mapping,
+    canonical_values,
     register,
+    row_by_row,
 )
 
 SOURCE = "zendesk_explore"
@@ -60,8 +62,8 @@ CHANNELS = {
     "api": "api",
     "web service": "api",
 }
-TYPES = {"question": "question", "incident": "incident", "problem": "problem", "task": "task"}
-PRIORITIES = {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"}
+TYPES = canonical_values("type")  # Explore writes them capitalised: Incident
+PRIORITIES = canonical_values("priority")
 RATINGS = {
     "good": "good",
     "bad": "bad",
@@ -81,9 +83,9 @@ TICKETS = Mapping(
     fields=(
         Field("ticket_id", ("Ticket ID",)),
         # each row's first id it has: a requester without an external id is known by email
-        Field("customer_id", ("Requester external ID",), CUSTOMER),
-        Field("customer_id", ("Requester email",), CUSTOMER),
-        Field("customer_id", ("Requester ID",), CUSTOMER),
+        *row_by_row(
+            "customer_id", ("Requester external ID", "Requester email", "Requester ID"), CUSTOMER
+        ),
         Field("created_at", ("Ticket created - Timestamp",), TIMESTAMP),
         Field(
             "first_reply_at",

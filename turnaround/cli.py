@@ -16,7 +16,7 @@ import typer
 # typer carries its own click; its usage errors are not re-exported (typer is pinned).
 from typer._click.exceptions import UsageError
 
-from turnaround.commands import admin, inspect, load, read, serve
+from turnaround.commands import admin, inspect, load, pull, read, serve
 
 app = typer.Typer(
     help="Turnaround: service-recovery analytics for support tickets and NPS surveys.",
@@ -47,6 +47,8 @@ app.command()(serve.demo)
 app.command()(serve.generate)
 app.command()(load.load)
 app.command()(inspect.inspect)
+app.add_typer(pull.pull_app, name="pull")
+app.command()(pull.refresh)
 app.command()(read.metrics)
 app.command()(read.cohorts)
 app.command()(read.survival)

@@ -33,6 +33,24 @@ comment_question = "Q6"
 [identity]
 secrets_file = "/etc/turnaround/secrets.toml"   # holds the email hash key
 
+[pull]                     # turnaround pull zendesk|delighted, turnaround refresh
+folder = "/var/lib/turnaround/pulls"   # raw pages, one folder per run (owner only)
+keep_days = 14             # raw page folders older than this are deleted
+time_limit_seconds = 900   # retries of one request give up after this
+
+[pull.zendesk]             # credentials come from these environment variables only
+subdomain_env = "ZENDESK_SUBDOMAIN"
+email_env = "ZENDESK_EMAIL"
+token_env = "ZENDESK_API_TOKEN"
+
+[pull.delighted]
+api_key_env = "DELIGHTED_API_KEY"
+
+[refresh]                  # turnaround refresh: what a scheduler runs
+sources = ["zendesk", "delighted"]
+inbox = "/srv/turnaround/inbox"
+stale_after_hours = 36     # a source whose newest data is older fails the refresh
+
 [metrics]
 horizon_days = 90              # retention horizon H
 target_minutes = 60            # acknowledgement target
@@ -182,6 +200,32 @@ def _source(name: str):
     return check
 
 
+def _table_of(**checks):
+    """A sub-table whose keys each have a check (``[pull.zendesk]``)."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return f"a table of {', '.join(checks)}"
+        for key, setting in value.items():
+            if key not in checks:
+                return f"a table of {', '.join(checks)}; {key!r} is not one of them"
+            if (wanted := checks[key](setting)) is not None:
+                return f"a table whose {key} is {wanted}, not {setting!r}"
+        return None
+
+    return check
+
+
+def _variable(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)
+    return None if ok else "the name of an environment variable (such as ZENDESK_API_TOKEN)"
+
+
+def _sources_list(value: Any) -> str | None:
+    ok = isinstance(value, list) and value and all(v in ("zendesk", "delighted") for v in value)
+    return None if ok else 'a list of sources to pull, such as ["zendesk", "delighted"]'
+
+
 def _choice(*options: str):
     def check(value: Any) -> str | None:
         return None if value in options else "one of " + ", ".join(repr(o) for o in options)
@@ -255,6 +299,16 @@ SETTINGS = {
     # [sources.NAME]: any source name; what each may hold is checked by _source(NAME).
     "sources": {},
     "identity": {"secrets_file": _text},
+    "pull": {
+        "folder": _text,  # where raw pages are kept (default ~/.local/share/turnaround/pulls)
+        "keep_days": _number(0),
+        "time_limit_seconds": _number(1),
+        "zendesk": _table_of(
+            base_url=_text, subdomain_env=_variable, email_env=_variable, token_env=_variable
+        ),
+        "delighted": _table_of(base_url=_text, api_key_env=_variable),
+    },
+    "refresh": {"sources": _sources_list, "inbox": _text, "stale_after_hours": _number(0)},
     "metrics": {
         "horizon_days": _number(1, 36500, integer=True),
         "target_minutes": _number(0),

@@ -1,0 +1,143 @@
+"""One pull: read how far the last pull of this account got, fetch from there (outside the
+warehouse's write lock: the dashboard keeps answering), keep the pages, and load them in
+one run whose transaction also stores the new positions. A pull killed at any point leaves
+the positions where they were, so the next one fetches the same pages again and the
+newest-version rule loads each row once."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from etl.load import as_warehouse, load_paths, new_batch_id
+from etl.load_options import LoadError, LoadOptions
+from etl.pull import delighted, raw, zendesk
+from etl.pull.http import DEFAULT_TIME_LIMIT_SECONDS, ApiClient, ApiError
+from etl.report import RunReport, utc_now
+from etl.run_record import record_failure
+from warehouse.access import Warehouse
+from warehouse.schema import meta_value, warehouse_meta
+
+log = logging.getLogger("turnaround.pull")
+
+META_PREFIX = "pull:"
+
+
+class PullSetupError(Exception):
+    """The pull is not set up: a credential variable is unset, a setting is wrong."""
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """Where and how to pull: credentials by the names of the variables that hold them."""
+
+    source: str  # zendesk or delighted
+    base_url: str | None = None  # --base-url, or the config's
+    variables: dict[str, str] = field(default_factory=dict)  # role -> environment variable
+    folder: Path | None = None  # raw pages: ROOT/SOURCE/RUN
+    keep_days: float = raw.DEFAULT_KEEP_DAYS
+    time_limit: float = DEFAULT_TIME_LIMIT_SECONDS
+
+
+DEFAULT_VARIABLES = {
+    "zendesk": {
+        "subdomain": "ZENDESK_SUBDOMAIN",
+        "email": "ZENDESK_EMAIL",
+        "token": "ZENDESK_API_TOKEN",
+    },
+    "delighted": {"api_key": "DELIGHTED_API_KEY"},
+}
+FETCHERS = {"zendesk": zendesk.fetch, "delighted": delighted.fetch}
+
+
+def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = None) -> ApiClient:
+    """The API client, its credentials read from the environment (never from a file or the
+    command line); PullSetupError naming the variable that is missing."""
+    names = {**DEFAULT_VARIABLES[settings.source], **settings.variables}
+
+    def value(role: str, needed: bool = True) -> str | None:
+        found = os.environ.get(names[role], "").strip()
+        if not found and needed:
+            raise PullSetupError(
+                f"set the environment variable {names[role]} to the {settings.source} "
+                f"{role.replace('_', ' ')} (or name another in the config's "
+                f"[pull.{settings.source}] {role}_env)"
+            )
+        return found or None
+
+    extra = {"sleep": sleep} if sleep else {}
+    if settings.source == "zendesk":
+        subdomain = value("subdomain", needed=settings.base_url is None)
+        base = settings.base_url or f"https://{subdomain}.zendesk.com"
+        email, token = value("email"), value("token")
+        hint = f"{names['email']} and {names['token']}"
+        return ApiClient(base, (f"{email}/token", token), hint, settings.time_limit, **extra)
+    key = value("api_key")
+    base = settings.base_url or "https://api.delighted.com"
+    return ApiClient(base, (key, ""), names["api_key"], settings.time_limit, **extra)
+
+
+def account_of(client: ApiClient, source: str) -> str:
+    """The account a position belongs to: the API's host (a pull from another account or a
+    test server never continues from this one's cursors)."""
+    host = urlsplit(client.base_url).netloc or client.base_url
+    return f"{source}:{host}"
+
+
+def pull(
+    target: Warehouse | sa.Engine | str,
+    settings: PullSettings,
+    options: LoadOptions = LoadOptions(),  # noqa: B008 - frozen
+    since: dt.datetime | None = None,
+    progress=None,
+    sleep: Callable[[float], None] | None = None,
+) -> RunReport:
+    """Pull ``settings.source`` into ``target``; LoadError (its report recorded) on failure."""
+    warehouse = as_warehouse(target)
+    command = f"turnaround pull {settings.source}"
+    started = utc_now()
+    report = RunReport(batch_id=new_batch_id(started), started_at=started)
+    client = client_for(settings, sleep)  # PullSetupError: a usage error, nothing recorded
+    try:
+        account = account_of(client, settings.source)
+        positions = read_positions(warehouse, account)
+        root = settings.folder or raw.default_root()
+        raw.prune(root, settings.keep_days)
+        folder = raw.run_folder(root, settings.source, report.batch_id)
+        report.files = [str(folder)]
+        log.info("%s: fetching into %s", command, folder)
+        with client:
+            fetched = FETCHERS[settings.source](client, positions, folder, since, progress)
+    except ApiError as exc:
+        report.fail("failed", f"{settings.source}: {exc}")
+        record_failure(warehouse, report)
+        raise LoadError(report.message, report) from None
+    log.info("%s: %s page(s), %s record(s)", command, f"{fetched.pages:,}", f"{fetched.records:,}")
+    moved = ((META_PREFIX + account, json.dumps(fetched.positions, sort_keys=True)),)
+    if not fetched.files:  # nothing new: the positions stay, the run says so
+        report.status, report.ended_at = "skipped", utc_now()
+        report.message = f"{settings.source}: nothing new since the last pull"
+        record_failure(warehouse, report)
+        return report
+    run = dataclasses.replace(options, meta_updates=moved, command=command)
+    return load_paths(warehouse, fetched.files, run)
+
+
+def read_positions(warehouse: Warehouse, account: str) -> dict[str, str]:
+    """Each stream's position after the last pull of ``account`` (empty: the first pull)."""
+    if not warehouse.file_exists():
+        return {}
+    with warehouse.reader().connect() as conn:
+        if not sa.inspect(conn).has_table(warehouse_meta.name):
+            return {}
+        value = meta_value(conn, META_PREFIX + account)
+    return json.loads(value) if value else {}

@@ -1,0 +1,229 @@
+"""``turnaround pull`` against a local server playing Zendesk's and Delighted's APIs: pages in
+their real shapes, rate limits, server errors, refused credentials, dropped connections, a
+pull killed between two pages; every row loads exactly once and no credential is kept."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from etl.load_options import LoadError
+from etl.pull.run import PullSettings, pull
+from tests.api_server import (
+    DELIGHTED_KEY,
+    ZENDESK_EMAIL,
+    ZENDESK_TOKEN,
+    Scenario,
+    api_server,
+)
+from tests.processes import TURNAROUND, cli, json_out
+
+SECRETS = (ZENDESK_TOKEN, DELIGHTED_KEY)
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch):
+    monkeypatch.setenv("ZENDESK_EMAIL", ZENDESK_EMAIL)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", ZENDESK_TOKEN)
+    monkeypatch.setenv("DELIGHTED_API_KEY", DELIGHTED_KEY)
+
+
+def _settings(tmp_path, url: str, source: str = "zendesk") -> PullSettings:
+    return PullSettings(source, base_url=url, folder=tmp_path / "pulls", time_limit=60)
+
+
+def _count(engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"select count(*) from {table}")).scalar()
+
+
+def _positions(engine) -> dict:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select name, value from warehouse_meta where name like 'pull:%'")
+        ).all()
+    return {name: json.loads(value) for name, value in rows}
+
+
+def _everything_stored(engine) -> str:
+    with engine.connect() as conn:
+        return " ".join(
+            str(row)
+            for table in sa.inspect(conn).get_table_names()
+            for row in conn.execute(sa.text(f"select * from {table}"))
+        )
+
+
+def test_a_first_and_a_second_zendesk_pull(any_engine, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    scenario = Scenario()
+    with api_server(scenario) as url:
+        first = pull(any_engine, _settings(tmp_path, url))
+        assert first.status == "succeeded"
+        assert (_count(any_engine, "tickets"), _count(any_engine, "customer_identities")) == (
+            91,
+            100,
+        )
+        assert _count(any_engine, "ticket_groups") == 1
+        with any_engine.connect() as conn:
+            replies = conn.execute(
+                sa.text("select agent_replies from tickets where ticket_id = '29'")
+            ).scalar()
+        assert replies == 29 % 3  # the side-loaded metric_set reached its ticket
+        [(name, positions)] = _positions(any_engine).items()
+        assert name.startswith("pull:zendesk:127.0.0.1:")
+        assert positions == {"tickets": "t2", "users": "u1"}
+        second = pull(any_engine, _settings(tmp_path, url))
+        assert second.totals()["rows_loaded"] == 0
+        assert _positions(any_engine)[name] == positions  # nothing new: the cursor stays
+        assert _count(any_engine, "tickets") == 91
+    pages = sorted((tmp_path / "pulls" / "zendesk").rglob("*.json"))
+    assert pages and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in pages)
+    assert stat.S_IMODE((tmp_path / "pulls" / "zendesk").stat().st_mode) == 0o700
+    kept = " ".join(p.read_text() for p in pages)
+    assert not any(secret in kept for secret in SECRETS)
+    assert not any(secret in caplog.text for secret in SECRETS)
+    assert not any(secret in _everything_stored(any_engine) for secret in SECRETS)
+
+
+def test_a_pull_waits_out_a_429_and_retries_a_500_and_a_dropped_connection(engine, tmp_path):
+    scenario = Scenario(
+        failures={
+            ("/api/v2/incremental/tickets/cursor.json", 1): "429",
+            ("/api/v2/incremental/tickets/cursor.json", 2): "drop",
+            ("/api/v2/incremental/users/cursor.json", 1): "500",
+        },
+        retry_after=1.5,
+    )
+    waits = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(min(seconds, 0.05))
+
+    with api_server(scenario) as url:
+        report = pull(engine, _settings(tmp_path, url), sleep=sleep)
+    assert report.status == "succeeded"
+    assert _count(engine, "tickets") == 91 and _count(engine, "customer_identities") == 100
+    assert waits[0] == 1.5  # what Retry-After said
+    assert len(waits) == 3 and all(w <= 60 for w in waits)
+    assert scenario.calls["/api/v2/incremental/tickets/cursor.json"] == 4  # 429, drop, 2 pages
+
+
+def test_refused_credentials_stop_the_pull_naming_the_settings(engine, tmp_path):
+    scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 1): "401"})
+    with api_server(scenario) as url:
+        with pytest.raises(LoadError, match="check ZENDESK_EMAIL and ZENDESK_API_TOKEN") as failed:
+            pull(engine, _settings(tmp_path, url))
+        assert scenario.calls["/api/v2/incremental/tickets/cursor.json"] == 1  # no retry
+    assert ZENDESK_TOKEN not in str(failed.value)
+    with engine.connect() as conn:
+        status, message = conn.execute(sa.text("select status, message from etl_runs")).one()
+    assert status == "failed" and "HTTP 401" in message and ZENDESK_TOKEN not in message
+    assert _count(engine, "tickets") == 0
+
+
+def test_the_command_line_exits_1_on_401_and_2_without_credentials(tmp_path):
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    with api_server(
+        Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 1): "401"})
+    ) as url:
+        refused = cli("pull", "zendesk", "--base-url", url, "--warehouse", warehouse, env=env)
+    assert refused.returncode == 1
+    assert "check ZENDESK_EMAIL and ZENDESK_API_TOKEN" in refused.stderr
+    assert (
+        "Traceback" not in refused.stderr and ZENDESK_TOKEN not in refused.stderr + refused.stdout
+    )
+    without = {k: v for k, v in env.items() if k != "ZENDESK_API_TOKEN"}
+    missing = cli(
+        "pull", "zendesk", "--base-url", "http://127.0.0.1:9", "--warehouse", warehouse, env=without
+    )
+    assert (
+        missing.returncode == 2
+        and "set the environment variable ZENDESK_API_TOKEN" in missing.stderr
+    )
+
+
+def test_a_pull_killed_between_two_pages_then_run_again_loads_every_row_once(tmp_path):
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 2): "hold"})
+    with api_server(scenario) as url:
+        process = subprocess.Popen(
+            [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < 2:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # the first page is in, the second on its way
+        process.wait(30)
+        scenario.released.set()
+        again = cli(
+            "pull", "zendesk", "--base-url", url, "--warehouse", warehouse, "--json", env=env
+        )
+    assert again.returncode == 0, again.stderr
+    assert json_out(again)["rows_loaded"] >= 91
+    engine = sa.create_engine(warehouse)
+    with engine.connect() as conn:
+        tickets = conn.execute(sa.text("select ticket_id from tickets")).scalars().all()
+        runs = conn.execute(sa.text("select status from etl_runs")).scalars().all()
+    engine.dispose()
+    assert sorted(tickets) == sorted(set(tickets)) and len(tickets) == 91
+    assert runs == ["succeeded"]  # the killed pull committed nothing
+
+
+def test_a_delighted_pull_and_a_second_that_finds_nothing_new(any_engine, tmp_path):
+    scenario = Scenario()
+    with api_server(scenario) as url:
+        first = pull(any_engine, _settings(tmp_path, url, "delighted"))
+        assert first.status == "succeeded"
+        assert _count(any_engine, "nps_responses") == 130
+        assert scenario.calls["/v1/survey_responses.json"] == 2  # pages of 100
+        [(name, positions)] = _positions(any_engine).items()
+        assert positions == {"survey_responses": str(1717000000 + 60 * 130)}
+        second = pull(any_engine, _settings(tmp_path, url, "delighted"))
+        assert second.totals()["rows_loaded"] == 0
+        assert _positions(any_engine)[name] == positions
+    with any_engine.connect() as conn:
+        ids = dict(
+            conn.execute(sa.text("select response_id, customer_id from nps_responses")).all()
+        )
+    assert ids["503"] == "CRM-3" and ids["501"].startswith("email:")
+    assert "example.com" not in _everything_stored(any_engine)
+
+
+def test_refresh_loads_the_sources_that_work_and_fails_for_the_one_that_does_not(tmp_path):
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {**os.environ, "DELIGHTED_KEY_THAT_IS_WRONG": "not-the-key"}
+    with api_server(Scenario()) as url:
+        config = tmp_path / "turnaround.toml"
+        config.write_text(
+            f'[pull]\nfolder = "{tmp_path / "pulls"}"\n\n'
+            f'[pull.zendesk]\nbase_url = "{url}"\n\n'
+            f'[pull.delighted]\nbase_url = "{url}"\napi_key_env = "DELIGHTED_KEY_THAT_IS_WRONG"\n\n'
+            '[refresh]\nsources = ["zendesk", "delighted"]\n'
+        )
+        done = cli("refresh", "--config", str(config), "--warehouse", warehouse, "--json", env=env)
+    assert done.returncode == 1, done.stderr
+    result = json_out(done)
+    assert [(s["source"], s["status"]) for s in result["sources"]] == [
+        ("zendesk", "succeeded"),
+        ("delighted", "failed"),
+    ]
+    assert "DELIGHTED_KEY_THAT_IS_WRONG" in result["problems"][0]
+    runs = json_out(cli("runs", "--json", "--warehouse", warehouse, env=env))
+    assert sorted(r["status"] for r in runs) == ["failed", "succeeded"]
+    assert "not-the-key" not in done.stdout + done.stderr

@@ -102,7 +102,7 @@ def load_paths(
     UnreadableFile on failure, after recording the run."""
     warehouse = as_warehouse(target)
     started = utc_now()
-    report = RunReport(batch_id=new_batch_id(started), started_at=started)
+    report = RunReport(batch_id=options.batch_id or new_batch_id(started), started_at=started)
     report.files = [str(p) for p in paths]
     with ExitStack() as held:
         if warehouse is not target:  # made here: its connections close here

@@ -32,6 +32,8 @@ class LoadOptions:
     # warehouse_meta values written in the run's own transaction (a synced source's sync
     # times: they move on exactly when the rows read up to them are in).
     meta_updates: tuple[tuple[str, str], ...] = ()
+    # The run's id when a caller chose it first (a pull names its raw-page folder by it).
+    batch_id: str | None = None
 
 
 class LoadError(Exception):

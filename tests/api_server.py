@@ -92,6 +92,8 @@ class Scenario:
     # (path, nth request to it, 1-based) -> "429" | "500" | "401" | "drop" | "hold"
     failures: dict[tuple[str, int], str] = field(default_factory=dict)
     retry_after: float = 1.0
+    remaining: str = "100"  # the ratelimit-remaining header of every good answer
+    reset: str = "1"
     released: threading.Event = field(default_factory=threading.Event)  # ends a "hold"
     calls: defaultdict = field(default_factory=lambda: defaultdict(int))
     seen_auth: list[str] = field(default_factory=list)
@@ -132,7 +134,8 @@ def _handler(scenario: Scenario):
                 self.wfile.flush()
                 self.connection.close()
                 return
-            self._send(200, body, {"ratelimit-remaining": "100", "ratelimit-limit": "700"})
+            limits = {"ratelimit-remaining": scenario.remaining, "ratelimit-reset": scenario.reset}
+            self._send(200, body, {**limits, "ratelimit-limit": "700"})
 
         def _authorised(self, path: str) -> bool:
             given = self.headers.get("Authorization", "")

@@ -128,7 +128,9 @@ def pull(
         report.message = f"{settings.source}: nothing new since the last pull"
         record_failure(warehouse, report)
         return report
-    run = dataclasses.replace(options, meta_updates=moved, command=command)
+    run = dataclasses.replace(
+        options, meta_updates=moved, command=command, batch_id=report.batch_id
+    )
     return load_paths(warehouse, fetched.files, run)
 
 

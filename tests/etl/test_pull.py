@@ -227,3 +227,78 @@ def test_refresh_loads_the_sources_that_work_and_fails_for_the_one_that_does_not
     runs = json_out(cli("runs", "--json", "--warehouse", warehouse, env=env))
     assert sorted(r["status"] for r in runs) == ["failed", "succeeded"]
     assert "not-the-key" not in done.stdout + done.stderr
+
+
+def test_zendesk_rate_limit_headers_pause_the_next_request(engine, tmp_path):
+    scenario = Scenario(remaining="0", reset="2")
+    waits = []
+    with api_server(scenario) as url:
+        pull(engine, _settings(tmp_path, url), sleep=waits.append)
+    assert waits and all(1.5 < w <= 2 for w in waits)  # ratelimit-reset, before each next call
+
+
+def test_the_kept_pages_replay_with_load_and_old_ones_are_pruned(engine, tmp_path):
+    from etl.load import load_paths
+    from etl.pull.raw import prune
+
+    with api_server(Scenario()) as url:
+        report = pull(engine, _settings(tmp_path, url))
+    [folder] = [p for p in (tmp_path / "pulls" / "zendesk").iterdir()]
+    assert folder.name == report.batch_id
+    replay = sa.create_engine(f"duckdb:///{tmp_path / 'replay.duckdb'}")
+    load_paths(replay, [folder])
+    assert _count(replay, "tickets") == 91 and _count(replay, "customer_identities") == 100
+    replay.dispose()
+    old = time.time() - 20 * 86400
+    os.utime(folder, (old, old))
+    assert prune(tmp_path / "pulls", keep_days=14) == [folder] and not folder.exists()
+
+
+def test_readers_answer_while_a_pull_is_fetching(tmp_path):
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    with api_server(Scenario()) as url:  # a first pull makes the warehouse
+        assert (
+            cli("pull", "zendesk", "--base-url", url, "--warehouse", warehouse, env=env).returncode
+            == 0
+        )
+    scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 1): "hold"})
+    with api_server(scenario) as url:
+        process = subprocess.Popen(
+            [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        started = time.monotonic()
+        metrics = cli(
+            "metrics", "--json", "--warehouse", warehouse, "--log-level", "error", env=env
+        )
+        answered_in = time.monotonic() - started
+        assert process.poll() is None  # the pull is still waiting for its page
+        scenario.released.set()
+        assert process.wait(60) == 0
+    assert metrics.returncode == 0, metrics.stderr
+    assert json_out(metrics)["kpis"]["tta_median_minutes"] is not None
+    assert answered_in < 30  # not queued behind the pull (its lock is not held while fetching)
+
+
+def test_refresh_fails_for_a_source_whose_newest_data_is_too_old(tmp_path):
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    with api_server(Scenario()) as url:
+        config = tmp_path / "turnaround.toml"
+        config.write_text(
+            f'[pull]\nfolder = "{tmp_path / "pulls"}"\n\n[pull.zendesk]\nbase_url = "{url}"\n\n'
+            '[refresh]\nsources = ["zendesk"]\nstale_after_hours = 36\n'
+        )
+        done = cli("refresh", "--config", str(config), "--warehouse", warehouse, "--json")
+    assert done.returncode == 1
+    result = json_out(done)
+    assert result["sources"][0]["status"] == "succeeded"  # it loaded, but the data is old
+    assert result["problems"] == [
+        "zendesk: its newest data is older than 36 h (last at 2024-02-08 17:44 UTC)"
+    ]

@@ -64,6 +64,24 @@ def zendesk_pages() -> dict:
     }
 
 
+def satisfaction_rating(ticket_id: int, score: str, updated: str, epoch: int) -> dict:
+    """A rating as GET /api/v2/satisfaction_ratings.json lists it (Zendesk's documented
+    fields); ``_epoch`` is the server's own filter key, not sent."""
+    return {
+        "id": 35436 + ticket_id,
+        "url": f"https://example.zendesk.com/api/v2/satisfaction_ratings/{35436 + ticket_id}.json",
+        "assignee_id": 135,
+        "group_id": 44,
+        "requester_id": 7881,
+        "ticket_id": ticket_id,
+        "score": score,
+        "created_at": updated,
+        "updated_at": updated,
+        "comment": None,
+        "_epoch": epoch,
+    }
+
+
 def delighted_responses() -> list[dict]:
     """NPS responses as GET /v1/survey_responses.json returns them with the person expanded."""
     return [
@@ -97,6 +115,8 @@ class Scenario:
     released: threading.Event = field(default_factory=threading.Event)  # ends a "hold"
     calls: defaultdict = field(default_factory=lambda: defaultdict(int))
     seen_auth: list[str] = field(default_factory=list)
+    queries: list[tuple[str, dict]] = field(default_factory=list)  # path, its parameters
+    ratings: list[dict] = field(default_factory=list)
     zendesk: dict = field(default_factory=zendesk_pages)
     responses: list[dict] = field(default_factory=delighted_responses)
 
@@ -111,6 +131,7 @@ def _handler(scenario: Scenario):
             scenario.calls[url.path] += 1
             failure = scenario.failures.get((url.path, scenario.calls[url.path]))
             scenario.seen_auth.append(self.headers.get("Authorization", ""))
+            scenario.queries.append((url.path, {k: v[0] for k, v in parse_qs(url.query).items()}))
             if failure == "hold":
                 scenario.released.wait(30)
             if failure == "401" or not self._authorised(url.path):
@@ -163,7 +184,10 @@ def _handler(scenario: Scenario):
                     "count": 1,
                 }
             if path == "/api/v2/satisfaction_ratings.json":
-                return {"satisfaction_ratings": [], "next_page": None, "count": 0}
+                start = int(first.get("start_time", 0))
+                chosen = [r for r in scenario.ratings if r["_epoch"] >= start]
+                shown = [{k: v for k, v in r.items() if k != "_epoch"} for r in chosen]
+                return {"satisfaction_ratings": shown, "next_page": None, "count": len(shown)}
             if path == "/v1/survey_responses.json":
                 since = int(first.get("updated_since", 0))
                 per_page, page = int(first.get("per_page", 20)), int(first.get("page", 1))

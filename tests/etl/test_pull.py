@@ -302,3 +302,22 @@ def test_refresh_fails_for_a_source_whose_newest_data_is_too_old(tmp_path):
     assert result["problems"] == [
         "zendesk: its newest data is older than 36 h (last at 2024-02-08 17:44 UTC)"
     ]
+
+
+def test_a_first_pull_since_a_date_and_ratings_from_the_newest_seen(engine, tmp_path):
+    import datetime as dt
+
+    from tests.api_server import satisfaction_rating
+
+    scenario = Scenario(ratings=[satisfaction_rating(1, "bad", "2024-02-01T10:00:00Z", 1706781600)])
+    with api_server(scenario) as url:
+        pull(engine, _settings(tmp_path, url), since=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+        pull(engine, _settings(tmp_path, url))
+    first = [q for p, q in scenario.queries if p == "/api/v2/incremental/tickets/cursor.json"][0]
+    assert first == {"include": "metric_sets", "start_time": "1704067200"}  # 2024-01-01 UTC
+    ratings = [q for p, q in scenario.queries if p == "/api/v2/satisfaction_ratings.json"]
+    assert [q["start_time"] for q in ratings] == ["1704067200", "1706781600"]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select ticket_id, score from ticket_ratings")).all()
+    assert stored == [("1", "bad")]
+    assert list(_positions(engine).values())[0]["satisfaction_ratings"] == "2024-02-01T10:00:00Z"

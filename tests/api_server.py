@@ -183,17 +183,29 @@ def _handler(scenario: Scenario):
                     "next_page": None,
                     "count": 1,
                 }
-            if path == "/api/v2/satisfaction_ratings.json":
+            if path == "/api/v2/satisfaction_ratings.json":  # cursor pagination, as asked
                 start = int(first.get("start_time", 0))
                 chosen = [r for r in scenario.ratings if r["_epoch"] >= start]
+                size, after = int(first.get("page[size]", 100)), int(first.get("page[after]", 0))
                 shown = [{k: v for k, v in r.items() if k != "_epoch"} for r in chosen]
-                return {"satisfaction_ratings": shown, "next_page": None, "count": len(shown)}
+                more = after + size < len(shown)
+                following = f"{self._base()}{path}?start_time={start}&page[size]={size}"
+                return {
+                    "satisfaction_ratings": shown[after : after + size],
+                    "meta": {"has_more": more, "after_cursor": str(after + size)},
+                    "links": {"next": f"{following}&page[after]={after + size}" if more else None},
+                }
             if path == "/v1/survey_responses.json":
                 since = int(first.get("updated_since", 0))
                 per_page, page = int(first.get("per_page", 20)), int(first.get("page", 1))
-                chosen = [r for r in scenario.responses if r["updated_at"] >= since]
+                until = int(first.get("updated_until", 2**40))
+                chosen = [r for r in scenario.responses if since <= r["updated_at"] <= until]
                 return chosen[(page - 1) * per_page : page * per_page]
             return None
+
+        def _base(self) -> str:
+            host, port = self.server.server_address[:2]
+            return f"http://{host}:{port}"
 
         def _send(self, status: int, body, headers: dict | None = None) -> None:
             data = json.dumps(body).encode()
@@ -208,10 +220,15 @@ def _handler(scenario: Scenario):
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client the test killed, or a connection dropped on purpose
+
+
 @contextmanager
 def api_server(scenario: Scenario) -> Iterator[str]:
     """The server's base URL while the block runs."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(scenario))
+    server = _QuietServer(("127.0.0.1", 0), _handler(scenario))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
@@ -49,8 +50,8 @@ class ApiClient:
     """GETs JSON from one API with retries; ``auth_hint`` names the settings to fix on 401."""
 
     base_url: str
-    auth: tuple[str, str]
-    auth_hint: str
+    auth: tuple[str, str] = field(repr=False)  # never in a repr, a log line or a traceback
+    auth_hint: str = ""
     time_limit: float = DEFAULT_TIME_LIMIT_SECONDS
     sleep: Callable[[float], None] = time.sleep
     timeout: float = 30.0
@@ -113,6 +114,8 @@ class ApiClient:
         try:
             response = self._client.get(path_or_url, params=params)
             body = response.read()
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
+            raise ApiError(f"cannot ask {self.base_url}: {exc}") from None  # retrying won't help
         except httpx.TransportError as exc:  # refused, reset, dropped mid-body, timed out
             raise _Retryable(f"{type(exc).__name__}: {exc}") from None
         self._note_rate_limit(response)
@@ -126,6 +129,12 @@ class ApiClient:
             raise _Retryable("HTTP 429 Too Many Requests", _seconds(response, "retry-after") or 1.0)
         if status >= 500:
             raise _Retryable(f"HTTP {status}")
+        if 300 <= status < 400:  # an http:// address, a moved account: not a page
+            target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
+            raise ApiError(
+                f"GET {_shown(path_or_url)} was redirected (HTTP {status}) to {target}: "
+                "check the API's address (--base-url, or the subdomain)"
+            )
         if status >= 400:
             raise ApiError(f"GET {_shown(path_or_url)} answered HTTP {status}")
         try:

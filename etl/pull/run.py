@@ -18,13 +18,15 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from etl import delighted as delighted_json
+from etl import zendesk as zendesk_json
 from etl.load import as_warehouse, load_paths, new_batch_id
 from etl.load_options import LoadError, LoadOptions
 from etl.pull import delighted, raw, zendesk
 from etl.pull.http import DEFAULT_TIME_LIMIT_SECONDS, ApiClient, ApiError
 from etl.report import RunReport, utc_now
 from etl.run_record import record_failure
-from warehouse.access import Warehouse
+from warehouse.access import Warehouse, WarehouseError
 from warehouse.schema import meta_value, warehouse_meta
 
 log = logging.getLogger("turnaround.pull")
@@ -57,6 +59,7 @@ DEFAULT_VARIABLES = {
     "delighted": {"api_key": "DELIGHTED_API_KEY"},
 }
 FETCHERS = {"zendesk": zendesk.fetch, "delighted": delighted.fetch}
+FORMATS = {"zendesk": zendesk_json.FORMATS[0], "delighted": delighted_json.FORMATS[0]}
 
 
 def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = None) -> ApiClient:
@@ -77,20 +80,34 @@ def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = N
     extra = {"sleep": sleep} if sleep else {}
     if settings.source == "zendesk":
         subdomain = value("subdomain", needed=settings.base_url is None)
-        base = settings.base_url or f"https://{subdomain}.zendesk.com"
+        base = _checked_base_url(settings.base_url or f"https://{subdomain}.zendesk.com")
         email, token = value("email"), value("token")
         hint = f"{names['email']} and {names['token']}"
         return ApiClient(base, (f"{email}/token", token), hint, settings.time_limit, **extra)
     key = value("api_key")
-    base = settings.base_url or "https://api.delighted.com"
+    base = _checked_base_url(settings.base_url or "https://api.delighted.com")
     return ApiClient(base, (key, ""), names["api_key"], settings.time_limit, **extra)
 
 
 def account_of(client: ApiClient, source: str) -> str:
-    """The account a position belongs to: the API's host (a pull from another account or a
-    test server never continues from this one's cursors)."""
-    host = urlsplit(client.base_url).netloc or client.base_url
-    return f"{source}:{host}"
+    """The account a position belongs to: the API's host and port (a pull from another
+    account or a test server never continues from this one's cursors)."""
+    parts = urlsplit(client.base_url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{source}:{parts.hostname}{port}"
+
+
+def _checked_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PullSetupError(
+            f"--base-url must be an http(s) address such as https://host, not {url!r}"
+        )
+    if parts.username or parts.password:
+        raise PullSetupError(
+            "--base-url must not hold a user or password: credentials come from the environment"
+        )
+    return url
 
 
 def pull(
@@ -117,8 +134,9 @@ def pull(
         log.info("%s: fetching into %s", command, folder)
         with client:
             fetched = FETCHERS[settings.source](client, positions, folder, since, progress)
-    except ApiError as exc:
-        report.fail("failed", f"{settings.source}: {exc}")
+    except (ApiError, OSError, sa.exc.SQLAlchemyError, WarehouseError) as exc:
+        reason = str(exc) if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        report.fail("failed", f"{settings.source}: {reason}")
         record_failure(warehouse, report)
         raise LoadError(report.message, report) from None
     log.info("%s: %s page(s), %s record(s)", command, f"{fetched.pages:,}", f"{fetched.records:,}")
@@ -129,7 +147,11 @@ def pull(
         record_failure(warehouse, report)
         return report
     run = dataclasses.replace(
-        options, meta_updates=moved, command=command, batch_id=report.batch_id
+        options,
+        meta_updates=moved,
+        command=command,
+        batch_id=report.batch_id,
+        mapping_format=FORMATS[settings.source],  # the API's own pages: no detection
     )
     return load_paths(warehouse, fetched.files, run)
 

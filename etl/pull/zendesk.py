@@ -21,9 +21,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from etl.pull.http import ApiClient
+from etl.pull.http import ApiClient, ApiError
 from etl.pull.raw import write_page
 
 SOURCE = "zendesk"
@@ -31,6 +31,7 @@ INCREMENTAL = {
     "tickets": ("/api/v2/incremental/tickets/cursor.json", {"include": "metric_sets"}),
     "users": ("/api/v2/incremental/users/cursor.json", {}),
 }
+PAGE_SIZE = 100
 RECORD_KEYS = ("tickets", "metric_sets", "users", "groups", "satisfaction_ratings")
 
 Progress = Callable[[str, int, int], None]  # stream, pages so far, records so far
@@ -68,7 +69,10 @@ def fetch(
 
     for stream, (path, extra) in INCREMENTAL.items():
         cursor = positions.get(stream)
-        params = {**extra, **({"cursor": cursor} if cursor else {"start_time": start})}
+        # users from the beginning whatever --since says: every requester's identity is
+        # needed to give their tickets a customer, however long ago they last changed
+        first = start if stream == "tickets" else 0
+        params = {**extra, **({"cursor": cursor} if cursor else {"start_time": first})}
         while True:
             doc, body = client.get_json(path, params)
             keep(stream, doc, body)
@@ -77,12 +81,14 @@ def fetch(
                 fetched.positions[stream] = after
             if doc.get("end_of_stream", True) or not after:
                 break
+            if after == params.get("cursor"):  # a cursor that does not move would never end
+                raise ApiError(f"{path}: the export gave the same cursor again; stopped")
             params = {**extra, "cursor": after}
-    for doc, body in _offset_pages(client, "/api/v2/groups.json", {}):
+    for doc, body in _list_pages(client, "/api/v2/groups.json", {}):
         keep("groups", doc, body)
     newest = positions.get("satisfaction_ratings")
     rated_from = int(_parse(newest).timestamp()) if newest else start
-    for doc, body in _offset_pages(
+    for doc, body in _list_pages(
         client, "/api/v2/satisfaction_ratings.json", {"start_time": rated_from}
     ):
         keep("satisfaction_ratings", doc, body)
@@ -97,23 +103,25 @@ def fetch(
     return fetched
 
 
-def _offset_pages(client: ApiClient, path: str, params: dict):
-    """The pages of an offset-paginated list, following ``next_page`` on this client's own
-    base URL (a proxy or test server stays in the loop)."""
+def _list_pages(client: ApiClient, path: str, params: dict):
+    """The pages of a list endpoint, asked with cursor pagination (``page[size]``; Zendesk
+    caps offset pagination at 100 pages) and following ``links.next`` while
+    ``meta.has_more``, or an offset page's ``next_page``, on this client's own base URL (a
+    proxy or test server stays in the loop). A next page already asked for stops the pull."""
+    params = {**params, "page[size]": PAGE_SIZE}
+    asked = set()
     while True:
+        asked.add((path, tuple(sorted(params.items()))))
         doc, body = client.get_json(path, params)
         yield doc, body
-        following = doc.get("next_page")
+        meta, links = doc.get("meta") or {}, doc.get("links") or {}
+        following = links.get("next") if meta.get("has_more") else doc.get("next_page")
         if not following:
             return
         parts = urlsplit(following)
-        path, params = parts.path, dict(_query(parts.query))
-
-
-def _query(query: str):
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=True)
+        path, params = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
+        if (path, tuple(sorted(params.items()))) in asked:
+            raise ApiError(f"{path}: the next page is one already fetched; stopped")
 
 
 def _parse(text: str) -> dt.datetime:

@@ -73,7 +73,9 @@ STREAM_NAME = re.compile(r'"stream"\s*:\s*"(\w+)"')
 # Signs of a Zendesk page or API object in a start of file too long to parse whole.
 HEAD_MARKERS = (
     re.compile(r'"stream"\s*:\s*"(?:tickets|ticket_metrics|users)"'),
-    re.compile(r'"(?:tickets|ticket_metrics|metric_sets|users)"\s*:\s*\['),
+    re.compile(
+        r'"(?:tickets|ticket_metrics|metric_sets|users|groups|satisfaction_ratings)"\s*:\s*\['
+    ),
     re.compile(r'"reply_time_in_minutes"\s*:\s*\{'),
     re.compile(r'"via"\s*:\s*\{.*"requester_id"\s*:', re.DOTALL),
 )

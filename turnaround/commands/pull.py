@@ -113,6 +113,7 @@ def _load_options(run):
 
 
 def _pull(source: str, since, base_url, warehouse, config, log_level, as_json) -> None:
+    from etl.frames import UnreadableFile
     from etl.load import LoadError
     from etl.pull.run import PullSetupError, pull
     from turnaround.commands.load import print_report
@@ -127,6 +128,8 @@ def _pull(source: str, since, base_url, warehouse, config, log_level, as_json) -
             )
     except PullSetupError as exc:
         fail(str(exc), 2, as_json)
+    except UnreadableFile as exc:  # a page the reader refused: nothing loaded, run recorded
+        fail(f"pull {source} failed: {exc.path}: {exc.problem}\nNothing was loaded.", 1, as_json)
     except LoadError as exc:
         fields = exc.report.as_json() if exc.report else {}
         fields.pop("message", None)
@@ -193,7 +196,7 @@ def refresh(
     configuration.
     """
     from etl.load import LoadError
-    from etl.pull.run import PullSetupError, pull
+    from etl.pull.run import PullSetupError, client_for, pull
 
     run = settings(config, log_level, as_json, warehouse)
     sources = run.config.get("refresh", "sources")
@@ -202,19 +205,27 @@ def refresh(
         fail("nothing to refresh: name [refresh] sources (and an inbox) in the config", 2, as_json)
     target = run.warehouse()
     options = _load_options(run)
+    for source in sources or []:  # every source set up before any work: a usage error is 2
+        try:
+            client_for(_pull_settings(run, source, None)).close()
+        except PullSetupError as exc:
+            fail(f"{source}: {exc}", 2, as_json)
     results, problems = [], []
     for source in sources or []:
         try:
             report = pull(target, _pull_settings(run, source, None), options)
             results.append({"source": source, **_brief(report)})
             log.info("refresh %s: %s", source, report.status)
-        except PullSetupError as exc:
-            fail(f"{source}: {exc}", 2, as_json)
         except LoadError as exc:
             brief = _brief(exc.report) if exc.report else {"status": "failed"}
             results.append({"source": source, **brief, "message": str(exc)})
             problems.append(f"{source}: {exc}")
             log.error("refresh %s failed: %s", source, exc)
+        except Exception as exc:  # any other failure of one source leaves the others to run
+            message = f"{type(exc).__name__}: {exc}"
+            results.append({"source": source, "status": "failed", "message": message})
+            problems.append(f"{source}: {message}")
+            log.error("refresh %s failed: %s", source, message)
     inbox_result = None
     if inbox is not None:
         inbox_result = _refresh_inbox(target, inbox, options, run, problems)
@@ -267,9 +278,15 @@ def _stale(target, sources: list[str], hours: float) -> list[str]:
     """Sources whose newest row in the warehouse is older than ``hours``."""
     import sqlalchemy as sa
 
+    from warehouse.access import WarehouseError
+
     found = []
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with target.reader().connect() as conn:
+    try:
+        engine = target.reader()
+    except WarehouseError:  # nothing was ever loaded
+        return [f"{source}: no data loaded yet" for source in sources]
+    with engine.connect() as conn:
         for source in sources:
             table, column = NEWEST[source]
             newest = conn.execute(

@@ -163,21 +163,28 @@ def test_the_command_line_exits_1_on_401_and_2_without_credentials(tmp_path):
     )
 
 
+def _pull_held_at(scenario: Scenario, page: int, url: str, warehouse: str, env: dict):
+    """A ``turnaround pull zendesk`` process, once it has asked for the tickets page the
+    server holds (``page``, 1-based)."""
+    process = subprocess.Popen(
+        [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < page:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    return process
+
+
 def test_a_pull_killed_between_two_pages_then_run_again_loads_every_row_once(tmp_path):
     warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 2): "hold"})
     with api_server(scenario) as url:
-        process = subprocess.Popen(
-            [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < 2:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.05)
+        process = _pull_held_at(scenario, 2, url, warehouse, env)
         process.send_signal(signal.SIGKILL)  # the first page is in, the second on its way
         process.wait(30)
         scenario.released.set()
@@ -278,16 +285,7 @@ def test_readers_answer_while_a_pull_is_fetching(tmp_path):
         )
     scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 1): "hold"})
     with api_server(scenario) as url:
-        process = subprocess.Popen(
-            [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < 1:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        process = _pull_held_at(scenario, 1, url, warehouse, env)
         started = time.monotonic()
         metrics = cli(
             "metrics", "--json", "--warehouse", warehouse, "--log-level", "error", env=env

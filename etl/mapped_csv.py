@@ -55,7 +55,7 @@ TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS, COMMENT = (
     "comment",
 )
 # Units of an AFTER field: a duration added to another (already mapped) timestamp.
-HMS, MINUTES, HOURS = "hh:mm:ss", "minutes", "hours"
+MINUTES, HOURS = "minutes", "hours"
 
 # What each ticket KPI needs from a file, for the note on what a file cannot feed.
 # KPI -> (the canonical columns any of which feeds it, what they are in words)
@@ -509,22 +509,14 @@ def _date_order(
 
 
 def _after(duration: pl.Series, base: pl.Series | None, unit: str) -> pl.Series:
-    """``base`` (ISO UTC text) plus ``duration`` (HH:MM:SS, minutes or hours), as ISO text;
-    the duration as given where it does not parse (so the row is rejected by name)."""
+    """``base`` (ISO UTC text) plus ``duration`` (minutes or hours), as ISO text; the
+    duration as given where it does not parse (so the row is rejected by name)."""
     if base is None:
         base = pl.Series([None] * len(duration), dtype=pl.String)
     frame = pl.DataFrame({"d": duration, "b": base.cast(pl.String)})
     d = pl.col("d")
-    if unit == HMS:
-        parts = d.str.extract_groups(r"^(\d+):(\d{2}):(\d{2})$")
-        seconds = (
-            parts.struct.field("1").cast(pl.Int64) * 3600
-            + parts.struct.field("2").cast(pl.Int64) * 60
-            + parts.struct.field("3").cast(pl.Int64)
-        )
-    else:
-        per = 60 if unit == MINUTES else 3600
-        seconds = (d.cast(pl.Float64, strict=False) * per).round().cast(pl.Int64)
+    per = 60 if unit == MINUTES else 3600
+    seconds = (d.cast(pl.Float64, strict=False) * per).round().cast(pl.Int64)
     start = pl.col("b").str.to_datetime(ISO_Z, strict=False, time_unit="us")
     at = (start + pl.duration(seconds=seconds)).dt.strftime(ISO_Z)
     bad = d.is_not_null() & seconds.is_null()

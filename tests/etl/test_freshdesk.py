@@ -52,7 +52,9 @@ def test_the_real_export_is_detected_as_freshdesk():
 
 
 def test_the_real_export_maps_row_by_row():
-    check_real_rows(detect(REAL).read(REAL, CTX))
+    result = detect(REAL).read(REAL, CTX)
+    check_real_rows(result)
+    assert result.tickets.height == 45
 
 
 def check_real_rows(result) -> None:

@@ -295,7 +295,8 @@ def test_tables_in_a_duckdb_database_load_from_its_url(engine, tmp_path):
     with source.begin() as conn:
         _typed_tables(conn, "zendesk")
     source.dispose()
-    load_synced(engine, url)
+    report = load_synced(engine, url)
+    assert report.status == "succeeded"
     _check(engine)
 
 

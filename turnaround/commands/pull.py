@@ -141,43 +141,46 @@ def _pull(source: str, since, base_url, warehouse, config, log_level, as_json) -
         print_report(report)
 
 
-@pull_app.command("zendesk")
-def pull_zendesk(
-    since: SinceOpt = None,
-    base_url: BaseUrlOpt = None,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
-    log_level: LogLevelOpt = LogLevel.info,
-    as_json: JsonOpt = False,
-) -> None:
+def _pull_command(source: str, doc: str):
+    """The ``turnaround pull SOURCE`` command: the same options for every source."""
+
+    def command(
+        since: SinceOpt = None,
+        base_url: BaseUrlOpt = None,
+        warehouse: WarehouseOpt = None,
+        config: ConfigOpt = None,
+        log_level: LogLevelOpt = LogLevel.info,
+        as_json: JsonOpt = False,
+    ) -> None:
+        _pull(source, since, base_url, warehouse, config, log_level, as_json)
+
+    command.__doc__ = doc
+    pull_app.command(source)(command)
+    return command
+
+
+pull_zendesk = _pull_command(
+    "zendesk",
     """Pull tickets (with their metrics), users, groups and satisfaction ratings from Zendesk.
 
     Credentials come from the environment only: ZENDESK_SUBDOMAIN, ZENDESK_EMAIL and
     ZENDESK_API_TOKEN (or the variables the config's [pull.zendesk] names). Each stream
     continues where the last pull stopped; the raw pages are kept for `turnaround load`.
     Exit 0 when it loaded, 1 when it failed (nothing loaded), 2 for bad usage.
-    """
-    _pull("zendesk", since, base_url, warehouse, config, log_level, as_json)
-
-
-@pull_app.command("delighted")
-def pull_delighted(
-    since: SinceOpt = None,
-    base_url: BaseUrlOpt = None,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
-    log_level: LogLevelOpt = LogLevel.info,
-    as_json: JsonOpt = False,
-) -> None:
+    """,
+)
+pull_delighted = _pull_command(
+    "delighted",
     """Pull survey responses updated since the last pull from Delighted.
 
     The API key comes from the environment only: DELIGHTED_API_KEY (or the variable the
     config's [pull.delighted] names). Exit 0 when it loaded, 1 when it failed, 2 for bad
     usage.
-    """
-    _pull("delighted", since, base_url, warehouse, config, log_level, as_json)
+    """,
+)
 
 
+# The column that says how fresh each source's data is (refresh's stale_after_hours).
 NEWEST = {"zendesk": ("tickets", "updated_at"), "delighted": ("nps_responses", "responded_at")}
 
 
@@ -279,6 +282,7 @@ def _stale(target, sources: list[str], hours: float) -> list[str]:
     import sqlalchemy as sa
 
     from warehouse.access import WarehouseError
+    from warehouse.schema import tables
 
     found = []
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -288,9 +292,10 @@ def _stale(target, sources: list[str], hours: float) -> list[str]:
         return [f"{source}: no data loaded yet" for source in sources]
     with engine.connect() as conn:
         for source in sources:
-            table, column = NEWEST[source]
+            name, column = NEWEST[source]
+            table = tables[name]
             newest = conn.execute(
-                sa.text(f"select max({column}) from {table} where source = :s"), {"s": source}
+                sa.select(sa.func.max(table.c[column])).where(table.c.source == source)
             ).scalar()
             if newest is None or now - newest > dt.timedelta(hours=hours):
                 when = "never" if newest is None else f"last at {newest:%Y-%m-%d %H:%M} UTC"

@@ -403,7 +403,7 @@ def _value_map(values: pl.Series, f: Field, block: _Block) -> tuple[pl.Series, C
 
 # Date shapes of exports and spreadsheets, after the date part is put in ISO order.
 _NAIVE_SHAPES = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
-_OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$")
+_OFFSET = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$")
 _SLASHED = r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})"
 
 
@@ -460,7 +460,9 @@ def _timestamp(
             .dt.convert_time_zone("UTC")
             .dt.replace_time_zone(None)
         )
-    offset_text = pl.col("v").str.replace(r"\s+(Z|[+-]\d{2}(:?\d{2})?)$", "$1")  # "... -0700"
+    # "01/25/2025 10:00 -0500" and "2025-01-25 1:30 -07:00": the date put in ISO order above,
+    # the space before the offset dropped
+    offset_text = iso.str.replace(r"\s+(Z|[+-]\d{2}(:?\d{2})?)$", "$1")
     utc = pl.when(has_offset).then(parse_timestamp(offset_text)).otherwise(local)
     # A value that did not convert is marked, so that conform rejects its row by name (as
     # given, conform could read it as UTC: a local time that does not exist, or a shape the

@@ -137,3 +137,19 @@ def test_inspect_reads_a_file_with_a_field_longer_than_the_csv_default(tmp_path)
     path.write_text(FRESHDESK_HEADER + f'1,Open,Low,2025-01-01 10:00:00,"{"x" * 200_000}"\n')
     found = inspect_file(path)
     assert (found.format, found.rows) == ("freshdesk_tickets_csv", 1)
+
+
+def test_a_slashed_date_with_an_offset_is_read_in_its_order_and_converted(tmp_path):
+    rows = [
+        "1,Open,Low,01/25/2025 10:00 -0500,c1",  # month-first: 25 cannot be a month
+        "2,Open,Low,02/03/2025 1:30 +01:00,c2",
+        "3,Open,Low,02/03/2025 23:15:09Z,c3",
+    ]
+    path = _freshdesk(tmp_path / "t.csv", rows)
+    result = detect(path).read(path, ReadContext(hash_key="k"))  # no zone: every row has one
+    assert result.rejected == []
+    assert result.tickets.get_column("created_at").to_list() == [
+        dt.datetime(2025, 1, 25, 15, 0),
+        dt.datetime(2025, 2, 3, 0, 30),
+        dt.datetime(2025, 2, 3, 23, 15, 9),
+    ]

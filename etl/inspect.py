@@ -21,6 +21,7 @@ from etl.formats import SNIFF_BYTES, batches, detect, head_text, python_encoding
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import redact_emails
 from etl.mapped_csv import DAY_FIRST, MAPPINGS_BY_NAME, MONTH_FIRST, header_of
+from etl.spreadsheets import first_sheet, sheet_rows_of
 
 SAMPLE_ROWS = 1000
 MAX_LISTED_VALUES = 20  # a column with more distinct values is not a value map
@@ -98,6 +99,9 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
         found.format, found.description = fmt.name, fmt.description
     except UnreadableFile as exc:
         fmt, found.problem = None, exc.problem
+    rows_of = sheet_rows_of(path) if fmt is not None else None
+    if rows_of is not None:
+        return _inspect_sheet(path, rows_of, found)
     head = _head(path, encoding)
     header = header_of(head) if head and not head.lstrip().startswith(("{", "[")) else None
     if header is None:  # JSON (or unreadable): count what the reader reads
@@ -138,6 +142,22 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
         known = _known_values(mapping or base)
         found.skeleton = skeleton(table, header, found.mapped, found.dates, values, known)
     return found
+
+
+def _inspect_sheet(path: Path, rows_of, found: Inspection) -> Inspection:
+    """A spreadsheet, by its first sheet: what the same export as CSV would show."""
+    try:
+        with first_sheet(path, rows_of) as sheet:
+            inner = inspect_file(sheet)
+    except UnreadableFile as exc:
+        found.problem = exc.problem
+        return found
+    sheet_is = inner.description or "no export format Turnaround reads"
+    inner.file, inner.format = found.file, found.format
+    inner.description = f"{found.description}: {sheet_is}"
+    if inner.problem:
+        inner.problem = f"its first sheet {inner.problem}"
+    return inner
 
 
 def _head(path: Path, encoding: str) -> str | None:
@@ -286,6 +306,8 @@ def skeleton(
         if column.allowed:
             note += f"  # values: {', '.join(column.allowed)}"
         if source is None:
+            if column.required and column.allowed:  # the export may not carry it at all
+                note += f"  # or {{value: {column.allowed[0]}}} for every row"
             lines.append(f"  # {column.name}: ?{note}")
             continue
         taken.add(source)

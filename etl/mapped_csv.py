@@ -82,7 +82,8 @@ class Field:
     the keyed hash), AFTER (a duration in ``unit`` after the canonical column ``base``),
     LATEST (the file's column, else the latest of the canonical columns ``of``).
     ``default``: the value of every row when the file has none of ``sources`` (a required
-    column the export does not carry, such as a channel).
+    column the export does not carry, such as a channel); without ``sources``, the value of
+    every row (a mapping file's ``value:``).
     """
 
     target: str
@@ -310,6 +311,10 @@ def _map(path: Path, frame: pl.DataFrame, mapping: Mapping, ctx: ReadContext, st
     given_targets: set[str] = set()
     defaults: dict[str, str] = {}
     for f in mapping.fields:
+        if not f.sources and f.default is not None:  # a mapping file's value: for every row
+            columns[f.target] = pl.Series(f.target, [f.default] * frame.height, pl.String)
+            given_targets.add(f.target)
+            continue
         source = next((s for s in f.sources if s in present), None)
         if source is None and f.kind != LATEST:
             if f.default is not None:

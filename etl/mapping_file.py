@@ -16,6 +16,7 @@ columns:                  # canonical column: the file's column, or a table
     values: {Open: open, Waiting: pending, Done: solved}
     unmapped: other       # a value not listed (else it is left empty)
   tags: {column: Labels, separator: "|"}
+  channel: {value: email}        # a column the export lacks: one value for every row
 ```
 
 The conversions follow the contract: timestamps are read in the time zone, ids that are
@@ -25,6 +26,7 @@ the latest of its times. ``turnaround inspect FILE`` prints a skeleton of this f
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from typing import Any
 import yaml
 
 from data_contracts import CONTRACTS
+from etl.formats import whole_file
 from etl.frames import ReadContext, UnreadableFile
 from etl.mapped_csv import (
     COMMENT,
@@ -46,11 +49,12 @@ from etl.mapped_csv import (
     Mapping,
     register,
 )
+from etl.spreadsheets import or_first_sheet
 
 TABLES = ("tickets", "nps_responses", "customers")
 DEFAULT_SOURCE = "mapped"
 KEYS = ("table", "source", "timezone", "date_order", "date_format", "columns")
-COLUMN_KEYS = ("column", "values", "unmapped", "separator")
+COLUMN_KEYS = ("column", "values", "unmapped", "separator", "value")
 ID_COLUMNS = ("customer_id", "assignee_id")  # emails in them are hashed
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -60,14 +64,17 @@ class MappingError(Exception):
 
 
 def load_mapping(path: Path):
-    """The Format that reads CSV files as ``path`` maps them; MappingError when it cannot."""
+    """The Format that reads CSV files (and a spreadsheet's first sheet) as ``path`` maps
+    them; MappingError when it cannot."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MappingError(f"mapping file {path} cannot be read ({exc.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MappingError(f"mapping file {path} is not valid YAML: {exc}") from None
-    return register([parse_mapping(raw, str(path))])[0]
+    fmt = register([parse_mapping(raw, str(path))])[0]
+    read_batches = or_first_sheet(fmt.read_batches)
+    return dataclasses.replace(fmt, read_batches=read_batches, read=whole_file(read_batches))
 
 
 def parse_mapping(raw: Any, where: str) -> Mapping:
@@ -135,8 +142,13 @@ def _field(name: str, spec: Any, contract, date_format: str | None, bad) -> Fiel
         )
     if isinstance(spec, str):
         spec = {"column": spec}
+    if isinstance(spec, dict) and "value" in spec:
+        return _constant(name, spec, contract, bad)
     if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
-        raise bad(f"columns.{name} must be the file's column name, or a table with column:")
+        raise bad(
+            f"columns.{name} must be the file's column name, or a table with column: "
+            "(or value: for one value in every row)"
+        )
     unknown = [k for k in spec if k not in COLUMN_KEYS]
     if unknown:
         raise bad(f"columns.{name}: unknown key {unknown[0]!r} (known: {', '.join(COLUMN_KEYS)})")
@@ -173,6 +185,21 @@ def _field(name: str, spec: Any, contract, date_format: str | None, bad) -> Fiel
         separator=re.escape(str(separator)),
         date_format=date_format if kind == TIMESTAMP else None,
     )
+
+
+def _constant(name: str, spec: dict, contract, bad) -> Field:
+    """``{value: email}``: every row gets the value (a column the export does not carry)."""
+    others = [k for k in spec if k != "value"]
+    if others:
+        raise bad(f"columns.{name}: value: stands alone, without {others[0]!r}")
+    value, column = spec["value"], contract.column(name)
+    if name in ID_COLUMNS or column.type in ("timestamp", "text_list"):
+        raise bad(f"columns.{name} must come from a column of the file, not one value")
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        raise bad(f"columns.{name}.value must be text or a number, not {value!r}; quote it")
+    if column.allowed and str(value) not in column.allowed:
+        raise bad(f"columns.{name}.value: {value!r} is not one of {', '.join(column.allowed)}")
+    return Field(name, (), TEXT, default=str(value))
 
 
 def _kind(name: str, column_type: str) -> str:

@@ -15,11 +15,13 @@ import dataclasses
 import datetime as dt
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree
 
-from etl.formats import Format, batches, detect, whole_file
+from etl.formats import SNIFF_BYTES, Format, batches, detect, whole_file
 from etl.frames import ReadContext, ReadResult, UnreadableFile
 
 XLSX_DESCRIPTION = "Excel workbook (.xlsx) of an export Turnaround reads as CSV (its first sheet)"
@@ -29,6 +31,7 @@ XML_DESCRIPTION = (
 )
 SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 _SS = f"{{{SPREADSHEET_NS}}}"
+SheetRows = Callable[[Path], Iterator[list[str]]]
 
 
 def sniff_xlsx(head: bytes) -> bool:
@@ -143,25 +146,72 @@ def _as_csv(rows: Iterator[list[str]], folder: Path) -> Path:
     return target
 
 
-def _read_sheet(rows_of, description: str):
+@contextmanager
+def first_sheet(path: Path, rows_of: SheetRows) -> Iterator[Path]:
+    """The first sheet of the spreadsheet ``path``, written out as a UTF-8 CSV file that lasts
+    while the context is open."""
+    with tempfile.TemporaryDirectory(prefix="turnaround-sheet-") as folder:
+        yield _as_csv(rows_of(path), Path(folder))
+
+
+def sheet_rows_of(path: Path) -> SheetRows | None:
+    """How to read ``path``'s rows when it is a spreadsheet (.xlsx or Excel 2003 XML), else
+    None."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError:
+        return None
+    if sniff_xlsx(head):
+        return xlsx_rows
+    if sniff_spreadsheet_xml(head.decode("utf-8", errors="replace")):
+        return spreadsheet_xml_rows
+    return None
+
+
+def _read_sheet(rows_of: SheetRows, description: str):
     def read_batches(path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
-        with tempfile.TemporaryDirectory(prefix="turnaround-sheet-") as folder:
-            sheet = _as_csv(rows_of(path), Path(folder))
+        with first_sheet(path, rows_of) as sheet:
             try:
                 inner = detect(sheet)
             except UnreadableFile as exc:
                 raise UnreadableFile(
                     str(path), f"has a first sheet that {exc.problem}", [description]
                 ) from None
-            utf8 = dataclasses.replace(ctx, encoding="utf-8")  # written as UTF-8 above
-            try:
-                yield from batches(inner, sheet, utf8)
-            except UnreadableFile as exc:  # named by the workbook, not the sheet written out
-                raise UnreadableFile(
-                    str(path), f"has a first sheet that {exc.problem}", exc.expected
-                ) from None
+            yield from _sheet_batches(path, sheet, partial(batches, inner), ctx)
 
     return read_batches
+
+
+def _sheet_batches(
+    path: Path,
+    sheet: Path,
+    read_batches: Callable[[Path, ReadContext], Iterator[ReadResult]],
+    ctx: ReadContext,
+) -> Iterator[ReadResult]:
+    utf8 = dataclasses.replace(ctx, encoding="utf-8")  # the sheet is written as UTF-8
+    try:
+        yield from read_batches(sheet, utf8)
+    except UnreadableFile as exc:  # named by the workbook, not the sheet written out
+        problem = f"has a first sheet that {exc.problem}"
+        raise UnreadableFile(str(path), problem, exc.expected) from None
+
+
+def or_first_sheet(
+    read_batches: Callable[[Path, ReadContext], Iterator[ReadResult]],
+) -> Callable[[Path, ReadContext], Iterator[ReadResult]]:
+    """``read_batches`` of a CSV reader (a mapping file's) that also reads a spreadsheet, by
+    its first sheet as the CSV it would be."""
+
+    def read(path: Path, ctx: ReadContext) -> Iterator[ReadResult]:
+        rows_of = sheet_rows_of(path)
+        if rows_of is None:
+            yield from read_batches(path, ctx)
+            return
+        with first_sheet(path, rows_of) as sheet:
+            yield from _sheet_batches(path, sheet, read_batches, ctx)
+
+    return read
 
 
 _xlsx_batches = _read_sheet(xlsx_rows, XLSX_DESCRIPTION)

@@ -127,6 +127,18 @@ def test_a_file_without_a_mapped_column_is_refused_naming_it(tmp_path):
             },
             "columns.status: 'finished' is not one of new, open",
         ),
+        (
+            {"columns": {**MAPPING["columns"], "channel": {"value": "fax"}}},
+            "columns.channel.value: 'fax' is not one of email, web",
+        ),
+        (
+            {"columns": {**MAPPING["columns"], "channel": {"value": "email", "column": "Via"}}},
+            "value: stands alone, without 'column'",
+        ),
+        (
+            {"columns": {**MAPPING["columns"], "customer_id": {"value": "one"}}},
+            "columns.customer_id must come from a column of the file",
+        ),
     ],
 )
 def test_a_mapping_that_cannot_be_used_names_the_key(change, message):
@@ -235,3 +247,42 @@ def test_the_hash_key_of_the_suite_is_used_by_the_cli(tmp_path):
         stored = conn.execute(sa.text("select customer_id from tickets where ticket_id = 'C-1'"))
         assert stored.scalar() == _email_id("pat@example.com", TEST_HASH_KEY)
     engine.dispose()
+
+
+def test_a_value_fills_a_column_the_export_lacks_in_every_row(tmp_path):
+    columns = {**MAPPING["columns"], "channel": {"value": "web"}, "priority": {"value": "high"}}
+    data, spec = _write(tmp_path, {**MAPPING, "columns": columns})
+    data.write_text(CASES.replace("Via", "Medium"))  # the column is not read at all
+    result = load_mapping(spec).read(data, ReadContext(hash_key="k"))
+    rows = result.tickets.select("ticket_id", "channel", "priority").rows()
+    assert rows == [("C-1", "web", "high"), ("C-2", "web", "high"), ("C-4", "web", "high")]
+    assert not any("channel" in note for note in result.notes)
+    # a value the mapping gives is the row's, not a default that stored tickets keep theirs over
+    assert "channel" not in result.absent_columns.get("tickets", ())
+
+
+def test_a_workbook_loads_by_a_mapping_file_as_its_csv_would(tmp_path):
+    import csv
+    import io
+
+    import openpyxl
+
+    data, spec = _write(tmp_path)
+    workbook = openpyxl.Workbook()
+    for row in csv.reader(io.StringIO(CASES)):
+        workbook.active.append(row)
+    book = tmp_path / "cases.xlsx"
+    workbook.save(book)
+    fmt = load_mapping(spec)
+    ctx = ReadContext(hash_key="k")
+    from_csv, from_book = fmt.read(data, ctx), fmt.read(book, ctx)
+    assert from_book.tickets.to_dicts() == from_csv.tickets.to_dicts()
+    assert from_book.tickets.height == 3
+    assert [(r.row_number, r.reason) for r in from_book.rejected] == [
+        (r.row_number, r.reason) for r in from_csv.rejected
+    ]
+    workbook.active["A1"] = "Case"  # the sheet lacks a column the mapping names
+    workbook.save(book)
+    with pytest.raises(UnreadableFile, match="has a first sheet that lacks the column") as refused:
+        fmt.read(book, ctx)
+    assert refused.value.path == str(book)

@@ -124,3 +124,38 @@ def test_a_broken_workbook_is_refused_whole(tmp_path):
     path.write_bytes(b"PK\x03\x04" + b"xl/" + b"\0" * 100)
     with pytest.raises(UnreadableFile, match="is not an Excel workbook"):
         detect(path).read(path, CTX)
+
+
+@pytest.mark.parametrize("write", [_xlsx, _spreadsheet_xml], ids=["xlsx", "xml"])
+def test_inspect_shows_a_workbook_by_its_first_sheet(tmp_path, write):
+    from etl.inspect import inspect_file
+
+    path = write(tmp_path / ("tickets.xlsx" if write is _xlsx else "tickets.xls"))
+    found = inspect_file(path)
+    header, *rows = _rows()
+    assert found.format == detect(path).name and found.problem is None
+    assert found.rows == len(rows) == 45
+    assert found.columns == header
+    assert found.mapped["Ticket ID"] == "ticket_id" and found.mapped["Created time"] == "created_at"
+    assert found.description.endswith(
+        "Freshdesk ticket export CSV (Ticket ID, Status, Created "
+        "time, ...; Excel re-saves included)"
+    )
+    assert found.skeleton == ""  # it loads as it is
+
+
+def test_inspect_gives_a_skeleton_for_a_workbook_of_its_own_columns(tmp_path):
+    from etl.inspect import inspect_file
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Case", "Opened", "Who", "State"])
+    workbook.active.append([7, "25/01/2025 10:00", "pat@example.com", "Open"])
+    path = tmp_path / "own.xlsx"
+    workbook.save(path)
+    found = inspect_file(path)
+    assert found.problem == "its first sheet matches no export format Turnaround reads"
+    assert (found.rows, found.columns) == (1, ["Case", "Opened", "Who", "State"])
+    assert found.dates["Opened"].startswith("day-first (25/01/2025)")
+    assert found.samples["Who"] == "<email>"
+    assert "  created_at: Opened  # required" in found.skeleton
+    assert '      "Open": "open"' in found.skeleton

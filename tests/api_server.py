@@ -10,7 +10,7 @@ import base64
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,7 +107,7 @@ def delighted_responses() -> list[dict]:
 class Scenario:
     """What the server answers: failures to inject, counted per request path."""
 
-    # (path, nth request to it, 1-based) -> "429" | "500" | "401" | "drop" | "hold"
+    # (path, nth request to it, 1-based) -> "429" | "500" | "401" | "drop" | "hold" | "edit"
     failures: dict[tuple[str, int], str] = field(default_factory=dict)
     retry_after: float = 1.0
     remaining: str = "100"  # the ratelimit-remaining header of every good answer
@@ -119,6 +119,7 @@ class Scenario:
     ratings: list[dict] = field(default_factory=list)
     zendesk: dict = field(default_factory=zendesk_pages)
     responses: list[dict] = field(default_factory=delighted_responses)
+    edit: Callable[[Scenario], None] = lambda scenario: None  # what an "edit" changes
 
 
 def _handler(scenario: Scenario):
@@ -134,6 +135,8 @@ def _handler(scenario: Scenario):
             scenario.queries.append((url.path, {k: v[0] for k, v in parse_qs(url.query).items()}))
             if failure == "hold":
                 scenario.released.wait(30)
+            if failure == "edit":  # the account changes between two pages of one pull
+                scenario.edit(scenario)
             if failure == "401" or not self._authorised(url.path):
                 return self._send(401, {"error": "Couldn't authenticate you"})
             if failure == "429":
@@ -200,6 +203,9 @@ def _handler(scenario: Scenario):
                 per_page, page = int(first.get("per_page", 20)), int(first.get("page", 1))
                 until = int(first.get("updated_until", 2**40))
                 chosen = [r for r in scenario.responses if since <= r["updated_at"] <= until]
+                order = first.get("order", "asc")  # asc, desc, asc:updated_at, desc:updated_at
+                key = "updated_at" if order.endswith(":updated_at") else "created_at"
+                chosen.sort(key=lambda r: (r[key], r["id"]), reverse=order.startswith("desc"))
                 return chosen[(page - 1) * per_page : page * per_page]
             return None
 

@@ -1,5 +1,6 @@
 """What ``turnaround pull delighted`` fetches: survey responses updated since the last pull
-(``GET /v1/survey_responses.json``, ``updated_since`` and ``updated_until``, pages of 100,
+(``GET /v1/survey_responses.json``, ``updated_since`` and ``updated_until``, in
+``updated_at`` order, pages of 100,
 the person expanded so their email can make the customer id when no ``customer_id``
 property is set)."""
 
@@ -15,47 +16,62 @@ from etl.pull.zendesk import Fetched, Progress
 SOURCE = "delighted"
 PATH = "/v1/survey_responses.json"
 PER_PAGE = 100
+ORDER = "asc:updated_at"  # Delighted's order by updated_at (the default is by created_at)
 
 
 def fetch(
     client: ApiClient,
     positions: dict[str, str],
     folder: Path,
-    since: dt.datetime | None = None,
+    since_date: dt.datetime | None = None,
     progress: Progress | None = None,
 ) -> Fetched:
     """Responses updated after the last pull's newest (``positions["survey_responses"]``,
-    Unix seconds), else after ``since``, else all."""
+    Unix seconds), else after ``since_date``, else all."""
     fetched = Fetched(positions=dict(positions))
     newest = positions.get("survey_responses")
-    after = int(newest) if newest else (int(since.timestamp()) if since else None)
+    since = int(newest) if newest else (int(since_date.timestamp()) if since_date else None)
     # The window ends when the pull starts: a response edited while the pages are read falls
     # after it, and the next pull (asking from the newest time seen here) gets it.
     until = int(now().timestamp())
+    # Pages in updated_at order, each asked from the last time the one before showed (less a
+    # second, whether Delighted's updated_since counts its own second or not), not by page
+    # number: a response edited while the pull pages leaves the window, and with page numbers
+    # every later response would move up one place and one would never be fetched. Only a
+    # full page of one second's responses is followed by page number.
     page, seen = 1, set()
     while True:
-        params = {"per_page": PER_PAGE, "page": page, "expand[]": "person", "updated_until": until}
-        if after is not None:
-            params["updated_since"] = after
+        params = {
+            "per_page": PER_PAGE,
+            "page": page,
+            "order": ORDER,
+            "expand[]": "person",
+            "updated_until": until,
+        }
+        if since is not None:
+            params["updated_since"] = since
         doc, body = client.get_json(PATH, params)
-        responses = doc if isinstance(doc, list) else []
-        ids = {str(r.get("id")) for r in responses if isinstance(r, dict)}
-        if responses and ids <= seen:  # a server that ignores ``page`` would never end
+        responses = [r for r in doc if isinstance(r, dict)] if isinstance(doc, list) else []
+        versions = {(str(r.get("id")), _time_of(r)) for r in responses}
+        if responses and page > 1 and versions <= seen:  # a server that ignores ``page``
             raise ApiError(f"{PATH}: page {page} repeats responses already fetched; stopped")
-        seen |= ids
+        seen |= versions
+        times = [t for r in responses if (t := _time_of(r)) is not None]
         if responses:
             fetched.pages += 1
             fetched.records += len(responses)
             fetched.files.append(write_page(folder, f"{fetched.pages:05d}-responses.json", body))
-            times = [_time_of(r) for r in responses]
-            times = [t for t in times if t is not None]
             if times and (newest is None or max(times) > int(newest)):
                 newest = str(max(times))
             if progress:
                 progress("survey_responses", fetched.pages, fetched.records)
         if len(responses) < PER_PAGE:
             break
-        page += 1
+        following = max(times) - 1 if times else None
+        if following is not None and (since is None or following > since):
+            since, page = following, 1
+        else:  # the whole page is one second (or has no times): the next page of it
+            page += 1
     if newest is not None:
         fetched.positions["survey_responses"] = newest
     return fetched

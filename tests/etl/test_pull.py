@@ -226,6 +226,45 @@ def test_a_delighted_pull_and_a_second_that_finds_nothing_new(any_engine, tmp_pa
     assert "example.com" not in _everything_stored(any_engine)
 
 
+def test_a_response_edited_while_a_delighted_pull_pages_costs_no_other_response(engine, tmp_path):
+    def edit(scenario: Scenario) -> None:  # response 511, on the first page, gets a comment
+        [edited] = [r for r in scenario.responses if r["id"] == "511"]
+        edited["comment"], edited["updated_at"] = "later thoughts", int(time.time()) + 1
+
+    scenario = Scenario(failures={("/v1/survey_responses.json", 2): "edit"}, edit=edit)
+    with api_server(scenario) as url:
+        first = pull(engine, _settings(tmp_path, url, "delighted"))
+        assert first.status == "succeeded"
+        with engine.connect() as conn:
+            ids = set(conn.execute(sa.text("select response_id from nps_responses")).scalars())
+        # all of them: page 2 is asked from page 1's last time, so the edit, which takes 511
+        # out of the window (it ends at the pull's start), moves no other out of reach
+        assert ids == {str(500 + i) for i in range(1, 131)}
+        time.sleep(2.1)  # past the edit's second
+        second = pull(engine, _settings(tmp_path, url, "delighted"))
+        assert (second.totals()["rows_loaded"], second.totals()["rows_replaced"]) == (0, 1)
+        [[_, asked]] = [q for q in scenario.queries[-1:]]
+        assert asked["order"] == "asc:updated_at"
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("select response_id, comment from nps_responses")).all())
+    assert len(rows) == 130 and rows["511"] == "later thoughts"
+
+
+def test_a_delighted_second_holding_more_than_a_page_is_paged_through(engine, tmp_path):
+    from tests.api_server import delighted_responses
+
+    responses = [  # 260 responses, all updated in one second: an import, say
+        {**r, "id": str(1000 + i), "updated_at": 1717000000}
+        for i, r in enumerate(delighted_responses() * 2)
+    ]
+    scenario = Scenario(responses=responses)
+    with api_server(scenario) as url:
+        assert pull(engine, _settings(tmp_path, url, "delighted")).status == "succeeded"
+    assert _count(engine, "nps_responses") == 260
+    asked = [(q.get("updated_since"), q["page"]) for _, q in scenario.queries]
+    assert asked == [(None, "1"), ("1716999999", "1"), ("1716999999", "2"), ("1716999999", "3")]
+
+
 def test_refresh_loads_the_sources_that_work_and_fails_for_the_one_that_does_not(tmp_path):
     warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
     env = {**os.environ, "DELIGHTED_KEY_THAT_IS_WRONG": "not-the-key"}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 DEFAULT_KEEP_DAYS = 14
@@ -18,11 +20,16 @@ def default_root() -> Path:
 
 
 def run_folder(root: Path, source: str, run_id: str) -> Path:
-    """A new folder for one pull's pages: ``ROOT/SOURCE/RUN_ID``, mode 0700."""
-    folder = root / source / run_id
-    folder.mkdir(parents=True, mode=0o700)
+    """A new folder for one pull's pages: ``ROOT/SOURCE/RUN_ID``, mode 0700. ``ROOT`` and
+    ``ROOT/SOURCE`` are made 0700 when the pull makes them; a folder that was there before
+    keeps its mode (the run folder itself keeps the pages to the owner)."""
     for part in (root, root / source):
-        part.chmod(0o700)
+        if not part.is_dir():
+            part.mkdir(parents=True, mode=0o700)
+            part.chmod(0o700)  # whatever the umask
+    folder = root / source / run_id
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o700)
     return folder
 
 
@@ -35,17 +42,26 @@ def write_page(folder: Path, name: str, body: bytes) -> Path:
     return path
 
 
-def prune(root: Path, keep_days: float, now: dt.datetime | None = None) -> list[Path]:
-    """Delete the run folders under ``root`` older than ``keep_days``; the ones deleted."""
-    if not root.is_dir():
-        return []
+# A run folder's name: the run's id (etl.load.new_batch_id).
+_RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
+def prune(
+    root: Path, keep_days: float, sources: Iterable[str], now: dt.datetime | None = None
+) -> list[Path]:
+    """Delete the run folders (``ROOT/SOURCE/RUN_ID``, of the pull ``sources``) older than
+    ``keep_days``; the ones deleted. Nothing else under ``root`` is touched, so the folder
+    may be one that holds other things too."""
     cutoff = (now or dt.datetime.now(dt.UTC)).timestamp() - keep_days * 86400
     gone = []
-    for source in root.iterdir():
-        if not source.is_dir():
+    for source in sources:
+        folder = root / source
+        if not folder.is_dir():
             continue
-        for run in source.iterdir():
-            if run.is_dir() and run.stat().st_mtime < cutoff:
+        for run in folder.iterdir():
+            if not (_RUN_ID.fullmatch(run.name) and run.is_dir() and not run.is_symlink()):
+                continue
+            if run.stat().st_mtime < cutoff:
                 shutil.rmtree(run, ignore_errors=True)
                 gone.append(run)
     return gone

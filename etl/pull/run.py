@@ -128,7 +128,7 @@ def pull(
         account = account_of(client, settings.source)
         positions = read_positions(warehouse, account)
         root = settings.folder or raw.default_root()
-        raw.prune(root, settings.keep_days)
+        raw.prune(root, settings.keep_days, FETCHERS)
         folder = raw.run_folder(root, settings.source, report.batch_id)
         report.files = [str(folder)]
         log.info("%s: fetching into %s", command, folder)

@@ -310,8 +310,27 @@ def test_the_kept_pages_replay_with_load_and_old_ones_are_pruned(engine, tmp_pat
     assert _count(replay, "tickets") == 91 and _count(replay, "customer_identities") == 100
     replay.dispose()
     old = time.time() - 20 * 86400
+    # what else an operator keeps in the folder, as old, is not the pull's to delete
+    theirs = [tmp_path / "pulls" / "reports" / "2026", tmp_path / "pulls" / "zendesk" / "notes"]
+    for other in theirs:
+        other.mkdir(parents=True)
+        os.utime(other, (old, old))
     os.utime(folder, (old, old))
-    assert prune(tmp_path / "pulls", keep_days=14) == [folder] and not folder.exists()
+    assert prune(tmp_path / "pulls", 14, ["zendesk", "reports"]) == [folder]
+    assert not folder.exists() and all(other.is_dir() for other in theirs)
+
+
+def test_a_pull_into_a_folder_of_its_own_leaves_the_folder_mode_as_it_was(engine, tmp_path):
+    root = tmp_path / "pulls"
+    root.mkdir(mode=0o755)
+    root.chmod(0o755)
+    with api_server(Scenario()) as url:
+        pull(engine, _settings(tmp_path, url, "delighted"))
+    [run] = (root / "delighted").iterdir()
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755  # the operator's folder, as it was
+    assert stat.S_IMODE((root / "delighted").stat().st_mode) == 0o700  # made by the pull
+    assert stat.S_IMODE(run.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(page.stat().st_mode) for page in run.iterdir()} == {0o600}
 
 
 def test_readers_answer_while_a_pull_is_fetching(tmp_path):

@@ -200,24 +200,41 @@ def _source(name: str):
     return check
 
 
-def _table_of(**checks):
-    """A sub-table whose keys each have a check (``[pull.zendesk]``)."""
+class _Quiet:
+    """A check whose value is never repeated in its message: a table where a credential may
+    be written by mistake (``[pull.zendesk] token = ...``) must not print it."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, value: Any) -> str | None:
+        return self.check(value)
+
+
+def _credential_table(**checks):
+    """A sub-table whose keys each have a check (``[pull.zendesk]``); its messages name the
+    key at fault, never the value, which may be a credential put there by mistake."""
 
     def check(value: Any) -> str | None:
         if not isinstance(value, dict):
-            return f"a table of {', '.join(checks)}"
+            return f"a table of {', '.join(checks)} (credentials come from the environment only)"
         for key, setting in value.items():
             if key not in checks:
-                return f"a table of {', '.join(checks)}; {key!r} is not one of them"
+                return (
+                    f"a table of {', '.join(checks)}; {key!r} is not one of them "
+                    "(credentials come from the environment only, never from this file)"
+                )
             if (wanted := checks[key](setting)) is not None:
-                return f"a table whose {key} is {wanted}, not {setting!r}"
+                return f"a table whose {key} is {wanted}"
         return None
 
-    return check
+    return _Quiet(check)
 
 
 def _variable(value: Any) -> str | None:
-    ok = isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)
+    # An environment variable's name as people write them, upper case: an API token or key
+    # (mixed or lower case) put here by mistake is refused, and then never printed.
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]{0,63}", value)
     return None if ok else "the name of an environment variable (such as ZENDESK_API_TOKEN)"
 
 
@@ -303,10 +320,10 @@ SETTINGS = {
         "folder": _text,  # where raw pages are kept (default ~/.local/share/turnaround/pulls)
         "keep_days": _number(0),
         "time_limit_seconds": _number(1),
-        "zendesk": _table_of(
+        "zendesk": _credential_table(
             base_url=_text, subdomain_env=_variable, email_env=_variable, token_env=_variable
         ),
-        "delighted": _table_of(base_url=_text, api_key_env=_variable),
+        "delighted": _credential_table(base_url=_text, api_key_env=_variable),
     },
     "refresh": {"sources": _sources_list, "inbox": _text, "stale_after_hours": _number(0)},
     "metrics": {
@@ -393,7 +410,8 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
                 raise ConfigError(f"{path}: unknown setting {section}.{key} (known: {known})")
             wanted = check(value)
             if wanted is not None:
-                raise ConfigError(f"{path}: {section}.{key} must be {wanted}, not {value!r}")
+                given = "" if isinstance(check, _Quiet) else f", not {value!r}"
+                raise ConfigError(f"{path}: {section}.{key} must be {wanted}{given}")
         values[section] = dict(keys)
     schedule = values.get("schedule")
     if schedule is not None:

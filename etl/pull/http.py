@@ -2,7 +2,8 @@
 
 - ``429 Too Many Requests``: waits what ``Retry-After`` says (capped), then tries again.
 - ``5xx`` and connection errors (refused, reset, dropped mid-body, timed out): capped
-  exponential backoff with jitter, within a total time limit for the request.
+  exponential backoff with jitter, within a total time limit for the request (no wait
+  goes past it: the request fails then instead).
 - ``401``/``403``: no retry; ``ApiAuthError`` names the settings that hold the credentials.
 - Zendesk's rate-limit headers (``ratelimit-remaining`` / ``x-rate-limit-remaining`` at 0):
   the next request waits for ``ratelimit-reset`` (or ``Retry-After``) seconds.
@@ -75,6 +76,9 @@ class ApiClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _shown(self, path_or_url: str) -> str:
+        return _host_and_path(self.base_url, path_or_url)
+
     def get_json(self, path_or_url: str, params: dict | None = None) -> tuple[dict, bytes]:
         """The JSON body of a GET (and its raw bytes, to keep), retried as the module says."""
 
@@ -88,12 +92,13 @@ class ApiClient:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
             wait=wait,
-            stop=tenacity.stop_after_delay(self.time_limit),
+            # gives up rather than sleep past the limit: at most the limit, plus the last try
+            stop=tenacity.stop_before_delay(self.time_limit),
             sleep=self.sleep,
             reraise=True,
             before_sleep=lambda state: log.warning(
                 "GET %s: %s; trying again in %.1f s",
-                _shown(path_or_url),
+                self._shown(path_or_url),
                 state.outcome.exception(),
                 state.next_action.sleep if state.next_action else 0.0,
             ),
@@ -102,7 +107,7 @@ class ApiClient:
             return retrying(self._get_once, path_or_url, params)
         except _Retryable as exc:
             raise ApiError(
-                f"GET {_shown(path_or_url)} still failed after {self.time_limit:.0f} s of "
+                f"GET {self._shown(path_or_url)} still failed after {self.time_limit:.0f} s of "
                 f"retries: {exc}"
             ) from None
 
@@ -122,7 +127,7 @@ class ApiClient:
         status = response.status_code
         if status in (401, 403):
             raise ApiAuthError(
-                f"the API refused the credentials (HTTP {status}) for {_shown(path_or_url)}: "
+                f"the API refused the credentials (HTTP {status}) for {self._shown(path_or_url)}: "
                 f"check {self.auth_hint}"
             )
         if status == 429:
@@ -132,11 +137,11 @@ class ApiClient:
         if 300 <= status < 400:  # an http:// address, a moved account: not a page
             target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
             raise ApiError(
-                f"GET {_shown(path_or_url)} was redirected (HTTP {status}) to {target}: "
+                f"GET {self._shown(path_or_url)} was redirected (HTTP {status}) to {target}: "
                 "check the API's address (--base-url, or the subdomain)"
             )
         if status >= 400:
-            raise ApiError(f"GET {_shown(path_or_url)} answered HTTP {status}")
+            raise ApiError(f"GET {self._shown(path_or_url)} answered HTTP {status}")
         try:
             return response.json(), body
         except ValueError:
@@ -159,6 +164,8 @@ def _seconds(response: httpx.Response, header: str) -> float | None:
         return None
 
 
-def _shown(path_or_url: str) -> str:
-    """A request as a log line may show it: without its query (cursors are long)."""
-    return path_or_url.split("?", 1)[0]
+def _host_and_path(base_url: str, path_or_url: str) -> str:
+    """A request as a message shows it: its host and path, without its query (cursors are
+    long; the base URL holds no credentials, it is checked)."""
+    parts = urlsplit(path_or_url if "://" in path_or_url else base_url.rstrip("/") + path_or_url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

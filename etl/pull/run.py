@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,11 @@ def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = N
     extra = {"sleep": sleep} if sleep else {}
     if settings.source == "zendesk":
         subdomain = value("subdomain", needed=settings.base_url is None)
+        if settings.base_url is None and not _SUBDOMAIN.fullmatch(subdomain or ""):
+            raise PullSetupError(
+                f"{names['subdomain']} must be the Zendesk account's subdomain (acme for "
+                f"acme.zendesk.com), not {subdomain!r}; for another address use --base-url"
+            )
         base = _checked_base_url(settings.base_url or f"https://{subdomain}.zendesk.com")
         email, token = value("email"), value("token")
         hint = f"{names['email']} and {names['token']}"
@@ -97,15 +103,19 @@ def account_of(client: ApiClient, source: str) -> str:
     return f"{source}:{parts.hostname}{port}"
 
 
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_ADDRESS = "the API's address (--base-url, or [pull.SOURCE] base_url)"
+
+
 def _checked_base_url(url: str) -> str:
     parts = urlsplit(url)
+    if parts.username or parts.password or "@" in parts.netloc:  # never echoed: a secret
+        raise PullSetupError(
+            f"{_ADDRESS} must not hold a user or password: credentials come from the environment"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PullSetupError(
-            f"--base-url must be an http(s) address such as https://host, not {url!r}"
-        )
-    if parts.username or parts.password:
-        raise PullSetupError(
-            "--base-url must not hold a user or password: credentials come from the environment"
+            f"{_ADDRESS} must be an http(s) address such as https://host, not {url!r}"
         )
     return url
 
@@ -127,6 +137,12 @@ def pull(
     try:
         account = account_of(client, settings.source)
         positions = read_positions(warehouse, account)
+        if since is not None and positions:
+            log.warning(
+                "%s: --since is for a first pull; this account's streams go on from where "
+                "the last pull left them",
+                command,
+            )
         root = settings.folder or raw.default_root()
         raw.prune(root, settings.keep_days, FETCHERS)
         folder = raw.run_folder(root, settings.source, report.batch_id)

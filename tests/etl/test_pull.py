@@ -5,6 +5,7 @@ pull killed between two pages; every row loads exactly once and no credential is
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import os
@@ -465,3 +466,64 @@ def test_a_base_url_with_credentials_in_it_is_refused(tmp_path):
     )
     assert done.returncode == 2 and "must not hold a user or password" in done.stderr
     assert "secret" not in done.stderr.replace("must not hold a user or password", "")
+
+
+def test_a_credential_written_into_the_config_is_refused_and_never_printed(tmp_path):
+    config = tmp_path / "turnaround.toml"
+    warehouse = ("--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", "--config", str(config))
+    config.write_text(f'[pull.zendesk]\ntoken = "{ZENDESK_TOKEN}"\n')
+    done = cli("pull", "zendesk", *warehouse)
+    assert done.returncode == 2 and "'token' is not one of them" in done.stderr
+    assert "credentials come from the environment only" in done.stderr
+    config.write_text(f'[pull.delighted]\napi_key_env = "{DELIGHTED_KEY}"\n')  # a key, not a name
+    named = cli("pull", "delighted", *warehouse)
+    assert named.returncode == 2
+    assert "api_key_env is the name of an environment variable" in named.stderr
+    for printed in (done, named):
+        assert not any(secret in printed.stderr + printed.stdout for secret in SECRETS)
+
+
+def test_a_subdomain_that_is_a_host_is_refused_naming_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZENDESK_SUBDOMAIN", "acme.zendesk.com")
+    done = cli("pull", "zendesk", "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    assert done.returncode == 2
+    assert "ZENDESK_SUBDOMAIN must be the Zendesk account's subdomain (acme for" in done.stderr
+
+
+def test_a_retry_wait_past_the_time_limit_fails_the_request_instead(tmp_path):
+    from etl.pull.http import ApiClient, ApiError
+
+    slept: list[float] = []
+    scenario = Scenario(failures={("/api/v2/groups.json", 1): "429"}, retry_after=30)
+    with api_server(scenario) as url:
+        auth = (f"{ZENDESK_EMAIL}/token", ZENDESK_TOKEN)
+        client = ApiClient(url, auth, time_limit=5, sleep=slept.append)
+        with pytest.raises(ApiError, match=f"GET {url}/api/v2/groups.json still failed"):
+            client.get_json("/api/v2/groups.json")
+        client.close()
+    assert slept == [] and scenario.calls["/api/v2/groups.json"] == 1
+
+
+def test_since_in_the_future_is_refused_and_on_a_later_pull_it_is_said_to_be_unused(
+    engine, tmp_path, caplog
+):
+    done = cli(
+        "pull", "delighted", "--since", "2999-01-01", "--warehouse", f"duckdb:///{tmp_path}/w.db"
+    )
+    assert done.returncode == 2 and "--since 2999-01-01 is in the future" in done.stderr
+    with api_server(Scenario()) as url:
+        pull(engine, _settings(tmp_path, url, "delighted"))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="turnaround.pull"):
+            since = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+            pull(engine, _settings(tmp_path, url, "delighted"), since=since)
+    assert "--since is for a first pull" in caplog.text
+
+
+def test_refresh_with_an_inbox_that_is_no_folder_is_a_bad_configuration(tmp_path):
+    config = tmp_path / "turnaround.toml"
+    config.write_text(f'[refresh]\ninbox = "{tmp_path / "missing"}"\n')
+    done = cli(
+        "refresh", "--config", str(config), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}"
+    )
+    assert done.returncode == 2 and "is not a folder" in done.stderr

@@ -97,9 +97,12 @@ def _since(value: str | None, as_json: bool) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
+        start = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
     except ValueError:
         fail(f"--since must be a date such as 2024-01-31, not {value!r}", 2, as_json)
+    if start > dt.datetime.now(dt.UTC):
+        fail(f"--since {value} is in the future: nothing could be fetched", 2, as_json)
+    return start
 
 
 def _load_options(run):
@@ -213,6 +216,8 @@ def refresh(
             client_for(_pull_settings(run, source, None)).close()
         except PullSetupError as exc:
             fail(f"{source}: {exc}", 2, as_json)
+    if inbox is not None and not inbox.is_dir():
+        fail(f"[refresh] inbox {inbox} is not a folder (make it, or fix the path)", 2, as_json)
     results, problems = [], []
     for source in sources or []:
         try:

@@ -60,7 +60,7 @@ MINUTES, HOURS = "minutes", "hours"
 # What each ticket KPI needs from a file, for the note on what a file cannot feed.
 # KPI -> (the canonical columns any of which feeds it, what they are in words)
 KPI_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "TTA and TTA within target": (("first_reply_at", "first_reply_bracket"), "first reply time"),
+    "TTA and TTA within target": (("first_reply_at",), "first reply time"),
     "one-touch resolution": (("agent_replies",), "agent reply count"),
     "handoff rate": (("assignee_stations", "group_stations"), "assignee or group stations"),
     "reopen rate and put-right recovery": (("reopens",), "reopen count"),
@@ -548,11 +548,13 @@ def _cannot_feed(mapping: Mapping, absent: tuple[str, ...], mapped: set[str]) ->
     if mapping.table != "tickets":
         return ()
     has = mapped - set(absent)
-    return tuple(
-        f"cannot feed {kpi}: the file has no {words} column"
-        for kpi, (needs, words) in KPI_NEEDS.items()
-        if not has & set(needs)
-    )
+    notes = []
+    for kpi, (needs, words) in KPI_NEEDS.items():
+        if not has & set(needs):
+            bracket = "first_reply_at" in needs and "first_reply_bracket" in has
+            why = " (its reply brackets, such as 0-1 hrs, are not timed)" if bracket else ""
+            notes.append(f"cannot feed {kpi}: the file has no {words} column{why}")
+    return tuple(notes)
 
 
 def make_format(mapping: Mapping) -> Format:

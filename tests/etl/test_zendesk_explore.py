@@ -3,6 +3,7 @@ the account's zone, reply times as brackets, the requester by email."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import hmac
@@ -182,3 +183,19 @@ def test_a_reply_known_only_by_its_bracket_is_never_a_miss(any_engine):
         for table in sa.inspect(conn).get_table_names():
             text = " ".join(str(row) for row in conn.execute(sa.text(f"select * from {table}")))
             assert "example.com" not in text.lower(), table
+
+
+def test_an_export_with_only_reply_brackets_says_it_cannot_feed_tta(tmp_path):
+    rows = list(csv.reader(EXPORT.open(encoding="utf-8", newline="")))
+    column = rows[0].index("First reply time (min)")
+    path = tmp_path / "brackets.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file, quoting=csv.QUOTE_ALL).writerows(
+            [v for i, v in enumerate(row) if i != column] for row in rows
+        )
+    result = detect(path).read(path, ReadContext(hash_key="k", timezone=NEW_YORK))
+    assert result.tickets.height == 5 and result.rejected == []
+    assert (
+        "cannot feed TTA and TTA within target: the file has no first reply time column "
+        "(its reply brackets, such as 0-1 hrs, are not timed)"
+    ) in result.notes

@@ -6,16 +6,18 @@ legacy one has two (``V1``... ids for the response fields with ``Q1``... for the
 questions, then the field names and question texts), often with a byte-order mark and a
 comma after every row's last field.
 
-The NPS question is the column that has an ``_NPS_GROUP`` companion (Qualtrics adds
-``Q5_NPS_GROUP`` to an NPS question ``Q5``), else the one named by ``[sources.qualtrics]
-nps_question``; a file with neither is refused. A comment comes from the question named by
-``comment_question``. The respondent is ``ExternalReference`` (the id the distribution was
-given), else the recipient's email (keyed hash), else the ``ResponseId`` itself (an
-anonymous response stands for its own respondent). Survey previews, tests and spam, and
-responses that left the NPS question unanswered, are skipped and counted. Qualtrics writes
-times without an offset, in the export's time zone: the zone the export declares in its
-ImportId row (``"timeZone": "America/Denver"``), else ``--source-timezone`` or
-``[sources.qualtrics] timezone``; without any, the file is refused.
+The NPS question is the one named by ``[sources.qualtrics] nps_question`` where the file
+has that column (a survey with several NPS questions), else the column that has an
+``_NPS_GROUP`` companion (Qualtrics adds ``Q5_NPS_GROUP`` to an NPS question ``Q5``); a
+file with neither is refused. So one setting never breaks another survey's export. A
+comment comes from the question named by ``comment_question``. The respondent is
+``ExternalReference`` (the id the distribution was given), else the recipient's email
+(keyed hash), else the ``ResponseId`` itself (an anonymous response stands for its own
+respondent). Survey previews, tests and spam, and responses that left the NPS question
+unanswered, are skipped and counted. Qualtrics writes times without an offset, in the
+export's time zone: the zone the export declares in its ImportId row (``"timeZone":
+"America/Denver"``), else ``--source-timezone`` or ``[sources.qualtrics] timezone``;
+without any, the file is refused.
 
 Grain: one canonical NPS response per data row.
 """
@@ -110,12 +112,13 @@ def resolve(base: Mapping, header: list[str], body: str, ctx: ReadContext, path:
         zone = _known_zone(_declared_zone(header, _import_ids(body) or []), path)
     names = [rename.get(n, n) for n in header]
     options = ctx.options_for(SOURCE)
-    question = options.get("nps_question") or _nps_question(names)
-    if question is None or question not in names:
-        found = (
-            f"no column {question!r}"
-            if question
-            else f"no column with an {NPS_GROUP_SUFFIX} companion"
+    # The configured question where this file has it (a survey with several NPS questions),
+    # else the one the file marks with its companion column: one setting serves every survey.
+    named = options.get("nps_question")
+    question = named if named in names else _nps_question(names)
+    if question is None:
+        found = f"no column with an {NPS_GROUP_SUFFIX} companion" + (
+            f" and no column {named!r}" if named else ""
         )
         raise UnreadableFile(
             str(path),

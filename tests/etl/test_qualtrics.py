@@ -140,3 +140,25 @@ def test_loading_the_export_accounts_for_every_row_and_keeps_no_raw_email(any_en
         for table in sa.inspect(conn).get_table_names():
             text = " ".join(str(row) for row in conn.execute(sa.text(f"select * from {table}")))
             assert "example.com" not in text.lower(), table
+
+
+def test_the_configured_question_is_used_where_the_file_has_it_else_the_companion():
+    def question_of(path, named: str) -> int:
+        ctx = ReadContext(
+            hash_key="k",
+            timezone=ZURICH,
+            sources={"qualtrics": SourceSettings(options={"nps_question": named})},
+        )
+        return detect(path).read(path, ctx).nps_responses.height
+
+    companion = detect(NPS_EXPORT).read(NPS_EXPORT, ReadContext(hash_key="k"))
+    # another survey's question (Q1): this export keeps its own, found by its companion
+    other = ReadContext(
+        hash_key="k", sources={"qualtrics": SourceSettings(options={"nps_question": "Q1"})}
+    )
+    assert detect(NPS_EXPORT).read(NPS_EXPORT, other).nps_responses.to_dicts() == (
+        companion.nps_responses.to_dicts()
+    )
+    assert question_of(CURRENT, "Q1") == 1  # the real sample has Q1 and no companion
+    with pytest.raises(UnreadableFile, match="no column with an _NPS_GROUP companion and no "):
+        question_of(CURRENT, "Q9")

@@ -291,6 +291,8 @@ def summary(report: RunReport) -> str:
         f"{totals['rows_duplicates']:,} duplicates",
         f"{totals['rows_held']:,} held",
     ]
+    if totals.get("rows_skipped"):  # records the run does not use (a CSAT row, a preview)
+        parts.append(f"{totals['rows_skipped']:,} skipped")
     if report.rows_remapped:
         parts.append(f"{report.rows_remapped:,} tickets re-mapped to their customer")
     if report.skipped_files:

@@ -65,3 +65,21 @@ def test_loading_the_export_keeps_no_raw_email(any_engine):
         for table in sa.inspect(conn).get_table_names():
             text = " ".join(str(row) for row in conn.execute(sa.text(f"select * from {table}")))
             assert "example.com" not in text.lower(), table
+
+
+def test_the_run_summary_and_the_runs_table_count_the_skipped_rows(tmp_path):
+    from tests.processes import cli
+
+    warehouse = ("--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    done = cli("load", str(EXPORT), *warehouse)
+    assert done.returncode == 0, done.stderr
+    # 4 rows: 3 NPS answers loaded, the CSAT answer skipped, so the line adds up
+    assert "4 read, 3 loaded, 0 replaced, 0 quarantined, 0 duplicates, 0 held, 1 skipped" in (
+        done.stdout
+    )
+    runs = cli("runs", *warehouse)
+    header = next(line for line in runs.stdout.splitlines() if "skipped" in line)
+    row = next(line for line in runs.stdout.splitlines() if "succeeded" in line)
+    cells = [c.strip() for c in row.split("│")]
+    names = [c.strip() for c in header.split("┃")]
+    assert cells[names.index("skipped")] == "1" and cells[names.index("read")] == "4"

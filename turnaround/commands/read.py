@@ -593,7 +593,7 @@ def runs(
     table.add_column("batch", no_wrap=True)
     for column in ("started (UTC)", "status", "files"):
         table.add_column(column)
-    for column in COUNT_COLUMNS[:-1]:  # no skipped: unused streams are in the per-file rows
+    for column in COUNT_COLUMNS:  # skipped: records no table uses (a CSAT row, a preview)
         table.add_column(column.removeprefix("rows_"), justify="right")
     table.add_column("message")
     for r in history:
@@ -602,7 +602,7 @@ def runs(
             f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
             r["status"] + (" (journal)" if r.get("journal") else ""),
             str(r["files"]),
-            *[f"{r[c] or 0:,}" for c in COUNT_COLUMNS[:-1]],
+            *[f"{r[c] or 0:,}" for c in COUNT_COLUMNS],
             (r["message"] or "")[:80],
         )
     out.print(table)

@@ -8,6 +8,7 @@ Nothing is loaded and nothing is written; emails in sample values are redacted.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import json
@@ -91,8 +92,10 @@ class Inspection:
         return asdict(self)
 
 
-def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
-    """What ``path`` holds, as far as Turnaround can tell without loading it."""
+def inspect_file(path: Path, encoding: str = "utf-8", ctx: ReadContext | None = None) -> Inspection:
+    """What ``path`` holds, as far as Turnaround can tell without loading it; ``ctx``: the
+    time zones, date orders and source options a load would read it with."""
+    ctx = ctx or ReadContext("inspect", encoding)
     found = Inspection(str(path))
     try:
         fmt = detect(path, encoding)
@@ -101,12 +104,12 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
         fmt, found.problem = None, exc.problem
     rows_of = sheet_rows_of(path) if fmt is not None else None
     if rows_of is not None:
-        return _inspect_sheet(path, rows_of, found)
+        return _inspect_sheet(path, rows_of, found, ctx)
     head = _head(path, encoding)
     header = header_of(head) if head and not head.lstrip().startswith(("{", "[")) else None
     if header is None:  # JSON (or unreadable): count what the reader reads
         if fmt is not None:
-            found.rows = _json_rows(fmt, path, encoding, found)
+            found.rows = _json_rows(fmt, path, ctx, found)
         return found
     found.columns = header
     base = mapping = MAPPINGS_BY_NAME.get(fmt.name) if fmt else None
@@ -116,7 +119,7 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
         if base.header_rows_of is not None:
             header_rows = base.header_rows_of(header, body)
         try:
-            mapping = base.resolve(base, header, body, ReadContext("inspect"), path)
+            mapping = base.resolve(base, header, body, ctx, path)
             header_rows = mapping.header_rows
         except UnreadableFile as exc:
             found.problem, mapping = exc.problem, None
@@ -141,14 +144,37 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> Inspection:
         table = (mapping or base).table if (mapping or base) else _guess_table(header)
         known = _known_values(mapping or base)
         found.skeleton = skeleton(table, header, found.mapped, found.dates, values, known)
+    elif mapping is not None and not canonical and found.problem is None:
+        found.problem = _settings_lacking(mapping, found, ctx)
     return found
 
 
-def _inspect_sheet(path: Path, rows_of, found: Inspection) -> Inspection:
+def _settings_lacking(mapping, found: Inspection, ctx: ReadContext) -> str | None:
+    """What the load would refuse this file for, as it reads its dates: a time zone or a
+    date order that neither the file nor the options nor the config give."""
+    shapes = {c: shape for c, shape in found.dates.items() if c in found.mapped}
+    zone = mapping.timezone or ctx.timezone_for(mapping.source, mapping.default_timezone)
+    zoneless = [c for c, shape in shapes.items() if "needs a time zone" in shape]
+    if zoneless and zone is None:
+        return (
+            f"has timestamps without a UTC offset in {zoneless[0]!r}; give their time zone "
+            f"with --source-timezone (such as Europe/Berlin), or as [sources.{mapping.source}] "
+            "timezone in the config"
+        )
+    unordered = [c for c, shape in shapes.items() if "needs date_order" in shape]
+    if unordered and ctx.date_order_for(mapping.source, mapping.date_order) is None:
+        return (
+            f"has dates such as 01/02/2025 in {unordered[0]!r} that never show their order; "
+            f"give it with --date-order, or as [sources.{mapping.source}] date_order"
+        )
+    return None
+
+
+def _inspect_sheet(path: Path, rows_of, found: Inspection, ctx: ReadContext) -> Inspection:
     """A spreadsheet, by its first sheet: what the same export as CSV would show."""
     try:
         with first_sheet(path, rows_of) as sheet:
-            inner = inspect_file(sheet)
+            inner = inspect_file(sheet, "utf-8", dataclasses.replace(ctx, encoding="utf-8"))
     except UnreadableFile as exc:
         found.problem = exc.problem
         return found
@@ -167,10 +193,10 @@ def _head(path: Path, encoding: str) -> str | None:
         return None
 
 
-def _json_rows(fmt, path: Path, encoding: str, found: Inspection) -> int | None:
+def _json_rows(fmt, path: Path, ctx: ReadContext, found: Inspection) -> int | None:
     try:
         rows = 0
-        for batch in batches(fmt, path, ReadContext("inspect", encoding)):
+        for batch in batches(fmt, path, ctx):
             rows += sum(f.height for f in batch.frames().values()) + len(batch.rejected)
             rows += sum(batch.skipped.values())
         return rows

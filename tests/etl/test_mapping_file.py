@@ -166,7 +166,15 @@ def test_load_with_a_mapping_and_with_a_broken_one_from_the_command_line(tmp_pat
 
 
 def test_inspect_names_a_known_export_and_its_columns():
-    done = cli("inspect", str(FIXTURES / "zendesk_explore" / "tickets.csv"), "--json")
+    export = str(FIXTURES / "zendesk_explore" / "tickets.csv")
+    zoneless = cli("inspect", export, "--json")  # as a load without a time zone: refused
+    assert zoneless.returncode == 1 and json_out(zoneless)["loadable"] is False
+    assert json_out(zoneless)["problem"].startswith(
+        "has timestamps without a UTC offset in 'Ticket created - Timestamp'; give their time "
+        "zone with --source-timezone"
+    )
+    assert json_out(zoneless)["skeleton"] == ""  # it needs an option, not a mapping
+    done = cli("inspect", export, "--source-timezone", "America/New_York", "--json")
     assert done.returncode == 0, done.stderr
     found = json_out(done)
     assert (found["format"], found["rows"], found["loadable"]) == (
@@ -286,3 +294,22 @@ def test_a_workbook_loads_by_a_mapping_file_as_its_csv_would(tmp_path):
     with pytest.raises(UnreadableFile, match="has a first sheet that lacks the column") as refused:
         fmt.read(book, ctx)
     assert refused.value.path == str(book)
+
+
+def test_inspect_reads_the_config_as_a_load_does(tmp_path):
+    export = FIXTURES / "real" / "qualtrics_export_3header.csv"
+    refused = cli("inspect", str(export), "--json", cwd=tmp_path)
+    assert (
+        refused.returncode == 1
+        and "[sources.qualtrics] nps_question" in (json_out(refused)["problem"])
+    )
+    (tmp_path / "turnaround.toml").write_text(
+        '[sources.qualtrics]\nnps_question = "Q1"\ntimezone = "Europe/Zurich"\n'
+    )
+    named = cli("inspect", str(export), "--json", cwd=tmp_path)  # the folder's config
+    assert named.returncode == 0, named.stdout
+    assert json_out(named)["mapped"]["Q1"] == "score"
+    other = tmp_path / "other.toml"
+    other.write_text('[load]\ndate_order = "day-first"\n')
+    by_option = cli("inspect", str(export), "--config", str(other), "--json", cwd=tmp_path)
+    assert by_option.returncode == 1  # --config names another file: its settings, not the folder's

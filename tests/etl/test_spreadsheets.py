@@ -131,7 +131,7 @@ def test_inspect_shows_a_workbook_by_its_first_sheet(tmp_path, write):
     from etl.inspect import inspect_file
 
     path = write(tmp_path / ("tickets.xlsx" if write is _xlsx else "tickets.xls"))
-    found = inspect_file(path)
+    found = inspect_file(path, "utf-8", CTX)  # CTX: the export's time zone given
     header, *rows = _rows()
     assert found.format == detect(path).name and found.problem is None
     assert found.rows == len(rows) == 45

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from turnaround.commands.common import JsonOpt, fail, out, print_json
+from turnaround.commands.common import ConfigOpt, JsonOpt, fail, out, print_json, settings
+from turnaround.commands.load import (
+    DateOrderOpt,
+    SourceTimezoneOpt,
+    checked_timezone,
+    source_default,
+)
 
 
 def inspect(
@@ -20,22 +26,38 @@ def inspect(
     encoding: Annotated[
         str, typer.Option(help="Text encoding of the file, e.g. cp1252 for an Excel re-save")
     ] = "utf-8",
+    source_timezone: SourceTimezoneOpt = None,
+    date_order: DateOrderOpt = None,
+    config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print what Turnaround recognises in a file: its format, rows, which columns map to
     which canonical column and which do not, how it writes dates, and a mapping file
     skeleton for `turnaround load FILE --mapping MAPPING.yaml`.
 
-    Nothing is loaded. Exit 0 when the file can be loaded as it is, 1 when it cannot (the
-    reason is printed), 2 for bad usage.
+    Nothing is loaded. The file is judged as `turnaround load` with the same options and
+    config would read it (its time zone and date order, [sources.NAME] settings). Exit 0
+    when it can be loaded as it is, 1 when it cannot (the reason is printed), 2 for bad
+    usage.
     """
+    from etl.frames import ReadContext
     from etl.inspect import inspect_file
+    from turnaround.config import source_settings
 
+    run = settings(config, "warning", as_json)
     try:
         codecs.lookup(encoding)
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
-    found = inspect_file(path, encoding)
+    ctx = ReadContext(
+        "inspect",
+        encoding,
+        timezone=checked_timezone(source_timezone, as_json),
+        date_order=date_order.value if date_order else None,
+        sources=source_settings(run.config),
+        default=source_default(run.config),
+    )
+    found = inspect_file(path, encoding, ctx)
     loadable = found.format is not None and found.problem is None
     if as_json:
         print_json({"loadable": loadable, **found.as_json()})

@@ -30,6 +30,47 @@ class DateOrder(StrEnum):
     month_first = "month-first"
 
 
+SourceTimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-timezone",
+        help="Time zone of timestamps an export writes without a UTC offset (Freshdesk, "
+        "Zendesk Explore), such as Europe/Berlin (default: the config's [sources.NAME] "
+        "timezone, else load.source_timezone; without one such a file is refused)",
+        show_default=False,
+    ),
+]
+DateOrderOpt = Annotated[
+    DateOrder | None,
+    typer.Option(
+        "--date-order",
+        help="How to read dates such as 01/02/2025 in a file that does not show it (no "
+        "day above 12): day-first or month-first (default: the config's, else refused)",
+        show_default=False,
+    ),
+]
+
+
+def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
+    """``--source-timezone`` as given; exit 2 when it is no time zone."""
+    if source_timezone is not None:
+        from turnaround.config import check_timezone
+
+        if (wanted := check_timezone(source_timezone)) is not None:
+            fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)
+    return source_timezone
+
+
+def source_default(config):
+    """The config's [load] time zone and date order: for a source without its own."""
+    from etl.frames import SourceSettings
+
+    return SourceSettings(
+        timezone=config.get("load", "source_timezone"),
+        date_order=config.get("load", "date_order"),
+    )
+
+
 def load(
     paths: Annotated[
         list[Path] | None,
@@ -77,25 +118,8 @@ def load(
     force: Annotated[
         bool, typer.Option(help="Read files even when the same content was loaded before")
     ] = False,
-    source_timezone: Annotated[
-        str | None,
-        typer.Option(
-            "--source-timezone",
-            help="Time zone of timestamps an export writes without a UTC offset (Freshdesk, "
-            "Zendesk Explore), such as Europe/Berlin (default: the config's [sources.NAME] "
-            "timezone, else load.source_timezone; without one such a file is refused)",
-            show_default=False,
-        ),
-    ] = None,
-    date_order: Annotated[
-        DateOrder | None,
-        typer.Option(
-            "--date-order",
-            help="How to read dates such as 01/02/2025 in a file that does not show it (no "
-            "day above 12): day-first or month-first (default: the config's, else refused)",
-            show_default=False,
-        ),
-    ] = None,
+    source_timezone: SourceTimezoneOpt = None,
+    date_order: DateOrderOpt = None,
     from_warehouse: Annotated[
         str | None,
         typer.Option(
@@ -133,7 +157,6 @@ def load(
     1 when anything failed or another load kept the warehouse longer than --wait, 2 for bad
     usage.
     """
-    from etl.frames import SourceSettings
     from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
@@ -148,11 +171,7 @@ def load(
         codecs.lookup(encoding)
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
-    if source_timezone is not None:
-        from turnaround.config import check_timezone
-
-        if (wanted := check_timezone(source_timezone)) is not None:
-            fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)
+    checked_timezone(source_timezone, as_json)
     order = date_order.value if date_order else None
     mapping_format = None
     if mapping is not None:
@@ -174,10 +193,7 @@ def load(
         source_timezone=source_timezone,
         date_order=order,
         sources=source_settings(run.config),
-        source_default=SourceSettings(
-            timezone=run.config.get("load", "source_timezone"),
-            date_order=run.config.get("load", "date_order"),
-        ),
+        source_default=source_default(run.config),
         mapping_format=mapping_format,
     )
     target = run.warehouse()

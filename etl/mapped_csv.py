@@ -175,6 +175,25 @@ def sniff(head: str, mapping: Mapping) -> bool:
     return header is not None and set(mapping.signature) <= set(header)
 
 
+NEAR_MISS_COLUMNS = 4  # a file with this many of an export's columns is that export, broken
+
+
+def near_miss(head: str, mapping: Mapping) -> str | None:
+    """Why a file with many of the export's columns is not read as it: the ones it lacks of
+    those that make the export (an Explore report that left out its status column)."""
+    header = header_of(head)
+    if header is None or not mapping.signature:
+        return None
+    names = {mapping.rename.get(n, n) for n in header}
+    known = set(mapping.signature) | {s for f in mapping.fields for s in f.sources}
+    missing = [c for c in mapping.signature if c not in names]
+    if not missing or len(known & names) < NEAR_MISS_COLUMNS:
+        return None
+    export = mapping.description.split(" (", 1)[0]
+    lacking = ", ".join(repr(c) for c in missing)
+    return f"it has {len(known & names)} columns of a {export} but lacks {lacking}"
+
+
 # --- reading ------------------------------------------------------------------------------
 
 
@@ -562,6 +581,7 @@ def make_format(mapping: Mapping) -> Format:
         name=mapping.name,
         description=mapping.description,
         sniff=mapping.detect or partial(sniff, mapping=mapping),
+        near_miss=None if mapping.detect else partial(near_miss, mapping=mapping),
         read=partial(read, mapping=mapping),
         read_batches=partial(read_batches, mapping=mapping),
     )

@@ -199,3 +199,17 @@ def test_an_export_with_only_reply_brackets_says_it_cannot_feed_tta(tmp_path):
         "cannot feed TTA and TTA within target: the file has no first reply time column "
         "(its reply brackets, such as 0-1 hrs, are not timed)"
     ) in result.notes
+
+
+def test_an_export_that_lost_a_column_it_is_known_by_is_refused_naming_it(tmp_path):
+    rows = list(csv.reader(EXPORT.open(encoding="utf-8", newline="")))
+    column = rows[0].index("Ticket status")
+    path = tmp_path / "no_status.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([v for i, v in enumerate(row) if i != column] for row in rows)
+    with pytest.raises(UnreadableFile) as refused:
+        detect(path)
+    assert refused.value.problem == (
+        "matches no export format Turnaround reads: it has 18 columns of a Zendesk Explore "
+        "CSV export of tickets but lacks 'Ticket status'"
+    )

@@ -87,7 +87,18 @@ def python_encoding(encoding: str) -> str:
 def not_text(path: Path, exc: UnicodeDecodeError, encoding: str, expected: list[str]):
     """The refusal of a file that does not decode, naming the option that reads it."""
     byte = exc.object[exc.start : exc.start + 1].hex()
-    if codecs.lookup(encoding).name == "utf-8":
+    try:
+        with path.open("rb") as file:
+            start = file.read(2)
+    except OSError:
+        start = b""
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and "16" not in encoding:
+        hint = (
+            "it starts with a UTF-16 byte-order mark (Excel's Unicode text): load it with "
+            "--encoding utf-16"
+        )
+        encoding = codecs.lookup(encoding).name.upper()
+    elif codecs.lookup(encoding).name == "utf-8":
         hint = "a file re-saved by Excel is often cp1252: load it with --encoding cp1252"
         encoding = "UTF-8"
     else:

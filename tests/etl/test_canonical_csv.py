@@ -11,6 +11,7 @@ import pytest
 
 from data_contracts import CONTRACTS
 from etl.canonical_csv import FORMATS, FORMATS_BY_TABLE, HEADERS
+from etl.formats import detect
 from etl.frames import ReadContext, ReadResult, UnreadableFile
 from tests.conftest import FIXTURES
 
@@ -306,3 +307,16 @@ def test_a_file_that_does_not_decode_is_refused_in_any_batch(tmp_path):
     )
     with pytest.raises(UnreadableFile, match="byte 0xff does not decode.*--encoding cp1252"):
         _batched("customers", path, 100)
+
+
+def test_a_utf16_file_is_refused_naming_the_encoding_that_reads_it(tmp_path):
+    text = "customer_id,signup_at,segment,plan,region,mrr\nC-1,2024-01-01,smb,pro,EU,10\n"
+    path = tmp_path / "customers.csv"
+    path.write_bytes(text.encode("utf-16"))  # with its byte-order mark, as Excel writes it
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    with pytest.raises(UnreadableFile, match="UTF-16 byte-order mark") as refused:
+        detect(path)
+    assert "--encoding utf-16" in refused.value.problem
+    assert "cp1252" not in refused.value.problem
+    customers = detect(path, "utf-16").read(path, ReadContext("k", "utf-16")).customers
+    assert customers.get_column("customer_id").to_list() == ["C-1"]

@@ -193,7 +193,9 @@ class UnreadableFile(Exception):
     def __init__(self, path: str, problem: str, expected: list[str]):
         self.path, self.problem, self.expected = path, problem, expected
         listed = "\n".join(f"  - {e}" for e in expected)
-        super().__init__(f"{path}: {problem}\nExpected one of:\n{listed}")
+        # one: the format the file was read as, and refused by; several: none matched
+        heading = "Read as" if len(expected) == 1 else "Expected one of"
+        super().__init__(f"{path}: {problem}\n{heading}:\n{listed}")
 
 
 def empty_frame(table: str) -> pl.DataFrame:

@@ -145,28 +145,18 @@ def inspect_file(path: Path, encoding: str = "utf-8", ctx: ReadContext | None = 
         known = _known_values(mapping or base)
         found.skeleton = skeleton(table, header, found.mapped, found.dates, values, known)
     elif mapping is not None and not canonical and found.problem is None:
-        found.problem = _settings_lacking(mapping, found, ctx)
+        found.problem = _first_block_refused(fmt, path, ctx)
     return found
 
 
-def _settings_lacking(mapping, found: Inspection, ctx: ReadContext) -> str | None:
-    """What the load would refuse this file for, as it reads its dates: a time zone or a
-    date order that neither the file nor the options nor the config give."""
-    shapes = {c: shape for c, shape in found.dates.items() if c in found.mapped}
-    zone = mapping.timezone or ctx.timezone_for(mapping.source, mapping.default_timezone)
-    zoneless = [c for c, shape in shapes.items() if "needs a time zone" in shape]
-    if zoneless and zone is None:
-        return (
-            f"has timestamps without a UTC offset in {zoneless[0]!r}; give their time zone "
-            f"with --source-timezone (such as Europe/Berlin), or as [sources.{mapping.source}] "
-            "timezone in the config"
-        )
-    unordered = [c for c, shape in shapes.items() if "needs date_order" in shape]
-    if unordered and ctx.date_order_for(mapping.source, mapping.date_order) is None:
-        return (
-            f"has dates such as 01/02/2025 in {unordered[0]!r} that never show their order; "
-            f"give it with --date-order, or as [sources.{mapping.source}] date_order"
-        )
+def _first_block_refused(fmt, path: Path, ctx: ReadContext) -> str | None:
+    """Why the load would refuse the file, as its reader reads the first block with the
+    same options and config (a time zone or a date order none of them gives, dates that
+    contradict the order given), else None."""
+    try:
+        next(iter(batches(fmt, path, ctx)), None)
+    except UnreadableFile as exc:
+        return exc.problem
     return None
 
 
@@ -262,14 +252,19 @@ def date_shape(values: list[str], canonical: bool = False) -> str | None:
         return "ISO 8601 without an offset: needs a time zone"
     if len(slashed) < 0.8 * len(values):
         return None
+    zone = (
+        ", with a UTC offset"
+        if all(_OFFSET.search(v) for v in values if _SLASHED.match(v))
+        else ", without an offset: needs a time zone"
+    )
     day_first = any(int(m.group(1)) > 12 for m in slashed)
     month_first = any(int(m.group(2)) > 12 for m in slashed)
     if day_first and month_first:
         return "01/02/2025, written both day-first and month-first: cannot be read"
     if day_first:
-        return f"{DAY_FIRST} (25/01/2025), without an offset: needs a time zone"
+        return f"{DAY_FIRST} (25/01/2025){zone}"
     if month_first:
-        return f"{MONTH_FIRST} (01/25/2025), without an offset: needs a time zone"
+        return f"{MONTH_FIRST} (01/25/2025){zone}"
     return "01/02/2025, day-first or month-first (no day above 12): needs date_order"
 
 

@@ -56,6 +56,7 @@ DEFAULT_SOURCE = "mapped"
 KEYS = ("table", "source", "timezone", "date_order", "date_format", "columns")
 COLUMN_KEYS = ("column", "values", "unmapped", "separator", "value")
 ID_COLUMNS = ("customer_id", "assignee_id")  # emails in them are hashed
+KEY_COLUMNS = ("ticket_id", "response_id")  # one value for every row would make one row
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -63,11 +64,27 @@ class MappingError(Exception):
     """The mapping file cannot be used; the message names the file and the key."""
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one table (the plain loader
+    keeps the last silently: ``channel: Via`` then ``channel: {value: email}``)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_mapping(path: Path):
     """The Format that reads CSV files (and a spreadsheet's first sheet) as ``path`` maps
     them; MappingError when it cannot."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506
     except OSError as exc:
         raise MappingError(f"mapping file {path} cannot be read ({exc.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -193,7 +210,7 @@ def _constant(name: str, spec: dict, contract, bad) -> Field:
     if others:
         raise bad(f"columns.{name}: value: stands alone, without {others[0]!r}")
     value, column = spec["value"], contract.column(name)
-    if name in ID_COLUMNS or column.type in ("timestamp", "text_list"):
+    if name in ID_COLUMNS or name in KEY_COLUMNS or column.type in ("timestamp", "text_list"):
         raise bad(f"columns.{name} must come from a column of the file, not one value")
     if isinstance(value, bool) or value is None or isinstance(value, dict | list):
         raise bad(f"columns.{name}.value must be text or a number, not {value!r}; quote it")

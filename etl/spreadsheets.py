@@ -209,6 +209,9 @@ def or_first_sheet(
             yield from read_batches(path, ctx)
             return
         with first_sheet(path, rows_of) as sheet:
+            if sheet.stat().st_size == 0:
+                kind = XLSX_DESCRIPTION if rows_of is xlsx_rows else XML_DESCRIPTION
+                raise UnreadableFile(str(path), "has an empty first sheet", [kind])
             yield from _sheet_batches(path, sheet, read_batches, ctx)
 
     return read

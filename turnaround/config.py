@@ -220,8 +220,9 @@ def _credential_table(**checks):
             return f"a table of {', '.join(checks)} (credentials come from the environment only)"
         for key, setting in value.items():
             if key not in checks:
+                shown = repr(key) if re.fullmatch(r"[a-z_]{1,40}", str(key)) else "a key"
                 return (
-                    f"a table of {', '.join(checks)}; {key!r} is not one of them "
+                    f"a table of {', '.join(checks)}; {shown} is not one of them "
                     "(credentials come from the environment only, never from this file)"
                 )
             if (wanted := checks[key](setting)) is not None:

@@ -23,10 +23,13 @@ def run_folder(root: Path, source: str, run_id: str) -> Path:
     """A new folder for one pull's pages: ``ROOT/SOURCE/RUN_ID``, mode 0700. ``ROOT`` and
     ``ROOT/SOURCE`` are made 0700 when the pull makes them; a folder that was there before
     keeps its mode (the run folder itself keeps the pages to the owner)."""
+    root.parent.mkdir(parents=True, exist_ok=True)
     for part in (root, root / source):
-        if not part.is_dir():
-            part.mkdir(parents=True, mode=0o700)
-            part.chmod(0o700)  # whatever the umask
+        try:  # a pull of another source may be making the same folder at the same time
+            part.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        part.chmod(0o700)  # whatever the umask
     folder = root / source / run_id
     folder.mkdir(mode=0o700)
     folder.chmod(0o700)

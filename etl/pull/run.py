@@ -60,6 +60,8 @@ DEFAULT_VARIABLES = {
     "delighted": {"api_key": "DELIGHTED_API_KEY"},
 }
 FETCHERS = {"zendesk": zendesk.fetch, "delighted": delighted.fetch}
+# The streams whose first pull starts at --since (users always start at the beginning).
+SINCE_STREAMS = {"zendesk": ("tickets", "satisfaction_ratings"), "delighted": ("survey_responses",)}
 FORMATS = {"zendesk": zendesk_json.FORMATS[0], "delighted": delighted_json.FORMATS[0]}
 
 
@@ -82,9 +84,9 @@ def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = N
     if settings.source == "zendesk":
         subdomain = value("subdomain", needed=settings.base_url is None)
         if settings.base_url is None and not _SUBDOMAIN.fullmatch(subdomain or ""):
-            raise PullSetupError(
+            raise PullSetupError(  # its value unprinted: a credential may be there by mistake
                 f"{names['subdomain']} must be the Zendesk account's subdomain (acme for "
-                f"acme.zendesk.com), not {subdomain!r}; for another address use --base-url"
+                "acme.zendesk.com), not a host or an address; for another address use --base-url"
             )
         base = _checked_base_url(settings.base_url or f"https://{subdomain}.zendesk.com")
         email, token = value("email"), value("token")
@@ -137,11 +139,13 @@ def pull(
     try:
         account = account_of(client, settings.source)
         positions = read_positions(warehouse, account)
-        if since is not None and positions:
+        going_on = [s for s in SINCE_STREAMS[settings.source] if s in positions]
+        if since is not None and going_on:
             log.warning(
-                "%s: --since is for a first pull; this account's streams go on from where "
-                "the last pull left them",
+                "%s: --since is for a stream's first pull; %s go on from where the last pull "
+                "left them",
                 command,
+                " and ".join(going_on),
             )
         root = settings.folder or raw.default_root()
         raw.prune(root, settings.keep_days, FETCHERS)

@@ -139,6 +139,10 @@ def test_a_file_without_a_mapped_column_is_refused_naming_it(tmp_path):
             {"columns": {**MAPPING["columns"], "customer_id": {"value": "one"}}},
             "columns.customer_id must come from a column of the file",
         ),
+        (
+            {"columns": {**MAPPING["columns"], "ticket_id": {"value": "T1"}}},
+            "columns.ticket_id must come from a column of the file",
+        ),
     ],
 )
 def test_a_mapping_that_cannot_be_used_names_the_key(change, message):
@@ -235,6 +239,45 @@ def test_date_shapes():
     assert date_shape(["01/25/2025", "02/03/2025"]).startswith("month-first")
     assert "needs date_order" in date_shape(["01/02/2025", "03/04/2025"])
     assert date_shape(["Open", "Done"]) is None
+    assert date_shape(["01/25/2025 10:00 -0500", "02/13/2025 1:30 +01:00"]) == (
+        "month-first (01/25/2025), with a UTC offset"
+    )
+    assert date_shape(["01/25/2025 10:00 -0500", "02/13/2025 1:30"]).endswith(
+        "without an offset: needs a time zone"
+    )
+
+
+def test_inspect_refuses_what_the_load_refuses_and_passes_what_it_reads(tmp_path):
+    header = "Ticket ID,Status,Priority,Created time,Contact ID\n"
+    offsets = tmp_path / "offsets.csv"
+    offsets.write_text(header + "1,Open,Low,01/25/2025 10:00 -0500,c1\n")
+    assert cli("inspect", str(offsets)).returncode == 0  # every time has its offset
+    day_first = tmp_path / "day_first.csv"
+    day_first.write_text(header + "1,Open,Low,25/01/2025 10:00,c1\n")
+    options = ("--source-timezone", "UTC", "--json")
+    said = cli("inspect", str(day_first), "--date-order", "month-first", *options)
+    assert said.returncode == 1
+    assert "written day-first, but they are read month-first" in json_out(said)["problem"]
+    assert cli("inspect", str(day_first), *options).returncode == 0
+
+
+def test_a_key_given_twice_in_a_mapping_file_is_refused(tmp_path):
+    spec = tmp_path / "m.yaml"
+    spec.write_text(
+        "table: tickets\ncolumns:\n  ticket_id: Case\n  channel: Via\n  channel: {value: email}\n"
+    )
+    with pytest.raises(MappingError, match="the key 'channel' is given twice"):
+        load_mapping(spec)
+
+
+def test_a_workbook_with_an_empty_first_sheet_is_refused_saying_so(tmp_path):
+    import openpyxl
+
+    _, spec = _write(tmp_path)
+    book = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(book)
+    with pytest.raises(UnreadableFile, match="has an empty first sheet"):
+        load_mapping(spec).read(book, ReadContext(hash_key="k"))
 
 
 def test_inspect_counts_a_json_export():

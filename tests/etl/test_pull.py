@@ -312,7 +312,11 @@ def test_the_kept_pages_replay_with_load_and_old_ones_are_pruned(engine, tmp_pat
     replay.dispose()
     old = time.time() - 20 * 86400
     # what else an operator keeps in the folder, as old, is not the pull's to delete
-    theirs = [tmp_path / "pulls" / "reports" / "2026", tmp_path / "pulls" / "zendesk" / "notes"]
+    theirs = [
+        tmp_path / "pulls" / "reports" / "2026",
+        tmp_path / "pulls" / "zendesk" / "notes",
+        tmp_path / "pulls" / "backup" / folder.name,  # a run's name, outside a pull source
+    ]
     for other in theirs:
         other.mkdir(parents=True)
         os.utime(other, (old, old))
@@ -475,11 +479,14 @@ def test_a_credential_written_into_the_config_is_refused_and_never_printed(tmp_p
     done = cli("pull", "zendesk", *warehouse)
     assert done.returncode == 2 and "'token' is not one of them" in done.stderr
     assert "credentials come from the environment only" in done.stderr
+    config.write_text(f'[pull.zendesk]\n{ZENDESK_TOKEN} = "x"\n')  # the token as a key
+    as_key = cli("pull", "zendesk", *warehouse)
+    assert as_key.returncode == 2 and "a key is not one of them" in as_key.stderr
     config.write_text(f'[pull.delighted]\napi_key_env = "{DELIGHTED_KEY}"\n')  # a key, not a name
     named = cli("pull", "delighted", *warehouse)
     assert named.returncode == 2
     assert "api_key_env is the name of an environment variable" in named.stderr
-    for printed in (done, named):
+    for printed in (done, as_key, named):
         assert not any(secret in printed.stderr + printed.stdout for secret in SECRETS)
 
 
@@ -517,7 +524,7 @@ def test_since_in_the_future_is_refused_and_on_a_later_pull_it_is_said_to_be_unu
         with caplog.at_level(logging.WARNING, logger="turnaround.pull"):
             since = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
             pull(engine, _settings(tmp_path, url, "delighted"), since=since)
-    assert "--since is for a first pull" in caplog.text
+    assert "--since is for a stream's first pull; survey_responses go on from" in caplog.text
 
 
 def test_refresh_with_an_inbox_that_is_no_folder_is_a_bad_configuration(tmp_path):

@@ -35,8 +35,8 @@ def inspect(
     which canonical column and which do not, how it writes dates, and a mapping file
     skeleton for `turnaround load FILE --mapping MAPPING.yaml`.
 
-    Nothing is loaded. The file is judged as `turnaround load` with the same options and
-    config would read it (its time zone and date order, [sources.NAME] settings). Exit 0
+    Nothing is loaded. The file's first block is read as `turnaround load` with the same
+    options and config would read it (its time zone and date order, [sources.NAME]). Exit 0
     when it can be loaded as it is, 1 when it cannot (the reason is printed), 2 for bad
     usage.
     """

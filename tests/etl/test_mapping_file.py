@@ -173,9 +173,9 @@ def test_inspect_names_a_known_export_and_its_columns():
     export = str(FIXTURES / "zendesk_explore" / "tickets.csv")
     zoneless = cli("inspect", export, "--json")  # as a load without a time zone: refused
     assert zoneless.returncode == 1 and json_out(zoneless)["loadable"] is False
-    assert json_out(zoneless)["problem"].startswith(
-        "has timestamps without a UTC offset in 'Ticket created - Timestamp'; give their time "
-        "zone with --source-timezone"
+    assert json_out(zoneless)["problem"].startswith(  # the reader's own refusal
+        "has timestamps without a UTC offset in 'Ticket created - Timestamp' (such as "
+        "'2024-03-01T09:15:00'); give their time zone with --source-timezone"
     )
     assert json_out(zoneless)["skeleton"] == ""  # it needs an option, not a mapping
     done = cli("inspect", export, "--source-timezone", "America/New_York", "--json")

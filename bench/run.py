@@ -431,6 +431,7 @@ def main() -> int:
     from scale import merge_into_results, run_sizes  # bench/ is the script's own folder
 
     merge_into_results(run_sizes(["100k", "1m"]))
+    shutil.rmtree(root, ignore_errors=True)  # its generated data and warehouses
     return 0 if results["within_budget"] else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 TEST_HASH_KEY = "test-hash-key-of-the-suite"
+_SECRETS_FOLDER = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,10 +28,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every test, fixture and subprocess hashes emails with a known key and never reads or
     # writes the user's secrets file, warehouse or config.
     os.environ["TURNAROUND_HASH_KEY"] = TEST_HASH_KEY
-    os.environ["TURNAROUND_SECRETS_FILE"] = str(
-        Path(tempfile.mkdtemp(prefix="turnaround-secrets-")) / "secrets.toml"
-    )
+    folder = Path(tempfile.mkdtemp(prefix="turnaround-secrets-"))
+    config.stash[_SECRETS_FOLDER] = folder
+    os.environ["TURNAROUND_SECRETS_FILE"] = str(folder / "secrets.toml")
     os.environ.pop("TURNAROUND_WAREHOUSE", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_SECRETS_FOLDER, None)
+    if folder is not None:  # the suite's secrets folder goes with the run
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from etl.formats import SNIFF_BYTES, batches, detect, head_text, python_encoding
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import redact_emails
 from etl.mapped_csv import DAY_FIRST, MAPPINGS_BY_NAME, MONTH_FIRST, header_of
-from etl.spreadsheets import first_sheet, sheet_rows_of
+from etl.spreadsheets import SHEET_ROWS, first_sheet
 
 SAMPLE_ROWS = 1000
 MAX_LISTED_VALUES = 20  # a column with more distinct values is not a value map
@@ -102,7 +102,7 @@ def inspect_file(path: Path, encoding: str = "utf-8", ctx: ReadContext | None = 
         found.format, found.description = fmt.name, fmt.description
     except UnreadableFile as exc:
         fmt, found.problem = None, exc.problem
-    rows_of = sheet_rows_of(path) if fmt is not None else None
+    rows_of = SHEET_ROWS.get(fmt.name) if fmt is not None else None
     if rows_of is not None:
         return _inspect_sheet(path, rows_of, found, ctx)
     head = _head(path, encoding)

@@ -217,6 +217,10 @@ def or_first_sheet(
     return read
 
 
+SHEET_ROWS: dict[str, SheetRows] = {  # by format name
+    "excel_xlsx": xlsx_rows,
+    "excel_2003_xml": spreadsheet_xml_rows,
+}
 _xlsx_batches = _read_sheet(xlsx_rows, XLSX_DESCRIPTION)
 _xml_batches = _read_sheet(spreadsheet_xml_rows, XML_DESCRIPTION)
 

@@ -200,15 +200,7 @@ def _source(name: str):
     return check
 
 
-class _Quiet:
-    """A check whose value is never repeated in its message: a table where a credential may
-    be written by mistake (``[pull.zendesk] token = ...``) must not print it."""
-
-    def __init__(self, check):
-        self.check = check
-
-    def __call__(self, value: Any) -> str | None:
-        return self.check(value)
+PULL_SOURCES = ("zendesk", "delighted")  # [pull.NAME]: credential settings, never echoed
 
 
 def _credential_table(**checks):
@@ -229,7 +221,7 @@ def _credential_table(**checks):
                 return f"a table whose {key} is {wanted}"
         return None
 
-    return _Quiet(check)
+    return check
 
 
 def _variable(value: Any) -> str | None:
@@ -240,7 +232,7 @@ def _variable(value: Any) -> str | None:
 
 
 def _sources_list(value: Any) -> str | None:
-    ok = isinstance(value, list) and value and all(v in ("zendesk", "delighted") for v in value)
+    ok = isinstance(value, list) and value and all(v in PULL_SOURCES for v in value)
     return None if ok else 'a list of sources to pull, such as ["zendesk", "delighted"]'
 
 
@@ -411,7 +403,8 @@ def _checked(raw: dict, path: Path) -> dict[str, dict[str, Any]]:
                 raise ConfigError(f"{path}: unknown setting {section}.{key} (known: {known})")
             wanted = check(value)
             if wanted is not None:
-                given = "" if isinstance(check, _Quiet) else f", not {value!r}"
+                # a credential may be written into [pull.*] by mistake: never repeated
+                given = "" if section == "pull" and key in PULL_SOURCES else f", not {value!r}"
                 raise ConfigError(f"{path}: {section}.{key} must be {wanted}{given}")
         values[section] = dict(keys)
     schedule = values.get("schedule")

@@ -36,14 +36,18 @@ V2_COLUMNS = (
 )
 
 
+def _add_columns(conn: sa.Connection, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for each (table, column, SQL type); what was done."""
+    for table, column, sql_type in columns:
+        # Names come from the constants here, never from input: DDL takes no parameters.
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    return [f"added {table}.{column}" for table, column, _ in columns]
+
+
 def _to_v2(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 2: no hash key inside the warehouse, newest-version columns, run checks and
     loaded files."""
-    done = []
-    for table, column, sql_type in V2_COLUMNS:
-        # Names come from the constant above, never from input: DDL takes no parameters.
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        done.append(f"added {table}.{column}")
+    done = _add_columns(conn, V2_COLUMNS)
     metadata.create_all(conn, checkfirst=True)
     done.append("created etl_run_checks and loaded_files")
     key = meta_value(conn, "hash_key")
@@ -63,10 +67,7 @@ V3_TABLES = ("ticket_groups",)
 
 def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 3: group names for sliced metrics, and first-resolution times."""
-    done = []
-    for table, column, sql_type in V3_COLUMNS:
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        done.append(f"added {table}.{column}")
+    done = _add_columns(conn, V3_COLUMNS)
     metadata.create_all(conn, checkfirst=True)
     done.append("created " + ", ".join(V3_TABLES))
     return done
@@ -80,10 +81,7 @@ def _to_v4(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 4: ticket history (earlier versions of each ticket) for point-in-time
     metrics, rating times, follow-up links. A warehouse loaded before keeps one version per
     ticket: its numbers stay."""
-    done = []
-    for table, column, sql_type in V4_COLUMNS:
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        done.append(f"added {table}.{column}")
+    done = _add_columns(conn, V4_COLUMNS)
     metadata.create_all(conn, checkfirst=True)
     return [*done, "created " + ", ".join(V4_TABLES)]
 
@@ -120,11 +118,7 @@ V6_COLUMNS = (("tickets", "first_reply_bracket", "VARCHAR"),)
 def _to_v6(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     """Version 6: a ticket's reply time bracket, where the source gives no exact reply time
     (Zendesk Explore); such a ticket is left out of the TTA KPIs."""
-    done = []
-    for table, column, sql_type in V6_COLUMNS:
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        done.append(f"added {table}.{column}")
-    return done
+    return _add_columns(conn, V6_COLUMNS)
 
 
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {

@@ -10,7 +10,6 @@ import datetime as dt
 from pathlib import Path
 
 from etl.pull.http import ApiClient, ApiError
-from etl.pull.raw import write_page
 from etl.pull.zendesk import Fetched, Progress
 
 SOURCE = "delighted"
@@ -58,13 +57,9 @@ def fetch(
         seen |= versions
         times = [t for r in responses if (t := _time_of(r)) is not None]
         if responses:
-            fetched.pages += 1
-            fetched.records += len(responses)
-            fetched.files.append(write_page(folder, f"{fetched.pages:05d}-responses.json", body))
+            fetched.keep(folder, "survey_responses", body, len(responses), progress, "responses")
             if times and (newest is None or max(times) > int(newest)):
                 newest = str(max(times))
-            if progress:
-                progress("survey_responses", fetched.pages, fetched.records)
         if len(responses) < PER_PAGE:
             break
         following = max(times) - 1 if times else None

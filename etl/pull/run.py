@@ -68,6 +68,14 @@ FORMATS = {"zendesk": zendesk_json.FORMATS[0], "delighted": delighted_json.FORMA
 def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = None) -> ApiClient:
     """The API client, its credentials read from the environment (never from a file or the
     command line); PullSetupError naming the variable that is missing."""
+    base, auth, hint = api_setup(settings)
+    extra = {"sleep": sleep} if sleep else {}
+    return ApiClient(base, auth, hint, settings.time_limit, **extra)
+
+
+def api_setup(settings: PullSettings) -> tuple[str, tuple[str, str], str]:
+    """The API's base URL, the credentials from the environment and the names of the
+    variables that hold them (for a 401's message); PullSetupError naming what is wrong."""
     names = {**DEFAULT_VARIABLES[settings.source], **settings.variables}
 
     def value(role: str, needed: bool = True) -> str | None:
@@ -80,7 +88,6 @@ def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = N
             )
         return found or None
 
-    extra = {"sleep": sleep} if sleep else {}
     if settings.source == "zendesk":
         subdomain = value("subdomain", needed=settings.base_url is None)
         if settings.base_url is None and not _SUBDOMAIN.fullmatch(subdomain or ""):
@@ -90,11 +97,10 @@ def client_for(settings: PullSettings, sleep: Callable[[float], None] | None = N
             )
         base = _checked_base_url(settings.base_url or f"https://{subdomain}.zendesk.com")
         email, token = value("email"), value("token")
-        hint = f"{names['email']} and {names['token']}"
-        return ApiClient(base, (f"{email}/token", token), hint, settings.time_limit, **extra)
+        return base, (f"{email}/token", token), f"{names['email']} and {names['token']}"
     key = value("api_key")
     base = _checked_base_url(settings.base_url or "https://api.delighted.com")
-    return ApiClient(base, (key, ""), names["api_key"], settings.time_limit, **extra)
+    return base, (key, ""), names["api_key"]
 
 
 def account_of(client: ApiClient, source: str) -> str:

@@ -46,6 +46,22 @@ class Fetched:
     pages: int = 0
     records: int = 0
 
+    def keep(
+        self,
+        folder: Path,
+        stream: str,
+        body: bytes,
+        records: int,
+        progress: Progress | None,
+        name: str | None = None,
+    ) -> None:
+        """One page of ``stream`` kept as the API sent it (``NNNNN-NAME.json``), counted."""
+        self.pages += 1
+        self.records += records
+        self.files.append(write_page(folder, f"{self.pages:05d}-{name or stream}.json", body))
+        if progress:
+            progress(stream, self.pages, self.records)
+
 
 def fetch(
     client: ApiClient,
@@ -60,12 +76,8 @@ def fetch(
     start = int(since.timestamp()) if since else 0
 
     def keep(stream: str, doc: dict, body: bytes) -> None:
-        fetched.pages += 1
-        fetched.records += sum(len(doc.get(k) or []) for k in RECORD_KEYS)
-        name = f"{fetched.pages:05d}-{stream}.json"
-        fetched.files.append(write_page(folder, name, body))
-        if progress:
-            progress(stream, fetched.pages, fetched.records)
+        records = sum(len(doc.get(k) or []) for k in RECORD_KEYS)
+        fetched.keep(folder, stream, body, records, progress)
 
     for stream, (path, extra) in INCREMENTAL.items():
         cursor = positions.get(stream)

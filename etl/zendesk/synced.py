@@ -66,11 +66,13 @@ def open_dumps(folder: Path) -> tuple[sa.Engine, str]:
         for table in TABLES:
             for name in (f"{table}.csv", f"{table}_data.csv"):
                 path = folder / name
-                if path.is_file():
-                    quoted = str(path).replace("'", "''")
-                    conn.exec_driver_sql(
-                        f'CREATE TABLE zendesk."{table}" AS SELECT * FROM '
-                        f"read_csv('{quoted}', header = true)"
+                if path.is_file():  # the table's name is one of TABLES; the path is bound
+                    conn.execute(
+                        sa.text(
+                            f'CREATE TABLE zendesk."{table}" AS SELECT * FROM '
+                            "read_csv(:path, header = true)"
+                        ),
+                        {"path": str(path)},
                     )
                     found.append(table)
                     break

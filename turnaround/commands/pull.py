@@ -202,7 +202,7 @@ def refresh(
     configuration.
     """
     from etl.load import LoadError
-    from etl.pull.run import PullSetupError, client_for, pull
+    from etl.pull.run import PullSetupError, api_setup, pull
 
     run = settings(config, log_level, as_json, warehouse)
     sources = run.config.get("refresh", "sources")
@@ -213,7 +213,7 @@ def refresh(
     options = _load_options(run)
     for source in sources or []:  # every source set up before any work: a usage error is 2
         try:
-            client_for(_pull_settings(run, source, None)).close()
+            api_setup(_pull_settings(run, source, None))
         except PullSetupError as exc:
             fail(f"{source}: {exc}", 2, as_json)
     if inbox is not None and not inbox.is_dir():

@@ -29,8 +29,19 @@ _FINGERPRINT_MESSAGE = b"turnaround email hash key fingerprint"
 EMAIL_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}"
 EMAIL_PATTERN = re.compile(EMAIL_REGEX)
 # What redaction removes: any word with an @ after something, so a cut-off address in a
-# truncated line ("pat@exa") goes too.
-REDACT_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]*"
+# truncated line ("pat@exa") goes too; a quoted local part ("pat lee"@example.com, as JSON
+# and CSV escape its quotes too); and an @ written as a URL writes it (pat%40example.com, up
+# to the next & or /) or as an HTML character reference (pat&#64;example.com). Addresses
+# spelt out for people ("pat (at) example.com") are left: the words match ordinary text.
+_DOMAIN = r"[^\s\"'<>(),;:@]*"
+_QUOTED_LOCAL = r"(?:\\\"|\"\"|\")[^\"\r\n]{1,64}?(?:\\\"|\"\"|\")"
+_URL_PART = r"[^\s\"'<>(),;:@&=?/#]"
+REDACT_REGEX = (
+    rf"{_QUOTED_LOCAL}@{_DOMAIN}"
+    rf"|[^\s\"'<>(),;:@]+@{_DOMAIN}"
+    rf"|{_URL_PART}+%40(?:[^\s\"'<>(),;:@&=?/#%]+|$)"
+    rf"|[^\s\"'<>(),;:@&]+&#(?:0*64|[xX]0*40);{_DOMAIN}"
+)
 REDACT_PATTERN = re.compile(REDACT_REGEX)
 REDACTED = "<email>"
 

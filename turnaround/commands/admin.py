@@ -94,10 +94,12 @@ def forget(
     """Erase one person everywhere in the warehouse, for a data-protection request.
 
     Tickets, NPS responses, the customer row, source identities, and quarantined rows that
-    name them. An email is matched through its keyed hash (raw emails are never stored).
+    name them; then their records in the raw pages pulls keep for replay ([pull] folder). An
+    email is matched through its keyed hash (raw emails are never stored).
     """
     from etl.forget import forget as erase
     from etl.load import LoadOptions
+    from etl.pull.raw import default_root
 
     run = settings(config, log_level, as_json, warehouse)
     if not who.strip():
@@ -108,15 +110,42 @@ def forget(
         command="turnaround forget",
     )
     target = run.warehouse()
+    pages = run.config.path_setting("pull", "folder") or default_root()
     with _failing_as_one_line(as_json):
-        erased = erase(target, who, options)
+        erased = erase(target, who, options, pages)
+    kept = erased.pages
     if as_json:
-        print_json({"status": "erased" if erased.found else "not_found", "erased": erased.counts})
+        print_json(
+            {
+                "status": "erased" if erased.found else "not_found",
+                "erased": erased.counts,
+                "pages": {
+                    "rewritten": len(kept.rewritten),
+                    "records": kept.records,
+                    "unreadable": [str(p) for p in kept.unreadable],
+                },
+            }
+        )
         return
     if not erased.found:
-        out.print("Nobody with that id or email is in the warehouse; nothing was erased.")
-        return
+        out.print(
+            "Nobody with that id or email is in the warehouse or the kept pull pages; "
+            "nothing was erased."
+        )
     listed = ", ".join(
         f"{n:,} {table.replace('_', ' ')}" for table, n in erased.counts.items() if n
     )
-    out.print(f"Erased: {listed}.", highlight=False)
+    if listed:
+        out.print(f"Erased: {listed}.", highlight=False)
+    if kept.records:
+        out.print(
+            f"Kept pull pages: {len(kept.rewritten):,} rewritten without the person's "
+            f"{kept.records:,} records (in {pages}).",
+            highlight=False,
+        )
+    if kept.unreadable:
+        out.print(
+            f"{len(kept.unreadable):,} kept page(s) are not JSON and were left as they were: "
+            + ", ".join(str(p) for p in kept.unreadable),
+            highlight=False,
+        )

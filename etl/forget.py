@@ -6,12 +6,14 @@ the person is found the way every reader would have keyed them. Erased, in one t
 their tickets, NPS responses, customer row, source identities, and the quarantined rows that
 were theirs. The run is recorded in ``etl_runs`` with the counts and without the id. Then,
 still under the writer lock, their records leave the raw pages pulls keep for replay
-(``etl/pull/erase.py``).
+(``etl/pull/erase.py``), and a DuckDB file is compacted, so the erased rows' bytes leave it
+too (``warehouse/compact.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,8 @@ from etl.load import LoadOptions, hold_writer_lock, new_batch_id
 from etl.pull.erase import PagesErased, Person, erase_in_pages
 from etl.report import RunReport, utc_now
 from etl.run_record import record_run
-from warehouse.access import Warehouse, WarehouseMissing
+from warehouse.access import Warehouse, WarehouseError, WarehouseMissing
+from warehouse.compact import Compaction
 from warehouse.schema import ensure_schema, meta_value, tables
 
 log = logging.getLogger("turnaround.forget")
@@ -41,6 +44,7 @@ class Erased:
     customer_ids: list[str]  # the person's ids (an email can stand for several)
     counts: dict[str, int] = field(default_factory=dict)  # table -> rows erased
     pages: PagesErased | None = None  # the pull's kept pages, where they were searched
+    compaction: Compaction | None = None  # of a DuckDB file, where it was asked for
 
     @property
     def found(self) -> bool:
@@ -135,10 +139,16 @@ def _erase(conn: sa.Connection, customer_ids: list[str], user_ids: list[str]) ->
 
 
 def forget(
-    warehouse: Warehouse, who: str, options: LoadOptions, pages: Path | None = None
+    warehouse: Warehouse,
+    who: str,
+    options: LoadOptions,
+    pages: Path | None = None,
+    compact: bool = True,
 ) -> Erased:
     """Erase the person ``who`` (customer id or email) from the warehouse, and from the raw
-    pages kept under ``pages`` (a pull's folder) where it is given."""
+    pages kept under ``pages`` (a pull's folder) where it is given; then, with ``compact``,
+    rewrite a DuckDB file so their bytes leave it. A compaction that fails leaves the file as
+    it was (the erasure done) and says why in ``Erased.compaction.problem``."""
     if not who.strip():
         raise ValueError("give the customer id or the email of the person to erase")
     if not warehouse.file_exists():
@@ -164,4 +174,18 @@ def forget(
                 f"{len(erased.pages.rewritten):,}",
                 f"{erased.pages.records:,}",
             )
+        if compact and warehouse.path is not None:
+            erased.compaction = _compacted(warehouse, options)
     return erased
+
+
+def _compacted(warehouse: Warehouse, options: LoadOptions) -> Compaction:
+    size = warehouse.path.stat().st_size
+    try:
+        done = warehouse.compact(options.wait_seconds)
+    except (WarehouseError, OSError, sa.exc.DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        log.warning("the warehouse file was not compacted: %s", reason)
+        return Compaction(size, size, time.time(), problem=reason)
+    log.info("compacted the warehouse file: %s to %s bytes", f"{size:,}", f"{done.bytes_after:,}")
+    return done

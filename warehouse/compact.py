@@ -59,7 +59,7 @@ def compact_file(database: Path) -> Compaction:
                 raise OSError(
                     f"{left} is still there after a checkpoint; the file was left as it was"
                 )
-        os.chmod(copy, stat.S_IMODE(database.stat().st_mode))
+        _like(copy, database.stat())
         with copy.open("rb") as file:
             os.fsync(file.fileno())
         os.replace(copy, database)
@@ -75,3 +75,23 @@ def compact_file(database: Path) -> Compaction:
     finally:
         os.close(folder)
     return Compaction(before, database.stat().st_size, time.time())
+
+
+def _like(copy: Path, original: os.stat_result) -> None:
+    """The copy with the file's mode, owner and group, so that whoever read or wrote the
+    warehouse still can (a service user's file, a dashboard's group); a copy that cannot
+    have the file's group is refused (raises OSError) rather than swapped in."""
+    os.chmod(copy, stat.S_IMODE(original.st_mode))
+    made = copy.stat()
+    if (made.st_uid, made.st_gid) == (original.st_uid, original.st_gid):
+        return
+    try:
+        os.chown(copy, original.st_uid, original.st_gid)
+    except PermissionError:  # not root: the group at least, if this user is in it
+        try:
+            os.chown(copy, -1, original.st_gid)
+        except PermissionError:
+            raise OSError(
+                f"the copy cannot have the file's group (gid {original.st_gid}); the file was "
+                "left as it was"
+            ) from None

@@ -4,6 +4,8 @@ what is left, between readers, under the writer lock."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,16 @@ def test_the_forget_command_compacts_unless_told_not_to(loaded):
     assert MARKER.encode() not in path.read_bytes()
     said = cli("forget", "c1", "--warehouse", url)
     assert "Compacted the warehouse file" in said.stdout, said.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_the_compacted_file_keeps_its_owner_group_and_mode(loaded):
+    """A warehouse a service user owns, and the dashboard's group reads, stays theirs when an
+    administrator runs forget."""
+    url, path = loaded
+    os.chown(path, 4242, 4343)
+    path.chmod(0o640)
+    forget(Warehouse.at(url), VICTIM, LoadOptions())
+    assert MARKER.encode() not in path.read_bytes()
+    kept = path.stat()
+    assert (kept.st_uid, kept.st_gid, stat.S_IMODE(kept.st_mode)) == (4242, 4343, 0o640)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from etl import held_metrics, versions
-from etl.identity import redact_emails
+from etl.identity import redact_emails, redact_person_fields
 from etl.merge import DUPLICATE, INSERT, REPLACE, merge
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
@@ -192,7 +192,8 @@ def _whose(customer_id: str | None) -> str | None:
 
 
 def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile]) -> None:
-    """Every rejected row, raw as read and with email addresses redacted, and its reason."""
+    """Every rejected row, raw as read with the fields that name a person (as its reader
+    declares them) and email addresses redacted, and its reason."""
     now = utc_now()
     rows = [
         {
@@ -200,7 +201,7 @@ def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile
             "source_file": s.path,
             "target_table": r.table,
             "row_number": r.row_number,
-            "raw_row": redact_emails(r.raw),
+            "raw_row": redact_emails(redact_person_fields(r.raw, s.person_fields, s.raw_columns)),
             "reason": redact_emails(r.reason),
             "customer_id": _whose(r.customer_id),
             "quarantined_at": now,

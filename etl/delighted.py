@@ -40,6 +40,8 @@ RESPONSE_COLUMNS: dict[str, tuple[str, str]] = {
     "score": ("score", "score"),
     "comment": ("text", "comment"),
 }
+# Keys of an expanded person that name or reach them: redacted in quarantine.
+PERSON_FIELDS = ("name", "phone_number")
 CUSTOMER_ID_PROPERTY = "customer_id"  # the person property holding the company's customer id
 NPS_SURVEY_TYPE = "nps"  # responses without survey_type predate other survey types: NPS
 RESPONSE_FIELDS = frozenset({"id", "person", "score"})
@@ -233,6 +235,7 @@ def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
         rejected=rejected,
         skipped=dict(skipped),
         raw_lookup=lookup,
+        person_fields=PERSON_FIELDS,
     )
 
 

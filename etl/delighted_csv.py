@@ -15,6 +15,8 @@ from etl.delighted import CUSTOMER_ID_PROPERTY
 from etl.mapped_csv import COMMENT, CUSTOMER, TIMESTAMP, Field, Mapping, register, row_by_row
 
 SOURCE = "delighted"
+# The respondent's name and phone: redacted in quarantine.
+PERSON_FIELDS = ("Name", "Phone Number")
 
 
 def _other_surveys(frame: pl.DataFrame) -> dict[str, pl.Series]:
@@ -45,6 +47,7 @@ RESPONSES = Mapping(
         Field("updated_at", ("Updated At", "Last Updated"), TIMESTAMP),
     ),
     skip=_other_surveys,
+    person_fields=PERSON_FIELDS,
 )
 
 FORMATS = register([RESPONSES])

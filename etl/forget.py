@@ -4,14 +4,19 @@ request.
 An email is turned into its customer id with the hash key (raw emails are never stored), so
 the person is found the way every reader would have keyed them. Erased, in one transaction:
 their tickets, NPS responses, customer row, source identities, and the quarantined rows that
-were theirs. The run is recorded in ``etl_runs`` with the counts and without the id.
+were theirs. The run is recorded in ``etl_runs`` with the counts and without the id. Then,
+still under the writer lock, their records leave the raw pages pulls keep for replay
+(``etl/pull/erase.py``), and a DuckDB file is compacted, so the erased rows' bytes leave it
+too (``warehouse/compact.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -24,9 +29,11 @@ from etl.identity import (
     secrets_file,
 )
 from etl.load import LoadOptions, hold_writer_lock, new_batch_id
+from etl.pull.erase import PagesErased, Person, erase_in_pages
 from etl.report import RunReport, utc_now
 from etl.run_record import record_run
-from warehouse.access import Warehouse, WarehouseMissing
+from warehouse.access import Warehouse, WarehouseError, WarehouseMissing
+from warehouse.compact import Compaction
 from warehouse.schema import ensure_schema, meta_value, tables
 
 log = logging.getLogger("turnaround.forget")
@@ -36,10 +43,12 @@ log = logging.getLogger("turnaround.forget")
 class Erased:
     customer_ids: list[str]  # the person's ids (an email can stand for several)
     counts: dict[str, int] = field(default_factory=dict)  # table -> rows erased
+    pages: PagesErased | None = None  # the pull's kept pages, where they were searched
+    compaction: Compaction | None = None  # of a DuckDB file, where it was asked for
 
     @property
     def found(self) -> bool:
-        return any(self.counts.values())
+        return any(self.counts.values()) or bool(self.pages and self.pages.records)
 
 
 def customer_ids_for(conn: sa.Connection, who: str, options: LoadOptions) -> list[str]:
@@ -84,10 +93,34 @@ def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnEle
     )
 
 
-def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
-    ci, q = tables["customer_identities"], tables["quarantine"]
-    user_ids = conn.execute(sa.select(ci.c.user_id).where(ci.c.customer_id.in_(customer_ids)))
-    user_ids = list(user_ids.scalars())
+def _person(conn: sa.Connection, customer_ids: list[str], options: LoadOptions) -> Person:
+    """The person as the kept pull pages may name them: their ids, and the source records the
+    warehouse has for them (read before they are erased)."""
+    ci, t, n = tables["customer_identities"], tables["tickets"], tables["nps_responses"]
+
+    def ids(column, where) -> frozenset[str]:
+        return frozenset(conn.execute(sa.select(column).where(where)).scalars())
+
+    theirs = t.c.customer_id.in_(customer_ids)
+    try:
+        key = find_hash_key(options.secrets_file)
+    except HashKeyError:  # the pages are then searched by ids alone, as the warehouse was
+        key = None
+    stored = meta_value(conn, "hash_key_fingerprint")
+    return Person(
+        customer_ids=frozenset(customer_ids),
+        user_ids=ids(ci.c.user_id, ci.c.customer_id.in_(customer_ids)),
+        ticket_ids=ids(t.c.ticket_id, sa.and_(theirs, t.c.source == "zendesk")),
+        response_ids=ids(
+            n.c.response_id, sa.and_(n.c.customer_id.in_(customer_ids), n.c.source == "delighted")
+        ),
+        # the warehouse's own key only: another would find nobody's emails
+        hash_key=key.value if key and stored in (None, key.fingerprint) else None,
+    )
+
+
+def _erase(conn: sa.Connection, customer_ids: list[str], user_ids: list[str]) -> dict[str, int]:
+    q = tables["quarantine"]
     # The tickets' earlier versions first: they carry no customer id of their own.
     history = versions.forget_tickets(conn, tables["tickets"].c.customer_id.in_(customer_ids))
     counts = {
@@ -108,8 +141,17 @@ def _erase(conn: sa.Connection, customer_ids: list[str]) -> dict[str, int]:
     return {table: result.rowcount for table, result in counts.items()} | history
 
 
-def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:
-    """Erase the person ``who`` (customer id or email) from the warehouse."""
+def forget(
+    warehouse: Warehouse,
+    who: str,
+    options: LoadOptions,
+    pages: Path | None = None,
+    compact: bool = True,
+) -> Erased:
+    """Erase the person ``who`` (customer id or email) from the warehouse, and from the raw
+    pages kept under ``pages`` (a pull's folder) where it is given; then, with ``compact``,
+    rewrite a DuckDB file so their bytes leave it. A compaction that fails leaves the file as
+    it was (the erasure done) and says why in ``Erased.compaction.problem``."""
     if not who.strip():
         raise ValueError("give the customer id or the email of the person to erase")
     if not warehouse.file_exists():
@@ -121,10 +163,32 @@ def forget(warehouse: Warehouse, who: str, options: LoadOptions) -> Erased:
         with warehouse.write(options.wait_seconds) as conn:
             ensure_schema(conn, warehouse.display)
             customer_ids = customer_ids_for(conn, who, options)
-            erased = Erased(customer_ids, _erase(conn, customer_ids))
+            person = _person(conn, customer_ids, options)
+            erased = Erased(customer_ids, _erase(conn, customer_ids, sorted(person.user_ids)))
             report.status, report.ended_at = "erased", utc_now()
             listed = ", ".join(f"{n:,} {table}" for table, n in erased.counts.items() if n)
             report.message = f"erased one person on request: {listed or 'nothing found'}"
             record_run(conn, report)
-    log.info("%s", report.message)
+        log.info("%s", report.message)
+        if pages is not None:  # under the writer lock still: no pull loads pages meanwhile
+            erased.pages = erase_in_pages(pages, person)
+            log.info(
+                "kept pull pages: %s rewritten without %s records of the person",
+                f"{len(erased.pages.rewritten):,}",
+                f"{erased.pages.records:,}",
+            )
+        if compact and warehouse.path is not None:
+            erased.compaction = _compacted(warehouse, options)
     return erased
+
+
+def _compacted(warehouse: Warehouse, options: LoadOptions) -> Compaction:
+    size = warehouse.path.stat().st_size
+    try:
+        done = warehouse.compact(options.wait_seconds)
+    except (WarehouseError, OSError, sa.exc.DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        log.warning("the warehouse file was not compacted: %s", reason)
+        return Compaction(size, size, time.time(), problem=reason)
+    log.info("compacted the warehouse file: %s to %s bytes", f"{size:,}", f"{done.bytes_after:,}")
+    return done

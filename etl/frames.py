@@ -93,6 +93,11 @@ class ReadResult:
     # (source column, value, the canonical value given, config table that maps it) -> rows:
     # values a value map did not know (a Freshdesk custom status loaded as ``other``).
     unmapped: dict[tuple, int] = field(default_factory=dict)
+    # The fields of a raw record that name, reach or locate a person (the reader's
+    # PERSON_FIELDS), redacted in quarantine; and, for a CSV, the names of a record's fields
+    # in order (without them, raw records are JSON text).
+    person_fields: tuple[str, ...] = ()
+    raw_columns: tuple[str, ...] = ()
 
     @classmethod
     def combine(cls, parts: list[ReadResult]) -> ReadResult:
@@ -124,6 +129,8 @@ class ReadResult:
             absent_columns=first.absent_columns,
             notes=first.notes,
             unmapped=unmapped,
+            person_fields=first.person_fields,
+            raw_columns=first.raw_columns,
             **frames,
         )
 

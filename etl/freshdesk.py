@@ -63,6 +63,18 @@ SURVEY_RESULTS = {
     "extremely dissatisfied": "bad",
 }
 
+# Contact fields of an export that name or reach the requester: redacted in quarantine.
+PERSON_FIELDS = (
+    "Full name",
+    "Contact name",
+    "Requester name",
+    "Mobile phone",
+    "Work phone",
+    "Phone",
+    "Twitter ID",
+    "Facebook ID",
+)
+
 TICKETS = Mapping(
     name="freshdesk_tickets_csv",
     description="Freshdesk ticket export CSV (Ticket ID, Status, Created time, ...; Excel "
@@ -104,6 +116,7 @@ TICKETS = Mapping(
             of=("created_at", "first_reply_at", "solved_at"),
         ),
     ),
+    person_fields=PERSON_FIELDS,
 )
 
 FORMATS = register([TICKETS])

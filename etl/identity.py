@@ -9,12 +9,17 @@ splitting every customer in two.
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
 import hmac
+import io
+import json
 import os
 import re
 import secrets
 import tomllib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +34,22 @@ _FINGERPRINT_MESSAGE = b"turnaround email hash key fingerprint"
 EMAIL_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}"
 EMAIL_PATTERN = re.compile(EMAIL_REGEX)
 # What redaction removes: any word with an @ after something, so a cut-off address in a
-# truncated line ("pat@exa") goes too.
-REDACT_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]*"
+# truncated line ("pat@exa") goes too; a quoted local part ("pat lee"@example.com, as JSON
+# and CSV escape its quotes too); and an @ written as a URL writes it (pat%40example.com, up
+# to the next & or /) or as an HTML character reference (pat&#64;example.com). Addresses
+# spelt out for people ("pat (at) example.com") are left: the words match ordinary text.
+_DOMAIN = r"[^\s\"'<>(),;:@]*"
+_QUOTED_LOCAL = r"(?:\\\"|\"\"|\")[^\"\r\n]{1,64}?(?:\\\"|\"\"|\")"
+_URL_PART = r"[^\s\"'<>(),;:@&=?/#]"
+REDACT_REGEX = (
+    rf"{_QUOTED_LOCAL}@{_DOMAIN}"
+    rf"|[^\s\"'<>(),;:@]+@{_DOMAIN}"
+    rf"|{_URL_PART}+%40(?:[^\s\"'<>(),;:@&=?/#%]+|$)"
+    rf"|[^\s\"'<>(),;:@&]+&#(?:0*64|[xX]0*40);{_DOMAIN}"
+)
 REDACT_PATTERN = re.compile(REDACT_REGEX)
 REDACTED = "<email>"
+PERSON_REDACTED = "<redacted>"  # a field that names a person, in a quarantined row
 
 
 class HashKeyError(Exception):
@@ -62,6 +79,54 @@ def redact_emails(text: str) -> str:
     """``text`` with every email address (whole or cut off) replaced, for quarantined rows,
     reasons and comments."""
     return REDACT_PATTERN.sub(REDACTED, text)
+
+
+def redact_person_fields(raw: str, fields: Collection[str], columns: Sequence[str] = ()) -> str:
+    """A quarantined record (``raw``) with the values of the fields that name a person
+    (``fields``, as its reader declares them) replaced by PERSON_REDACTED, the rest as read.
+
+    ``columns``: the names of a CSV record's fields, in order (a CSV reader's header); without
+    them, ``raw`` is JSON text (an API record, whole or cut short), its ``"field": value``
+    pairs found at any depth.
+    """
+    if not fields:
+        return raw
+    if columns:
+        return _redact_csv_fields(raw, frozenset(fields), tuple(columns))
+    pattern = _json_fields_pattern(tuple(sorted(fields)))
+    return pattern.sub(lambda m: f'{m.group(1)}"{PERSON_REDACTED}"', raw)
+
+
+@functools.cache
+def _json_fields_pattern(fields: tuple[str, ...]) -> re.Pattern[str]:
+    """A JSON key of ``fields`` and its string (up to a cut-off end) or number value."""
+    keys = "|".join(re.escape(json.dumps(f)) for f in fields)
+    value = r'"(?:[^"\\]|\\.)*(?:"|\\?$)|-?[0-9][0-9.eE+-]*'
+    return re.compile(rf"((?:{keys})\s*:\s*)(?:{value})")
+
+
+def _redact_csv_fields(record: str, fields: frozenset[str], columns: tuple[str, ...]) -> str:
+    """A CSV record with the person fields of its header redacted. A record with a field too
+    many or too few cannot say which field is which: each person field's neighbours as far
+    as that difference goes are redacted too."""
+    try:
+        values = next(csv.reader(io.StringIO(record)), [])
+    except csv.Error:  # not even split into fields: nothing of it can be kept
+        return PERSON_REDACTED
+    slack = abs(len(values) - len(columns))
+    changed = False
+    for position, name in enumerate(columns):
+        if name not in fields:
+            continue
+        for at in range(max(position - slack, 0), min(position + slack + 1, len(values))):
+            if values[at].strip() and values[at] != PERSON_REDACTED:
+                values[at], changed = PERSON_REDACTED, True
+    if not changed:
+        return record  # as read, to the byte
+    buffer = io.StringIO()
+    quoting = csv.QUOTE_ALL if record.startswith('"') else csv.QUOTE_MINIMAL  # Explore's style
+    csv.writer(buffer, lineterminator="", quoting=quoting).writerow(values)
+    return buffer.getvalue()
 
 
 def hash_email_ids(column: pl.Expr, hash_key: str) -> pl.Expr:

@@ -148,6 +148,8 @@ class Mapping:
     header_rows_of: Callable[[list[str], str], int] | None = None
 
     skip: Callable[[pl.DataFrame], dict[str, pl.Series]] | None = None
+    # The export's columns that name, reach or locate a person: redacted in quarantine.
+    person_fields: tuple[str, ...] = ()
 
     def field(self, target: str) -> Field | None:
         return next((f for f in self.fields if f.target == target), None)
@@ -300,6 +302,8 @@ def _read_block(
         notes=mapping.notes + defaulted + _cannot_feed(mapping, absent, set(mapped.columns)),
         unmapped=dict(unmapped),
         skipped=skipped,
+        person_fields=mapping.person_fields,
+        raw_columns=tuple(values.columns[1:]),  # after row_number: the record's fields
         **{mapping.table: typed.drop([c for c in typed.columns if c.startswith("_")])},
     )
     return result, records.height

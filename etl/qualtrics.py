@@ -73,6 +73,17 @@ LEGACY_NAMES = {
     "EmailAddress": "RecipientEmail",
 }
 
+# Response fields that name or locate the respondent (``Name`` in the legacy layout):
+# redacted in quarantine.
+PERSON_FIELDS = (
+    "RecipientFirstName",
+    "RecipientLastName",
+    "Name",
+    "IPAddress",
+    "LocationLatitude",
+    "LocationLongitude",
+)
+
 DESCRIPTION = (
     "Qualtrics survey responses CSV (ResponseId, StartDate, ... with three header rows, or "
     "the legacy V1, V2, ... layout with two)"
@@ -147,6 +158,7 @@ def resolve(base: Mapping, header: list[str], body: str, ctx: ReadContext, path:
         rename=rename,
         skip=lambda frame: _skip(frame, question),
         timezone=zone,
+        person_fields=base.person_fields,
     )
 
 
@@ -235,6 +247,7 @@ QUALTRICS = Mapping(
     resolve=resolve,
     detect=sniff,
     header_rows_of=header_rows_of,
+    person_fields=PERSON_FIELDS,
 )
 
 FORMATS = register([QUALTRICS])

@@ -53,6 +53,8 @@ class StagedFile:
     notes: tuple[str, ...] = ()  # the reader's notes on the file (ReadResult.notes)
     deleted: int = 0  # tickets the source deleted (status deleted), staged like the others
     unmapped: Counter = field(default_factory=Counter)  # ReadResult.unmapped, summed
+    person_fields: tuple[str, ...] = ()  # ReadResult.person_fields and raw_columns
+    raw_columns: tuple[str, ...] = ()
 
     def report_notes(self) -> list[str]:
         """What the run report says about this file beyond its counts."""
@@ -113,6 +115,8 @@ def stage_file(
                 file_index,
                 absent=dict(result.absent_columns),
                 notes=result.notes,
+                person_fields=result.person_fields,
+                raw_columns=result.raw_columns,
             )
         for stream, count in result.skipped.items():  # each batch counts its own skips
             staged.skipped[stream] = staged.skipped.get(stream, 0) + count

@@ -26,11 +26,12 @@ _SECRETS_FOLDER = pytest.StashKey[Path]()
 def pytest_configure(config: pytest.Config) -> None:
     repository_guard.install()  # in every xdist worker too: each runs this hook
     # Every test, fixture and subprocess hashes emails with a known key and never reads or
-    # writes the user's secrets file, warehouse or config.
+    # writes the user's secrets file, warehouse, config or kept pull pages.
     os.environ["TURNAROUND_HASH_KEY"] = TEST_HASH_KEY
     folder = Path(tempfile.mkdtemp(prefix="turnaround-secrets-"))
     config.stash[_SECRETS_FOLDER] = folder
     os.environ["TURNAROUND_SECRETS_FILE"] = str(folder / "secrets.toml")
+    os.environ["XDG_DATA_HOME"] = str(folder / "data")  # the pulls' default folder
     os.environ.pop("TURNAROUND_WAREHOUSE", None)
 
 

@@ -7,6 +7,8 @@
 - ``write()``: the short write window: one transaction on a read-write connection, opened
   after the readers already in have finished and while new ones wait. Runs waiting in the
   run journal move into ``etl_runs`` in every write window.
+- ``compact()``: on DuckDB, the file rewritten as a copy of itself, between readers as a
+  write window is (``forget`` does it, so an erased person's bytes leave the file).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from warehouse import journal
+from warehouse.compact import Compaction, compact_file
 from warehouse.engine import WarehouseError, duckdb_path, get_engine, resolve_url
 from warehouse.locks import FileLock, Gate, LockTimeout, Notice, lock_folder, read_holder
 from warehouse.schema import etl_runs
@@ -157,11 +160,7 @@ class Warehouse:
                 yield conn
             return
         deadline = time.monotonic() + wait_seconds
-        try:
-            queue, readers = Gate(self.path).enter_writer(deadline, self._notice)
-        except LockTimeout as exc:
-            raise WarehouseBusy(f"the warehouse stayed busy: waited for {exc}") from None
-        try:
+        with self._alone(deadline):
             engine = self.writer()
             conn = _retrying(engine.connect, deadline, self.display)
             try:
@@ -171,6 +170,30 @@ class Warehouse:
             finally:
                 conn.close()
             journal.clear(self.path, moved)
+
+    def compact(self, wait_seconds: float) -> Compaction:
+        """Rewrite the DuckDB file as a fresh copy of what it holds, so that the bytes of
+        deleted rows leave it (warehouse/compact.py). As a write window: new readers wait
+        from the moment it is asked for, and it starts once the readers already in have
+        finished (WarehouseBusy after ``wait_seconds``). The caller holds the writer lock."""
+        if self.path is None:
+            raise WarehouseError("only a DuckDB warehouse file is compacted")
+        deadline = time.monotonic() + wait_seconds
+        with self._alone(deadline):
+            if "write" in self._engines:  # no connection of this process keeps the file
+                self._engines["write"].dispose()
+            return _retrying(lambda: compact_file(self.path), deadline, self.display)
+
+    @contextmanager
+    def _alone(self, deadline: float) -> Iterator[None]:
+        """Hold the DuckDB file's gate as its writer: new readers wait, and the readers
+        already in have finished."""
+        try:
+            queue, readers = Gate(self.path).enter_writer(deadline, self._notice)
+        except LockTimeout as exc:
+            raise WarehouseBusy(f"the warehouse stayed busy: waited for {exc}") from None
+        try:
+            yield
         finally:
             readers.release()
             queue.release()

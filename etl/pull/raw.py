@@ -49,6 +49,19 @@ def write_page(folder: Path, name: str, body: bytes) -> Path:
 _RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 
+def run_folders(root: Path, source: str) -> list[Path]:
+    """The run folders ``ROOT/SOURCE/RUN_ID`` of ``source``, oldest first (a run's id starts
+    with its time); nothing else under ``root``, and no symbolic link."""
+    folder = root / source
+    if not folder.is_dir():
+        return []
+    return sorted(
+        run
+        for run in folder.iterdir()
+        if _RUN_ID.fullmatch(run.name) and run.is_dir() and not run.is_symlink()
+    )
+
+
 def prune(
     root: Path, keep_days: float, sources: Iterable[str], now: dt.datetime | None = None
 ) -> list[Path]:
@@ -58,12 +71,7 @@ def prune(
     cutoff = (now or dt.datetime.now(dt.UTC)).timestamp() - keep_days * 86400
     gone = []
     for source in sources:
-        folder = root / source
-        if not folder.is_dir():
-            continue
-        for run in folder.iterdir():
-            if not (_RUN_ID.fullmatch(run.name) and run.is_dir() and not run.is_symlink()):
-                continue
+        for run in run_folders(root, source):
             if run.stat().st_mtime < cutoff:
                 shutil.rmtree(run, ignore_errors=True)
                 gone.append(run)

@@ -72,6 +72,8 @@ RATINGS = {
     "not offered": "unoffered",
 }
 NO_REPLY = ("No replies", "No reply")
+# Attributes of the Tickets dataset that name the requester: redacted in quarantine.
+PERSON_FIELDS = ("Requester name", "Submitter name")
 
 TICKETS = Mapping(
     name="zendesk_explore_tickets_csv",
@@ -134,6 +136,7 @@ TICKETS = Mapping(
             of=("created_at", "first_reply_at", "solved_at"),
         ),
     ),
+    person_fields=PERSON_FIELDS,
 )
 
 FORMATS = register([TICKETS])

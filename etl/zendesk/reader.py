@@ -38,7 +38,13 @@ from etl.zendesk.records import (
     page_lists,
     unwrap_message,
 )
-from etl.zendesk.settings import FORMAT_NAME, KNOWN_STREAMS, SOURCE, STREAM_TABLES
+from etl.zendesk.settings import (
+    FORMAT_NAME,
+    KNOWN_STREAMS,
+    PERSON_FIELDS,
+    SOURCE,
+    STREAM_TABLES,
+)
 from etl.zendesk.transforms import (
     FieldError,
     group_row,
@@ -167,6 +173,7 @@ class _Batch:
             rejected=self.rejected,
             skipped=dict(self.skipped),
             raw_lookup=lookup,
+            person_fields=PERSON_FIELDS,
         )
 
 

@@ -15,6 +15,11 @@ STREAM_TABLES: dict[str, str] = {
     "satisfaction_ratings": "ratings",
 }
 
+# Keys of a record that name or reach a person (a user's name, alias and phone; the caller
+# a ticket came from, under via.source.from): redacted in quarantine, in every stream (a
+# group's name goes too: a line cut short cannot say which stream it was).
+PERSON_FIELDS = ("name", "alias", "phone", "formatted_phone", "shared_phone_number")
+
 # Keys of an API page (or a single-object response) that carry a stream under another name:
 # `include=metric_sets` side-loads ticket metrics; `GET /tickets/{id}` returns {"ticket": {}}.
 PAGE_KEYS: dict[str, str] = {

@@ -208,3 +208,20 @@ def test_a_table_row_drills_through_to_exactly_its_tickets(site, browser):
     assert query["channel"] == [first["channel"]]
     assert query["dates"] == [RANGE[0], "2026-10-04"]  # the week, within the range
     assert _ticket_count(text) == first["n"]["ticket_volume"] == first["kpis"]["ticket_volume"]
+
+
+def test_tables_offer_only_the_csv_that_is_safe_for_spreadsheets(site, browser):
+    """A table's own toolbar writes cells as they are (a formula group name included): it
+    offers no CSV download; the CSV button under the table, which quotes formulas, does."""
+    url, _ = site
+    page = browser.new_page()
+    page.goto(f"{url}/health")
+    _settled(page, "Recent loads")
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.hover()
+    buttons = page.get_by_test_id("stElementToolbarButton").locator("button")
+    buttons.first.wait_for(timeout=WAIT_MS)
+    labels = [buttons.nth(i).get_attribute("aria-label") for i in range(buttons.count())]
+    assert "Search" in labels  # the toolbar is there
+    assert "Download as CSV" not in labels
+    assert page.get_by_role("button", name="CSV", exact=True).count() >= 1

@@ -90,14 +90,24 @@ def forget(
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.info,
     as_json: JsonOpt = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            help="Rewrite a DuckDB file afterwards so the erased rows' bytes leave it (it "
+            "needs as much free disk as the file); --no-compact for a batch, all but the last"
+        ),
+    ] = True,
 ) -> None:
     """Erase one person everywhere in the warehouse, for a data-protection request.
 
     Tickets, NPS responses, the customer row, source identities, and quarantined rows that
-    name them. An email is matched through its keyed hash (raw emails are never stored).
+    name them; then their records in the raw pages pulls keep for replay ([pull] folder). An
+    email is matched through its keyed hash (raw emails are never stored). A DuckDB file is
+    then compacted: a deleted row's bytes would otherwise stay in its free pages.
     """
     from etl.forget import forget as erase
     from etl.load import LoadOptions
+    from etl.pull.raw import default_root
 
     run = settings(config, log_level, as_json, warehouse)
     if not who.strip():
@@ -108,15 +118,66 @@ def forget(
         command="turnaround forget",
     )
     target = run.warehouse()
+    pages = run.config.path_setting("pull", "folder") or default_root()
     with _failing_as_one_line(as_json):
-        erased = erase(target, who, options)
+        erased = erase(target, who, options, pages, compact)
+    kept, compacted = erased.pages, erased.compaction
+    problem = compacted.problem if compacted else None
     if as_json:
-        print_json({"status": "erased" if erased.found else "not_found", "erased": erased.counts})
+        print_json(
+            {
+                "status": "erased" if erased.found else "not_found",
+                "erased": erased.counts,
+                "pages": {
+                    "rewritten": len(kept.rewritten),
+                    "records": kept.records,
+                    "unreadable": [str(p) for p in kept.unreadable],
+                },
+                "compacted": None
+                if compacted is None or problem
+                else {"bytes_before": compacted.bytes_before, "bytes_after": compacted.bytes_after},
+                **(
+                    {"message": f"the warehouse file was not compacted: {problem}"}
+                    if problem
+                    else {}
+                ),
+            }
+        )
+        if problem:
+            raise typer.Exit(1)
         return
     if not erased.found:
-        out.print("Nobody with that id or email is in the warehouse; nothing was erased.")
-        return
+        out.print(
+            "Nobody with that id or email is in the warehouse or the kept pull pages; "
+            "nothing was erased."
+        )
     listed = ", ".join(
         f"{n:,} {table.replace('_', ' ')}" for table, n in erased.counts.items() if n
     )
-    out.print(f"Erased: {listed}.", highlight=False)
+    if listed:
+        out.print(f"Erased: {listed}.", highlight=False)
+    if kept.records:
+        out.print(
+            f"Kept pull pages: {len(kept.rewritten):,} rewritten without the person's "
+            f"{kept.records:,} records (in {pages}).",
+            highlight=False,
+        )
+    if kept.unreadable:
+        out.print(
+            f"{len(kept.unreadable):,} kept page(s) are not JSON and were left as they were: "
+            + ", ".join(str(p) for p in kept.unreadable),
+            highlight=False,
+        )
+    if compacted is not None and not problem:
+        out.print(
+            f"Compacted the warehouse file: {compacted.bytes_before:,} bytes before, "
+            f"{compacted.bytes_after:,} after.",
+            highlight=False,
+        )
+    if problem:
+        fail(
+            f"the warehouse file was not compacted ({problem}); the erasure stands, and its "
+            "deleted rows' bytes may stay in the file until a later forget compacts it",
+            1,
+            False,
+        )

@@ -138,6 +138,10 @@ def dashboard(
         # Viewers get no developer menu or Deploy button.
         "--client.toolbarMode",
         "viewer",
+        # A table's own CSV download writes a cell such as =cmd|' /C calc'!A0 as it is; the
+        # CSV button under each table writes it safe for a spreadsheet (dashboard/ui.py).
+        "--client.disableDataExport",
+        "true",
     ]
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from data_contracts.text import storable
 from etl import held_metrics, versions
 from etl.identity import redact_emails
 from etl.merge import DUPLICATE, INSERT, REPLACE, merge
@@ -200,7 +201,8 @@ def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile
             "source_file": s.path,
             "target_table": r.table,
             "row_number": r.row_number,
-            "raw_row": redact_emails(r.raw),
+            # escaped again: a contract check's reject is given its raw record afterwards
+            "raw_row": storable(redact_emails(r.raw)),
             "reason": redact_emails(r.reason),
             "customer_id": _whose(r.customer_id),
             "quarantined_at": now,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from data_contracts.text import storable
+
 
 @dataclass
 class Rejected:
@@ -16,3 +18,9 @@ class Rejected:
     # The customer the row would have belonged to, where known (hashed like every id made
     # from an email), so a data-protection erasure finds quarantined rows too.
     customer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # A record may quote a NUL or a lone surrogate: written as escapes, it can be stored.
+        self.raw, self.reason = storable(self.raw), storable(self.reason)
+        if self.customer_id is not None:
+            self.customer_id = storable(self.customer_id)

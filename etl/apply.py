@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from data_contracts.text import storable
 from etl import held_metrics, versions
 from etl.identity import redact_emails, redact_person_fields
 from etl.merge import DUPLICATE, INSERT, REPLACE, merge
@@ -201,7 +202,10 @@ def write_quarantine(conn: sa.Connection, batch_id: str, staged: list[StagedFile
             "source_file": s.path,
             "target_table": r.table,
             "row_number": r.row_number,
-            "raw_row": redact_emails(redact_person_fields(r.raw, s.person_fields, s.raw_columns)),
+            # escaped again: a contract check's reject is given its raw record afterwards
+            "raw_row": storable(
+                redact_emails(redact_person_fields(r.raw, s.person_fields, s.raw_columns))
+            ),
             "reason": redact_emails(r.reason),
             "customer_id": _whose(r.customer_id),
             "quarantined_at": now,

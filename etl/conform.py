@@ -1,4 +1,5 @@
-"""Cast a reader's text columns to the canonical types of a table.
+"""Cast a reader's text columns to the canonical types of a table, and keep out text no
+warehouse can store (``unstorable_text``, which the loader asks of every reader's frames).
 
 Grain: one output row per input row that parses; a row with a value that does not parse
 becomes a :class:`Rejected` instead. Staging only: no renames, no business rules (those are
@@ -10,7 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts import CONTRACTS, Column
-from etl.frames import Rejected
+from data_contracts.text import NUL, NUL_REASON
+from etl.frames import RawLookup, Rejected
 
 TEXT_LIST_SEPARATOR = ";"
 
@@ -130,6 +132,55 @@ def _rejected(
             problems.iter_rows(), raw_json.to_series().to_list(), strict=True
         )
     ]
+
+
+def unstorable_text(
+    frame: pl.DataFrame, table: str, raw_lookup: RawLookup | None = None
+) -> tuple[pl.DataFrame, list[Rejected]]:
+    """``frame`` (any reader's, with ``row_number``) less the rows where a text value holds a
+    NUL character, which PostgreSQL cannot store; one Rejected per such row, naming each of
+    its columns that holds one. Every warehouse gets the same rule, so a file gives the same
+    numbers on DuckDB and PostgreSQL."""
+    holds_nul = {
+        name: _holds_nul(name, dtype)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String or dtype == pl.List(pl.String)
+    }
+    if not holds_nul:
+        return frame, []
+    flags = frame.select(**holds_nul)
+    is_bad = flags.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+    if not is_bad.any():
+        return frame, []
+    bad = frame.filter(is_bad)
+    reasons = flags.filter(is_bad).select(
+        pl.concat_str(
+            [pl.when(pl.col(name)).then(pl.lit(f"{name}: {NUL_REASON}")) for name in flags.columns],
+            separator="; ",
+            ignore_nulls=True,
+        )
+    )
+    numbers = bad.get_column("row_number").to_list()
+    raw = raw_lookup(table, numbers) if raw_lookup is not None else {}
+    as_json = bad.select(pl.struct(pl.exclude("row_number")).struct.json_encode()).to_series()
+    customers = (
+        bad.get_column("customer_id").to_list()
+        if frame.schema.get("customer_id") == pl.String
+        else [None] * bad.height
+    )
+    rejected = [
+        Rejected(table, n, raw.get(n, row_json), reason, customer)
+        for n, row_json, reason, customer in zip(
+            numbers, as_json.to_list(), reasons.to_series().to_list(), customers, strict=True
+        )
+    ]
+    return frame.filter(~is_bad), rejected
+
+
+def _holds_nul(name: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.String:
+        return pl.col(name).str.contains(NUL, literal=True)
+    return pl.col(name).list.eval(pl.element().str.contains(NUL, literal=True)).list.any()
 
 
 def parse_timestamp(text: pl.Expr) -> pl.Expr:

@@ -17,8 +17,15 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
 from etl.formats import Format, refused_if_unreadable, whole_file
-from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
+from etl.frames import (
+    ReadContext,
+    ReadResult,
+    Rejected,
+    UnreadableFile,
+    without_lone_surrogates,
+)
 from etl.identity import customer_key, email_customer_id, redact_emails
 from etl.json_stream import JsonValue, connector_record, is_control_message, json_values
 
@@ -136,7 +143,10 @@ def customer_id_of(response: dict, hash_key: str) -> str | None:
 
 def _customer_or_none(value: Any, hash_key: str) -> str | None:
     """The customer a rejected response belongs to, where it can be told."""
-    return customer_id_of(value, hash_key) if isinstance(value, dict) else None
+    try:
+        return customer_id_of(value, hash_key) if isinstance(value, dict) else None
+    except UnicodeEncodeError:  # an email with a lone surrogate has no hash
+        return None
 
 
 def response_row(response: dict, hash_key: str) -> dict[str, Any]:
@@ -215,6 +225,8 @@ def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
                     continue
                 except FieldError as exc:
                     problem = str(exc)
+                except UnicodeEncodeError:  # a lone surrogate in an email or id being hashed
+                    problem = lone_surrogate_reason(*lone_surrogate_in(value))
         customer = _customer_or_none(value, hash_key)
         rejected.append(Rejected(TABLE, number, _redacted(one.raw, value), problem, customer))
     by_number = {one.number: one for one in values}
@@ -226,17 +238,28 @@ def _batch_result(values: list[JsonValue], hash_key: str) -> ReadResult:
             if n in by_number
         }
 
+    try:
+        frame = _frame(rows)
+    except UnicodeEncodeError:  # a lone surrogate in a comment: that response is rejected
+        rows, reasons = without_lone_surrogates(rows)
+        for n, reason in reasons.items():
+            customer = _customer_or_none(by_number[n].value, hash_key)
+            rejected.append(Rejected(TABLE, n, lookup(TABLE, [n])[n], reason, customer))
+        rejected.sort(key=lambda r: r.row_number)
+        frame = _frame(rows)
     return ReadResult(
         format=FORMAT_NAME,
         source=SOURCE,
-        nps_responses=pl.DataFrame(
-            {name: [row.get(name) for row in rows] for name in SCHEMA}, schema=SCHEMA
-        ),
+        nps_responses=frame,
         rejected=rejected,
         skipped=dict(skipped),
         raw_lookup=lookup,
         person_fields=PERSON_FIELDS,
     )
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame({name: [row.get(name) for row in rows] for name in SCHEMA}, schema=SCHEMA)
 
 
 def sniff(head: str) -> bool:

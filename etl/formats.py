@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_contracts.text import LONE_SURROGATE, escaped
 from etl.frames import ReadContext, ReadResult, UnreadableFile
 
 SNIFF_BYTES = 64 * 1024
@@ -120,6 +121,24 @@ def refused_if_unreadable(path: Path, encoding: str, expected: list[str]) -> Ite
         raise UnreadableFile(str(path), f"cannot be read ({exc.strerror})", expected) from None
 
 
+def refuse_lone_surrogate(
+    path: Path, text: str, encoding: str, expected: list[str], lines_before: int = 0
+) -> None:
+    """Raise UnreadableFile when ``text``, decoded from ``path``, holds a lone surrogate (half
+    a UTF-16 pair, which UTF-7 and the unicode_escape codecs can decode to): such a file is
+    not text in ``encoding``, as one with a byte that does not decode is not."""
+    half = None if text.isascii() else LONE_SURROGATE.search(text)
+    if half is None:
+        return
+    line = lines_before + text.count("\n", 0, half.start()) + 1
+    raise UnreadableFile(
+        str(path),
+        f"is not {codecs.lookup(encoding).name.upper()} text (line {line} decodes to "
+        f"{escaped(half.group())}, half of a UTF-16 surrogate pair); check --encoding",
+        expected,
+    )
+
+
 BLOCK_READ_BYTES = 4 << 20
 
 
@@ -129,14 +148,19 @@ def record_blocks(
     """A CSV file as (header line, whole records) blocks of about ``batch_bytes`` of text,
     decoded as it is read (a byte-order mark dropped, a character cut between two reads
     joined). A record ends at a line break outside quotes, so a quoted value with line breaks
-    stays in one block. The header-only file gives one block with no records."""
+    stays in one block. The header-only file gives one block with no records; text that
+    decodes to a lone surrogate refuses the file (``refuse_lone_surrogate``)."""
     decoder = codecs.getincrementaldecoder(python_encoding(encoding))()
     header: str | None = None
     carry = ""
+    lines = 0  # line breaks decoded so far, to name the line of a lone surrogate
     with refused_if_unreadable(path, encoding, expected), path.open("rb") as file:
         while True:
             raw = file.read(BLOCK_READ_BYTES)
-            carry += decoder.decode(raw, final=not raw)
+            decoded = decoder.decode(raw, final=not raw)
+            refuse_lone_surrogate(path, decoded, encoding, expected, lines)
+            lines += decoded.count("\n")
+            carry += decoded
             if header is None:
                 end = _first_record_end(carry)
                 if end < 0 and raw:
@@ -189,12 +213,16 @@ def head_text(path: Path, encoding: str = "utf-8") -> str:
         raise UnreadableFile(str(path), "is not a file", expected())
     codec = python_encoding(encoding)
     try:
-        return raw.decode(codec)
+        head = raw.decode(codec)
     except UnicodeDecodeError as exc:
         # A cut in the middle of a multi-byte character at the end is not an error.
         if len(raw) == SNIFF_BYTES and exc.start >= len(raw) - 3:
-            return raw[: exc.start].decode(codec)
-        raise not_text(path, exc, encoding, expected()) from None
+            head = raw[: exc.start].decode(codec)
+        else:
+            raise not_text(path, exc, encoding, expected()) from None
+    if not head.isascii():
+        refuse_lone_surrogate(path, head, encoding, expected())
+    return head
 
 
 def expected() -> list[str]:

@@ -14,6 +14,7 @@ import polars as pl
 
 from data_contracts import CONTRACTS
 from data_contracts.rejected import Rejected
+from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
 
 # Metric fields that arrive separately from the ticket (Zendesk ticket_metrics), one row
 # per ticket; the loader applies them to the ticket, or holds them until it arrives.
@@ -208,3 +209,18 @@ class UnreadableFile(Exception):
 def empty_frame(table: str) -> pl.DataFrame:
     """An empty canonical frame of ``table`` with ``row_number``."""
     return pl.DataFrame(schema={**CONTRACTS[table].schema, "row_number": pl.Int64()})
+
+
+def without_lone_surrogates(rows: list[dict]) -> tuple[list[dict], dict[int, str]]:
+    """``rows`` (each with its ``row_number``) less those whose text holds a lone surrogate,
+    and row_number -> reason (naming the field) for those. A reader asks only once polars has
+    refused its rows (UnicodeEncodeError), so whole text costs nothing."""
+    kept: list[dict] = []
+    reasons: dict[int, str] = {}
+    for row in rows:
+        found = lone_surrogate_in(row)
+        if found is None:
+            kept.append(row)
+        else:
+            reasons[row["row_number"]] = lone_surrogate_reason(*found)
+    return kept, reasons

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import ijson
 from etl.formats import python_encoding
 
 WHOLE_DOCUMENT_BYTES = 32 << 20
+BLOCK_BYTES = 256 << 10  # read at a time when scanning a large document
 FIRST_LINE_CHARS = 1 << 20  # a longer first line is taken for the start of a document
 _OPENS = frozenset({"start_map", "start_array"})
 _CLOSES = frozenset({"end_map", "end_array"})
@@ -177,10 +179,13 @@ def _streamed(path: Path, codec: str, members: Collection[str]):
     """The values of a large document, parsed as a stream of events; returns whether any
     value was given (a document broken before that is read again as lines)."""
     given = counted = 0
+    # The fast parser (yajl) reads an escaped lone surrogate as "?": such a document is
+    # parsed by ijson's own, slower one, which keeps it for the reader to reject.
+    parser = ijson.get_backend("python") if _has_lone_surrogate_escape(path, codec) else ijson
     with path.open("rb") as raw:
         # ijson parses UTF-8 bytes: the file's encoding is recoded (and checked) on the way.
         utf8 = _Utf8(raw, codec)
-        events = ijson.basic_parse(utf8, multiple_values=True, use_float=True)
+        events = parser.basic_parse(utf8, multiple_values=True, use_float=True)
         try:
             for event, value in events:
                 for one in _top_level(events, event, value, members):
@@ -194,6 +199,38 @@ def _streamed(path: Path, codec: str, members: Collection[str]):
                 return False
             yield JsonValue(counted + 1, problem=f"the JSON document breaks off ({exc})")
     return True
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_ESCAPE_BYTES = 6
+
+
+def _has_lone_surrogate_escape(path: Path, codec: str) -> bool:
+    """Whether the document holds a ``\\ud800``-``\\udfff`` escape that is not half of a
+    pair (a high one followed at once by a low one). An escaped backslash before ``u`` may
+    be taken for one: that costs only the slower parser."""
+    after_high: int | None = None  # where the low half must start
+    offset, carry = 0, b""  # an escape cut between two reads is joined
+    with path.open("rb") as raw:
+        utf8 = _Utf8(raw, codec)
+        while chunk := utf8.read(BLOCK_BYTES):
+            text = carry + chunk
+            for found in _SURROGATE_ESCAPE.finditer(text):
+                start, is_low = offset + found.start(), found.group()[3:4] in b"cdefCDEF"
+                if after_high is not None:
+                    if is_low and start == after_high:
+                        after_high = None
+                        continue
+                    return True
+                if is_low:
+                    return True
+                after_high = offset + found.end()
+            end = offset + len(text)
+            if after_high is not None and end - after_high >= _ESCAPE_BYTES:
+                return True
+            carry = text[-(_ESCAPE_BYTES - 1) :]
+            offset = end - len(carry)
+    return after_high is not None
 
 
 class _Utf8:

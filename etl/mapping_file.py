@@ -58,15 +58,32 @@ COLUMN_KEYS = ("column", "values", "unmapped", "separator", "value")
 ID_COLUMNS = ("customer_id", "assignee_id")  # emails in them are hashed
 KEY_COLUMNS = ("ticket_id", "response_id")  # one value for every row would make one row
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+MAX_MAPPING_BYTES = 256 << 10  # a mapping of every column with long value lists is a few KB
 
 
 class MappingError(Exception):
     """The mapping file cannot be used; the message names the file and the key."""
 
 
+class _AliasRefused(yaml.YAMLError):
+    def __init__(self, alias: str, line: int) -> None:
+        super().__init__(
+            f"uses the alias *{alias} (line {line}): a mapping file takes no YAML anchors or "
+            "aliases (& and *); write each value out"
+        )
+
+
 class _UniqueKeys(yaml.SafeLoader):
     """YAML's safe loader that refuses a key given twice in one table (the plain loader
-    keeps the last silently: ``channel: Via`` then ``channel: {value: email}``)."""
+    keeps the last silently: ``channel: Via`` then ``channel: {value: email}``) and any
+    alias: a mapping needs none, and nested ones expand a few lines into gigabytes (billion
+    laughs), so the first is refused as it is met, before anything is built."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasRefused(event.anchor, event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -84,9 +101,18 @@ def load_mapping(path: Path):
     """The Format that reads CSV files (and a spreadsheet's first sheet) as ``path`` maps
     them; MappingError when it cannot."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506
+        with path.open("rb") as file:
+            content = file.read(MAX_MAPPING_BYTES + 1)  # never more, whatever the file is
+        if len(content) > MAX_MAPPING_BYTES:
+            raise MappingError(
+                f"mapping file {path} is larger than {MAX_MAPPING_BYTES // 1024} KiB: no "
+                "mapping needs that much (is it the export itself?)"
+            )
+        raw = yaml.load(content.decode("utf-8"), Loader=_UniqueKeys)  # noqa: S506
     except OSError as exc:
         raise MappingError(f"mapping file {path} cannot be read ({exc.strerror})") from None
+    except _AliasRefused as exc:
+        raise MappingError(f"mapping file {path}: {exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MappingError(f"mapping file {path} is not valid YAML: {exc}") from None
     fmt = register([parse_mapping(raw, str(path))])[0]

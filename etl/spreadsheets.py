@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -31,6 +32,9 @@ XML_DESCRIPTION = (
 )
 SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 _SS = f"{{{SPREADSHEET_NS}}}"
+# The first element's start tag: after the XML declaration, processing instructions
+# (``<?mso-application ...?>``) and comments.
+_ROOT_TAG = re.compile(r"<[A-Za-z_][^>]*>")
 SheetRows = Callable[[Path], Iterator[list[str]]]
 
 
@@ -40,8 +44,18 @@ def sniff_xlsx(head: bytes) -> bool:
 
 
 def sniff_spreadsheet_xml(head: str) -> bool:
+    """An XML document whose root is SpreadsheetML's Workbook, known by its namespace URI
+    whatever prefix the writer binds it to: none (Excel), ``ss:`` (Freshdesk) or any other."""
     start = head.lstrip("\ufeff \t\r\n")
-    return start.startswith("<?xml") and SPREADSHEET_NS in head and "<Workbook" in head
+    root = _ROOT_TAG.search(start)
+    if not start.startswith("<") or SPREADSHEET_NS not in head or root is None:
+        return False
+    parser = ElementTree.XMLPullParser(events=("start",))
+    try:  # the root's start tag only: a fault further on is the reader's to report
+        parser.feed(start[: root.end()])
+        return any(element.tag == f"{_SS}Workbook" for _, element in parser.read_events())
+    except ElementTree.ParseError:
+        return False
 
 
 def cell_text(value) -> str:
@@ -78,6 +92,10 @@ def xlsx_rows(path: Path) -> Iterator[list[str]]:
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows(values_only=True):
             yield [cell_text(v) for v in row]
+    except ElementTree.ParseError as exc:  # a NUL or a lone surrogate as &#...;, for one
+        raise UnreadableFile(
+            str(path), f"has a first sheet whose XML is not well-formed ({exc})", [XLSX_DESCRIPTION]
+        ) from None
     finally:
         workbook.close()
 

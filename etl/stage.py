@@ -21,7 +21,9 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.text import storable
 from data_contracts.validate import validate
+from etl.conform import unstorable_text
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
@@ -119,6 +121,7 @@ def stage_file(
                 raw_columns=result.raw_columns,
             )
         for stream, count in result.skipped.items():  # each batch counts its own skips
+            stream = storable(stream)  # a stream's name as the file gave it
             staged.skipped[stream] = staged.skipped.get(stream, 0) + count
         staged.unmapped.update(result.unmapped)
         for rejected in result.rejected:
@@ -130,6 +133,11 @@ def stage_file(
         for table, frame in result.frames().items():
             staged.read[table] += frame.height
             rows += frame.height
+            frame, unstorable = unstorable_text(frame, table, result.raw_lookup)
+            for rejected in unstorable:
+                reader_rejects[table] += 1
+                first_reader_reason.setdefault(table, rejected.reason)
+            staged.rejected.extend(unstorable)
             if table == "tickets":
                 frame = _ticket_bookkeeping(frame, result.source)
             if table in CONTRACT_TABLES:

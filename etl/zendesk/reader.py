@@ -18,16 +18,19 @@ from typing import Any
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
 from etl.formats import refused_if_unreadable, whole_file
 from etl.frames import (
     GROUPS_SCHEMA,
     IDENTITIES_SCHEMA,
     RATINGS_SCHEMA,
     TICKET_METRICS_SCHEMA,
+    RawLookup,
     ReadContext,
     ReadResult,
     Rejected,
     UnreadableFile,
+    without_lone_surrogates,
 )
 from etl.identity import redact_emails
 from etl.zendesk.records import (
@@ -161,20 +164,29 @@ class _Batch:
                 if n in kept
             }
 
+        frames = {table: self._frame(table, lookup) for table in self.frames}
         self.rejected.sort(key=lambda r: r.row_number)
         return ReadResult(
             format=FORMAT_NAME,
             source=SOURCE,
-            tickets=self.frames["tickets"].frame(),
-            ticket_metrics=self.frames["ticket_metrics"].frame(),
-            identities=self.frames["identities"].frame(),
-            groups=self.frames["groups"].frame(),
-            ratings=self.frames["ratings"].frame(),
+            **frames,
             rejected=self.rejected,
             skipped=dict(self.skipped),
             raw_lookup=lookup,
             person_fields=PERSON_FIELDS,
         )
+
+    def _frame(self, table: str, lookup: RawLookup) -> pl.DataFrame:
+        """``table``'s rows as a frame; a row whose text polars cannot hold (a lone
+        surrogate) is rejected instead."""
+        rows = self.frames[table]
+        try:
+            return rows.frame()
+        except UnicodeEncodeError:
+            rows.rows, reasons = without_lone_surrogates(rows.rows)
+        raw = lookup(table, list(reasons))
+        self.rejected += [Rejected(table, n, raw[n], reason) for n, reason in reasons.items()]
+        return rows.frame()
 
 
 BATCH_RECORDS = 20_000
@@ -225,6 +237,10 @@ def read_batches(
                 row = converters[table](item.data)
             except FieldError as exc:
                 batch.rejected.append(Rejected(table, item.row_number, _raw(item), str(exc)))
+                continue
+            except UnicodeEncodeError:  # a lone surrogate in an email or id being hashed
+                reason = lone_surrogate_reason(*lone_surrogate_in(item.data))
+                batch.rejected.append(Rejected(table, item.row_number, _raw(item), reason))
                 continue
             batch.add(table, row, item)
             if batch.size >= batch_records and is_zendesk:

@@ -320,3 +320,23 @@ def test_a_utf16_file_is_refused_naming_the_encoding_that_reads_it(tmp_path):
     assert "cp1252" not in refused.value.problem
     customers = detect(path, "utf-16").read(path, ReadContext("k", "utf-16")).customers
     assert customers.get_column("customer_id").to_list() == ["C-1"]
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 10_000])
+def test_an_encoding_that_decodes_to_a_lone_surrogate_refuses_the_file(tmp_path, batch_bytes):
+    """UTF-7 (like the unicode_escape codecs) decodes ``+2D0-`` to half a UTF-16 pair, which
+    is no character: the file is not text in that encoding, refused naming the line."""
+    path = tmp_path / "nps.csv"
+    path.write_bytes(
+        b"response_id,customer_id,responded_at,score,comment\n"
+        b"R1,C1,2024-02-01T09:00:00Z,9,ok\n"
+        b"R2,C2,2024-02-01T09:00:00Z,9,cut +2D0-\n"
+    )
+    with pytest.raises(UnreadableFile) as refused:
+        _batched("nps_responses", path, batch_bytes, "utf-7")
+    assert refused.value.problem == (
+        "is not UTF-7 text (line 3 decodes to \\ud83d, half of a UTF-16 surrogate pair); "
+        "check --encoding"
+    )
+    with pytest.raises(UnreadableFile, match="line 3 decodes to"):  # detection (and inspect)
+        detect(path, "utf-7")

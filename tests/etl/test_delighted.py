@@ -332,3 +332,24 @@ def test_a_file_of_other_connector_streams_only_is_refused(tmp_path):
     path.write_text('{"stream": "people", "data": {"id": "1", "name": "A"}}\n')
     with pytest.raises(UnreadableFile, match="no Delighted survey responses"):
         read(path, CTX)
+
+
+@pytest.mark.parametrize("field", ["comment", "email"])
+def test_a_lone_surrogate_rejects_its_response_naming_the_field(tmp_path, field):
+    """``\\ud83d`` alone (half of an emoji's UTF-16 pair) cannot be stored anywhere: its
+    response is rejected, the field named; the other responses read."""
+    bad = response(id="2", comment="great \ud83d")
+    if field == "email":
+        bad = response(id="2", person={"id": "501", "email": "ann\ud83d@example.com"})
+    path = tmp_path / "responses.json"
+    path.write_text(json.dumps([response(), bad, response(id="3")]))
+    result = read(path, CTX)
+    assert result.nps_responses["response_id"].to_list() == ["1", "3"]
+    [rejected] = result.rejected
+    where = "comment" if field == "comment" else "person.email"
+    assert (rejected.row_number, rejected.reason) == (
+        2,
+        f"{where}: holds \\ud83d, half of a UTF-16 surrogate pair, which is not text",
+    )
+    assert rejected.raw.encode("utf-8")  # storable: the escape written out, emails redacted
+    assert ("great \\ud83d" if field == "comment" else "<email>") in rejected.raw

@@ -173,3 +173,31 @@ def test_a_file_of_one_record_keeps_its_line_and_line_number(tmp_path):
     assert [(v.number, v.raw) for v in json_values(path)] == [
         (2, '{"stream": "tickets", "data": {"id": 1}}')
     ]
+
+
+def test_an_escaped_lone_surrogate_is_kept_as_it_is_by_both_paths(path_of):
+    """``\\ud83d`` alone parses to that half character (the reader rejects its record);
+    the fast streaming parser would read "?" without a word."""
+    doc = {"tickets": [{"tags": ["cut\ud83d"]}, {"tags": ["\ude00", "pair \U0001f600"]}]}
+    path = path_of(json.dumps(doc, indent=1))
+    assert "cut\\ud83d" in path.read_text()  # as json.dumps escapes it
+    values = [v.value for v in json_values(path, stream_members=MEMBERS)]
+    assert values[:2] == doc["tickets"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lone"),
+    [
+        ('["\\ud83d\\ude00", "\\uD83D\\uDE00 and \\u00e9"]', False),
+        ('["a\\ud83d"]', True),
+        ('["\\ud83d", "\\ude00"]', True),  # each half in a string of its own
+        ('["\\ude00"]', True),
+        ('["end \\ud83d', True),  # a high half the file ends after
+    ],
+)
+@pytest.mark.parametrize("block", [1, 5, 6, 7, 11, 4096])
+def test_a_lone_surrogate_escape_is_found_across_reads(tmp_path, monkeypatch, text, lone, block):
+    monkeypatch.setattr(json_stream, "BLOCK_BYTES", block)
+    path = tmp_path / "doc.json"
+    path.write_text(text)
+    assert json_stream._has_lone_surrogate_escape(path, "utf-8") is lone

@@ -356,3 +356,55 @@ def test_inspect_reads_the_config_as_a_load_does(tmp_path):
     other.write_text('[load]\ndate_order = "day-first"\n')
     by_option = cli("inspect", str(export), "--config", str(other), "--json", cwd=tmp_path)
     assert by_option.returncode == 1  # --config names another file: its settings, not the folder's
+
+
+def _laughs(levels: int = 9) -> str:
+    """Billion laughs: each level an anchor holding ten aliases of the one before, so
+    ``columns`` would expand to 10**levels strings (gigabytes at nine)."""
+    lines = ['a0: &a0 "lol"']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join(["table: tickets", *lines, f"columns: *a{levels}"]) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_is_expanded(tmp_path):
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text(_laughs())
+    assert spec.stat().st_size < 1000  # a few hundred bytes that would expand to 10**9
+    with pytest.raises(MappingError) as refused:
+        load_mapping(spec)
+    assert str(refused.value) == (
+        f"mapping file {spec}: uses the alias *a0 (line 3): a mapping file takes no YAML "
+        "anchors or aliases (& and *); write each value out"
+    )
+
+
+def test_any_alias_is_refused_even_a_harmless_one(tmp_path):
+    spec = tmp_path / "m.yaml"
+    spec.write_text(
+        "table: tickets\ncolumns:\n  ticket_id: &id Case\n  created_at: Opened\n"
+        "  assignee_id: *id\n"
+    )
+    with pytest.raises(MappingError, match=r"uses the alias \*id \(line 5\)"):
+        load_mapping(spec)
+
+
+def test_a_mapping_file_larger_than_any_mapping_is_refused_unread(tmp_path):
+    from etl.mapping_file import MAX_MAPPING_BYTES
+
+    spec = tmp_path / "m.yaml"
+    spec.write_text("table: tickets\n" + "# padding\n" * (MAX_MAPPING_BYTES // 10 + 1))
+    with pytest.raises(MappingError) as refused:
+        load_mapping(spec)
+    assert str(refused.value) == (
+        f"mapping file {spec} is larger than {MAX_MAPPING_BYTES // 1024} KiB: no mapping needs "
+        "that much (is it the export itself?)"
+    )
+
+
+def test_the_command_line_refuses_an_alias_bomb_in_one_line(tmp_path):
+    data, _ = _write(tmp_path)
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_laughs())
+    refused = cli("load", str(data), "--mapping", str(bomb), "--warehouse", "duckdb:///:memory:")
+    assert refused.returncode == 2
+    assert "uses the alias *a0 (line 3)" in refused.stderr and "Traceback" not in refused.stderr

@@ -534,3 +534,36 @@ def test_refresh_with_an_inbox_that_is_no_folder_is_a_bad_configuration(tmp_path
         "refresh", "--config", str(config), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}"
     )
     assert done.returncode == 2 and "is not a folder" in done.stderr
+
+
+def test_a_record_with_a_lone_surrogate_is_quarantined_and_the_next_pull_moves_on(tmp_path):
+    """``\\ud83d`` alone (half an emoji) in one ticket's tags: that ticket is quarantined, the
+    pull loads the rest and keeps its positions past the page, and the next pull goes on
+    from there instead of fetching the same page and failing again."""
+    warehouse = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    scenario = Scenario()
+    bad = scenario.zendesk["tickets"][None]["tickets"][3]
+    bad["tags"] = ["vip", "cut\ud83d"]
+    with api_server(scenario) as url:
+        command = ("pull", "zendesk", "--base-url", url, "--warehouse", warehouse, "--json")
+        first = cli(*command, env=env)
+        asked_before = len(scenario.queries)
+        second = cli(*command, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    assert json_out(first)["rows_quarantined"] == 1
+    again = dict(scenario.queries[asked_before:])
+    assert again["/api/v2/incremental/tickets/cursor.json"]["cursor"] == "t2"
+    assert second.returncode == 0, second.stderr
+    assert json_out(second)["rows_quarantined"] == 0
+    engine = sa.create_engine(warehouse)
+    with engine.connect() as conn:
+        tickets = conn.execute(sa.text("select count(*) from tickets")).scalar()
+        [(ticket, reason)] = conn.execute(
+            sa.text("select raw_row, reason from quarantine where target_table = 'tickets'")
+        ).all()
+    engine.dispose()
+    assert tickets == 90
+    assert json.loads(ticket)["id"] == bad["id"]
+    assert reason == "tags: holds \\ud83d, half of a UTF-16 surrogate pair, which is not text"

@@ -513,3 +513,43 @@ def test_satisfaction_rating_null_or_unoffered(tmp_path, rating, csat):
     ticket = TICKETS[0] | {"satisfaction_rating": rating}
     path = write_lines(tmp_path / "tickets.jsonl", [ticket])
     assert read(path, CTX).tickets.get_column("csat").to_list() == [csat]
+
+
+LONE = "\ud83d"  # half of 😀 (\ud83d\ude00): no text encoding can write it alone
+
+
+@pytest.mark.parametrize("wrapping", ["page", "bare_jsonl", "airbyte_lines", "streamed_page"])
+def test_a_lone_surrogate_rejects_its_record_naming_the_field(tmp_path, monkeypatch, wrapping):
+    """A JSON ``\\ud83d`` escape with no second half parses to a string no warehouse (nor
+    polars) can hold: that record is rejected, the field named; the others read."""
+    tickets = [
+        TICKETS[0],
+        {**TICKETS[1], "id": 103, "tags": ["vip", f"cut{LONE}"]},
+        {**TICKETS[1], "description": f"an unused field may hold one{LONE}"},
+    ]
+    users = [USERS[0], {**USERS[1], "email": f"eight{LONE}@example.com"}]
+    if wrapping == "streamed_page":
+        monkeypatch.setattr(json_stream, "WHOLE_DOCUMENT_BYTES", 0)
+        lines = [{"tickets": tickets, "users": users, "next_page": None}]
+    elif wrapping == "page":
+        lines = [{"tickets": tickets, "users": users, "next_page": None}]
+    elif wrapping == "bare_jsonl":
+        lines = [*tickets, *users]
+    else:
+        lines = [{"stream": s, "data": o} for s, o in [("tickets", t) for t in tickets]]
+        lines += [{"stream": "users", "data": u} for u in users]
+    path = write_lines(tmp_path / "export.json", lines)  # json.dumps writes the \ud83d escape
+    if wrapping.endswith("page"):  # a pretty-printed document: streamed past the size limit
+        path.write_text(json.dumps(lines[0], indent=2))
+    assert "\\ud83d" in path.read_text()
+    result = read(path, CTX)
+    assert result.tickets["ticket_id"].to_list() == ["101", "102"]
+    assert result.identities["user_id"].to_list() == ["7"]
+    reasons = {r.table: r.reason for r in result.rejected}
+    assert reasons == {
+        "tickets": "tags: holds \\ud83d, half of a UTF-16 surrogate pair, which is not text",
+        "identities": "email: holds \\ud83d, half of a UTF-16 surrogate pair, which is not text",
+    }
+    # the quarantine keeps the record as read, with the escape written out
+    ticket_raw = next(r.raw for r in result.rejected if r.table == "tickets")
+    assert "cut\\ud83d" in ticket_raw and ticket_raw.encode("utf-8")

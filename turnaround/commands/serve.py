@@ -96,6 +96,26 @@ def generate(
         )
 
 
+# How the dashboard is served, beside the address and port (Streamlit's config options).
+STREAMLIT_OPTIONS = {
+    "server.headless": "true",
+    "browser.gatherUsageStats": "false",
+    # A click while the page is still computing waits for that run to end instead of
+    # starting a second script run beside it (Streamlit's fast reruns let the two race
+    # over the session's widget state).
+    "runner.fastReruns": "false",
+    # Viewers get no developer menu or Deploy button.
+    "client.toolbarMode": "viewer",
+}
+
+
+def streamlit_command(app_file: Path, address: str, port: int) -> list[str]:
+    """The command that serves ``app_file`` as the dashboard is served."""
+    options = {"server.address": address, "server.port": str(port), **STREAMLIT_OPTIONS}
+    flags = [part for key, value in options.items() for part in (f"--{key}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(app_file), *flags]
+
+
 def dashboard(
     warehouse: WarehouseOpt = None,
     port: PortOpt = None,
@@ -116,29 +136,7 @@ def dashboard(
         env["TURNAROUND_CONFIG"] = str(run.config.path.resolve())
     shown = "localhost" if address in ("127.0.0.1", "localhost") else address
     out.print(f"Turnaround dashboard on http://{shown}:{port} (Ctrl+C to stop)", highlight=False)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app_file),
-        "--server.headless",
-        "true",
-        "--server.address",
-        address,
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        # A click while the page is still computing waits for that run to end instead of
-        # starting a second script run beside it (Streamlit's fast reruns let the two race
-        # over the session's widget state).
-        "--runner.fastReruns",
-        "false",
-        # Viewers get no developer menu or Deploy button.
-        "--client.toolbarMode",
-        "viewer",
-    ]
+    command = streamlit_command(app_file, address, port)
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.
     os.execve(sys.executable, command, env)

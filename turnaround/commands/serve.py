@@ -106,6 +106,10 @@ STREAMLIT_OPTIONS = {
     "runner.fastReruns": "false",
     # Viewers get no developer menu or Deploy button.
     "client.toolbarMode": "viewer",
+    # An unexpected error shows viewers Streamlit's generic sentence, never its type,
+    # message or traceback (a message may quote a warehouse URL or a row); the server's
+    # log keeps the details.
+    "client.showErrorDetails": "none",
 }
 
 

@@ -98,7 +98,10 @@ class Selection:
 
 
 def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
-    return as_of_day - dt.timedelta(days=DEFAULT_DAYS - 1), as_of_day
+    """The last DEFAULT_DAYS days up to ``as_of_day``, within the picker's days (data stored
+    before loads checked their dates may lie outside them)."""
+    end = min(max(as_of_day, FIRST_DAY), LAST_DAY)
+    return max(end - dt.timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY), end
 
 
 # How a link may write a day: as Streamlit's date input reads it from the query string.

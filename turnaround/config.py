@@ -300,14 +300,15 @@ def _dates(value: Any) -> str | None:
 def _past_date(value: Any) -> str | None:
     import datetime as dt
 
-    wanted = "a date such as 1970-01-01, not after today"
+    # From the first day the metrics take (metrics.slices.FIRST_DAY) to today.
+    wanted = "a date such as 1970-01-01, from 1900-01-01 to today"
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
         return wanted
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
     except ValueError:
         return wanted
-    return None if day <= dt.datetime.now(dt.UTC).date() else wanted
+    return None if dt.date(1900, 1, 1) <= day <= dt.datetime.now(dt.UTC).date() else wanted
 
 
 # section -> key -> check (None when the value is fine, else what it should be)

@@ -90,3 +90,18 @@ def test_far_dates_stored_before_the_check_open_every_page(run_app, engine, load
     assert not at.exception, at.exception
     if page is None:
         assert at.caption[0].value.startswith(as_of_text(AS_OF.isoformat()))
+
+
+@DUCKDB_ONLY
+@pytest.mark.parametrize("page", PAGES)
+def test_data_stored_before_1900_opens_every_page(run_app, engine, warehouse_url, page):
+    early = dt.datetime(1899, 6, 1)
+    insert_rows(engine, "customers", [{"customer_id": "c1", "signup_at": early}])
+    insert_rows(
+        engine,
+        "nps_responses",
+        [{"response_id": "r1", "customer_id": "c1", "responded_at": early, "score": 9}],
+    )
+    at = run_app(warehouse_url, page=page)
+    assert not at.exception, at.exception
+    assert at.sidebar.date_input[0].value == (dt.date(1900, 1, 1), dt.date(1900, 1, 1))

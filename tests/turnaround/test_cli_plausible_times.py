@@ -94,6 +94,7 @@ def test_the_range_is_a_setting(exports, tmp_path):
     [
         ('plausible_from = "someday"', "load.plausible_from must be a date such as 1970-01-01"),
         ('plausible_from = "2999-01-01"', "load.plausible_from must be a date"),
+        ("plausible_from = 1899-12-31", "from 1900-01-01 to today, not datetime.date(1899"),
         ("plausible_ahead_days = -1", "load.plausible_ahead_days must be"),
     ],
 )

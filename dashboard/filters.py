@@ -61,7 +61,7 @@ class Selection:
         """The same filters over the range of the same length just before this one (None
         when that would begin before the first day the metrics take)."""
         days = (self.end - self.start).days + 1
-        if self.start - dt.timedelta(days=days) < FIRST_DAY:
+        if (self.start - FIRST_DAY).days < days:  # no date arithmetic below year 1
             return None
         return Selection(
             self.start - dt.timedelta(days=days),
@@ -98,11 +98,46 @@ class Selection:
 
 
 def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
-    return as_of_day - dt.timedelta(days=DEFAULT_DAYS - 1), as_of_day
+    """The last DEFAULT_DAYS days up to ``as_of_day``, within the picker's days (data stored
+    before loads checked their dates may lie outside them)."""
+    end = min(max(as_of_day, FIRST_DAY), LAST_DAY)
+    return max(end - dt.timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY), end
+
+
+# How a link may write a day: as Streamlit's date input reads it from the query string.
+URL_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
+
+
+def url_dates_problem(values: list[str]) -> str | None:
+    """Why a link's ``dates`` cannot be used (the date input then falls back to the default
+    range without a word), or None: one or two days from FIRST_DAY to LAST_DAY."""
+    if not values:
+        return None
+    days = [_url_day(value) for value in values]
+    if len(values) <= 2 and all(day is not None and FIRST_DAY <= day <= LAST_DAY for day in days):
+        return None
+    shown = ", ".join(values)
+    return (
+        f"The link's dates ({shown}) are not one or two days from {FIRST_DAY} to {LAST_DAY}; "
+        f"showing the last {DEFAULT_DAYS} days of data instead."
+    )
+
+
+def _url_day(value: str) -> dt.date | None:
+    for layout in URL_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, layout).date()
+        except ValueError:
+            continue
+    return None
 
 
 def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
-    """The filter widgets (in the sidebar) and what they select."""
+    """The filter widgets (in the sidebar) and what they select; a note on the page when
+    the link's dates could not be used."""
+    problem = url_dates_problem(st.query_params.get_all(DATES_KEY))
+    if problem:
+        st.warning(problem, icon=":material/event_busy:")
     with st.sidebar:
         st.header("Filters")
         chosen = st.date_input(

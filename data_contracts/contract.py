@@ -34,6 +34,9 @@ class Column:
     allowed: tuple[str, ...] | None = None
     min: float | None = None
     max: float | None = None
+    # A timestamp that may lie after the load (a contract's scheduled end): only the start
+    # of the plausible range applies to it (data_contracts.plausible).
+    future_allowed: bool = False
     description: str = ""
 
     @property

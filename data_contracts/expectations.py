@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from data_contracts.plausible import TimeRange
 from data_contracts.rules import RowCheck, row_checks
 
 # GX logs registry chatter and warns about its own deprecated imports while it loads; none
@@ -42,13 +43,14 @@ def expectation(check: RowCheck) -> gxe.Expectation:
     )
 
 
-def checks(table: str) -> list[Check]:
-    """Every check of ``table``'s contract, in contract order (fresh GX objects each call)."""
-    return [Check(c.name, c.column, expectation(c), c.reason) for c in row_checks(table)]
+def checks(table: str, plausible: TimeRange | None = None) -> list[Check]:
+    """Every check of ``table``'s contract, in contract order (fresh GX objects each call),
+    with the range checks of ``plausible`` when given."""
+    return [Check(c.name, c.column, expectation(c), c.reason) for c in row_checks(table, plausible)]
 
 
-def expectation_suite(table: str) -> gx.ExpectationSuite:
+def expectation_suite(table: str, plausible: TimeRange | None = None) -> gx.ExpectationSuite:
     """The GX suite generated from ``table``'s contract (not yet added to any context)."""
     return gx.ExpectationSuite(
-        name=f"{table}_contract", expectations=[c.expectation for c in checks(table)]
+        name=f"{table}_contract", expectations=[c.expectation for c in checks(table, plausible)]
     )

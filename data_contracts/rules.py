@@ -2,11 +2,13 @@
 
 One check per contract statement: ``required`` -> values not null, ``allowed`` -> values in
 the set, ``min``/``max`` -> values between, quality rule ``not_before`` -> column A >= column
-B where both are present. Key uniqueness is the loader's job, and ``text_list`` columns are
-not checked. Each check says which rows fail it (``fails``), why in words (``reason``), and
-which great-expectations expectation states the same rule (``expectation``: its class name
-and arguments), so the loader judges every row in polars, batch by batch, and
-great-expectations validates the staged rows for the run's report from the same declaration.
+B where both are present; and, given the run's plausible range (data_contracts.plausible),
+every timestamp column within it (``future_allowed``: not before its start). Key uniqueness
+is the loader's job, and ``text_list`` columns are not checked. Each check says which rows
+fail it (``fails``), why in words (``reason``), and which great-expectations expectation
+states the same rule (``expectation``: its class name and arguments), so the loader judges
+every row in polars, batch by batch, and great-expectations validates the staged rows for
+the run's report from the same declaration.
 
 Nothing here imports great-expectations: ``data_contracts.expectations`` builds its suite from
 these checks when a report needs one.
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
 
 from data_contracts.contract import CONTRACTS, Column, QualityRule
+from data_contracts.plausible import TimeRange
 
 TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S"
 
@@ -38,9 +41,10 @@ class RowCheck:
     expectation: tuple[str, dict[str, Any]]  # the GX expectation: class name, arguments
 
 
-@cache
-def row_checks(table: str) -> tuple[RowCheck, ...]:
-    """Every check of ``table``'s contract, in contract order."""
+@lru_cache(maxsize=64)  # a range per run: a long-running process keeps a few
+def row_checks(table: str, plausible: TimeRange | None = None) -> tuple[RowCheck, ...]:
+    """Every check of ``table``'s contract, in contract order; with ``plausible``, each
+    timestamp column's range check after the column's own checks."""
     contract = CONTRACTS[table]
     generated: list[RowCheck] = []
     for column in contract.columns:
@@ -50,6 +54,8 @@ def row_checks(table: str) -> tuple[RowCheck, ...]:
             check = build(column)
             if check is not None:
                 generated.append(check)
+        if plausible is not None and column.type == "timestamp":
+            generated.append(plausible_check(column, plausible))
     generated.extend(
         _quality_check(rule, contract.column(rule.column), contract.column(rule.other))
         for rule in contract.quality
@@ -118,6 +124,28 @@ def _between(column: Column) -> RowCheck | None:
         (
             "ExpectColumnValuesToBeBetween",
             {"column": column.name, "min_value": column.min, "max_value": column.max},
+        ),
+    )
+
+
+def plausible_check(column: Column, plausible: TimeRange) -> RowCheck:
+    """The timestamp ``column`` lies within ``plausible`` (a future value passes where the
+    column allows one)."""
+    future = column.future_allowed
+    value = pl.col(column.name)
+    return RowCheck(
+        f"{column.name}_plausible",
+        column.name,
+        plausible.description(column.name, future),
+        plausible.outside(value, future),
+        plausible.reason(column.name, future),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": column.name,
+                "min_value": plausible.earliest,
+                "max_value": None if future else plausible.latest,
+            },
         ),
     )
 

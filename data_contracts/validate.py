@@ -4,6 +4,7 @@ Two passes over the same declaration (``data_contracts.rules``):
 - ``validate`` judges every row of a frame in polars: the rows that pass, one Rejected per
   row that fails any check (with every failed check in words), one CheckResult per check.
   The loader runs it batch by batch; it does not import great-expectations.
+  ``validate_times`` judges the event times of a table without a contract the same way.
 - ``validate_staged`` runs the great-expectations suite over rows already staged in a DuckDB
   database, through GX's SQL datasource, for the run's report: one result per check, sized
   for a report (counts and a few examples), never one entry per row.
@@ -22,11 +23,12 @@ from duckdb_engine import ConnectionWrapper
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.dialects import registry
 
-from data_contracts.contract import CONTRACTS
+from data_contracts.contract import CONTRACTS, Column
+from data_contracts.plausible import TimeRange
 from data_contracts.rejected import Rejected
-from data_contracts.rules import RowCheck, row_checks
+from data_contracts.rules import RowCheck, plausible_check, row_checks
 
-__all__ = ["CheckResult", "ValidationResult", "validate", "validate_staged"]
+__all__ = ["CheckResult", "ValidationResult", "validate", "validate_staged", "validate_times"]
 
 ROW_ID = "row_number"
 
@@ -52,14 +54,32 @@ class ValidationResult:
         return all(c.success for c in self.checks)
 
 
-def validate(table: str, frame: pl.DataFrame) -> ValidationResult:
+def validate(
+    table: str, frame: pl.DataFrame, plausible: TimeRange | None = None
+) -> ValidationResult:
     """Check ``frame`` (canonical columns of ``table`` typed as its schema, plus
-    ``row_number``) against the checks generated from ``table``'s contract."""
+    ``row_number``) against the checks generated from ``table``'s contract, its event times
+    against ``plausible`` when given."""
     contract = CONTRACTS[table]
     missing = [c for c in [*contract.column_names, ROW_ID] if c not in frame.columns]
     if missing:
         raise ValueError(f"{table} frame lacks columns: {', '.join(missing)}")
-    table_checks = row_checks(table)
+    return _judged(table, frame, row_checks(table, plausible))
+
+
+def validate_times(table: str, frame: pl.DataFrame, plausible: TimeRange) -> ValidationResult:
+    """Check every timestamp column of ``frame`` (with ``row_number``) against
+    ``plausible``: for the rows of a table without a contract (ticket metrics, ratings)."""
+    times = [name for name, kind in frame.schema.items() if isinstance(kind, pl.Datetime)]
+    return _judged(
+        table, frame, tuple(plausible_check(Column(name, "timestamp"), plausible) for name in times)
+    )
+
+
+def _judged(
+    table: str, frame: pl.DataFrame, table_checks: tuple[RowCheck, ...]
+) -> ValidationResult:
+    """The rows of ``frame`` that pass every one of ``table_checks``, and the rest rejected."""
     flags = frame.select(
         [c.fails.fill_null(False).alias(f"_fails_{i}") for i, c in enumerate(table_checks)]
     )
@@ -151,10 +171,13 @@ _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 3}
 
 
 def validate_staged(
-    connection: duckdb.DuckDBPyConnection, batches: dict[str, tuple[str, str]]
+    connection: duckdb.DuckDBPyConnection,
+    batches: dict[str, tuple[str, str]],
+    plausible: TimeRange | None = None,
 ) -> dict[str, list[CheckResult]]:
-    """Run each contract's GX suite over staged rows in the DuckDB database ``connection``
-    is open on (GX reads through cursors of it, closed with it).
+    """Run each contract's GX suite (with the range checks of ``plausible``, when given)
+    over staged rows in the DuckDB database ``connection`` is open on (GX reads through
+    cursors of it, closed with it).
 
     ``batches`` maps a name to (canonical table, SQL query selecting its staged rows).
     Returns, per name, one CheckResult per check in contract order.
@@ -185,7 +208,7 @@ def validate_staged(
                 create_temp_table=False,
             )
             for index, (name, (table, query)) in enumerate(batches.items()):
-                table_checks = row_checks(table)
+                table_checks = row_checks(table, plausible)
                 asset = source.add_query_asset(f"batch_{index}", query=query)
                 suite = context.suites.add(
                     gx.ExpectationSuite(

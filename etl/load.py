@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_contracts.plausible import TimeRange
 from etl.apply import apply_staged, plan_merges
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
@@ -144,6 +145,7 @@ def run_locked(
         key = hash_key_for(options, state)
         check_key(state, key)
         to_read = not_loaded_yet(formats, digests, state, options, report)
+        plausible = options.plausible(report.started_at)
         with closing_staging() as staging:
             ctx = ReadContext(
                 key.value,
@@ -153,9 +155,9 @@ def run_locked(
                 sources=options.sources,
                 default=options.source_default,
             )
-            staged = _stage(to_read, ctx, report, staging, progress)
+            staged = _stage(to_read, ctx, report, staging, plausible, progress)
             refuse_over_limit(staged, options.quarantine_limit)
-            check_staged(staging, staged)
+            check_staged(staging, staged, plausible)
             plans = plan_merges(staging, staged)
             staging.close()
             _merge(warehouse, options, report, staged, plans, key, digests)
@@ -185,7 +187,12 @@ def closing_staging() -> Iterator[Staging]:
 
 
 def _stage(
-    to_read, ctx: ReadContext, report: RunReport, staging: Staging, progress
+    to_read,
+    ctx: ReadContext,
+    report: RunReport,
+    staging: Staging,
+    plausible: TimeRange,
+    progress,
 ) -> list[StagedFile]:
     staged: list[StagedFile] = []
     rows = 0
@@ -203,7 +210,7 @@ def _stage(
             if progress:
                 progress(index, len(to_read), rows, str(path))
 
-        one = stage_file(path, fmt, ctx, report.batch_id, index, staging, heard)
+        one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
         read = sum(one.read.values()) + sum(one.skipped.values())
         rows = done_before + read
         log.info(

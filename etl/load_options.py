@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_contracts.plausible import AHEAD_DAYS, EARLIEST, TimeRange
 from etl.formats import Format
 from etl.frames import SourceSettings
 from etl.report import RunReport
@@ -34,6 +36,14 @@ class LoadOptions:
     meta_updates: tuple[tuple[str, str], ...] = ()
     # The run's id when a caller chose it first (a pull names its raw-page folder by it).
     batch_id: str | None = None
+    # Event times before this day, or more than these days after the run's start, are
+    # quarantined (data_contracts.plausible; the config's load.plausible_*).
+    plausible_from: dt.date = EARLIEST
+    plausible_ahead_days: float = AHEAD_DAYS
+
+    def plausible(self, started_at: dt.datetime) -> TimeRange:
+        """The plausible range of event times for a run started at ``started_at``."""
+        return TimeRange.after(started_at, self.plausible_from, self.plausible_ahead_days)
 
 
 class LoadError(Exception):

@@ -2,10 +2,11 @@
 and put its rows in the run's staging database, all outside the warehouse.
 
 Grain of a StagedFile: one file. Its rows that passed every check are staged with lineage,
-``load_order`` and ``file_index``; ``rejected`` holds every row that did not, with the raw
-record and the reason; ``checks`` one result per contract check (and one for the rows the
-reader could not parse), counted by great-expectations over the staged rows
-(``check_staged``). Nothing here touches the warehouse, so a load holds it only to merge.
+``load_order`` and ``file_index``; ``rejected`` holds every row that did not (a contract
+check, or an event time outside the run's plausible range), with the raw record and the
+reason; ``checks`` one result per contract check (and one for the rows the reader could not
+parse), counted by great-expectations over the staged rows (``check_staged``). Nothing here
+touches the warehouse, so a load holds it only to merge.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.plausible import TimeRange
 from data_contracts.text import storable
-from data_contracts.validate import validate
+from data_contracts.validate import ValidationResult, validate, validate_times
 from etl.conform import unstorable_text
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
@@ -32,7 +34,8 @@ from etl.staging import FAILED, Staging
 from warehouse.schema import DELETED_STATUS
 
 # Canonical tables a reader's frames are checked against; the others (ticket_metrics,
-# identities) have no contract of their own and are checked by the reader.
+# identities) have no contract of their own and are checked by the reader, and their event
+# times against the plausible range.
 CONTRACT_TABLES = ("tickets", "nps_responses", "customers")
 READER_CHECK = "record_is_readable"
 
@@ -101,10 +104,12 @@ def stage_file(
     batch_id: str,
     file_index: int,
     staging: Staging,
+    plausible: TimeRange,
     progress: Callable[[int], None] | None = None,
 ) -> StagedFile:
     """Read and check one file batch by batch, each batch's rows into ``staging``; raises
-    UnreadableFile when it cannot be read at all. ``progress`` hears the rows of each batch."""
+    UnreadableFile when it cannot be read at all. Event times outside ``plausible`` fail.
+    ``progress`` hears the rows of each batch."""
     staged: StagedFile | None = None
     reader_rejects: Counter = Counter()
     first_reader_reason: dict[str, str] = {}
@@ -141,11 +146,14 @@ def stage_file(
             if table == "tickets":
                 frame = _ticket_bookkeeping(frame, result.source)
             if table in CONTRACT_TABLES:
-                frame, failed = _checked(staged, table, frame, result)
+                frame, failed = _checked(staged, table, frame, result, plausible)
                 if table == "tickets":
                     staged.deleted += frame.filter(pl.col("status") == DELETED_STATUS).height
                 if failed.height:
                     staging.append(table + FAILED, _lineage(failed, result, batch_id, staged))
+            else:
+                checked = validate_times(table, frame, plausible)
+                frame = _rejected_rows(staged, table, checked, result)
             staging.append(table, _lineage(frame, result, batch_id, staged))
             staged.tables.add(table)
         if progress:
@@ -184,10 +192,11 @@ def prepare_checks() -> None:
         _gx_import.start()
 
 
-def check_staged(staging: Staging, files: list[StagedFile]) -> None:
+def check_staged(staging: Staging, files: list[StagedFile], plausible: TimeRange) -> None:
     """Validate each file's staged rows with great-expectations (its SQL datasource over the
-    staging database) and add one result per contract check to the file's checks. GX must
-    count exactly the rows the row checks rejected: both come from the same contract."""
+    staging database) and add one result per contract check (and range check of
+    ``plausible``) to the file's checks. GX must count exactly the rows the row checks
+    rejected: both come from the same contract."""
     wanted = {
         (s.index, table): (table, _staged_query(staging, table, s.index))
         for s in files
@@ -198,7 +207,7 @@ def check_staged(staging: Staging, files: list[StagedFile]) -> None:
         return
     if _gx_import is not None:
         _gx_import.join()
-    outcome = staging.validate({f"{i}:{t}": q for (i, t), q in wanted.items()})
+    outcome = staging.validate({f"{i}:{t}": q for (i, t), q in wanted.items()}, plausible)
     for s in files:
         for table in CONTRACT_TABLES:
             if (s.index, table) not in wanted:
@@ -252,16 +261,18 @@ def _ticket_bookkeeping(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     )
 
 
-def _checked(staged: StagedFile, table: str, frame: pl.DataFrame, result: ReadResult):
+def _checked(
+    staged: StagedFile,
+    table: str,
+    frame: pl.DataFrame,
+    result: ReadResult,
+    plausible: TimeRange,
+):
     """Split ``frame`` into the rows that pass ``table``'s contract and those that fail; the
     failing ones join ``rejected`` with the raw record the file had."""
-    outcome = validate(table, frame)
+    outcome = validate(table, frame, plausible)
+    _rejected_rows(staged, table, outcome, result)
     rejected = outcome.rejected
-    if rejected and result.raw_lookup is not None:
-        raw = result.raw_lookup(table, [r.row_number for r in rejected])
-        for r in rejected:
-            r.raw = raw.get(r.row_number, r.raw)
-    staged.rejected.extend(rejected)
     for check in outcome.checks:
         staged.failing[(table, check.name)] += check.unexpected_count
         if check.example is not None:
@@ -270,6 +281,20 @@ def _checked(staged: StagedFile, table: str, frame: pl.DataFrame, result: ReadRe
         return outcome.valid, outcome.valid.clear()
     failed_rows = pl.Series([r.row_number for r in rejected], dtype=pl.Int64).implode()
     return outcome.valid, frame.filter(pl.col("row_number").is_in(failed_rows))
+
+
+def _rejected_rows(
+    staged: StagedFile, table: str, outcome: ValidationResult, result: ReadResult
+) -> pl.DataFrame:
+    """The rows of ``outcome`` that passed; the failing ones join ``rejected`` with the raw
+    record the file had."""
+    rejected = outcome.rejected
+    if rejected and result.raw_lookup is not None:
+        raw = result.raw_lookup(table, [r.row_number for r in rejected])
+        for r in rejected:
+            r.raw = raw.get(r.row_number, r.raw)
+    staged.rejected.extend(rejected)
+    return outcome.valid
 
 
 def _lineage(

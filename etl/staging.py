@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
+from data_contracts.plausible import TimeRange
 from warehouse.dialect import insert_frame
 
 # Rows handed to the warehouse at a time during the merge.
@@ -161,11 +162,13 @@ class Staging:
         con.execute(f"set temp_directory = '{self.folder / 'spill'}'")
         return con
 
-    def validate(self, batches: dict[str, tuple[str, str]]) -> dict[str, list]:
+    def validate(
+        self, batches: dict[str, tuple[str, str]], plausible: TimeRange | None = None
+    ) -> dict[str, list]:
         """great-expectations over staged rows (data_contracts.validate.validate_staged)."""
         from data_contracts.validate import validate_staged
 
-        return validate_staged(self._con, batches)
+        return validate_staged(self._con, batches, plausible)
 
     def close(self) -> None:
         """Done with writing and ranking: the merge reads the file from here on."""

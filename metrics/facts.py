@@ -27,6 +27,7 @@ from warehouse.schema import (
     METRIC_COLUMNS,
     VERSIONED_COLUMNS,
     customers,
+    etl_runs,
     nps_responses,
     ticket_groups,
     ticket_ratings,
@@ -52,8 +53,18 @@ def _always_flag(condition: ColumnElement[bool]) -> ColumnElement[float]:
     return _flag((condition, 1.0), (sa.true(), 0.0))
 
 
-def latest_timestamp_query() -> Select:
-    """One row: the latest value of every event timestamp in the warehouse (NULLs when empty)."""
+def latest_timestamp_query(now: dt.datetime | None = None) -> Select:
+    """One row: the latest value of every event timestamp in the warehouse (NULLs when
+    empty) that is not after the end of its last successful load, else ``now`` (default: the
+    current time, naive UTC) for rows stored without a recorded load. A value after that was
+    in the future when the warehouse learnt it (a contract's scheduled churn, a far
+    placeholder date): it never becomes the default as_of."""
+    loaded = (
+        sa.select(sa.func.max(etl_runs.c.ended_at))
+        .where(etl_runs.c.status == "succeeded")
+        .scalar_subquery()
+    )
+    known = sa.func.coalesce(loaded, _at(now or dt.datetime.now(dt.UTC).replace(tzinfo=None)))
     columns = [
         tickets.c.created_at,
         tickets.c.first_reply_at,
@@ -63,7 +74,9 @@ def latest_timestamp_query() -> Select:
         customers.c.signup_at,
         customers.c.churned_at,
     ]
-    return sa.select(*(sa.select(sa.func.max(col)).scalar_subquery() for col in columns))
+    return sa.select(
+        *(sa.select(sa.func.max(col)).where(col <= known).scalar_subquery() for col in columns)
+    )
 
 
 BEGINNING = dt.datetime(1900, 1, 1)  # the start of a ticket's first version's validity

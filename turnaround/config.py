@@ -17,6 +17,8 @@ settle_seconds = 5         # an inbox file changed more recently than this waits
 encoding = "utf-8"
 source_timezone = "Europe/Berlin"  # of timestamps without an offset, for every source
 date_order = "day-first"   # or "month-first": 01/02/2025 in a file that does not show it
+plausible_from = "1970-01-01"  # an event time before this day is quarantined...
+plausible_ahead_days = 1   # ...and one more than this many days after the load's start
 
 [sources.freshdesk]        # per source: freshdesk, zendesk_explore, qualtrics, delighted,
                            # or a mapping file's source
@@ -295,6 +297,20 @@ def _dates(value: Any) -> str | None:
     return None
 
 
+def _past_date(value: Any) -> str | None:
+    import datetime as dt
+
+    # From the first day the metrics take (metrics.slices.FIRST_DAY) to today.
+    wanted = "a date such as 1970-01-01, from 1900-01-01 to today"
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        return wanted
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    except ValueError:
+        return wanted
+    return None if dt.date(1900, 1, 1) <= day <= dt.datetime.now(dt.UTC).date() else wanted
+
+
 # section -> key -> check (None when the value is fine, else what it should be)
 SETTINGS = {
     "warehouse": {"url": _text, "read_wait_seconds": _number(0)},
@@ -305,6 +321,8 @@ SETTINGS = {
         "encoding": _encoding,
         "source_timezone": check_timezone,
         "date_order": _choice("day-first", "month-first"),
+        "plausible_from": _past_date,
+        "plausible_ahead_days": _number(0, 36500),
     },
     # [sources.NAME]: any source name; what each may hold is checked by _source(NAME).
     "sources": {},
@@ -430,6 +448,21 @@ def source_settings(config: Config) -> dict:
         )
         for name, table in config.values.get("sources", {}).items()
     }
+
+
+def plausible_range(config: Config) -> dict[str, Any]:
+    """The config's [load] plausible range as LoadOptions' keyword arguments (only those
+    set: the others keep the loader's defaults)."""
+    import datetime as dt
+
+    found: dict[str, Any] = {}
+    earliest = config.get("load", "plausible_from")
+    if earliest is not None:
+        day = earliest if isinstance(earliest, dt.date) else dt.date.fromisoformat(earliest)
+        found["plausible_from"] = day
+    if config.get("load", "plausible_ahead_days") is not None:
+        found["plausible_ahead_days"] = float(config.get("load", "plausible_ahead_days"))
+    return found
 
 
 def metric_params(config: Config, **overrides: Any):

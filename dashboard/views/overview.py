@@ -71,7 +71,9 @@ def _drill_period(key: str) -> None:
             return
 
 
-for row in (TRENDS[:2], TRENDS[2:]):
+if not trend["rows"]:  # a range after (or before) the data: no period to draw
+    st.info(f"No tickets in the trend's periods up to {sel.end:%d %b %Y}.", icon=":material/tune:")
+for row in (TRENDS[:2], TRENDS[2:]) if trend["rows"] else ():
     for column, (names, target_kpi, title) in zip(st.columns(2), row, strict=True):
         key = f"trend_{target_kpi}"
         with column:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -19,6 +20,7 @@ from turnaround.commands.common import (
     print_json,
     settings,
 )
+from turnaround.config import plausible_range
 
 
 @contextmanager
@@ -59,28 +61,59 @@ def migrate(
 
     A version-1 warehouse kept its email hash key inside; migrate moves the key to the
     secrets file (or checks it against $TURNAROUND_HASH_KEY) and keeps only its fingerprint.
+    Then it reports stored event times outside the plausible range (the config's
+    load.plausible_*, as a load now would judge them), and deletes nothing.
     """
-    from etl.migrate import migrate_warehouse
+    from etl.load import LoadOptions
+    from etl.migrate import migrate_warehouse, stored_out_of_range
+    from etl.report import utc_now
 
     run = settings(config, log_level, as_json, warehouse)
     target = run.warehouse()
+    plausible = LoadOptions(**plausible_range(run.config)).plausible(utc_now())
     with _failing_as_one_line(as_json):
         found, version, done = migrate_warehouse(
             target, wait, run.config.path_setting("identity", "secrets_file")
         )
+        with target.reader().connect() as conn:
+            outside = stored_out_of_range(conn, plausible)
     if as_json:
         print_json(
-            {"status": "succeeded", "from_version": found, "to_version": version, "done": done}
+            {
+                "status": "succeeded",
+                "from_version": found,
+                "to_version": version,
+                "done": done,
+                "plausible_range": {
+                    "from": plausible.earliest.isoformat(),
+                    "to": plausible.latest.isoformat(timespec="seconds"),
+                },
+                "out_of_range": [asdict(o) for o in outside],
+            }
         )
         return
     if found == version:
         out.print(f"{target.display} is already at schema version {version}.", highlight=False)
-        return
-    out.print(
-        f"Upgraded {target.display} from schema version {found} to {version}:", highlight=False
-    )
-    for step in done:
-        out.print(f"  - {step}", highlight=False)
+    else:
+        out.print(
+            f"Upgraded {target.display} from schema version {found} to {version}:",
+            highlight=False,
+        )
+        for step in done:
+            out.print(f"  - {step}", highlight=False)
+    if outside:
+        out.print(
+            f"Stored rows with event times outside the plausible range {plausible.text()} "
+            "(kept; a load now quarantines such rows, and they never set the metrics' as-of):",
+            highlight=False,
+        )
+        for o in outside:
+            out.print(
+                f"  - {o.table}.{o.column}: {o.rows:,} row{'' if o.rows == 1 else 's'} "
+                f"(e.g. {o.example_id})",
+                highlight=False,
+                markup=False,
+            )
 
 
 def forget(

@@ -21,7 +21,7 @@ from turnaround.commands.common import (
     print_json,
     settings,
 )
-from turnaround.config import source_settings
+from turnaround.config import plausible_range, source_settings
 from turnaround.logs import LoadProgress, is_terminal
 
 
@@ -195,6 +195,7 @@ def load(
         sources=source_settings(run.config),
         source_default=source_default(run.config),
         mapping_format=mapping_format,
+        **plausible_range(run.config),
     )
     target = run.warehouse()
     if inbox:

@@ -22,6 +22,7 @@ from turnaround.commands.common import (
     print_json,
     settings,
 )
+from turnaround.config import plausible_range
 from turnaround.logs import is_terminal
 
 log = logging.getLogger("turnaround.pull")
@@ -112,6 +113,7 @@ def _load_options(run):
         quarantine_limit=run.config.get("load", "quarantine_limit", DEFAULT_QUARANTINE_LIMIT),
         wait_seconds=run.config.get("load", "wait_seconds", DEFAULT_WAIT_SECONDS),
         secrets_file=run.config.path_setting("identity", "secrets_file"),
+        **plausible_range(run.config),
     )
 
 

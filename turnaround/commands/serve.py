@@ -96,6 +96,33 @@ def generate(
         )
 
 
+# How the dashboard is served, beside the address and port (Streamlit's config options).
+STREAMLIT_OPTIONS = {
+    "server.headless": "true",
+    "browser.gatherUsageStats": "false",
+    # A click while the page is still computing waits for that run to end instead of
+    # starting a second script run beside it (Streamlit's fast reruns let the two race
+    # over the session's widget state).
+    "runner.fastReruns": "false",
+    # Viewers get no developer menu or Deploy button.
+    "client.toolbarMode": "viewer",
+    # An unexpected error shows viewers Streamlit's generic sentence, never its type,
+    # message or traceback (a message may quote a warehouse URL or a row); the server's
+    # log keeps the details.
+    "client.showErrorDetails": "none",
+    # A table's own CSV download writes a cell such as =cmd|' /C calc'!A0 as it is; the CSV
+    # button under each table writes it safe for a spreadsheet (dashboard/ui.py).
+    "client.disableDataExport": "true",
+}
+
+
+def streamlit_command(app_file: Path, address: str, port: int) -> list[str]:
+    """The command that serves ``app_file`` as the dashboard is served."""
+    options = {"server.address": address, "server.port": str(port), **STREAMLIT_OPTIONS}
+    flags = [part for key, value in options.items() for part in (f"--{key}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(app_file), *flags]
+
+
 def dashboard(
     warehouse: WarehouseOpt = None,
     port: PortOpt = None,
@@ -116,33 +143,7 @@ def dashboard(
         env["TURNAROUND_CONFIG"] = str(run.config.path.resolve())
     shown = "localhost" if address in ("127.0.0.1", "localhost") else address
     out.print(f"Turnaround dashboard on http://{shown}:{port} (Ctrl+C to stop)", highlight=False)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app_file),
-        "--server.headless",
-        "true",
-        "--server.address",
-        address,
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        # A click while the page is still computing waits for that run to end instead of
-        # starting a second script run beside it (Streamlit's fast reruns let the two race
-        # over the session's widget state).
-        "--runner.fastReruns",
-        "false",
-        # Viewers get no developer menu or Deploy button.
-        "--client.toolbarMode",
-        "viewer",
-        # A table's own CSV download writes a cell such as =cmd|' /C calc'!A0 as it is; the
-        # CSV button under each table writes it safe for a spreadsheet (dashboard/ui.py).
-        "--client.disableDataExport",
-        "true",
-    ]
+    command = streamlit_command(app_file, address, port)
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.
     os.execve(sys.executable, command, env)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from etl.frames import UnreadableFile
 from etl.load import (
+    FileChanged,
     FileRefused,
     LoadOptions,
     expand,
@@ -132,6 +133,9 @@ def run_inbox(
             run.outcomes.append(outcome)
             try:
                 run_locked(warehouse, [entry], options, report, progress)
+            except FileChanged as exc:  # still being written: the next run reads it whole
+                log.warning("%s: left in the inbox for the next run: %s", entry.name, exc)
+                continue
             except (FileRefused, UnreadableFile) as exc:  # the file is at fault: set it aside
                 moved = _move(entry, inbox / FAILED, report.batch_id)
                 reason = moved.with_name(moved.name + ".reason.txt")

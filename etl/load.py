@@ -27,6 +27,7 @@ from etl.identity import HashKey, redact_emails
 from etl.load_options import (
     DEFAULT_QUARANTINE_LIMIT,
     DEFAULT_WAIT_SECONDS,
+    FileChanged,
     FileRefused,
     LoadError,
     LoadOptions,
@@ -39,6 +40,7 @@ from etl.preflight import (
     file_digests,
     hash_key_for,
     not_loaded_yet,
+    refuse_if_changed,
     warehouse_state,
 )
 from etl.report import RunReport, utc_now
@@ -153,7 +155,7 @@ def run_locked(
                 sources=options.sources,
                 default=options.source_default,
             )
-            staged = _stage(to_read, ctx, report, staging, progress)
+            staged = _stage(to_read, digests, ctx, report, staging, progress)
             refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged)
             plans = plan_merges(staging, staged)
@@ -185,7 +187,7 @@ def closing_staging() -> Iterator[Staging]:
 
 
 def _stage(
-    to_read, ctx: ReadContext, report: RunReport, staging: Staging, progress
+    to_read, digests, ctx: ReadContext, report: RunReport, staging: Staging, progress
 ) -> list[StagedFile]:
     staged: list[StagedFile] = []
     rows = 0
@@ -204,6 +206,7 @@ def _stage(
                 progress(index, len(to_read), rows, str(path))
 
         one = stage_file(path, fmt, ctx, report.batch_id, index, staging, heard)
+        refuse_if_changed(path, digests[path])  # its digest must be of what was read
         read = sum(one.read.values()) + sum(one.skipped.values())
         rows = done_before + read
         log.info(
@@ -303,6 +306,7 @@ def summary(report: RunReport) -> str:
 __all__ = [
     "DEFAULT_QUARANTINE_LIMIT",
     "DEFAULT_WAIT_SECONDS",
+    "FileChanged",
     "FileDigest",
     "FileRefused",
     "LoadError",

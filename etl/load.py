@@ -132,7 +132,18 @@ def run_locked(
     report: RunReport,
     progress: Progress | None = None,
 ) -> RunReport:
-    """One run, with the writer lock already held."""
+    """One run, with the writer lock already held. No lock is waited for longer than
+    ``options.wait_seconds``: the readers' gate before the read, the write window, and the
+    failure's own record."""
+    read_wait = warehouse.read_wait_seconds
+    warehouse.read_wait_seconds = min(read_wait, options.wait_seconds)
+    try:
+        return _run(warehouse, paths, options, report, progress)
+    finally:
+        warehouse.read_wait_seconds = read_wait
+
+
+def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) -> RunReport:
     try:
         files = expand(paths)
         report.files = [str(f) for f in files]
@@ -163,7 +174,10 @@ def run_locked(
             _merge(warehouse, options, report, staged, plans, key, digests)
     except Exception as exc:
         report.fail("failed", str(exc))
-        record_failure(warehouse, report)
+        # A run that waited out its bound already goes to the journal without a second wait.
+        record_failure(
+            warehouse, report, 0 if isinstance(exc, WarehouseBusy) else options.wait_seconds
+        )
         if isinstance(exc, LoadError):
             exc.report = report
             raise

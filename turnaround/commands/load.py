@@ -92,8 +92,8 @@ def load(
         typer.Option(
             "--wait",
             min=0,
-            help="Seconds to wait for another load to finish before giving up "
-            "(default: the config's load.wait_seconds, else 300)",
+            help="Seconds to wait for another load to finish before giving up, and at most "
+            "for any lock the load takes (default: the config's load.wait_seconds, else 300)",
             show_default=False,
         ),
     ] = None,

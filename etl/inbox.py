@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.echo import listed, one_line
 from etl.frames import UnreadableFile
 from etl.load import (
     FileChanged,
@@ -122,10 +123,9 @@ def link_refusal(entry: Path, links: list[str]) -> str:
     if links == [entry.name]:
         what = "is a symbolic link"
     else:
-        shown = ", ".join(links[:3]) + (f" and {len(links) - 3:,} more" if len(links) > 3 else "")
-        what = f"holds a symbolic link ({shown})"
+        what = f"holds a symbolic link ({listed(links, 3)})"
     return (
-        f"{entry.name} {what}: the inbox reads only files put into it, never what a link "
+        f"{one_line(entry.name)} {what}: the inbox reads only files put into it, never what a link "
         "points to; copy the file in, or load it by name (turnaround load PATH)"
     )
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from etl.apply import apply_staged, plan_merges
+from etl.echo import echoed, one_line
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
@@ -61,6 +62,9 @@ log = logging.getLogger("turnaround.load")
 # DuckDB's memory for the merge (it spills to disk beyond it); the staging database has its
 # own limit (etl.staging), closed before the merge begins.
 MERGE_MEMORY_LIMIT = "3GB"
+
+# Of one row's reason, quoted in a refusal: the value it quotes may be a whole 64 KB field.
+REASON_CHARS = 200
 
 # (files done, files to read, rows read so far, the file being read)
 Progress = Callable[[int, int, int, str], None]
@@ -149,7 +153,7 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
         report.files = [str(f) for f in files]
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
-            raise LoadError(f"no files to load in {named} (hidden files are left out)")
+            raise LoadError(f"no files to load in {one_line(named)} (hidden files are left out)")
         given = options.mapping_format
         formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
         digests = file_digests(warehouse, files, options.force)
@@ -244,11 +248,14 @@ def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
     for s in staged:
         if s.quarantined_share > limit:
             total = sum(s.read.values())
-            reasons = sorted({redact_emails(r.reason) for r in s.rejected[:3]})
+            reasons = sorted(
+                {echoed(redact_emails(r.reason), REASON_CHARS) for r in s.rejected[:3]}
+            )
             raise FileRefused(
-                f"{s.path}: {len(s.rejected):,} of {total:,} rows ({s.quarantined_share:.0%}) "
-                f"failed their checks, more than the quarantine limit of {limit:.0%}; the file "
-                f"was refused whole. First reasons: {'; '.join(reasons)}"
+                f"{one_line(s.path)}: {len(s.rejected):,} of {total:,} rows "
+                f"({s.quarantined_share:.0%}) failed their checks, more than the quarantine "
+                f"limit of {limit:.0%}; the file was refused whole. First reasons: "
+                f"{'; '.join(reasons)}"
             )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from etl.echo import one_line
 from etl.identity import (
     HashKey,
     HashKeyError,
@@ -121,9 +122,9 @@ def refuse_if_changed(path: Path, digest: FileDigest) -> None:
         now = None
     if digest.identity is not None and now != digest.identity:
         raise FileChanged(
-            f"{path}: changed while it was read (it was being written, cut or replaced); "
-            "nothing was loaded and it is not recorded as loaded: load it again once it is "
-            "written whole"
+            f"{one_line(str(path))}: changed while it was read (it was being written, cut or "
+            "replaced); nothing was loaded and it is not recorded as loaded: load it again once "
+            "it is written whole"
         )
 
 

@@ -57,3 +57,7 @@ def test_the_inbox_logs_one_line_per_event(tmp_path):
     )
     assert "matches no export format Turnaround reads\\nExpected one of:\\n  - " in refusal
     assert Path(inbox / "failed" / "bad\nERROR turnaround.inbox: forged.csv").exists()
+    # The outcome lines on standard output escape the name too (rich wraps them at 140).
+    outcomes = done.stdout.splitlines()
+    assert outcomes[0].startswith("bad\\nERROR turnaround.inbox: forged.csv: failed (")
+    assert not [line for line in outcomes if line.startswith("ERROR turnaround.inbox: forged")]

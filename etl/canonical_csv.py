@@ -17,6 +17,7 @@ import polars as pl
 
 from data_contracts import CONTRACTS
 from etl.conform import conform
+from etl.echo import listed
 from etl.formats import Format, record_blocks
 from etl.frames import RawLookup, ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import customer_key, hash_email_ids, redact_column
@@ -68,7 +69,7 @@ def near_miss(head: str) -> str | None:
     extra = [c for c in header if c not in contract.column_names]
     repeated = sorted({c for c in header if header.count(c) > 1})
     problems = [
-        f"{label} {', '.join(columns)}"
+        f"{label} {listed(columns)}"  # a header of thousands of columns: the first ones
         for label, columns in (
             ("lacks the required column(s)", missing),
             ("has column(s) the format does not take:", extra),

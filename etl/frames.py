@@ -15,6 +15,7 @@ import polars as pl
 from data_contracts import CONTRACTS
 from data_contracts.rejected import Rejected
 from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
+from etl.echo import PROBLEM_CHARS, echoed, one_line
 
 # Metric fields that arrive separately from the ticket (Zendesk ticket_metrics), one row
 # per ticket; the loader applies them to the ticket, or holds them until it arrives.
@@ -199,11 +200,13 @@ class UnreadableFile(Exception):
     """A file that matches no known export format, or is broken as a whole."""
 
     def __init__(self, path: str, problem: str, expected: list[str]):
+        # The name and the problem (which may quote the file) on one line each, bounded.
+        problem = echoed(problem, PROBLEM_CHARS)
         self.path, self.problem, self.expected = path, problem, expected
         listed = "\n".join(f"  - {e}" for e in expected)
         # one: the format the file was read as, and refused by; several: none matched
         heading = "Read as" if len(expected) == 1 else "Expected one of"
-        super().__init__(f"{path}: {problem}\n{heading}:\n{listed}")
+        super().__init__(f"{one_line(path)}: {problem}\n{heading}:\n{listed}")
 
 
 def empty_frame(table: str) -> pl.DataFrame:

@@ -15,15 +15,19 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import secrets
+import stat
 import tomllib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+
+log = logging.getLogger("turnaround.identity")
 
 HASH_KEY_ENV = "TURNAROUND_HASH_KEY"
 SECRETS_FILE_ENV = "TURNAROUND_SECRETS_FILE"
@@ -172,16 +176,34 @@ def secrets_file(configured: Path | None = None) -> Path:
 
 
 def read_secrets_file(path: Path) -> str | None:
-    """The hash key a secrets file holds; None where the file does not exist."""
+    """The hash key a secrets file holds; None where the file does not exist. A file that
+    group or others may read or write is used, with a warning (docs/loading.md)."""
     if not path.exists():
         return None
     try:
         stored = tomllib.loads(path.read_text(encoding="utf-8")).get("hash_key")
+        warn_if_open(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise HashKeyError(f"cannot read the secrets file {path}: {exc}") from None
     if not isinstance(stored, str) or not stored.strip():
         raise HashKeyError(f'the secrets file {path} has no hash_key = "..." line')
     return stored.strip()
+
+
+def warn_if_open(path: Path) -> None:
+    """Log one warning where group or others may read or change the secrets file."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o066:
+        return
+    can = " and ".join(w for w, bits in (("read", 0o044), ("change", 0o022)) if mode & bits)
+    log.warning(
+        "the secrets file %s has mode %04o: other users can %s the email hash key in it; make "
+        "it private with chmod 600 %s",
+        path,
+        mode,
+        can,
+        path,
+    )
 
 
 def find_hash_key(configured_file: Path | None = None) -> HashKey | None:

@@ -7,20 +7,25 @@ already loaded before) or to ``failed/`` beside a ``<name>.reason.txt``. A run t
 reason outside the file (the warehouse, the hash key) leaves the entry where it is and stops
 the inbox run, so nothing is set aside for a fault the next run may not have. An entry still
 being written waits for the next run: a name ending in ``.part`` or ``.tmp``, or a change in the
-last ``settle_seconds``. The writer lock is taken once for the whole inbox run.
+last ``settle_seconds``. An entry that is, or holds, a symbolic link is refused unread: what
+a link points to is not what was put in the inbox. The writer lock is taken once for the whole
+inbox run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.echo import listed, one_line
 from etl.frames import UnreadableFile
 from etl.load import (
+    FileChanged,
     FileRefused,
     LoadOptions,
     expand,
@@ -29,6 +34,7 @@ from etl.load import (
     run_locked,
 )
 from etl.report import RunReport, utc_now
+from etl.run_record import record_failure
 from warehouse.access import Warehouse
 
 log = logging.getLogger("turnaround.inbox")
@@ -36,6 +42,10 @@ log = logging.getLogger("turnaround.inbox")
 PROCESSED, FAILED = "processed", "failed"
 PARTIAL_SUFFIXES = (".part", ".tmp")
 DEFAULT_SETTLE_SECONDS = 5.0
+
+
+class InboxError(Exception):
+    """The inbox folder itself cannot be used as it is; the message says why."""
 
 
 @dataclass
@@ -81,12 +91,24 @@ def _still_arriving(path: Path, settle_seconds: float, now: float) -> str | None
     return None
 
 
+def links_in(entry: Path) -> list[str]:
+    """The symbolic links an entry is or holds, named from the inbox: none is ever read."""
+    if entry.is_symlink():
+        return [entry.name]
+    if not entry.is_dir():
+        return []
+    return [str(p.relative_to(entry.parent)) for p in sorted(entry.rglob("*")) if p.is_symlink()]
+
+
 def scan(inbox: Path, settle_seconds: float) -> tuple[list[Path], list[dict]]:
-    """The entries ready to load, in name order, and those that wait."""
+    """The entries ready to load (or to refuse: a link), in name order, and those that wait."""
     now = time.time()
     ready, waiting = [], []
     for entry in sorted(inbox.iterdir()):
         if entry.name in (PROCESSED, FAILED) or entry.name.startswith("."):
+            continue
+        if links_in(entry):  # refused unread, before anything follows the link
+            ready.append(entry)
             continue
         why = _still_arriving(entry, settle_seconds, now)
         if why is None:
@@ -96,8 +118,23 @@ def scan(inbox: Path, settle_seconds: float) -> tuple[list[Path], list[dict]]:
     return ready, waiting
 
 
+def link_refusal(entry: Path, links: list[str]) -> str:
+    """Why an entry that is or holds a symbolic link is refused."""
+    if links == [entry.name]:
+        what = "is a symbolic link"
+    else:
+        what = f"holds a symbolic link ({listed(links, 3)})"
+    return (
+        f"{one_line(entry.name)} {what}: the inbox reads only files put into it, never what a link "
+        "points to; copy the file in, or load it by name (turnaround load PATH)"
+    )
+
+
 def _move(entry: Path, folder: Path, batch_id: str) -> Path:
-    """Move an entry into ``folder``, never over an earlier one of the same name."""
+    """Move an entry (a link as the link itself) into ``folder``, never over an earlier one
+    of the same name."""
+    if folder.is_symlink():  # what lands there must not land where a link points
+        raise InboxError(f"{folder} is a symbolic link; make it a folder")
     folder.mkdir(exist_ok=True)
     target = folder / entry.name
     if target.exists():
@@ -130,13 +167,18 @@ def run_inbox(
             report = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
             outcome = EntryOutcome(entry.name, report)
             run.outcomes.append(outcome)
+            links = links_in(entry)  # looked at again now: an entry may change after the scan
             try:
+                if links:
+                    refuse_unread(warehouse, entry, report, link_refusal(entry, links))
                 run_locked(warehouse, [entry], options, report, progress)
+            except FileChanged as exc:  # still being written: the next run reads it whole
+                log.warning("%s: left in the inbox for the next run: %s", entry.name, exc)
+                continue
             except (FileRefused, UnreadableFile) as exc:  # the file is at fault: set it aside
                 moved = _move(entry, inbox / FAILED, report.batch_id)
-                reason = moved.with_name(moved.name + ".reason.txt")
                 text = f"run {report.batch_id} failed: {report.message or exc}".rstrip()
-                reason.write_text(text + "\n", encoding="utf-8")
+                write_reason(moved.with_name(moved.name + ".reason.txt"), text + "\n")
                 outcome.moved_to = str(moved)
                 log.error("%s: refused, moved to %s: %s", entry.name, moved, exc)
                 continue
@@ -145,3 +187,21 @@ def run_inbox(
                 break
             outcome.moved_to = str(_move(entry, inbox / PROCESSED, report.batch_id))
     return run
+
+
+def refuse_unread(warehouse: Warehouse, entry: Path, report: RunReport, why: str) -> None:
+    """Record a run that refused ``entry`` without opening it, and raise its refusal."""
+    report.files = [str(entry)]
+    report.fail("failed", why)
+    record_failure(warehouse, report)
+    raise FileRefused(why, report)
+
+
+def write_reason(path: Path, text: str) -> None:
+    """Write a reason file readable by its owner only: a reason may quote the file (its
+    header, a value). A link put where the reason goes is refused, never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, 0o600)  # whatever the umask, and for a file that was there before
+        file.write(text)

@@ -22,12 +22,14 @@ import sqlalchemy as sa
 
 from data_contracts.plausible import TimeRange
 from etl.apply import apply_staged, plan_merges
+from etl.echo import echoed, one_line
 from etl.formats import detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
 from etl.load_options import (
     DEFAULT_QUARANTINE_LIMIT,
     DEFAULT_WAIT_SECONDS,
+    FileChanged,
     FileRefused,
     LoadError,
     LoadOptions,
@@ -40,6 +42,7 @@ from etl.preflight import (
     file_digests,
     hash_key_for,
     not_loaded_yet,
+    refuse_if_changed,
     warehouse_state,
 )
 from etl.report import RunReport, utc_now
@@ -60,6 +63,9 @@ log = logging.getLogger("turnaround.load")
 # DuckDB's memory for the merge (it spills to disk beyond it); the staging database has its
 # own limit (etl.staging), closed before the merge begins.
 MERGE_MEMORY_LIMIT = "3GB"
+
+# Of one row's reason, quoted in a refusal: the value it quotes may be a whole 64 KB field.
+REASON_CHARS = 200
 
 # (files done, files to read, rows read so far, the file being read)
 Progress = Callable[[int, int, int, str], None]
@@ -131,13 +137,24 @@ def run_locked(
     report: RunReport,
     progress: Progress | None = None,
 ) -> RunReport:
-    """One run, with the writer lock already held."""
+    """One run, with the writer lock already held. No lock is waited for longer than
+    ``options.wait_seconds``: the readers' gate before the read, the write window, and the
+    failure's own record."""
+    read_wait = warehouse.read_wait_seconds
+    warehouse.read_wait_seconds = min(read_wait, options.wait_seconds)
+    try:
+        return _run(warehouse, paths, options, report, progress)
+    finally:
+        warehouse.read_wait_seconds = read_wait
+
+
+def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) -> RunReport:
     try:
         files = expand(paths)
         report.files = [str(f) for f in files]
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
-            raise LoadError(f"no files to load in {named} (hidden files are left out)")
+            raise LoadError(f"no files to load in {one_line(named)} (hidden files are left out)")
         given = options.mapping_format
         formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
         digests = file_digests(warehouse, files, options.force)
@@ -155,7 +172,7 @@ def run_locked(
                 sources=options.sources,
                 default=options.source_default,
             )
-            staged = _stage(to_read, ctx, report, staging, plausible, progress)
+            staged = _stage(to_read, digests, ctx, report, staging, plausible, progress)
             refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged, plausible)
             plans = plan_merges(staging, staged)
@@ -163,7 +180,10 @@ def run_locked(
             _merge(warehouse, options, report, staged, plans, key, digests)
     except Exception as exc:
         report.fail("failed", str(exc))
-        record_failure(warehouse, report)
+        # A run that waited out its bound already goes to the journal without a second wait.
+        record_failure(
+            warehouse, report, 0 if isinstance(exc, WarehouseBusy) else options.wait_seconds
+        )
         if isinstance(exc, LoadError):
             exc.report = report
             raise
@@ -188,6 +208,7 @@ def closing_staging() -> Iterator[Staging]:
 
 def _stage(
     to_read,
+    digests,
     ctx: ReadContext,
     report: RunReport,
     staging: Staging,
@@ -211,6 +232,7 @@ def _stage(
                 progress(index, len(to_read), rows, str(path))
 
         one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
+        refuse_if_changed(path, digests[path])  # its digest must be of what was read
         read = sum(one.read.values()) + sum(one.skipped.values())
         rows = done_before + read
         log.info(
@@ -234,11 +256,14 @@ def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
     for s in staged:
         if s.quarantined_share > limit:
             total = sum(s.read.values())
-            reasons = sorted({redact_emails(r.reason) for r in s.rejected[:3]})
+            reasons = sorted(
+                {echoed(redact_emails(r.reason), REASON_CHARS) for r in s.rejected[:3]}
+            )
             raise FileRefused(
-                f"{s.path}: {len(s.rejected):,} of {total:,} rows ({s.quarantined_share:.0%}) "
-                f"failed their checks, more than the quarantine limit of {limit:.0%}; the file "
-                f"was refused whole. First reasons: {'; '.join(reasons)}"
+                f"{one_line(s.path)}: {len(s.rejected):,} of {total:,} rows "
+                f"({s.quarantined_share:.0%}) failed their checks, more than the quarantine "
+                f"limit of {limit:.0%}; the file was refused whole. First reasons: "
+                f"{'; '.join(reasons)}"
             )
 
 
@@ -310,6 +335,7 @@ def summary(report: RunReport) -> str:
 __all__ = [
     "DEFAULT_QUARANTINE_LIMIT",
     "DEFAULT_WAIT_SECONDS",
+    "FileChanged",
     "FileDigest",
     "FileRefused",
     "LoadError",

@@ -60,3 +60,7 @@ class LoadRefused(LoadError):
 
 class FileRefused(LoadError):
     """A file was refused whole for its content (more bad rows than the quarantine limit)."""
+
+
+class FileChanged(LoadError):
+    """A file changed while the run read it: what was read is not the file any more."""

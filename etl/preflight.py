@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from etl.echo import one_line
 from etl.identity import (
     HashKey,
     HashKeyError,
@@ -20,7 +22,7 @@ from etl.identity import (
     load_hash_key,
     secrets_file,
 )
-from etl.load_options import LoadError, LoadOptions
+from etl.load_options import FileChanged, LoadError, LoadOptions
 from etl.report import RunReport
 from warehouse.access import Warehouse
 from warehouse.schema import check_schema, loaded_files, meta_value, schema_version
@@ -34,6 +36,14 @@ class FileDigest:
     size_bytes: int
     modified_ns: int | None = None
     hashed: bool = True  # False: taken from the warehouse, the file's size and time unchanged
+    # The file as it was before it was hashed (size, times, inode): the read must find it so.
+    identity: tuple[int, ...] | None = None
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's content does: its size and modification time, the
+    change time (which no user can set back) and the inode (a file replaced by a rename)."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
 
 
 @dataclass
@@ -71,12 +81,15 @@ def hash_key_for(options: LoadOptions, state: WarehouseState) -> HashKey:
 
 
 def file_digest(path: Path) -> FileDigest:
-    stat = path.stat()
+    """The file's content hash, with its size, times and inode from before the hash."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
+        stat = os.fstat(file.fileno())  # before the first byte is read: a later write shows
         while chunk := file.read(1 << 20):
             digest.update(chunk)
-    return FileDigest(digest.hexdigest(), stat.st_size, stat.st_mtime_ns)
+    return FileDigest(
+        digest.hexdigest(), stat.st_size, stat.st_mtime_ns, identity=file_identity(stat)
+    )
 
 
 def file_digests(
@@ -91,10 +104,28 @@ def file_digests(
         stat = path.stat()
         sha = known.get((str(path), stat.st_size, stat.st_mtime_ns))
         if sha is not None:
-            digests[path] = FileDigest(sha, stat.st_size, stat.st_mtime_ns, hashed=False)
+            digests[path] = FileDigest(
+                sha, stat.st_size, stat.st_mtime_ns, hashed=False, identity=file_identity(stat)
+            )
         else:
             digests[path] = file_digest(path)
     return digests
+
+
+def refuse_if_changed(path: Path, digest: FileDigest) -> None:
+    """Raise FileChanged where ``path`` is not the file ``digest`` was taken of: written, cut
+    or replaced since. Called once the file is read, it judges by size, times and inode
+    alone, without reading the file again (docs/loading.md, "A file that changes")."""
+    try:
+        now = file_identity(path.stat())
+    except OSError:
+        now = None
+    if digest.identity is not None and now != digest.identity:
+        raise FileChanged(
+            f"{one_line(str(path))}: changed while it was read (it was being written, cut or "
+            "replaced); nothing was loaded and it is not recorded as loaded: load it again once "
+            "it is written whole"
+        )
 
 
 def _loaded_by_path(warehouse: Warehouse, files: list[Path]) -> dict[tuple, str]:

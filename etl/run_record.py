@@ -29,14 +29,17 @@ def record_run(conn: sa.Connection, report: RunReport) -> None:
         conn.execute(tables["etl_run_files"].insert(), report.file_rows())
 
 
-def record_failure(warehouse: Warehouse, report: RunReport) -> None:
-    """Write a failed run's history row; where the warehouse cannot take it now (busy, or an
-    older schema), the run journal keeps it for the next writer."""
+def record_failure(
+    warehouse: Warehouse, report: RunReport, wait_seconds: float = FAILURE_RECORD_WAIT_SECONDS
+) -> None:
+    """Write a failed run's history row, waiting up to ``wait_seconds`` (at most
+    FAILURE_RECORD_WAIT_SECONDS) for the write window; where the warehouse cannot take it now
+    (busy, or an older schema), the run journal keeps it for the next writer."""
     if not warehouse.file_exists():  # a failed first load makes no warehouse to say so
         _journal_or_log(warehouse, report)
         return
     try:
-        with warehouse.write(FAILURE_RECORD_WAIT_SECONDS) as conn:
+        with warehouse.write(min(wait_seconds, FAILURE_RECORD_WAIT_SECONDS)) as conn:
             ensure_schema(conn, warehouse.display)
             record_run(conn, report)
     except (WarehouseBusy, SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:

@@ -26,6 +26,7 @@ from data_contracts.plausible import TimeRange
 from data_contracts.text import storable
 from data_contracts.validate import ValidationResult, validate, validate_times
 from etl.conform import unstorable_text
+from etl.echo import echoed, one_line
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
@@ -63,7 +64,7 @@ class StagedFile:
 
     def report_notes(self) -> list[str]:
         """What the run report says about this file beyond its counts."""
-        name = Path(self.path).name
+        name = one_line(Path(self.path).name)
         notes = [f"{name}: {note}" for note in self.notes]
         by_column: dict[tuple, list[tuple[str, int]]] = {}
         for (column, value, given, table), count in self.unmapped.items():
@@ -71,7 +72,7 @@ class StagedFile:
         for (column, given, table), values in by_column.items():
             values.sort(key=lambda item: (-item[1], item[0]))
             listed = ", ".join(
-                f"{value!r} ({count:,} row{'' if count == 1 else 's'})"
+                f"{echoed(repr(value))} ({count:,} row{'' if count == 1 else 's'})"
                 for value, count in values[:5]
             )
             more = f" and {len(values) - 5:,} more" if len(values) > 5 else ""

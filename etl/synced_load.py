@@ -71,12 +71,13 @@ def load_synced(
         except (SyncedSourceError, sa.exc.SQLAlchemyError) as exc:
             message = str(exc).splitlines()[0]
             report.fail("failed", f"cannot read the synced tables: {message}")
-            record_failure(warehouse, report)
+            record_failure(warehouse, report, options.wait_seconds)
             raise LoadError(report.message, report) from None
         if snap.records == 0:
             report.status, report.ended_at = "skipped", utc_now()
             report.message = "nothing was synced since the last run"
-            record_failure(warehouse, report)  # a run with nothing to do is recorded too
+            # A run with nothing to do is recorded too.
+            record_failure(warehouse, report, options.wait_seconds)
             return report
         updated = dataclasses.replace(options, meta_updates=((snap.watermark_key, snap.watermark),))
         return run_locked(warehouse, [snap.path], updated, report, progress)

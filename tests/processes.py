@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -101,3 +102,32 @@ def hold_reader(url: str, seconds: float) -> subprocess.Popen:
 
 def json_out(result: subprocess.CompletedProcess):
     return json.loads(result.stdout)
+
+
+def hold_flock(path: Path, user: str | None = None) -> subprocess.Popen:
+    """A process that opens ``path`` read-only, as any user who can read it may, and holds an
+    exclusive flock on it until its standard input closes. It prints ``holding`` once it
+    holds the lock, or ``refused <reason>`` when it cannot open the file. ``user``: run as
+    that user (``runuser``; the tests must run as root)."""
+    code = textwrap.dedent(
+        """
+        import fcntl, os, sys
+        try:
+            fd = os.open(sys.argv[1], os.O_RDONLY)
+        except OSError as exc:
+            print("refused", exc.strerror, flush=True)
+            sys.exit(0)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("holding", flush=True)
+        sys.stdin.read()
+        """
+    )
+    python = sys.executable
+    if user is not None:  # the suite's Python may sit in a folder that user cannot enter
+        python = shutil.which("python3", path="/usr/bin:/bin") or python
+    command = [python, "-I", "-c", code, str(path)]
+    if user is not None:
+        command = ["runuser", "-u", user, "--", *command]
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )

@@ -2,7 +2,8 @@
 
 Log records go to standard error through ``logging``: plain lines with a UTC timestamp when
 standard output is not a terminal (cron, systemd, Airflow keep them as they are), rich's
-coloured lines when it is. Results (tables, ``--json``) go to standard output alone.
+coloured lines when it is. Either way one record is one line (``etl.echo.one_line``).
+Results (tables, ``--json``) go to standard output alone.
 """
 
 from __future__ import annotations
@@ -15,11 +16,23 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from etl.echo import one_line
+
 LEVELS = ("debug", "info", "warning", "error")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class _UtcFormatter(logging.Formatter):
+class _OneLineFormatter(logging.Formatter):
+    """One record, one line: control characters in the message are escaped (``\\n``), so a
+    file name or a quoted value cannot start a line of its own. A traceback stays as it is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__)  # a copy: other handlers see the original
+        record.msg, record.args = one_line(record.getMessage()), None
+        return super().format(record)
+
+
+class _UtcFormatter(_OneLineFormatter):
     converter = time.gmtime
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
@@ -39,6 +52,7 @@ def setup_logging(level: str = "info") -> None:
         handler: logging.Handler = RichHandler(
             console=Console(stderr=True), show_path=False, log_time_format="%H:%M:%S"
         )
+        handler.setFormatter(_OneLineFormatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_UtcFormatter(PLAIN_FORMAT))

@@ -138,6 +138,11 @@ class Warehouse:
             lock.acquire(time.monotonic() + wait_seconds, "another load to finish", self._notice)
         except LockTimeout:
             found = read_holder(lock.path)
+            if not found:  # no load: something else opened the lock file and holds it
+                raise WarehouseBusy(
+                    f"another process holds {lock.path} (it is no load: a load writes its pid "
+                    f"there); waited {wait_seconds:g} s"
+                ) from None
             raise WarehouseBusy(
                 f"another load is running ({describe_holder(found)}); waited {wait_seconds:g} s"
             ) from None

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from warehouse.locks import lock_folder
+from warehouse.locks import lock_folder, open_lock_file
 from warehouse.schema import etl_runs
 
 TIMESTAMPS = ("started_at", "ended_at")
@@ -28,10 +29,9 @@ def journal_path(database: Path) -> Path:
 
 def append(database: Path, run_row: dict) -> None:
     """Add one etl_runs row to the journal (appends are whole lines, under an flock)."""
-    path = journal_path(database)
-    path.parent.mkdir(exist_ok=True)
     line = json.dumps(run_row, default=_text) + "\n"
-    with path.open("a", encoding="utf-8") as file:
+    fd = open_lock_file(journal_path(database), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "a", encoding="utf-8") as file:  # no more open than the warehouse
         fcntl.flock(file, fcntl.LOCK_EX)
         file.write(line)
 

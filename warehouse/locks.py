@@ -13,6 +13,9 @@ lock files in a folder beside the warehouse (``turnaround.duckdb.locks/``), each
 - ``readers``: held shared by every open reader connection; a writer takes it exclusively
   for its write window, after the readers already in have finished.
 
+The lock files are no more open than the warehouse file (``file_mode``): flock works on a
+read-only descriptor, so whoever can open one can hold it.
+
 PostgreSQL needs none of this (readers never block there); its writers take an advisory lock
 instead (``warehouse.access``).
 """
@@ -23,6 +26,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +46,50 @@ def lock_folder(database: Path) -> Path:
     return database.with_name(database.name + ".locks")
 
 
+def file_mode(database: Path) -> int:
+    """The mode of the files in a warehouse's lock folder: the warehouse file's read and write
+    bits (0600 before it exists). flock works on a read-only descriptor, so whoever can open a
+    lock file can hold it; whoever can read the warehouse can keep a writer out through
+    DuckDB's own lock already, so a lock file opens to no one else."""
+    try:
+        return stat.S_IMODE(database.stat().st_mode) & 0o666
+    except FileNotFoundError:
+        return 0o600
+
+
+def folder_mode(mode: int) -> int:
+    """A lock folder's mode: a lock file's, with entry for those who may read."""
+    return mode | (mode & 0o444) >> 2
+
+
+def open_lock_file(path: Path, flags: int) -> int:
+    """Open (with ``os.O_CREAT``: create) a file of a warehouse's lock folder, making the
+    folder where it is missing; the folder and the file get their modes set explicitly,
+    whatever the umask, and again when the warehouse's mode changed since (where this user
+    owns them)."""
+    folder = path.parent
+    database = folder.with_name(folder.name.removesuffix(".locks"))
+    mode = file_mode(database)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    _set_mode(folder, folder_mode(mode))
+    fd = os.open(path, flags | os.O_CLOEXEC, mode)
+    _set_mode(fd, mode)
+    return fd
+
+
+def _set_mode(target: Path | int, mode: int) -> None:
+    """chmod ``target`` (a path, or a descriptor) to ``mode`` where this user owns it and its
+    mode differs; on a read-only mount it stays as it is."""
+    found = os.stat(target)
+    if found.st_uid != os.geteuid() or stat.S_IMODE(found.st_mode) == mode:
+        return
+    try:
+        os.chmod(target, mode)
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
+
+
 @dataclass
 class FileLock:
     """One flock on one file; ``acquire`` waits up to a deadline, telling ``notice`` once.
@@ -54,6 +102,7 @@ class FileLock:
     shared: bool = False
     writable: bool = False
     fd: int | None = None
+    held: bool = False
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free now. A folder that cannot hold lock files (a read-only
@@ -67,6 +116,7 @@ class FileLock:
             fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        self.held = True
         return True
 
     def acquire(self, deadline: float, waiting_for: str, notice: Notice | None) -> None:
@@ -88,8 +138,10 @@ class FileLock:
 
     def release(self) -> None:
         if self.fd is not None:
+            if self.writable and self.held:  # a holder record names a holder that is there
+                os.ftruncate(self.fd, 0)
             os.close(self.fd)  # closing the descriptor drops its flock
-            self.fd = None
+            self.fd, self.held = None, False
 
     def write_holder(self, holder: dict) -> None:
         """Record who holds this (exclusive) lock, for the message a waiter prints."""
@@ -114,10 +166,9 @@ def _open(path: Path, writable: bool, required: bool) -> int | None:
     None and passes: no writer can write there either. A writer (``required``) must get its
     lock, and an error says why it cannot.
     """
-    flags = (os.O_RDWR if writable else os.O_RDONLY) | os.O_CREAT | os.O_CLOEXEC
+    flags = (os.O_RDWR if writable else os.O_RDONLY) | os.O_CREAT
     try:
-        path.parent.mkdir(exist_ok=True)
-        return os.open(path, flags, 0o666)
+        return open_lock_file(path, flags)
     except OSError as exc:
         if required or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT):
             raise

@@ -163,14 +163,14 @@ def pull(
     except (ApiError, OSError, sa.exc.SQLAlchemyError, WarehouseError) as exc:
         reason = str(exc) if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
         report.fail("failed", f"{settings.source}: {reason}")
-        record_failure(warehouse, report)
+        record_failure(warehouse, report, options.wait_seconds)
         raise LoadError(report.message, report) from None
     log.info("%s: %s page(s), %s record(s)", command, f"{fetched.pages:,}", f"{fetched.records:,}")
     moved = ((META_PREFIX + account, json.dumps(fetched.positions, sort_keys=True)),)
     if not fetched.files:  # nothing new: the positions stay, the run says so
         report.status, report.ended_at = "skipped", utc_now()
         report.message = f"{settings.source}: nothing new since the last pull"
-        record_failure(warehouse, report)
+        record_failure(warehouse, report, options.wait_seconds)
         return report
     run = dataclasses.replace(
         options,

@@ -174,3 +174,31 @@ def test_a_cut_off_address_in_a_broken_row_is_kept_nowhere(engine, tmp_path):
     with engine.connect() as conn:
         quarantined = conn.execute(sa.text("select raw_row, customer_id from quarantine")).all()
     assert quarantined == [(",<email>", None)]
+
+
+def test_a_secrets_file_others_can_read_is_used_with_a_warning(tmp_path):
+    from tests.processes import cli
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('hash_key = "a-key-others-can-read"\n')
+    tickets = _write(tmp_path / "tickets.csv", TICKETS_HEADER, [_ticket("1", "bob@example.org")])
+    env = {k: v for k, v in os.environ.items() if k != "TURNAROUND_HASH_KEY"}
+    env["TURNAROUND_SECRETS_FILE"] = str(secrets)
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    warnings = {}
+    for mode in (0o644, 0o600):
+        secrets.chmod(mode)
+        done = cli("load", str(tickets), "--warehouse", url, "--force", env=env)
+        assert done.returncode == 0, done.stderr
+        warnings[mode] = [line for line in done.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings[0o644]) == 1
+    assert warnings[0o644][0].endswith(
+        f"turnaround.identity: the secrets file {secrets} has mode 0644: other users can read "
+        f"the email hash key in it; make it private with chmod 600 {secrets}"
+    )
+    assert warnings[0o600] == []
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select customer_id from tickets")).scalar()
+    engine.dispose()
+    assert stored == email_customer_id("bob@example.org", "a-key-others-can-read")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -200,3 +201,71 @@ def test_a_folder_of_hidden_files_waits_and_blocks_nothing(any_warehouse_url, in
     run = run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions())
     assert [(o.entry, o.report.status) for o in run.outcomes] == [("nps.csv", "succeeded")]
     assert [w["entry"] for w in run.waiting] == ["a-folder"]
+
+
+def test_the_inbox_never_follows_a_link_and_keeps_reasons_private(tmp_path, inbox):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    salaries = private / "salaries.csv"
+    salaries.write_text("ticket_id,customer_id,created_at,salary_of_the_ceo\n1,c1,2024-01-01,9\n")
+    salaries.chmod(0o600)
+    survey = _arrive(private / "survey.csv", _nps(4, first_id=500))
+    (inbox / "salaries.csv").symlink_to(salaries)
+    (inbox / "survey.csv").symlink_to(survey)
+    (inbox / "shadow").symlink_to("/etc/shadow")
+    (inbox / "gone.csv").symlink_to(tmp_path / "no-such-file.csv")
+    _arrive(inbox / "night" / "nps.csv", _nps(2, first_id=900))
+    (inbox / "night" / "more.csv").symlink_to(survey)  # a folder holding a link
+    _arrive(inbox / "nps.csv", _nps(3))
+    _arrive(inbox / "broken.csv", "ticket_id,customer_id,created_at,secret_column\n1,c1,x,y\n")
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+
+    done = cli("load", "--inbox", str(inbox), "--warehouse", url, "--json")
+    assert done.returncode == 1, done.stderr  # the links failed
+    runs = {r["entry"]: r for r in json_out(done)["runs"]}
+    assert {entry: r["status"] for entry, r in runs.items()} == {
+        "broken.csv": "failed",
+        "gone.csv": "failed",
+        "night": "failed",
+        "nps.csv": "succeeded",
+        "salaries.csv": "failed",
+        "shadow": "failed",
+        "survey.csv": "failed",
+    }
+    assert runs["salaries.csv"]["message"] == (
+        "salaries.csv is a symbolic link: the inbox reads only files put into it, never what a "
+        "link points to; copy the file in, or load it by name (turnaround load PATH)"
+    )
+    assert runs["night"]["message"].startswith("night holds a symbolic link (night/more.csv):")
+    failed = inbox / "failed"
+    assert (failed / "shadow").is_symlink() and (failed / "salaries.csv").is_symlink()
+    reasons = sorted(failed.glob("*.reason.txt"))
+    assert len(reasons) == 6
+    for reason in reasons:
+        text = reason.read_text()
+        assert "salary_of_the_ceo" not in text and "root:" not in text
+        assert stat.S_IMODE(reason.stat().st_mode) == 0o600, reason
+    assert "secret_column" in (failed / "broken.csv.reason.txt").read_text()
+    assert salaries.read_text().startswith("ticket_id,") and survey.exists()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        ids = sorted(conn.execute(sa.text("select response_id from nps_responses")).scalars())
+    engine.dispose()
+    assert ids == ["r0", "r1", "r2"]  # nothing of the linked survey, nor of the folder
+
+    # Named on the command line, a link is what the user asked for: it loads.
+    named = cli("load", str(failed / "survey.csv"), "--warehouse", url, "--json")
+    assert named.returncode == 0, named.stderr
+    assert json_out(named)["status"] == "succeeded"
+
+
+def test_a_failed_folder_that_is_a_link_is_not_written_through(tmp_path, inbox):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (inbox / "failed").symlink_to(elsewhere)
+    _arrive(inbox / "broken.csv", "hello\n")
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    done = cli("load", "--inbox", str(inbox), "--warehouse", url)
+    assert done.returncode == 1
+    assert f"{inbox / 'failed'} is a symbolic link; make it a folder" in done.stderr
+    assert list(elsewhere.iterdir()) == [] and (inbox / "broken.csv").exists()

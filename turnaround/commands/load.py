@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from etl.echo import one_line
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
@@ -92,8 +93,8 @@ def load(
         typer.Option(
             "--wait",
             min=0,
-            help="Seconds to wait for another load to finish before giving up "
-            "(default: the config's load.wait_seconds, else 300)",
+            help="Seconds to wait for another load to finish before giving up, and at most "
+            "for any lock the load takes (default: the config's load.wait_seconds, else 300)",
             show_default=False,
         ),
     ] = None,
@@ -272,15 +273,19 @@ def print_report(report) -> None:
         out.print(table)
     for skipped in report.skipped_files:
         out.print(
-            f"{Path(skipped['file']).name}: already loaded in run {skipped['loaded_in']}; "
-            "skipped (--force reads it again)",
+            one_line(
+                f"{Path(skipped['file']).name}: already loaded in run {skipped['loaded_in']}; "
+                "skipped (--force reads it again)"
+            ),
             highlight=False,
         )
     failing = [c for c in report.checks if not c.success]
     for check in failing:
         out.print(
-            f"{Path(check.source_file).name} {check.target_table}: {check.failing_count:,} "
-            f"row(s) failed {check.check_name}, e.g. {check.example_reason}",
+            one_line(
+                f"{Path(check.source_file).name} {check.target_table}: {check.failing_count:,} "
+                f"row(s) failed {check.check_name}, e.g. {check.example_reason}"
+            ),
             highlight=False,
         )
     for note in report.notes:
@@ -305,7 +310,7 @@ def _outcome_line(outcome) -> str:
         detail = (report.message or "").splitlines()[0] if report.message else ""
     moved = Path(outcome.moved_to) if outcome.moved_to else None
     where = f"{moved.parent.name}/{moved.name}" if moved else "left in the inbox for the next run"
-    return f"{outcome.entry}: {report.status} ({detail}) -> {where}"
+    return one_line(f"{outcome.entry}: {report.status} ({detail}) -> {where}")
 
 
 def _load_inbox(target, inbox: Path, options, run) -> None:
@@ -328,7 +333,7 @@ def _load_inbox(target, inbox: Path, options, run) -> None:
         for outcome in result.outcomes:
             out.print(_outcome_line(outcome), highlight=False)
         for waiting in result.waiting:
-            out.print(f"{waiting['entry']}: waits ({waiting['why']})", highlight=False)
+            out.print(one_line(f"{waiting['entry']}: waits ({waiting['why']})"), highlight=False)
         if not result.outcomes and not result.waiting:
             out.print(f"Nothing has arrived in {inbox}.", highlight=False)
     if result.failed:

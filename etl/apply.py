@@ -19,16 +19,10 @@ from etl.merge import DUPLICATE, INSERT, REPLACE, merge
 from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
 from etl.staging import StagedRows, Staging
-from warehouse.schema import METRIC_COLUMNS, customer_identities, tables
+from etl.version_order import staged_ranking
+from warehouse.schema import TICKET_METRIC_COLUMNS, customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
-# Metric columns a ticket keeps when a newer version of it arrives without them.
-TICKET_METRIC_COLUMNS = (
-    *METRIC_COLUMNS,
-    "first_reply_business_minutes",
-    "first_resolution_minutes",
-    "metrics_updated_at",
-)
 CANONICAL = {
     "tickets": ("source", "ticket_id"),
     "nps_responses": ("source", "response_id"),
@@ -68,12 +62,14 @@ class TablePlan:
 
 
 def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
-    """Rank every staged table latest-per-key in the staging database, before the merge."""
+    """Rank every staged table latest-per-key in the staging database, before the merge
+    (etl/version_order.py)."""
     plans = []
     for target, name, key in MERGES:
         if not staging.has(name):
             continue
-        latest, superseded = staging.split_latest(name, key)
+        ranking = staged_ranking(tables[target], staging.columns(name))
+        latest, superseded = staging.split_latest(name, key, ranking)
         wanted = {c.name for c in tables[target].columns} | {"row_number"}
         plan = TablePlan(
             target,
@@ -89,6 +85,7 @@ def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
                 [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],
                 where="updated_at is not null",
                 one_per=(*versions.KEY, "updated_at"),
+                first_in=ranking,  # of a run's versions at one instant, the winner
             )
         if target in CANONICAL:
             plan.absent = {s.path: s.absent[target] for s in staged if s.absent.get(target)}

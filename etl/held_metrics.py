@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from etl.version_order import sorts_after
 from warehouse.dialect import add_minutes
 from warehouse.schema import held_ticket_metrics as held
 from warehouse.schema import tickets
@@ -53,10 +54,19 @@ def _new_values() -> dict[str, sa.ColumnElement]:
 
 def _is_stale() -> sa.ColumnElement[bool]:
     """The held row is not newer than the metrics the ticket already carries: dated metrics
-    are replaced only by newer dated ones, never by undated ones."""
+    are replaced only by newer dated ones, never by undated ones; of the same source time,
+    by values that sort after the ticket's (etl/version_order.py, in the held table's column
+    order: ``_new_values`` lists them so)."""
+    carried = tickets.c.metrics_updated_at
+    measured = {k: v for k, v in _new_values().items() if k != "metrics_updated_at"}
+    tie_won = sorts_after(measured.values(), [tickets.c[name] for name in measured])
     return sa.and_(
-        tickets.c.metrics_updated_at.is_not(None),
-        sa.or_(held.c.updated_at.is_(None), held.c.updated_at <= tickets.c.metrics_updated_at),
+        carried.is_not(None),
+        sa.or_(
+            held.c.updated_at.is_(None),
+            held.c.updated_at < carried,
+            sa.and_(held.c.updated_at == carried, sa.not_(tie_won)),
+        ),
     )
 
 

@@ -3,7 +3,8 @@
 The batch is staged in a temporary table; each staged row is then classified against
 what the warehouse holds under its key:
 - ``insert``: the key is new;
-- ``replace``: the key exists and the staged row is newer: a later ``updated_at``; where
+- ``replace``: the key exists and the staged row is newer: a later ``updated_at``, or the
+  same one and content that sorts after the stored row's (etl/version_order.py); where
   neither row has an ``updated_at`` (or the table has none), different content, so the later
   load wins; a dated row replaces an undated one with different content, and an undated
   row never replaces a dated one;
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from etl import versions
 from etl.staging import StagedRows, insert_rows
+from etl.version_order import content_terms, sorts_after
 
 INSERT, REPLACE, DUPLICATE = "insert", "replace", "duplicate"
 
@@ -54,8 +56,10 @@ def _is_newer(stage: sa.Table, target: sa.Table, key: tuple[str, ...]) -> sa.Col
     if "updated_at" not in target.c:
         return differs
     staged, stored = stage.c.updated_at, target.c.updated_at
+    tie_won = sorts_after(content_terms(target, stage.c), content_terms(target, target.c))
     return sa.or_(
         staged > stored,
+        sa.and_(staged == stored, tie_won),  # the same source time: the greater content
         sa.and_(stored.is_(None), differs),  # undated stored row: a dated or later load wins
     )
 
@@ -120,7 +124,14 @@ def merge(
             _key_match(stage, target, key), stage.c.merge_action == REPLACE
         )
         if history:
-            versions.keep_replaced(conn, replaced)
+            # A row replaced by one of the same source time lost a tie: at that instant the
+            # ticket was the winner alone, so the loser joins no history.
+            older = sa.exists().where(
+                _key_match(stage, target, key),
+                stage.c.merge_action == REPLACE,
+                stage.c.updated_at > target.c.updated_at,
+            )
+            versions.keep_replaced(conn, older)
         conn.execute(target.delete().where(replaced))
         written = [c.name for c in target.columns]
         conn.execute(

@@ -31,6 +31,7 @@ FAILED = "__failed"
 PREFIX = "turnaround-staging-"
 OWNER = "pid"  # the process whose run the folder is
 ATTACHED = "turnaround_staging"  # the staging database's name while a DuckDB merge reads it
+LAST_READ = "load_order desc"
 
 
 def remove_abandoned() -> list[Path]:
@@ -106,15 +107,12 @@ class Staging:
     def columns(self, name: str) -> list[str]:
         return list(self._columns[name])
 
-    def split_latest(self, name: str, key: tuple[str, ...]) -> tuple[str, str]:
+    def split_latest(self, name: str, key: tuple[str, ...], order: str) -> tuple[str, str]:
         """Staged tables of ``name``'s latest row per key and of the rows they supersede.
 
-        Latest = the greatest ``updated_at`` where the table has one (an undated row is the
-        oldest), ties and tables without it going to the row read last (``load_order``).
+        Latest = the first row per key in ``order`` (SQL text of a window's ORDER BY:
+        etl.version_order.staged_ranking).
         """
-        order = "load_order desc"
-        if "updated_at" in self._columns[name]:
-            order = "updated_at desc nulls last, " + order
         keys = ", ".join(f'"{k}"' for k in key)
         latest, superseded = f"{name}__latest", f"{name}__superseded"
         repeated = self._con.execute(
@@ -152,9 +150,10 @@ class Staging:
         columns: list[str],
         where: str = "true",
         one_per: tuple[str, ...] = (),
+        first_in: str = LAST_READ,
     ) -> StagedRows:
         """Staged rows of table ``name``, for a merge to take (``StagedRows``)."""
-        return StagedRows(self.path, name, tuple(columns), where, one_per)
+        return StagedRows(self.path, name, tuple(columns), where, one_per, first_in)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(str(self.path))
@@ -183,8 +182,9 @@ class Staging:
 
 @dataclass(frozen=True)
 class StagedRows:
-    """Some rows of one staged table, in read order; with ``one_per``, only the row read
-    last of each combination of those columns. A merge takes them into a warehouse table
+    """Some rows of one staged table, in read order; with ``one_per``, only the first row in
+    ``first_in`` order (SQL text; by default the row read last) of each combination of those
+    columns. A merge takes them into a warehouse table
     with ``insert_into``: DuckDB attaches the staging database and copies in SQL; any other
     warehouse takes them in batches of ``SHIP_ROWS`` (PostgreSQL through COPY)."""
 
@@ -193,13 +193,14 @@ class StagedRows:
     columns: tuple[str, ...]
     where: str = "true"
     one_per: tuple[str, ...] = ()
+    first_in: str = LAST_READ
 
     def query(self, schema: str = "") -> str:
         chosen = ", ".join(f'"{c}"' for c in self.columns)
         qualify = ""
         if self.one_per:
             partition = ", ".join(f'"{c}"' for c in self.one_per)
-            last = f"row_number() over (partition by {partition} order by load_order desc)"
+            last = f"row_number() over (partition by {partition} order by {self.first_in})"
             qualify = f"qualify {last} = 1"
         source = f'{schema}"{self.table}"'
         return f"select {chosen} from {source} where {self.where} {qualify} order by load_order"
@@ -214,7 +215,9 @@ class StagedRows:
         """Copy these rows into ``target`` (the columns both have); return how many."""
         names = {c.name for c in target.columns}
         chosen = [c for c in self.columns if c in names]
-        rows = StagedRows(self.database, self.table, tuple(chosen), self.where, self.one_per)
+        rows = StagedRows(
+            self.database, self.table, tuple(chosen), self.where, self.one_per, self.first_in
+        )
         if conn.dialect.name != "duckdb":
             return insert_frame(conn, target, rows.frames())
         listed = ", ".join(f'"{c}"' for c in chosen)

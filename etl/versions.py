@@ -6,11 +6,14 @@ joins the history when
 - a newer version replaces the current row (the replaced row moves into the history);
 - an older version arrives late (it is not the current row, and never replaces it), or a
   file or batch holds several versions of a ticket (all but the newest).
-So exports loaded in any order give the same history. A version without an ``updated_at``
-cannot be placed in time and is not kept; re-delivering a version already held changes
-nothing. A version keeps its ``metrics_updated_at``: null when it came without metric values
-(a Zendesk ticket, whose metrics come in their own stream), and metrics then read the
-ticket's current metric values for it (metrics.facts.ticket_states).
+So exports loaded in any order give the same history. The history holds one version per
+instant, and never the current row's instant: of versions with the same ``updated_at``, the
+one that wins the tie (etl/version_order.py) stands for it, so versions ordered by their time
+alone are in order. A version without an ``updated_at`` cannot be placed in time and is not
+kept; re-delivering a version already held changes nothing. A version keeps its
+``metrics_updated_at``: null when it came without metric values (a Zendesk ticket, whose
+metrics come in their own stream), and metrics then read the ticket's current metric values
+for it (metrics.facts.ticket_states).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from etl.staging import StagedRows, insert_rows
+from etl.version_order import has_own_metrics, history_terms, sorts_after
 from warehouse.schema import VERSIONED_COLUMNS, ticket_ratings, ticket_versions, tickets
 
 KEY = ("source", "ticket_id")
@@ -55,9 +59,21 @@ def keep_replaced(conn: sa.Connection, replaced: sa.ColumnElement[bool]) -> None
 
 
 def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
-    """Keep ``rows`` (ticket columns, ``updated_at`` as valid_from) that are not held yet,
-    neither in the history nor as the current row: staged rows that did not become current
-    after a merge, or versions superseded within a batch."""
+    """Keep ``rows`` (ticket columns, ``updated_at`` as valid_from; one per ticket and time)
+    that are not held yet, neither in the history nor as the current row: staged rows that
+    did not become current after a merge, or versions superseded within a batch. A row that
+    wins the tie with the version the history holds at its time takes that version's place
+    (etl/version_order.py); the current row's time stays the current row's alone."""
+    v = ticket_versions.c
+    own = has_own_metrics(rows.c)
+    beaten = sa.exists().where(
+        rows.c.source == v.source,
+        rows.c.ticket_id == v.ticket_id,
+        rows.c.updated_at == v.valid_from,
+        sorts_after(history_terms(rows.c, own), history_terms(v, own)),
+        *conditions,
+    )
+    conn.execute(ticket_versions.delete().where(beaten))
     written = [*KEY, "valid_from", *COLUMNS]
     select = sa.select(
         rows.c.source, rows.c.ticket_id, rows.c.updated_at, *(rows.c[c] for c in COLUMNS)
@@ -65,7 +81,7 @@ def keep_rows(conn: sa.Connection, rows: sa.FromClause, *conditions) -> int:
     return conn.execute(ticket_versions.insert().from_select(written, select)).rowcount
 
 
-STAGED_COLUMNS = (*KEY, "updated_at", *COLUMNS)
+STAGED_COLUMNS = (*KEY, "updated_at", "source_user_id", *COLUMNS)
 
 
 def keep_batches(conn: sa.Connection, batches: StagedRows | Iterable[pl.DataFrame]) -> int:

@@ -138,6 +138,32 @@ def _week_start(element, compiler, **kw):
     return f"date_trunc('week', {compiler.process(ts, **kw)})"
 
 
+class code_point_order(FunctionElement):  # noqa: N801
+    """``value`` (text, or a list of texts) ordered by its characters' code points, the way
+    DuckDB always orders text; PostgreSQL would otherwise follow the database's collation
+    (en_US puts ``apple`` before ``Banana``), and the two warehouses would pick different
+    winners of a tie (etl/version_order.py)."""
+
+    inherit_cache = True
+    name = "code_point_order"
+
+    def __init__(self, value: ColumnElement):
+        super().__init__(value)
+        self.type = value.type
+
+
+@compiles(code_point_order)
+def _code_point_order(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return compiler.process(value, **kw)
+
+
+@compiles(code_point_order, "postgresql")
+def _code_point_order_pg(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f'({compiler.process(value, **kw)}) COLLATE "C"'
+
+
 def has_any_tag(tags: ColumnElement, wanted: Sequence[str]) -> ColumnElement[bool]:
     """True when the list column ``tags`` holds any of ``wanted`` (each a bound parameter)."""
     if not wanted:

@@ -102,6 +102,14 @@ METRIC_COLUMNS = (
     "assignee_stations",
     "group_stations",
 )
+# Every metric column of a ticket: a newer version without metric values of its own (a
+# Zendesk ticket: they come in their own stream) keeps the stored ones.
+TICKET_METRIC_COLUMNS = (
+    *METRIC_COLUMNS,
+    "first_reply_business_minutes",
+    "first_resolution_minutes",
+    "metrics_updated_at",
+)
 VERSIONED_COLUMNS = (
     "status",
     "first_reply_at",

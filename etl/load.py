@@ -173,7 +173,7 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
                 default=options.source_default,
             )
             staged = _stage(to_read, digests, ctx, report, staging, plausible, progress)
-            refuse_over_limit(staged, options.quarantine_limit)
+            refuse_over_limit(staged, options.quarantine_limit, options.limit_over_pages)
             check_staged(staging, staged, plausible)
             plans = plan_merges(staging, staged)
             staging.close()
@@ -250,19 +250,32 @@ def _stage(
     return staged
 
 
-def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
+def refuse_over_limit(staged: list[StagedFile], limit: float, over_pages: int = 0) -> None:
     """A file with more bad rows than the limit allows is refused whole: a broken export
-    must not load silently."""
-    for s in staged:
-        if s.quarantined_share > limit:
-            total = sum(s.read.values())
-            reasons = sorted(
-                {echoed(redact_emails(r.reason), REASON_CHARS) for r in s.rejected[:3]}
+    must not load silently. ``over_pages``: the files are the pages of one export, judged
+    together as a share of at least that many rows."""
+    judged = [
+        (s.path, "file", s.rejected, sum(s.read.values()), s.quarantined_share) for s in staged
+    ]
+    if over_pages and staged:
+        rejected = [r for s in staged for r in s.rejected]
+        total = sum(sum(s.read.values()) for s in staged)
+        judged = [
+            (
+                str(Path(staged[0].path).parent),  # the pull's folder of pages
+                "pull",
+                rejected,
+                total,
+                len(rejected) / max(total, over_pages),
             )
+        ]
+    for path, what, rejected, total, share in judged:
+        if share > limit:
+            reasons = sorted({echoed(redact_emails(r.reason), REASON_CHARS) for r in rejected[:3]})
             raise FileRefused(
-                f"{one_line(s.path)}: {len(s.rejected):,} of {total:,} rows "
-                f"({s.quarantined_share:.0%}) failed their checks, more than the quarantine "
-                f"limit of {limit:.0%}; the file was refused whole. First reasons: "
+                f"{one_line(path)}: {len(rejected):,} of {total:,} rows "
+                f"({len(rejected) / total:.0%}) failed their checks, more than the quarantine "
+                f"limit of {limit:.0%}; the {what} was refused whole. First reasons: "
                 f"{'; '.join(reasons)}"
             )
 

@@ -567,3 +567,36 @@ def test_a_record_with_a_lone_surrogate_is_quarantined_and_the_next_pull_moves_o
     assert tickets == 90
     assert json.loads(ticket)["id"] == bad["id"]
     assert reason == "tags: holds \\ud83d, half of a UTF-16 surrogate pair, which is not text"
+
+
+def test_a_small_pull_with_one_bad_record_quarantines_it_and_moves_on(any_engine, tmp_path):
+    """A nightly pull of three responses, one with a half emoji in its comment: one bad
+    record in three is over the 10% limit as a file, but a pull is judged as one export of at
+    least 100 records, so the two good responses load, the bad one is quarantined and the
+    positions move past it (the next pull does not fetch it and fail again)."""
+    scenario = Scenario()
+    scenario.responses = scenario.responses[:3]
+    scenario.responses[1]["comment"] = "cut \ud83d"
+    with api_server(scenario) as url:
+        first = pull(any_engine, _settings(tmp_path, url, "delighted"))
+        assert first.status == "succeeded"
+        totals = first.totals()
+        assert (totals["rows_loaded"], totals["rows_quarantined"]) == (2, 1)
+        asked_before = len(scenario.queries)
+        second = pull(any_engine, _settings(tmp_path, url, "delighted"))
+        [(_, asked)] = scenario.queries[asked_before:]
+    assert second.totals()["rows_quarantined"] == 0
+    assert asked["updated_since"] == str(1717000000 + 60 * 3)
+    assert _count(any_engine, "nps_responses") == 2
+
+
+def test_a_pull_whose_records_fail_wholesale_is_still_refused(engine, tmp_path):
+    """The pull's limit still stops an API that sends broken records: 14 of 130 responses
+    failing (11%) refuse the pull, and its positions stay where they were."""
+    scenario = Scenario()
+    for response in scenario.responses[:14]:
+        response["comment"] = "cut \ud83d"
+    with api_server(scenario) as url, pytest.raises(LoadError, match="quarantine limit"):
+        pull(engine, _settings(tmp_path, url, "delighted"))
+    assert _positions(engine) == {}
+    assert _count(engine, "nps_responses") == 0

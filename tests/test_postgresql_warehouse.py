@@ -51,6 +51,12 @@ def test_the_customers_csv_loads_into_postgresql(pg_url):
     engine.dispose()
 
 
+def _advisory_lock_holder(conn) -> int:
+    return conn.execute(
+        sa.text("select pid from pg_locks where locktype = 'advisory' and granted")
+    ).scalar()
+
+
 @pytest.mark.concurrency
 def test_a_second_load_on_postgresql_is_refused_naming_the_first(pg_url):
     assert (
@@ -65,7 +71,15 @@ def test_a_second_load_on_postgresql_is_refused_naming_the_first(pg_url):
         refused = cli("load", str(tickets), "--warehouse", pg_url, "--wait", "1", "--json")
         assert refused.returncode == 1
         assert json_out(refused)["status"] == "refused"
-        assert f"another load is running (pid {holder.pid}" in refused.stderr
+        assert f"another load is running (pid {holder.pid}, turnaround load);" in refused.stderr
+        engine = sa.create_engine(pg_url)  # what a database administrator sees of the holder
+        with engine.connect() as conn:
+            named = conn.execute(
+                sa.text("select application_name from pg_stat_activity where pid = :pid"),
+                {"pid": _advisory_lock_holder(conn)},
+            ).scalar()
+        engine.dispose()
+        assert named == f"turnaround load pid={holder.pid}"
         statuses = [
             r["status"] for r in json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
         ]

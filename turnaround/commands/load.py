@@ -61,6 +61,18 @@ def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
     return source_timezone
 
 
+def checked_source(spec: str, as_json: bool) -> None:
+    """``--from-warehouse`` as given; exit 2, having opened nothing, when it is neither a
+    folder of dumps nor a database Turnaround reads synced tables from."""
+    from etl.synced_load import check_source
+    from etl.zendesk.synced import SyncedSourceError
+
+    try:
+        check_source(spec)
+    except SyncedSourceError as exc:
+        fail(str(exc), 2, as_json)
+
+
 def source_default(config):
     """The config's [load] time zone and date order: for a source without its own."""
     from etl.frames import SourceSettings
@@ -172,6 +184,8 @@ def load(
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
     checked_timezone(source_timezone, as_json)
+    if from_warehouse:
+        checked_source(from_warehouse, as_json)
     order = date_order.value if date_order else None
     mapping_format = None
     if mapping is not None:

@@ -421,3 +421,10 @@ def test_a_source_url_of_another_database_is_refused_before_anything_is_made(tmp
     )
     assert list(tmp_path.iterdir()) == []  # no x.db, no warehouse, no lock folder
 
+
+def test_a_source_that_is_no_url_is_refused_showing_the_example_urls_as_written(engine):
+    with pytest.raises(LoadError) as refused:
+        load_synced(engine, "not a url")
+    assert "such as postgresql+psycopg://user@host/db or duckdb:///path.duckdb" in str(
+        refused.value
+    )

@@ -9,6 +9,7 @@ would otherwise hang; no test waits that long to pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -119,6 +120,9 @@ class Running:
         )
 
     def _describe(self, what: str) -> str:
+        """What went wrong, with every line the process printed (once it has ended)."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)  # a stream that ended: the process is ending too
         if self.process.poll() is not None:
             for pump in self._pumps:
                 pump.join(timeout=10)
@@ -129,7 +133,8 @@ class Running:
                     else:
                         self.seen[name].append(line)
         printed = "\n".join(f"{n}: {line}" for n, lines in self.seen.items() for line in lines)
-        return f"{self.args[-1]!r} (pid {self.pid}): {what}; it printed:\n{printed}"
+        command = " ".join([Path(self.args[0]).name, *self.args[1:]])
+        return f"{command[:200]} (pid {self.pid}): {what}; it printed:\n{printed}"
 
 
 def _pump(stream, lines: queue.SimpleQueue) -> None:

@@ -428,3 +428,13 @@ def test_a_source_that_is_no_url_is_refused_showing_the_example_urls_as_written(
     assert "such as postgresql+psycopg://user@host/db or duckdb:///path.duckdb" in str(
         refused.value
     )
+
+
+def test_the_help_shows_a_source_url_whole_in_a_terminal_of_80_columns():
+    import os
+
+    from tests.processes import cli
+
+    shown = cli("load", "--help", env={**os.environ, "COLUMNS": "80"}).stdout
+    assert "postgresql+psycopg://reader@dwh/analytics" in shown
+    assert "postgresql+psycopg:…" not in shown

@@ -132,13 +132,15 @@ def load(
     ] = False,
     source_timezone: SourceTimezoneOpt = None,
     date_order: DateOrderOpt = None,
+    # Its example URL is in the command's text above the options: the options' help column
+    # of an 80-column terminal would cut it to "postgresql+psycopg:…".
     from_warehouse: Annotated[
         str | None,
         typer.Option(
             "--from-warehouse",
             help="Load the Zendesk tables Fivetran (or Airbyte) synced into this database "
-            "(a URL such as postgresql+psycopg://user@host/db), or from a folder of CSV dumps "
-            "of them; a later run reads only what was synced since",
+            "(a PostgreSQL or DuckDB URL, as above), or from a folder of CSV dumps of them; a "
+            "later run reads only what was synced since",
             show_default=False,
         ),
     ] = None,
@@ -168,6 +170,9 @@ def load(
     quarantine limit is refused whole. Exit 0 when everything loaded (or was loaded before),
     1 when anything failed or another load kept the warehouse longer than --wait, 2 for bad
     usage.
+
+    --from-warehouse takes a URL such as postgresql+psycopg://reader@dwh/analytics or
+    duckdb:///fivetran.duckdb.
     """
     from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 

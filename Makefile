@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-large clean lock
+.PHONY: demo test test-fast lint bench bench-large stress clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ bench: $(STAMP)
 bench-large: $(STAMP)
 	test -x /usr/bin/time || apt-get install -y -qq time
 	$(BIN)/python bench/scale.py 10m
+
+# The concurrency tests (marker `concurrency`) STRESS_RUNS times (default 5) under eight busy
+# loops (STRESS_BURNERS); stops at the first failure.
+STRESS_RUNS ?= 5
+STRESS_BURNERS ?= 8
+stress: $(STAMP)
+	scripts/system-deps.sh
+	STRESS_RUNS=$(STRESS_RUNS) STRESS_BURNERS=$(STRESS_BURNERS) PYTHON=$(BIN)/python scripts/stress.sh
 
 # Re-resolve the pinned versions (run by hand, then commit constraints.txt).
 lock:

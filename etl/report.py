@@ -7,6 +7,7 @@ For every (file, table): rows_read = loaded + replaced + quarantined + duplicate
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 
 from etl.identity import redact_emails
@@ -14,6 +15,11 @@ from warehouse.schema import COUNT_COLUMNS
 
 # Where each row read ended up.
 OUTCOMES = COUNT_COLUMNS[1:]
+# A URL in a message (a warehouse, a synced source, an example of one): its user@host is no
+# email address. In its user[:password]@ a user name may be an email address, and a password
+# runs to the last @ (it may hold a slash or an @ that should have been escaped).
+URL_PATTERN = re.compile(r"\b[A-Za-z][\w+.-]*://[^\s'\"<>()]+")
+URL_USERINFO = re.compile(r"^(?P<user>[^:/]*)(?::(?P<password>.*))?@")
 
 
 @dataclass
@@ -116,7 +122,28 @@ class RunReport:
         self.checks.clear()
         self.notes.clear()
         self.rows_released = self.rows_remapped = 0
-        self.status, self.ended_at, self.message = status, utc_now(), redact_emails(message)
+        self.status, self.ended_at, self.message = status, utc_now(), redacted(message)
+
+
+def redacted(message: str) -> str:
+    """``message`` with email addresses redacted, and URLs as written but for a password
+    (``***``) and any email address in them."""
+    parts, at = [], 0
+    for url in URL_PATTERN.finditer(message):
+        parts += [redact_emails(message[at : url.start()]), _shown_url(url.group())]
+        at = url.end()
+    return "".join(parts) + redact_emails(message[at:])
+
+
+def _shown_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    userinfo = ""
+    if found := URL_USERINFO.match(rest):
+        user = redact_emails(found["user"]) if "@" in found["user"] else found["user"]
+        userinfo = f"{user}{':***' if found['password'] is not None else ''}@"
+        rest = rest[found.end() :]
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{userinfo}{host}{slash}{redact_emails(path)}"
 
 
 def utc_now() -> dt.datetime:

@@ -20,21 +20,39 @@ from etl.zendesk.synced import SyncedSourceError, open_dumps, snapshot
 from warehouse.access import Warehouse
 from warehouse.schema import meta_value, warehouse_meta
 
+SOURCE_BACKENDS = ("postgresql", "duckdb")  # the databases Fivetran and Airbyte sync into
+EXAMPLES = "such as postgresql+psycopg://user@host/db or duckdb:///path.duckdb"
 
-def source_of(spec: str, schema: str) -> tuple[sa.Engine, str, str]:
-    """The source engine, the schema to read and a stable name for its sync times: a folder
-    of CSV dumps, or a database URL (opened read-only where the database allows)."""
-    folder = Path(spec)
-    if folder.is_dir():
-        engine, dumps_schema = open_dumps(folder)
-        return engine, dumps_schema, f"dumps:{folder.resolve()}"
+
+def check_source(spec: str) -> sa.engine.URL | None:
+    """The URL of a synced source, or None for a folder of CSV dumps; raises
+    SyncedSourceError for anything else, before opening (or creating) anything."""
+    if Path(spec).is_dir():
+        return None
     try:
         url = sa.engine.make_url(spec)
     except sa.exc.ArgumentError:
         raise SyncedSourceError(
-            f"{spec!r} is neither a folder of table dumps nor a database URL "
-            "(such as postgresql+psycopg://user@host/db or duckdb:///path.duckdb)"
+            f"{spec!r} is neither a folder of table dumps nor a database URL ({EXAMPLES})"
         ) from None
+    if url.get_backend_name() not in SOURCE_BACKENDS:
+        raise SyncedSourceError(
+            f"--from-warehouse {url.render_as_string(hide_password=True)}: a "
+            f"{url.get_backend_name()} database is not a source Turnaround reads; give a "
+            f"{' or '.join(SOURCE_BACKENDS)} URL ({EXAMPLES}), or a folder of CSV dumps of "
+            "the tables"
+        )
+    return url
+
+
+def source_of(spec: str, schema: str) -> tuple[sa.Engine, str, str]:
+    """The source engine, the schema to read and a stable name for its sync times: a folder
+    of CSV dumps, or a database URL (opened read-only where the database allows)."""
+    url = check_source(spec)
+    if url is None:
+        folder = Path(spec)
+        engine, dumps_schema = open_dumps(folder)
+        return engine, dumps_schema, f"dumps:{folder.resolve()}"
     if url.get_backend_name() == "duckdb":
         if url.database and not Path(url.database).is_file():
             raise SyncedSourceError(f"no DuckDB database at {url.database}")

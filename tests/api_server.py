@@ -112,6 +112,7 @@ class Scenario:
     retry_after: float = 1.0
     remaining: str = "100"  # the ratelimit-remaining header of every good answer
     reset: str = "1"
+    held: threading.Event = field(default_factory=threading.Event)  # a "hold" has been asked
     released: threading.Event = field(default_factory=threading.Event)  # ends a "hold"
     calls: defaultdict = field(default_factory=lambda: defaultdict(int))
     seen_auth: list[str] = field(default_factory=list)
@@ -133,8 +134,9 @@ def _handler(scenario: Scenario):
             failure = scenario.failures.get((url.path, scenario.calls[url.path]))
             scenario.seen_auth.append(self.headers.get("Authorization", ""))
             scenario.queries.append((url.path, {k: v[0] for k, v in parse_qs(url.query).items()}))
-            if failure == "hold":
-                scenario.released.wait(30)
+            if failure == "hold":  # until the test lets it go (or the server stops)
+                scenario.held.set()
+                scenario.released.wait()
             if failure == "edit":  # the account changes between two pages of one pull
                 scenario.edit(scenario)
             if failure == "401" or not self._authorised(url.path):

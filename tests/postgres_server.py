@@ -63,7 +63,7 @@ def running_server() -> Iterator[str]:
         )
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            [*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"],
+            [*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "-t", "600", "start"],
             check=True,
             capture_output=True,
         )

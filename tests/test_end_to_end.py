@@ -118,7 +118,7 @@ def test_dashboard_tiles_show_what_the_cli_reports(loaded, monkeypatch):
     monkeypatch.setenv(ENV_VAR, loaded["zendesk"])
     everything = ["2000-01-01", "2026-10-31"]  # every day of the demo (the page's default: 30)
     reported = _metrics(loaded["zendesk"], "--from", everything[0], "--to", everything[1])
-    at = AppTest.from_file(str(APP), default_timeout=90)
+    at = AppTest.from_file(str(APP), default_timeout=300)
     at.query_params["dates"] = everything
     at.run()
     assert not at.exception

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.conftest import FIXTURES
 from tests.postgres_server import fresh_database
-from tests.processes import cli, hold_writer_lock, json_out, wait_for_line
+from tests.processes import cli, hold_writer_lock, json_out
 from turnaround.generate import generate
 
 
@@ -51,6 +51,13 @@ def test_the_customers_csv_loads_into_postgresql(pg_url):
     engine.dispose()
 
 
+def _advisory_lock_holder(conn) -> int:
+    return conn.execute(
+        sa.text("select pid from pg_locks where locktype = 'advisory' and granted")
+    ).scalar()
+
+
+@pytest.mark.concurrency
 def test_a_second_load_on_postgresql_is_refused_naming_the_first(pg_url):
     assert (
         cli(
@@ -58,16 +65,25 @@ def test_a_second_load_on_postgresql_is_refused_naming_the_first(pg_url):
         ).returncode
         == 0
     )
-    holder = hold_writer_lock(pg_url, seconds=4)
-    wait_for_line(holder, "holding")
     tickets = FIXTURES / "real" / "zendesk_api_tickets_page_offset.json"
-    refused = cli("load", str(tickets), "--warehouse", pg_url, "--wait", "1", "--json")
-    holder.wait(timeout=30)
-    assert refused.returncode == 1
-    assert json_out(refused)["status"] == "refused"
-    assert f"another load is running (pid {holder.pid}" in refused.stderr
-    statuses = [
-        r["status"] for r in json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
-    ]
-    assert statuses == ["refused", "succeeded"]  # recorded at once, beside the running load
+    with hold_writer_lock(pg_url) as holder:
+        holder.wait_for("holding")  # and holds until it is let go, once the load is refused
+        refused = cli("load", str(tickets), "--warehouse", pg_url, "--wait", "1", "--json")
+        assert refused.returncode == 1
+        assert json_out(refused)["status"] == "refused"
+        assert f"another load is running (pid {holder.pid}, turnaround load);" in refused.stderr
+        engine = sa.create_engine(pg_url)  # what a database administrator sees of the holder
+        with engine.connect() as conn:
+            named = conn.execute(
+                sa.text("select application_name from pg_stat_activity where pid = :pid"),
+                {"pid": _advisory_lock_holder(conn)},
+            ).scalar()
+        engine.dispose()
+        assert named == f"turnaround load pid={holder.pid}"
+        statuses = [
+            r["status"] for r in json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
+        ]
+        assert statuses == ["refused", "succeeded"]  # recorded at once, beside the running load
+        holder.let_go()
+        holder.wait_for("released")
     assert cli("load", str(tickets), "--warehouse", pg_url).returncode == 0  # its turn now

@@ -219,7 +219,7 @@ class Warehouse:
     def _pg_writer_lock(self, wait_seconds: float, holder: dict) -> Iterator[None]:
         deadline = time.monotonic() + wait_seconds
         with self.writer().connect() as conn:
-            name = f"turnaround {holder['command']} pid={holder['pid']}"
+            name = f"{holder['command']} pid={holder['pid']}"  # "turnaround load pid=123"
             conn.execute(sa.select(sa.func.set_config("application_name", name, False)))
             conn.commit()
             told = False
@@ -264,8 +264,8 @@ def _pg_lock_holder(conn: sa.Connection) -> dict:
     conn.commit()
     if not name or "pid=" not in name:
         return {}
-    command, _, pid = name.removeprefix("turnaround ").rpartition(" pid=")
-    return {"pid": int(pid) if pid.isdigit() else pid, "command": f"turnaround {command}"}
+    command, _, pid = name.rpartition(" pid=")
+    return {"pid": int(pid) if pid.isdigit() else pid, "command": command}
 
 
 def _utc_text() -> str:

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_SECONDS = 120  # a busy 2-core machine starts Streamlit slowly
+START_SECONDS = 600  # a safety net: a busy 2-core machine starts Streamlit slowly
 
 
 def require_browser() -> None:

@@ -28,7 +28,7 @@ PAGES = {
     "health": "Data health",
 }
 RANGE = ("2026-10-02", "2026-10-31")  # the default: the last 30 days of the demo's data
-WAIT_MS = 60_000
+WAIT_MS = 300_000  # a safety net: a loaded 2-core machine serves slowly, never this slowly
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +52,14 @@ def browser(tmp_path):
 
 
 def _settled(page, text: str) -> str:
-    """The page's text once its run has ended and ``text`` is on it."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT_MS)
+    """The page's text once its run has ended, as the app itself records it on its root
+    element (after the run's last element has arrived), and ``text`` is on it."""
     page.wait_for_function(
-        "(text) => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        "(text) => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
         " && document.body.innerText.includes(text)",
         arg=text,
         timeout=WAIT_MS,
-    )
-    page.wait_for_timeout(500)  # the last deltas of the run to be drawn
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
     )
     return page.inner_text("body")
 

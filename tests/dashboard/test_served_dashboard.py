@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.serving import chromium, require_browser, serving
-from tests.processes import TURNAROUND, cli, json_out
+from tests.processes import SAFETY_SECONDS, TURNAROUND, cli, json_out
 from turnaround.generate import generate
 
 pytestmark = pytest.mark.browser
@@ -56,12 +56,12 @@ def browser():
 
 
 def _tiles_text(page) -> str:
-    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=SAFETY_SECONDS * 1000)
     # The run has ended (no "Running" status) and the page is whole.
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " && document.body.innerText.includes('Trends')",
-        timeout=60_000,
+        timeout=SAFETY_SECONDS * 1000,
     )
     return page.inner_text("body")
 
@@ -89,7 +89,7 @@ def test_a_load_succeeds_while_the_dashboard_serves_and_reads(served, browser, e
         text = _tiles_text(browser)
         renders.append(text)
         assert "could not be read" not in text and "busy" not in text, text
-    stdout, stderr = load.communicate(timeout=120)
+    stdout, stderr = load.communicate(timeout=SAFETY_SECONDS)
     assert load.returncode == 0, stderr
     assert json_out(subprocess.CompletedProcess([], 0, stdout, stderr))["status"] == "succeeded"
 

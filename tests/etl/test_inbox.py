@@ -21,7 +21,7 @@ from warehouse import Warehouse
 NPS_HEADER = "response_id,customer_id,responded_at,score,comment\n"
 
 
-def _arrive(path: Path, text: str, age_seconds: float = 60) -> Path:
+def _arrive(path: Path, text: str, age_seconds: float = 86_400) -> Path:
     """A file that arrived ``age_seconds`` ago (older than the settle time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -56,7 +56,8 @@ def test_every_arrival_is_a_run_of_its_own_and_moves_when_done(any_warehouse_url
     _arrive(inbox / "nps-3.csv.part", _nps(3))  # still being written
     _arrive(inbox / "nps-4.csv", _nps(2, first_id=200), age_seconds=0)  # changed just now
 
-    run = run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions(), settle_seconds=5)
+    # an hour: "just now" stays unsettled however slowly this test runs
+    run = run_inbox(Warehouse.at(any_warehouse_url), inbox, LoadOptions(), settle_seconds=3600)
 
     outcomes = {o.entry: o.report.status for o in run.outcomes}
     assert outcomes == {
@@ -160,7 +161,7 @@ def test_a_terminal_gets_a_progress_bar_with_rows_per_second(tmp_path):
     import subprocess
     import threading
 
-    from tests.processes import TURNAROUND
+    from tests.processes import SAFETY_SECONDS, TURNAROUND
 
     nps = tmp_path / "nps.csv"
     nps.write_text(_nps(50))
@@ -184,10 +185,10 @@ def test_a_terminal_gets_a_progress_bar_with_rows_per_second(tmp_path):
         stdout=follower,
         stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
+        timeout=SAFETY_SECONDS,
     )
     os.close(follower)
-    reader.join(timeout=10)
+    reader.join(timeout=SAFETY_SECONDS)  # it ends once the terminal closes: all is read
     os.close(leader)
     terminal = b"".join(shown).decode(errors="replace")
     assert done.returncode == 0

@@ -161,3 +161,18 @@ def test_a_warehouse_url_that_is_not_one_is_bad_usage(url, tmp_path):
         assert result.returncode == 2, (command, result.stderr)
         assert "Traceback" not in result.stderr
         assert "duckdb:///PATH" in result.stderr
+
+
+def test_a_failure_message_shows_urls_as_written_with_their_passwords_hidden():
+    from etl.report import RunReport, utc_now
+
+    report = RunReport(batch_id="b", started_at=utc_now())
+    report.fail(
+        "failed",
+        "cannot read postgresql+psycopg://reader:s3cret@dwh:5432/analytics for pat@example.com "
+        "(a URL such as postgresql+psycopg://user@host/db)",
+    )
+    assert report.message == (
+        "cannot read postgresql+psycopg://reader:***@dwh:5432/analytics for <email> "
+        "(a URL such as postgresql+psycopg://user@host/db)"
+    )

@@ -26,7 +26,7 @@ from tests.api_server import (
     Scenario,
     api_server,
 )
-from tests.processes import TURNAROUND, cli, json_out
+from tests.processes import SAFETY_SECONDS, TURNAROUND, cli, json_out
 
 SECRETS = (
     ZENDESK_TOKEN,
@@ -34,6 +34,8 @@ SECRETS = (
     base64.b64encode(f"{ZENDESK_EMAIL}/token:{ZENDESK_TOKEN}".encode()).decode(),
     base64.b64encode(f"{DELIGHTED_KEY}:".encode()).decode(),
 )
+
+pytestmark = pytest.mark.concurrency  # make stress loops these under load
 
 
 @pytest.fixture(autouse=True)
@@ -115,13 +117,8 @@ def test_a_pull_waits_out_a_429_and_retries_a_500_and_a_dropped_connection(engin
         retry_after=1.5,
     )
     waits = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(min(seconds, 0.05))
-
     with api_server(scenario) as url:
-        report = pull(engine, _settings(tmp_path, url), sleep=sleep)
+        report = pull(engine, _settings(tmp_path, url), sleep=waits.append)
     assert report.status == "succeeded"
     assert _count(engine, "tickets") == 91 and _count(engine, "customer_identities") == 100
     assert waits[0] == 1.5  # what Retry-After said
@@ -164,20 +161,21 @@ def test_the_command_line_exits_1_on_401_and_2_without_credentials(tmp_path):
     )
 
 
-def _pull_held_at(scenario: Scenario, page: int, url: str, warehouse: str, env: dict):
-    """A ``turnaround pull zendesk`` process, once it has asked for the tickets page the
-    server holds (``page``, 1-based)."""
+def _pull_held_at(scenario: Scenario, url: str, warehouse: str, env: dict):
+    """A ``turnaround pull zendesk`` process, once it has asked for the page the server holds
+    (until the test sets ``scenario.released``)."""
     process = subprocess.Popen(
         [TURNAROUND, "pull", "zendesk", "--base-url", url, "--warehouse", warehouse],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while scenario.calls["/api/v2/incremental/tickets/cursor.json"] < page:
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
-    return process
+    for _ in range(SAFETY_SECONDS):  # each second, a look that the pull has not died instead
+        if scenario.held.wait(timeout=1):
+            return process
+        assert process.poll() is None, "the pull ended before it asked for the held page"
+    process.kill()
+    raise AssertionError(f"the pull did not ask for the held page within {SAFETY_SECONDS} s")
 
 
 def test_a_pull_killed_between_two_pages_then_run_again_loads_every_row_once(tmp_path):
@@ -185,7 +183,7 @@ def test_a_pull_killed_between_two_pages_then_run_again_loads_every_row_once(tmp
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 2): "hold"})
     with api_server(scenario) as url:
-        process = _pull_held_at(scenario, 2, url, warehouse, env)
+        process = _pull_held_at(scenario, url, warehouse, env)
         process.send_signal(signal.SIGKILL)  # the first page is in, the second on its way
         process.wait(30)
         scenario.released.set()
@@ -227,10 +225,18 @@ def test_a_delighted_pull_and_a_second_that_finds_nothing_new(any_engine, tmp_pa
     assert "example.com" not in _everything_stored(any_engine)
 
 
-def test_a_response_edited_while_a_delighted_pull_pages_costs_no_other_response(engine, tmp_path):
+def test_a_response_edited_while_a_delighted_pull_pages_costs_no_other_response(
+    engine, tmp_path, monkeypatch
+):
+    from etl.pull import delighted
+
+    started = [dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)]  # when a pull starts, as it sees
+    monkeypatch.setattr(delighted, "now", lambda: started[0])
+
     def edit(scenario: Scenario) -> None:  # response 511, on the first page, gets a comment
         [edited] = [r for r in scenario.responses if r["id"] == "511"]
-        edited["comment"], edited["updated_at"] = "later thoughts", int(time.time()) + 1
+        edited["comment"] = "later thoughts"
+        edited["updated_at"] = int(started[0].timestamp()) + 1  # while the pull pages
 
     scenario = Scenario(failures={("/v1/survey_responses.json", 2): "edit"}, edit=edit)
     with api_server(scenario) as url:
@@ -241,7 +247,7 @@ def test_a_response_edited_while_a_delighted_pull_pages_costs_no_other_response(
         # all of them: page 2 is asked from page 1's last time, so the edit, which takes 511
         # out of the window (it ends at the pull's start), moves no other out of reach
         assert ids == {str(500 + i) for i in range(1, 131)}
-        time.sleep(2.1)  # past the edit's second
+        started[0] += dt.timedelta(seconds=2)  # the next pull starts past the edit's second
         second = pull(engine, _settings(tmp_path, url, "delighted"))
         assert (second.totals()["rows_loaded"], second.totals()["rows_replaced"]) == (0, 1)
         [[_, asked]] = [q for q in scenario.queries[-1:]]
@@ -290,12 +296,27 @@ def test_refresh_loads_the_sources_that_work_and_fails_for_the_one_that_does_not
     assert "not-the-key" not in done.stdout + done.stderr
 
 
-def test_zendesk_rate_limit_headers_pause_the_next_request(engine, tmp_path):
+def test_zendesk_rate_limit_headers_pause_the_next_request(engine, tmp_path, monkeypatch):
+    from etl.pull import http
+
+    class Clock:  # the client's clock moves only when it sleeps: waits come out exact
+        def __init__(self) -> None:
+            self.now, self.waits = 1000.0, []
+
+        def monotonic(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.waits.append(seconds)
+            self.now += seconds
+
+    clock = Clock()
+    monkeypatch.setattr(http, "time", clock)
     scenario = Scenario(remaining="0", reset="2")
-    waits = []
     with api_server(scenario) as url:
-        pull(engine, _settings(tmp_path, url), sleep=waits.append)
-    assert waits and all(1.5 < w <= 2 for w in waits)  # ratelimit-reset, before each next call
+        pull(engine, _settings(tmp_path, url), sleep=clock.sleep)
+    calls = sum(scenario.calls.values())
+    assert calls > 1 and clock.waits == [2.0] * (calls - 1)  # ratelimit-reset, before each next
 
 
 def test_the_kept_pages_replay_with_load_and_old_ones_are_pruned(engine, tmp_path):
@@ -348,18 +369,17 @@ def test_readers_answer_while_a_pull_is_fetching(tmp_path):
         )
     scenario = Scenario(failures={("/api/v2/incremental/tickets/cursor.json", 1): "hold"})
     with api_server(scenario) as url:
-        process = _pull_held_at(scenario, 1, url, warehouse, env)
-        started = time.monotonic()
+        process = _pull_held_at(scenario, url, warehouse, env)
         metrics = cli(
             "metrics", "--json", "--warehouse", warehouse, "--log-level", "error", env=env
         )
-        answered_in = time.monotonic() - started
-        assert process.poll() is None  # the pull is still waiting for its page
+        # The page is held until the line below: the answer came while the pull was fetching,
+        # not queued behind it (its lock is not held while fetching).
+        assert process.poll() is None
         scenario.released.set()
-        assert process.wait(60) == 0
+        assert process.wait(SAFETY_SECONDS) == 0
     assert metrics.returncode == 0, metrics.stderr
     assert json_out(metrics)["kpis"]["tta_median_minutes"] is not None
-    assert answered_in < 30  # not queued behind the pull (its lock is not held while fetching)
 
 
 def test_refresh_fails_for_a_source_whose_newest_data_is_too_old(tmp_path):

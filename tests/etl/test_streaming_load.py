@@ -111,7 +111,10 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(engine, tmp_pat
     staging_root = tmp_path / "tmp"
     staging_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(staging_root))
-    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # a process that runs until it is killed below (it waits for input that never comes)
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
     abandoned = staging_root / "turnaround-staging-killed"
     abandoned.mkdir()
     (abandoned / "staged.duckdb").write_bytes(b"rows of a run that was killed")

@@ -405,3 +405,36 @@ def test_a_sync_column_with_a_time_zone_is_compared_in_utc(engine, pg_server):
         second = load_synced(engine, url)
         assert second.status == "succeeded"
         assert _tickets(engine)["101"]["agent_replies"] == 1
+
+
+def test_a_source_url_of_another_database_is_refused_before_anything_is_made(tmp_path):
+    from tests.processes import cli, json_out
+
+    warehouse = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    source = f"sqlite:///{tmp_path / 'x.db'}"
+    done = cli("load", "--from-warehouse", source, "--warehouse", warehouse, "--json")
+    assert done.returncode == 2, done.stderr
+    assert json_out(done)["message"] == (
+        f"--from-warehouse {source}: a sqlite database is not a source Turnaround reads; give "
+        "a postgresql or duckdb URL (such as postgresql+psycopg://user@host/db or "
+        "duckdb:///path.duckdb), or a folder of CSV dumps of the tables"
+    )
+    assert list(tmp_path.iterdir()) == []  # no x.db, no warehouse, no lock folder
+
+
+def test_a_source_that_is_no_url_is_refused_showing_the_example_urls_as_written(engine):
+    with pytest.raises(LoadError) as refused:
+        load_synced(engine, "not a url")
+    assert "such as postgresql+psycopg://user@host/db or duckdb:///path.duckdb" in str(
+        refused.value
+    )
+
+
+def test_the_help_shows_a_source_url_whole_in_a_terminal_of_80_columns():
+    import os
+
+    from tests.processes import cli
+
+    shown = cli("load", "--help", env={**os.environ, "COLUMNS": "80"}).stdout
+    assert "postgresql+psycopg://reader@dwh/analytics" in shown
+    assert "postgresql+psycopg:…" not in shown

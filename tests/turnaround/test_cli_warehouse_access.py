@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.etl.test_forget_and_migrate import make_version_1
-from tests.processes import cli, json_out
+from tests.processes import SAFETY_SECONDS, cli, json_out
 from warehouse.schema import SCHEMA_VERSION
 
 USERS_PAGE = FIXTURES / "real" / "zendesk_api_users_page.json"
@@ -134,7 +134,10 @@ def test_bad_usage_exits_2_with_json_when_asked(tmp_path, loaded):
 
 def _modules_after(code: str) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_SECONDS,
     )
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.split())

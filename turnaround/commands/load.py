@@ -62,6 +62,18 @@ def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
     return source_timezone
 
 
+def checked_source(spec: str, as_json: bool) -> None:
+    """``--from-warehouse`` as given; exit 2, having opened nothing, when it is neither a
+    folder of dumps nor a database Turnaround reads synced tables from."""
+    from etl.synced_load import check_source
+    from etl.zendesk.synced import SyncedSourceError
+
+    try:
+        check_source(spec)
+    except SyncedSourceError as exc:
+        fail(str(exc), 2, as_json)
+
+
 def source_default(config):
     """The config's [load] time zone and date order: for a source without its own."""
     from etl.frames import SourceSettings
@@ -121,13 +133,15 @@ def load(
     ] = False,
     source_timezone: SourceTimezoneOpt = None,
     date_order: DateOrderOpt = None,
+    # Its example URL is in the command's text above the options: the options' help column
+    # of an 80-column terminal would cut it to "postgresql+psycopg:…".
     from_warehouse: Annotated[
         str | None,
         typer.Option(
             "--from-warehouse",
             help="Load the Zendesk tables Fivetran (or Airbyte) synced into this database "
-            "(a URL such as postgresql+psycopg://user@host/db), or from a folder of CSV dumps "
-            "of them; a later run reads only what was synced since",
+            "(a PostgreSQL or DuckDB URL, as above), or from a folder of CSV dumps of them; a "
+            "later run reads only what was synced since",
             show_default=False,
         ),
     ] = None,
@@ -157,6 +171,9 @@ def load(
     quarantine limit is refused whole. Exit 0 when everything loaded (or was loaded before),
     1 when anything failed or another load kept the warehouse longer than --wait, 2 for bad
     usage.
+
+    --from-warehouse takes a URL such as postgresql+psycopg://reader@dwh/analytics or
+    duckdb:///fivetran.duckdb.
     """
     from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
@@ -173,6 +190,8 @@ def load(
     except LookupError:
         fail(f"--encoding {encoding!r} is not a text encoding Python knows", 2, as_json)
     checked_timezone(source_timezone, as_json)
+    if from_warehouse:
+        checked_source(from_warehouse, as_json)
     order = date_order.value if date_order else None
     mapping_format = None
     if mapping is not None:

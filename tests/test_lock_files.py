@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.etl.test_inbox import _nps
-from tests.processes import cli, hold_flock, json_out, wait_for_line
+from tests.processes import cli, hold_flock, json_out
 
 LOCKS = ("writer", "queue", "readers")
 
@@ -63,7 +63,7 @@ def test_a_load_gives_up_after_its_wait_on_any_lock(loaded, lock):
     url, folder = loaded
     holder = hold_flock(folder / "turnaround.duckdb.locks" / lock)
     try:
-        wait_for_line(holder, "holding")
+        assert holder.stdout.readline() == "holding\n", holder.stderr.read()
         # The guard is far below the 60 s a reader waits by default: --wait must bound it.
         refused = cli(
             "load",
@@ -73,7 +73,6 @@ def test_a_load_gives_up_after_its_wait_on_any_lock(loaded, lock):
             "--wait",
             "1",
             "--json",
-            timeout=25,
         )
     finally:
         holder.stdin.close()

@@ -15,7 +15,7 @@ from etl.forget import forget
 from etl.identity import email_customer_id
 from etl.load import LoadOptions, load_paths
 from tests.conftest import TEST_HASH_KEY
-from tests.processes import cli, hold_reader, json_out, stamp, wait_for_line
+from tests.processes import SAFETY_SECONDS, cli, hold_reader, json_out
 from warehouse import Warehouse, get_engine
 from warehouse.access import WarehouseBusy
 
@@ -123,14 +123,20 @@ def test_compaction_waits_for_a_reader_already_in(loaded):
     url, path = loaded
     forget(Warehouse.at(url), VICTIM, LoadOptions(), compact=False)
     assert MARKER.encode() in path.read_bytes()
-    reader = hold_reader(url, seconds=3)
-    came_in = stamp(wait_for_line(reader, "in "))
-    warehouse = Warehouse.at(url)
-    with warehouse.writer_lock(60, "turnaround forget"):  # as forget holds it
-        compaction = warehouse.compact(wait_seconds=60)
-    left = stamp(wait_for_line(reader, "out "))
-    assert reader.wait(timeout=60) == 0, reader.stderr.read()
-    assert compaction.finished_at > left > came_in  # the file was swapped once it had left
+    notices = []
+    with hold_reader(url) as reader:
+        reader.wait_for("in")
+
+        def heard(message: str) -> None:  # the compaction waits: only now the reader leaves
+            notices.append(message)
+            reader.let_go()
+
+        warehouse = Warehouse.at(url, notice=heard)
+        with warehouse.writer_lock(60, "turnaround forget"):  # as forget holds it
+            warehouse.compact(wait_seconds=SAFETY_SECONDS)
+        reader.wait_for("out")
+        assert reader.finish().returncode == 0
+    assert notices == ["waiting for readers of the warehouse to finish"]
     assert MARKER.encode() not in path.read_bytes()
     with get_engine(url, read_only=True).connect() as conn:  # a new reader reads the copy
         assert conn.execute(sa.text("select count(*) from tickets")).scalar() == 20
@@ -139,14 +145,14 @@ def test_compaction_waits_for_a_reader_already_in(loaded):
 def test_a_reader_that_stays_longer_than_the_wait_leaves_the_file_as_it_was(loaded):
     url, path = loaded
     before = path.read_bytes()
-    reader = hold_reader(url, seconds=30)
-    wait_for_line(reader, "in ")
-    warehouse = Warehouse.at(url)
-    busy = pytest.raises(WarehouseBusy, match="readers of the warehouse to finish")
-    with warehouse.writer_lock(60, "turnaround forget"), busy:
-        warehouse.compact(wait_seconds=0.5)
-    reader.kill()
-    reader.wait(timeout=60)
+    with hold_reader(url) as reader:
+        reader.wait_for("in")
+        warehouse = Warehouse.at(url)
+        busy = pytest.raises(WarehouseBusy, match="readers of the warehouse to finish")
+        with warehouse.writer_lock(60, "turnaround forget"), busy:
+            warehouse.compact(wait_seconds=0.5)
+        reader.let_go()
+        assert reader.finish().returncode == 0
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir() if "compact" in p.name] == []
 

@@ -231,7 +231,11 @@ def _stage(
             if progress:
                 progress(index, len(to_read), rows, str(path))
 
-        one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
+        try:
+            one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
+        except Exception:  # a file written while it was read may read as broken: it changed
+            refuse_if_changed(path, digests[path])
+            raise
         refuse_if_changed(path, digests[path])  # its digest must be of what was read
         read = sum(one.read.values()) + sum(one.skipped.values())
         rows = done_before + read

@@ -58,6 +58,35 @@ def test_lock_files_are_no_more_open_than_the_warehouse_whatever_the_umask(loade
         assert _mode(locks) == folder_mode
 
 
+def _umask_022() -> None:
+    os.umask(0o022)
+
+
+def test_the_first_load_leaves_the_lock_files_as_open_as_the_new_warehouse(folder):
+    """The locks are made before the warehouse file is: they follow it once it exists."""
+    (folder / "first.csv").write_text(_nps(3))
+    url = f"duckdb:///{folder / 'turnaround.duckdb'}"
+    done = cli("load", str(folder / "first.csv"), "--warehouse", url, preexec_fn=_umask_022)
+    assert done.returncode == 0, done.stderr
+    locks = folder / "turnaround.duckdb.locks"
+    assert _mode(folder / "turnaround.duckdb") == 0o644
+    assert {name: _mode(locks / name) for name in LOCKS} == dict.fromkeys(LOCKS, 0o644)
+    assert _mode(locks) == 0o755
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the other user with runuser, as root")
+def test_another_user_can_read_a_new_open_warehouse_after_its_first_load(folder):
+    (folder / "first.csv").write_text(_nps(3))
+    url = f"duckdb:///{folder / 'turnaround.duckdb'}"
+    done = cli("load", str(folder / "first.csv"), "--warehouse", url, preexec_fn=_umask_022)
+    assert done.returncode == 0, done.stderr
+    other = hold_flock(folder / "turnaround.duckdb.locks" / "readers", user="nobody")
+    line = other.stdout.readline().strip()
+    other.stdin.close()
+    other.wait(timeout=30)
+    assert line == "holding", other.stderr.read()
+
+
 @pytest.mark.parametrize("lock", LOCKS)
 def test_a_load_gives_up_after_its_wait_on_any_lock(loaded, lock):
     url, folder = loaded

@@ -27,7 +27,15 @@ from sqlalchemy import event
 from warehouse import journal
 from warehouse.compact import Compaction, compact_file
 from warehouse.engine import WarehouseError, duckdb_path, get_engine, resolve_url
-from warehouse.locks import FileLock, Gate, LockTimeout, Notice, lock_folder, read_holder
+from warehouse.locks import (
+    FileLock,
+    Gate,
+    LockTimeout,
+    Notice,
+    lock_folder,
+    match_warehouse,
+    read_holder,
+)
 from warehouse.schema import etl_runs
 
 DEFAULT_READ_WAIT_SECONDS = 60.0
@@ -166,6 +174,7 @@ class Warehouse:
             return
         deadline = time.monotonic() + wait_seconds
         with self._alone(deadline):
+            created = not self.path.exists()
             engine = self.writer()
             conn = _retrying(engine.connect, deadline, self.display)
             try:
@@ -174,6 +183,8 @@ class Warehouse:
                     moved = _move_journal_in(conn, self.path)
             finally:
                 conn.close()
+                if created and self.path.exists():  # the locks were made before the file
+                    match_warehouse(self.path)
             journal.clear(self.path, moved)
 
     def compact(self, wait_seconds: float) -> Compaction:

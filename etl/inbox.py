@@ -170,7 +170,8 @@ def run_inbox(
             links = links_in(entry)  # looked at again now: an entry may change after the scan
             try:
                 if links:
-                    refuse_unread(warehouse, entry, report, link_refusal(entry, links))
+                    why = link_refusal(entry, links)
+                    refuse_unread(warehouse, entry, report, why, options.wait_seconds)
                 run_locked(warehouse, [entry], options, report, progress)
             except FileChanged as exc:  # still being written: the next run reads it whole
                 log.warning("%s: left in the inbox for the next run: %s", entry.name, exc)
@@ -189,11 +190,14 @@ def run_inbox(
     return run
 
 
-def refuse_unread(warehouse: Warehouse, entry: Path, report: RunReport, why: str) -> None:
-    """Record a run that refused ``entry`` without opening it, and raise its refusal."""
+def refuse_unread(
+    warehouse: Warehouse, entry: Path, report: RunReport, why: str, wait_seconds: float
+) -> None:
+    """Record a run that refused ``entry`` without opening it (waiting at most
+    ``wait_seconds`` for the warehouse), and raise its refusal."""
     report.files = [str(entry)]
     report.fail("failed", why)
-    record_failure(warehouse, report)
+    record_failure(warehouse, report, wait_seconds)
     raise FileRefused(why, report)
 
 

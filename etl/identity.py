@@ -203,11 +203,16 @@ def read_secrets_file(path: Path) -> str | None:
     return stored.strip()
 
 
+_warned: set[tuple[Path, int]] = set()  # (secrets file, mode) warned of in this process
+
+
 def warn_if_open(path: Path) -> None:
-    """Log one warning where group or others may read or change the secrets file."""
+    """Log one warning where group or others may read or change the secrets file: once per
+    file and mode in a process, however often a command reads the key."""
     mode = stat.S_IMODE(path.stat().st_mode)
-    if not mode & 0o066:
+    if not mode & 0o066 or (path.absolute(), mode) in _warned:
         return
+    _warned.add((path.absolute(), mode))
     can = " and ".join(w for w, bits in (("read", 0o044), ("change", 0o022)) if mode & bits)
     log.warning(
         "the secrets file %s has mode %04o: other users can %s the email hash key in it; make "

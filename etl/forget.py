@@ -34,6 +34,7 @@ from etl.report import RunReport, utc_now
 from etl.run_record import record_run
 from warehouse.access import Warehouse, WarehouseError, WarehouseMissing
 from warehouse.compact import Compaction
+from warehouse.engine import driver_reason
 from warehouse.schema import ensure_schema, meta_value, set_meta_value, tables
 
 log = logging.getLogger("turnaround.forget")
@@ -200,7 +201,7 @@ def _compacted(warehouse: Warehouse, options: LoadOptions) -> Compaction:
     try:
         done = warehouse.compact(options.wait_seconds, leave_out_meta=(UNCOMPACTED,))
     except (WarehouseError, OSError, sa.exc.DBAPIError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        reason = driver_reason(exc)
         log.warning("the warehouse file was not compacted: %s", reason)
         return Compaction(size, size, time.time(), problem=reason)
     log.info("compacted the warehouse file: %s to %s bytes", f"{size:,}", f"{done.bytes_after:,}")

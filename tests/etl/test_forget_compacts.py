@@ -18,6 +18,7 @@ from tests.conftest import TEST_HASH_KEY
 from tests.processes import cli, hold_reader, json_out, stamp, wait_for_line
 from warehouse import Warehouse, get_engine
 from warehouse.access import WarehouseBusy
+from warehouse.engine import driver_reason
 
 VICTIM = "victim.person@example.com"
 VICTIM_ID = email_customer_id(VICTIM, TEST_HASH_KEY)
@@ -205,3 +206,17 @@ def test_a_forget_after_one_left_uncompacted_compacts_though_it_finds_nobody(loa
     later = forget(Warehouse.at(url), "nobody-of-that-id", LoadOptions())
     assert later.compaction is not None and later.compaction.problem is None
     assert MARKER.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (OSError(), "OSError"),  # no words at all: the kind of error stands in
+        (WarehouseBusy("  \n"), "WarehouseBusy"),
+        (OSError(28, "No space left on device"), "[Errno 28] No space left on device"),
+        (WarehouseBusy("the warehouse stayed busy\nmore"), "the warehouse stayed busy"),
+    ],
+)
+def test_a_failed_compaction_is_given_in_one_line(error, reason):
+    # forget's reason for a compaction that failed: any error, of the driver or not
+    assert driver_reason(error) == reason

@@ -29,6 +29,7 @@ from etl.identity import HashKey, redact_emails
 from etl.load_options import (
     DEFAULT_QUARANTINE_LIMIT,
     DEFAULT_WAIT_SECONDS,
+    PULL_LIMIT_RECORDS,
     FileChanged,
     FileRefused,
     LoadError,
@@ -45,6 +46,7 @@ from etl.preflight import (
     refuse_if_changed,
     warehouse_state,
 )
+from etl.pull.raw import pull_folder_of
 from etl.report import RunReport, utc_now
 from etl.run_record import record_failure, record_refusal, record_run
 from etl.stage import StagedFile, check_staged, prepare_checks, stage_file
@@ -173,7 +175,7 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
                 default=options.source_default,
             )
             staged = _stage(to_read, digests, ctx, report, staging, plausible, progress)
-            refuse_over_limit(staged, options.quarantine_limit, options.limit_over_pages)
+            refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged, plausible)
             plans = plan_merges(staging, staged)
             staging.close()
@@ -254,25 +256,24 @@ def _stage(
     return staged
 
 
-def refuse_over_limit(staged: list[StagedFile], limit: float, over_pages: int = 0) -> None:
+def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
     """A file with more bad rows than the limit allows is refused whole: a broken export
-    must not load silently. ``over_pages``: the files are the pages of one export, judged
-    together as a share of at least that many rows."""
-    judged = [
-        (s.path, "file", s.rejected, sum(s.read.values()), s.quarantined_share) for s in staged
-    ]
-    if over_pages and staged:
-        rejected = [r for s in staged for r in s.rejected]
-        total = sum(sum(s.read.values()) for s in staged)
-        judged = [
-            (
-                str(Path(staged[0].path).parent),  # the pull's folder of pages
-                "pull",
-                rejected,
-                total,
-                len(rejected) / max(total, over_pages),
-            )
-        ]
+    must not load silently. The pages a pull kept in one run folder are one export the API
+    cut up: they are judged together, as a share of at least PULL_LIMIT_RECORDS rows, when
+    the pull loads them and when its folder is loaded again."""
+    judged = []
+    pulls: dict[Path, list[StagedFile]] = {}
+    for s in staged:
+        folder = pull_folder_of(Path(s.path))
+        if folder is None:
+            judged.append((s.path, "file", s.rejected, sum(s.read.values()), s.quarantined_share))
+        else:
+            pulls.setdefault(folder, []).append(s)
+    for folder, pages in pulls.items():
+        rejected = [r for s in pages for r in s.rejected]
+        total = sum(sum(s.read.values()) for s in pages)
+        share = len(rejected) / max(total, PULL_LIMIT_RECORDS)
+        judged.append((str(folder), "pull", rejected, total, share))
     for path, what, rejected, total, share in judged:
         if share > limit:
             reasons = sorted({echoed(redact_emails(r.reason), REASON_CHARS) for r in rejected[:3]})

@@ -14,6 +14,7 @@ inbox run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -153,6 +154,7 @@ def run_inbox(
     """Load every ready entry of ``inbox``, one run each; raises LoadRefused when another
     writer keeps the warehouse (nothing is moved then)."""
     run = InboxRun(str(inbox))
+    inbox_options = dataclasses.replace(options, follow_links=False)
     ready, run.waiting = scan(inbox, settle_seconds)
     for waiting in run.waiting:
         log.info("%s: waits for the next run: %s", waiting["entry"], waiting["why"])
@@ -172,7 +174,7 @@ def run_inbox(
                 if links:
                     why = link_refusal(entry, links)
                     refuse_unread(warehouse, entry, report, why, options.wait_seconds)
-                run_locked(warehouse, [entry], options, report, progress)
+                run_locked(warehouse, [entry], inbox_options, report, progress)
             except FileChanged as exc:  # still being written: the next run reads it whole
                 log.warning("%s: left in the inbox for the next run: %s", entry.name, exc)
                 continue

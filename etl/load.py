@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from data_contracts.plausible import TimeRange
 from etl.apply import apply_staged, plan_merges
 from etl.echo import echoed, one_line
-from etl.formats import detect
+from etl.formats import Format, detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
 from etl.load_options import (
@@ -77,8 +77,9 @@ def new_batch_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the files below folders named, in a stable order, without repeats."""
+def expand(paths: Iterable[Path], follow_links: bool = True) -> list[Path]:
+    """Files named, and the files below folders named, in a stable order, without repeats;
+    each where a link among them points (``follow_links``), else as named."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -90,7 +91,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             )
         else:
             files.append(path)
-    return list(dict.fromkeys(p.resolve() for p in files))
+    return list(dict.fromkeys(p.resolve() if follow_links else p.absolute() for p in files))
 
 
 def as_warehouse(target: Warehouse | sa.Engine | str) -> Warehouse:
@@ -152,14 +153,18 @@ def run_locked(
 
 def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) -> RunReport:
     try:
-        files = expand(paths)
+        files = expand(paths, options.follow_links)
         report.files = [str(f) for f in files]
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
             raise LoadError(f"no files to load in {one_line(named)} (hidden files are left out)")
         given = options.mapping_format
-        formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
-        digests = file_digests(warehouse, files, options.force)
+        if options.follow_links:
+            formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
+            digests = file_digests(warehouse, files, options.force)
+        else:  # each file opened first, never through a link; then judged as what was opened
+            digests = file_digests(warehouse, files, options.force)
+            formats = [(f, given or _detected(f, options.encoding, digests[f])) for f in files]
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
         key = hash_key_for(options, state)
         check_key(state, key)
@@ -196,6 +201,16 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
         "run %s %s: %s", report.batch_id, report.status, summary(report), extra={"run": report}
     )
     return report
+
+
+def _detected(path: Path, encoding: str, digest: FileDigest) -> Format:
+    """The format of ``path``, whose digest was taken first; a file that changed since (a
+    link put in its place) fails as changed, not as what detection made of it."""
+    try:
+        return detect(path, encoding)
+    except Exception:
+        refuse_if_changed(path, digest)
+        raise
 
 
 @contextmanager

@@ -25,6 +25,9 @@ class LoadOptions:
     wait_seconds: float = DEFAULT_WAIT_SECONDS  # for another load, and for readers to finish
     encoding: str = "utf-8"
     force: bool = False  # read files even when their content was loaded before
+    # A link among the files is read where it points (a path the user named); False (the
+    # inbox): no file is opened through a link, and a link found at open time is refused.
+    follow_links: bool = True
     secrets_file: Path | None = None  # the configured secrets file (etl.identity)
     command: str = "turnaround load"
     # Timestamps without an offset and 01/02/2025 dates: for every source (the command's

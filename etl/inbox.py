@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.echo import listed, one_line
+from etl.echo import listed, one_line, path_text
 from etl.frames import UnreadableFile
 from etl.load import (
     FileChanged,
@@ -163,7 +163,7 @@ def run_inbox(
         return run
     with ExitStack() as held:
         first = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
-        first.files = [str(e) for e in ready]
+        first.files = [path_text(e) for e in ready]
         hold_writer_lock(held, warehouse, options, first)
         for entry in ready:
             report = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
@@ -197,7 +197,7 @@ def refuse_unread(
 ) -> None:
     """Record a run that refused ``entry`` without opening it (waiting at most
     ``wait_seconds`` for the warehouse), and raise its refusal."""
-    report.files = [str(entry)]
+    report.files = [path_text(entry)]
     report.fail("failed", why)
     record_failure(warehouse, report, wait_seconds)
     raise FileRefused(why, report)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from data_contracts.plausible import TimeRange
 from etl.apply import apply_staged, plan_merges
-from etl.echo import echoed, one_line
+from etl.echo import echoed, one_line, path_text
 from etl.formats import Format, detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
@@ -113,7 +113,7 @@ def load_paths(
     warehouse = as_warehouse(target)
     started = utc_now()
     report = RunReport(batch_id=options.batch_id or new_batch_id(started), started_at=started)
-    report.files = [str(p) for p in paths]
+    report.files = [path_text(p) for p in paths]
     with ExitStack() as held:
         if warehouse is not target:  # made here: its connections close here
             held.callback(warehouse.dispose)
@@ -154,7 +154,7 @@ def run_locked(
 def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) -> RunReport:
     try:
         files = expand(paths, options.follow_links)
-        report.files = [str(f) for f in files]
+        report.files = [path_text(f) for f in files]
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
             raise LoadError(f"no files to load in {one_line(named)} (hidden files are left out)")
@@ -238,7 +238,7 @@ def _stage(
         prepare_checks()  # great-expectations loads on the side while the files are read
     for index, (path, fmt) in enumerate(to_read):
         if progress:
-            progress(index, len(to_read), rows, str(path))
+            progress(index, len(to_read), rows, path_text(path))
         started = time.perf_counter()
         done_before = rows
 
@@ -246,7 +246,7 @@ def _stage(
             nonlocal rows
             rows += batch_rows
             if progress:
-                progress(index, len(to_read), rows, str(path))
+                progress(index, len(to_read), rows, path_text(path))
 
         try:
             one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
@@ -329,7 +329,7 @@ def _record_fingerprint(conn: sa.Connection, key: HashKey) -> None:
 
 
 def _record_loaded_files(conn, report: RunReport, staged: list[StagedFile], digests) -> None:
-    by_path = {str(path): digest for path, digest in digests.items()}
+    by_path = {path_text(path): digest for path, digest in digests.items()}
     rows = {
         by_path[s.path].sha256: {
             "sha256": by_path[s.path].sha256,

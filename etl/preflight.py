@@ -16,7 +16,7 @@ from stat import S_ISLNK
 
 import sqlalchemy as sa
 
-from etl.echo import one_line
+from etl.echo import one_line, path_text
 from etl.identity import (
     HashKey,
     HashKeyError,
@@ -116,7 +116,7 @@ def file_digests(
     digests = {}
     for path in files:
         stat = os.lstat(path)
-        sha = known.get((str(path), stat.st_size, stat.st_mtime_ns))
+        sha = known.get((path_text(path), stat.st_size, stat.st_mtime_ns))
         if S_ISLNK(stat.st_mode):  # hashed, so refused: a link is never taken on trust
             sha = None
         if sha is not None:
@@ -159,7 +159,7 @@ def _loaded_by_path(warehouse: Warehouse, files: list[Path]) -> dict[tuple, str]
                 loaded_files.c.modified_ns,
                 loaded_files.c.sha256,
             ).where(
-                loaded_files.c.source_file.in_([str(f) for f in files]),
+                loaded_files.c.source_file.in_([path_text(f) for f in files]),
                 loaded_files.c.modified_ns.is_not(None),
             )
         ).all()
@@ -208,7 +208,12 @@ def not_loaded_yet(formats, digests, state: WarehouseState, options, report: Run
             continue
         batch, name = earlier
         report.skipped_files.append(
-            {"file": str(path), "sha256": digest.sha256, "loaded_in": batch, "loaded_as": name}
+            {
+                "file": path_text(path),
+                "sha256": digest.sha256,
+                "loaded_in": batch,
+                "loaded_as": name,
+            }
         )
         log.info("%s: already loaded in run %s (as %s); skipped", path, batch, name)
     return to_read

@@ -27,7 +27,7 @@ from data_contracts.plausible import TimeRange
 from data_contracts.text import storable
 from data_contracts.validate import ValidationResult, validate, validate_times
 from etl.conform import unstorable_text
-from etl.echo import echoed, one_line
+from etl.echo import echoed, one_line, path_text
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
@@ -121,7 +121,7 @@ def stage_file(
     for result in batches(fmt, path, ctx):
         if staged is None:
             staged = StagedFile(
-                str(path),
+                path_text(path),
                 result.format,
                 result.source,
                 file_index,
@@ -171,7 +171,7 @@ def stage_file(
         bad = reader_rejects.get(table, 0)
         staged.checks.append(
             CheckRow(
-                str(path),
+                staged.path,
                 table,
                 READER_CHECK,
                 "the record parses into a canonical row",
@@ -185,7 +185,7 @@ def stage_file(
         example = staged.examples.get((table, name))
         staged.checks.append(
             CheckRow(
-                str(path),
+                staged.path,
                 table,
                 name,
                 description,

@@ -16,7 +16,8 @@ import polars as pl
 
 EARLIEST = dt.date(1970, 1, 1)
 AHEAD_DAYS = 1.0
-_POLARS_TEXT = "%Y-%m-%d %H:%M:%S"  # polars writes year 1 as 0001 (Python's strftime: 1)
+# How a timestamp is written in a reason; polars writes year 1 as 0001 (Python's strftime: 1).
+TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S"
 
 
 def as_text(ts: dt.datetime) -> str:
@@ -49,7 +50,7 @@ class TimeRange:
 
     def reason(self, column: str, future_allowed: bool = False) -> pl.Expr:
         """Why a row's ``column`` failed, naming its value and the range."""
-        shown = pl.col(column).dt.to_string(_POLARS_TEXT)
+        shown = pl.col(column).dt.to_string(TIMESTAMP_TEXT)
         if future_allowed:
             return pl.format(
                 f"{column}: {{}} is before {as_text(self.earliest)}, the earliest plausible time",

@@ -24,9 +24,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts.contract import CONTRACTS, Column, QualityRule
-from data_contracts.plausible import TimeRange
-
-TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S"
+from data_contracts.plausible import TIMESTAMP_TEXT, TimeRange
 
 
 @dataclass(frozen=True, eq=False)

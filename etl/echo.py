@@ -9,18 +9,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+
+from data_contracts.text import storable
 
 ECHO_CHARS = 100  # of one name or value quoted in a message
 ECHO_ITEMS = 10  # names or values listed in one message
 PROBLEM_CHARS = 1_000  # of a whole refusal's problem
 
-# C0 and C1 control characters, DEL, and Unicode's line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 control characters, DEL, Unicode's line and paragraph separators, and lone
+# surrogates (what Python makes of a file name's bytes that are not UTF-8: no terminal or
+# log file can take them).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:
-    """``text`` with each control character escaped as Python writes it (``\\n``, ``\\x1b``)."""
+    """``text`` with each control character escaped as Python writes it (``\\n``, ``\\x1b``,
+    ``\\udce9``)."""
     return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+def path_text(path: Path | str) -> str:
+    """A file's path as the warehouse stores it (``source_file``, ``loaded_files``, a run's
+    files): a name's bytes that are not UTF-8 (Linux allows any; Python holds them as lone
+    surrogates) written as their escapes, ``nps_\\udce9t\\udce9.csv``."""
+    return storable(str(path))
 
 
 def clipped(text: str, limit: int = ECHO_CHARS) -> str:

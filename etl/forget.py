@@ -34,9 +34,15 @@ from etl.report import RunReport, utc_now
 from etl.run_record import record_run
 from warehouse.access import Warehouse, WarehouseError, WarehouseMissing
 from warehouse.compact import Compaction
-from warehouse.schema import ensure_schema, meta_value, tables
+from warehouse.engine import driver_reason
+from warehouse.schema import ensure_schema, meta_value, set_meta_value, tables
 
 log = logging.getLogger("turnaround.forget")
+
+# warehouse_meta: the run that erased rows from a DuckDB file that has not been compacted
+# since (a forget with --no-compact, or one whose compaction failed); a later forget then
+# compacts even when it erases nothing itself.
+UNCOMPACTED = "erased_since_compaction"
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Erased:
     counts: dict[str, int] = field(default_factory=dict)  # table -> rows erased
     pages: PagesErased | None = None  # the pull's kept pages, where they were searched
     compaction: Compaction | None = None  # of a DuckDB file, where it was asked for
+    not_compacted: str | None = None  # why a DuckDB file was not compacted though asked for
 
     @property
     def found(self) -> bool:
@@ -165,6 +172,10 @@ def forget(
             customer_ids = customer_ids_for(conn, who, options)
             person = _person(conn, customer_ids, options)
             erased = Erased(customer_ids, _erase(conn, customer_ids, sorted(person.user_ids)))
+            owed = meta_value(conn, UNCOMPACTED) is not None  # an earlier --no-compact's
+            if any(erased.counts.values()) and warehouse.path is not None:
+                set_meta_value(conn, UNCOMPACTED, report.batch_id)
+                owed = True
             report.status, report.ended_at = "erased", utc_now()
             listed = ", ".join(f"{n:,} {table}" for table, n in erased.counts.items() if n)
             report.message = f"erased one person on request: {listed or 'nothing found'}"
@@ -178,16 +189,19 @@ def forget(
                 f"{erased.pages.records:,}",
             )
         if compact and warehouse.path is not None:
-            erased.compaction = _compacted(warehouse, options)
+            if owed:
+                erased.compaction = _compacted(warehouse, options)
+            else:  # no deleted row's bytes to clear: the file is not copied for nothing
+                erased.not_compacted = "nothing was erased from it"
     return erased
 
 
 def _compacted(warehouse: Warehouse, options: LoadOptions) -> Compaction:
     size = warehouse.path.stat().st_size
     try:
-        done = warehouse.compact(options.wait_seconds)
+        done = warehouse.compact(options.wait_seconds, leave_out_meta=(UNCOMPACTED,))
     except (WarehouseError, OSError, sa.exc.DBAPIError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        reason = driver_reason(exc)
         log.warning("the warehouse file was not compacted: %s", reason)
         return Compaction(size, size, time.time(), problem=reason)
     log.info("compacted the warehouse file: %s to %s bytes", f"{size:,}", f"{done.bytes_after:,}")

@@ -39,17 +39,30 @@ EMAIL_REGEX = r"[^\s\"'<>(),;:@]+@[^\s\"'<>(),;:@]+\.[A-Za-z]{2,}"
 EMAIL_PATTERN = re.compile(EMAIL_REGEX)
 # What redaction removes: any word with an @ after something, so a cut-off address in a
 # truncated line ("pat@exa") goes too; a quoted local part ("pat lee"@example.com, as JSON
-# and CSV escape its quotes too); and an @ written as a URL writes it (pat%40example.com, up
-# to the next & or /) or as an HTML character reference (pat&#64;example.com). Addresses
-# spelt out for people ("pat (at) example.com") are left: the words match ordinary text.
-_DOMAIN = r"[^\s\"'<>(),;:@]*"
-_QUOTED_LOCAL = r"(?:\\\"|\"\"|\")[^\"\r\n]{1,64}?(?:\\\"|\"\"|\")"
-_URL_PART = r"[^\s\"'<>(),;:@&=?/#]"
+# and CSV escape its quotes too) followed by a whole domain; and an @ written as a URL
+# writes it (pat%40example.com, up to the next & or /) or as an HTML character reference
+# (pat&#64;example.com). Addresses spelt out for people ("pat (at) example.com") are left:
+# the words match ordinary text.
+# A quarantined record stays readable JSON or CSV: a quoted local part holds no colon or
+# comma (else the end of one value and the start of the next, "a": "@pat", would pass for
+# one), and a match takes a backslash only with the character it escapes (else it would
+# end inside a JSON escape, \").
+_WORD = r"\s\"'<>(),;:@"  # what ends a word of an address
+
+
+def _run(ends: str, least: str) -> str:
+    """Characters but ``ends``, a backslash only with the one after it, ``least`` or more."""
+    return rf"(?:[^{ends}\\]|\\[^{ends}]){least}"
+
+
+_DOMAIN = _run(_WORD, "*")
+_QUOTED_LOCAL = r'(?:\\"[^"\r\n:,]{1,64}?\\"|""[^"\r\n:,]{1,64}?""|"[^"\\\r\n:,]{1,64}?")'
+_WHOLE_DOMAIN = rf"[^{_WORD}]+\.[A-Za-z]{{2,}}{_DOMAIN}"
 REDACT_REGEX = (
-    rf"{_QUOTED_LOCAL}@{_DOMAIN}"
-    rf"|[^\s\"'<>(),;:@]+@{_DOMAIN}"
-    rf"|{_URL_PART}+%40(?:[^\s\"'<>(),;:@&=?/#%]+|$)"
-    rf"|[^\s\"'<>(),;:@&]+&#(?:0*64|[xX]0*40);{_DOMAIN}"
+    rf"{_QUOTED_LOCAL}@{_WHOLE_DOMAIN}"
+    rf"|[^{_WORD}]+@{_DOMAIN}"
+    rf"|[^{_WORD}&=?/#]+%40(?:{_run(_WORD + '&=?/#%', '+')}|$)"
+    rf"|[^{_WORD}&]+&#(?:0*64|[xX]0*40);{_DOMAIN}"
 )
 REDACT_PATTERN = re.compile(REDACT_REGEX)
 REDACTED = "<email>"
@@ -190,11 +203,16 @@ def read_secrets_file(path: Path) -> str | None:
     return stored.strip()
 
 
+_warned: set[tuple[Path, int]] = set()  # (secrets file, mode) warned of in this process
+
+
 def warn_if_open(path: Path) -> None:
-    """Log one warning where group or others may read or change the secrets file."""
+    """Log one warning where group or others may read or change the secrets file: once per
+    file and mode in a process, however often a command reads the key."""
     mode = stat.S_IMODE(path.stat().st_mode)
-    if not mode & 0o066:
+    if not mode & 0o066 or (path.absolute(), mode) in _warned:
         return
+    _warned.add((path.absolute(), mode))
     can = " and ".join(w for w, bits in (("read", 0o044), ("change", 0o022)) if mode & bits)
     log.warning(
         "the secrets file %s has mode %04o: other users can %s the email hash key in it; make "

@@ -14,6 +14,7 @@ inbox run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -22,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.echo import listed, one_line
+from etl.echo import listed, one_line, path_text
 from etl.frames import UnreadableFile
 from etl.load import (
     FileChanged,
@@ -153,6 +154,7 @@ def run_inbox(
     """Load every ready entry of ``inbox``, one run each; raises LoadRefused when another
     writer keeps the warehouse (nothing is moved then)."""
     run = InboxRun(str(inbox))
+    inbox_options = dataclasses.replace(options, follow_links=False)
     ready, run.waiting = scan(inbox, settle_seconds)
     for waiting in run.waiting:
         log.info("%s: waits for the next run: %s", waiting["entry"], waiting["why"])
@@ -161,7 +163,7 @@ def run_inbox(
         return run
     with ExitStack() as held:
         first = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
-        first.files = [str(e) for e in ready]
+        first.files = [path_text(e) for e in ready]
         hold_writer_lock(held, warehouse, options, first)
         for entry in ready:
             report = RunReport(batch_id=new_batch_id(utc_now()), started_at=utc_now())
@@ -170,8 +172,9 @@ def run_inbox(
             links = links_in(entry)  # looked at again now: an entry may change after the scan
             try:
                 if links:
-                    refuse_unread(warehouse, entry, report, link_refusal(entry, links))
-                run_locked(warehouse, [entry], options, report, progress)
+                    why = link_refusal(entry, links)
+                    refuse_unread(warehouse, entry, report, why, options.wait_seconds)
+                run_locked(warehouse, [entry], inbox_options, report, progress)
             except FileChanged as exc:  # still being written: the next run reads it whole
                 log.warning("%s: left in the inbox for the next run: %s", entry.name, exc)
                 continue
@@ -189,11 +192,14 @@ def run_inbox(
     return run
 
 
-def refuse_unread(warehouse: Warehouse, entry: Path, report: RunReport, why: str) -> None:
-    """Record a run that refused ``entry`` without opening it, and raise its refusal."""
-    report.files = [str(entry)]
+def refuse_unread(
+    warehouse: Warehouse, entry: Path, report: RunReport, why: str, wait_seconds: float
+) -> None:
+    """Record a run that refused ``entry`` without opening it (waiting at most
+    ``wait_seconds`` for the warehouse), and raise its refusal."""
+    report.files = [path_text(entry)]
     report.fail("failed", why)
-    record_failure(warehouse, report)
+    record_failure(warehouse, report, wait_seconds)
     raise FileRefused(why, report)
 
 

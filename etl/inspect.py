@@ -26,6 +26,9 @@ from etl.spreadsheets import SHEET_ROWS, first_sheet
 
 SAMPLE_ROWS = 1000
 MAX_LISTED_VALUES = 20  # a column with more distinct values is not a value map
+# A column the skeleton offers as a person field: a name, a phone, an address. A guess too
+# many only redacts more of a quarantined row.
+PERSON_WORDS = re.compile(r"name|phone|mobile|address|\bip\b", re.IGNORECASE)
 # Names exports give canonical columns, beside the canonical names themselves.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ticket_id": ("ticket id", "ticket", "case number", "case id", "id", "ticket number"),
@@ -345,6 +348,11 @@ def skeleton(
             continue
         lines.append(f"  {column.name}: {_yaml_text(source)}{note}")
     left = [h for h in header if h not in taken]
+    people = [h for h in left if PERSON_WORDS.search(h)]
+    hint = "  # the file's columns that name or reach a person: <redacted> in quarantine"
+    shown = f"person_fields: [{', '.join(json.dumps(p) for p in people)}]{hint}"
+    lines.insert(lines.index("columns:"), shown if people else f"# {shown}")
+    left = [h for h in left if h not in people]
     if left:
         lines.append("# not used: " + ", ".join(left))
     return "\n".join(lines) + "\n"

@@ -22,13 +22,14 @@ import sqlalchemy as sa
 
 from data_contracts.plausible import TimeRange
 from etl.apply import apply_staged, plan_merges
-from etl.echo import echoed, one_line
-from etl.formats import detect
+from etl.echo import echoed, one_line, path_text
+from etl.formats import Format, detect
 from etl.frames import ReadContext, UnreadableFile
 from etl.identity import HashKey, redact_emails
 from etl.load_options import (
     DEFAULT_QUARANTINE_LIMIT,
     DEFAULT_WAIT_SECONDS,
+    PULL_LIMIT_RECORDS,
     FileChanged,
     FileRefused,
     LoadError,
@@ -45,6 +46,7 @@ from etl.preflight import (
     refuse_if_changed,
     warehouse_state,
 )
+from etl.pull.raw import pull_folder_of
 from etl.report import RunReport, utc_now
 from etl.run_record import record_failure, record_refusal, record_run
 from etl.stage import StagedFile, check_staged, prepare_checks, stage_file
@@ -75,8 +77,9 @@ def new_batch_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the files below folders named, in a stable order, without repeats."""
+def expand(paths: Iterable[Path], follow_links: bool = True) -> list[Path]:
+    """Files named, and the files below folders named, in a stable order, without repeats;
+    each where a link among them points (``follow_links``), else as named."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -88,7 +91,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             )
         else:
             files.append(path)
-    return list(dict.fromkeys(p.resolve() for p in files))
+    return list(dict.fromkeys(p.resolve() if follow_links else p.absolute() for p in files))
 
 
 def as_warehouse(target: Warehouse | sa.Engine | str) -> Warehouse:
@@ -110,7 +113,7 @@ def load_paths(
     warehouse = as_warehouse(target)
     started = utc_now()
     report = RunReport(batch_id=options.batch_id or new_batch_id(started), started_at=started)
-    report.files = [str(p) for p in paths]
+    report.files = [path_text(p) for p in paths]
     with ExitStack() as held:
         if warehouse is not target:  # made here: its connections close here
             held.callback(warehouse.dispose)
@@ -150,14 +153,18 @@ def run_locked(
 
 def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) -> RunReport:
     try:
-        files = expand(paths)
-        report.files = [str(f) for f in files]
+        files = expand(paths, options.follow_links)
+        report.files = [path_text(f) for f in files]
         if not files:
             named = ", ".join(str(p) for p in report.files) or "the paths given"
             raise LoadError(f"no files to load in {one_line(named)} (hidden files are left out)")
         given = options.mapping_format
-        formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
-        digests = file_digests(warehouse, files, options.force)
+        if options.follow_links:
+            formats = [(f, given or detect(f, options.encoding)) for f in files]  # refuse first
+            digests = file_digests(warehouse, files, options.force)
+        else:  # each file opened first, never through a link; then judged as what was opened
+            digests = file_digests(warehouse, files, options.force)
+            formats = [(f, given or _detected(f, options.encoding, digests[f])) for f in files]
         state = warehouse_state(warehouse, [d.sha256 for d in digests.values()])
         key = hash_key_for(options, state)
         check_key(state, key)
@@ -173,7 +180,7 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
                 default=options.source_default,
             )
             staged = _stage(to_read, digests, ctx, report, staging, plausible, progress)
-            refuse_over_limit(staged, options.quarantine_limit, options.limit_over_pages)
+            refuse_over_limit(staged, options.quarantine_limit)
             check_staged(staging, staged, plausible)
             plans = plan_merges(staging, staged)
             staging.close()
@@ -194,6 +201,16 @@ def _run(warehouse, paths, options: LoadOptions, report: RunReport, progress) ->
         "run %s %s: %s", report.batch_id, report.status, summary(report), extra={"run": report}
     )
     return report
+
+
+def _detected(path: Path, encoding: str, digest: FileDigest) -> Format:
+    """The format of ``path``, whose digest was taken first; a file that changed since (a
+    link put in its place) fails as changed, not as what detection made of it."""
+    try:
+        return detect(path, encoding)
+    except Exception:
+        refuse_if_changed(path, digest)
+        raise
 
 
 @contextmanager
@@ -221,7 +238,7 @@ def _stage(
         prepare_checks()  # great-expectations loads on the side while the files are read
     for index, (path, fmt) in enumerate(to_read):
         if progress:
-            progress(index, len(to_read), rows, str(path))
+            progress(index, len(to_read), rows, path_text(path))
         started = time.perf_counter()
         done_before = rows
 
@@ -229,9 +246,13 @@ def _stage(
             nonlocal rows
             rows += batch_rows
             if progress:
-                progress(index, len(to_read), rows, str(path))
+                progress(index, len(to_read), rows, path_text(path))
 
-        one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
+        try:
+            one = stage_file(path, fmt, ctx, report.batch_id, index, staging, plausible, heard)
+        except Exception:  # a file written while it was read may read as broken: it changed
+            refuse_if_changed(path, digests[path])
+            raise
         refuse_if_changed(path, digests[path])  # its digest must be of what was read
         read = sum(one.read.values()) + sum(one.skipped.values())
         rows = done_before + read
@@ -250,25 +271,24 @@ def _stage(
     return staged
 
 
-def refuse_over_limit(staged: list[StagedFile], limit: float, over_pages: int = 0) -> None:
+def refuse_over_limit(staged: list[StagedFile], limit: float) -> None:
     """A file with more bad rows than the limit allows is refused whole: a broken export
-    must not load silently. ``over_pages``: the files are the pages of one export, judged
-    together as a share of at least that many rows."""
-    judged = [
-        (s.path, "file", s.rejected, sum(s.read.values()), s.quarantined_share) for s in staged
-    ]
-    if over_pages and staged:
-        rejected = [r for s in staged for r in s.rejected]
-        total = sum(sum(s.read.values()) for s in staged)
-        judged = [
-            (
-                str(Path(staged[0].path).parent),  # the pull's folder of pages
-                "pull",
-                rejected,
-                total,
-                len(rejected) / max(total, over_pages),
-            )
-        ]
+    must not load silently. The pages a pull kept in one run folder are one export the API
+    cut up: they are judged together, as a share of at least PULL_LIMIT_RECORDS rows, when
+    the pull loads them and when its folder is loaded again."""
+    judged = []
+    pulls: dict[Path, list[StagedFile]] = {}
+    for s in staged:
+        folder = pull_folder_of(Path(s.path))
+        if folder is None:
+            judged.append((s.path, "file", s.rejected, sum(s.read.values()), s.quarantined_share))
+        else:
+            pulls.setdefault(folder, []).append(s)
+    for folder, pages in pulls.items():
+        rejected = [r for s in pages for r in s.rejected]
+        total = sum(sum(s.read.values()) for s in pages)
+        share = len(rejected) / max(total, PULL_LIMIT_RECORDS)
+        judged.append((str(folder), "pull", rejected, total, share))
     for path, what, rejected, total, share in judged:
         if share > limit:
             reasons = sorted({echoed(redact_emails(r.reason), REASON_CHARS) for r in rejected[:3]})
@@ -309,7 +329,7 @@ def _record_fingerprint(conn: sa.Connection, key: HashKey) -> None:
 
 
 def _record_loaded_files(conn, report: RunReport, staged: list[StagedFile], digests) -> None:
-    by_path = {str(path): digest for path, digest in digests.items()}
+    by_path = {path_text(path): digest for path, digest in digests.items()}
     rows = {
         by_path[s.path].sha256: {
             "sha256": by_path[s.path].sha256,

@@ -13,20 +13,21 @@ from etl.report import RunReport
 
 DEFAULT_QUARANTINE_LIMIT = 0.10
 DEFAULT_WAIT_SECONDS = 300.0
-# A pull is judged as one export of at least this many records: the API cuts it into pages,
-# and a nightly pull may hold three records, one of them bad (docs/loading.md).
+# A pull's pages (one run folder) are judged as one export of at least this many records:
+# the API cuts it into pages, and a nightly pull may hold three records, one of them bad
+# (docs/loading.md). A replay of the folder is judged the same way.
 PULL_LIMIT_RECORDS = 100
 
 
 @dataclass(frozen=True)
 class LoadOptions:
     quarantine_limit: float = DEFAULT_QUARANTINE_LIMIT  # share of a file's rows; over: refused
-    # The files are one export cut into pages (a pull's): the limit is over all of them, as
-    # a share of at least this many rows. 0: each file on its own.
-    limit_over_pages: int = 0
     wait_seconds: float = DEFAULT_WAIT_SECONDS  # for another load, and for readers to finish
     encoding: str = "utf-8"
     force: bool = False  # read files even when their content was loaded before
+    # A link among the files is read where it points (a path the user named); False (the
+    # inbox): no file is opened through a link, and a link found at open time is refused.
+    follow_links: bool = True
     secrets_file: Path | None = None  # the configured secrets file (etl.identity)
     command: str = "turnaround load"
     # Timestamps without an offset and 01/02/2025 dates: for every source (the command's

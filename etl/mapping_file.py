@@ -7,6 +7,8 @@ source: helpdesk          # the source the rows are stored under (default: mappe
 timezone: Europe/Berlin   # of timestamps written without an offset
 date_order: day-first     # how to read 01/02/2025 (when the file does not show it)
 date_format: "%d.%m.%Y %H:%M"   # optional: every timestamp in exactly this shape
+person_fields: [Customer Name, Phone]   # optional: the file's columns that name or reach
+                                        # a person, <redacted> in a quarantined row
 columns:                  # canonical column: the file's column, or a table
   ticket_id: Case Number
   customer_id: Customer Email    # an email becomes the keyed hash
@@ -53,7 +55,7 @@ from etl.spreadsheets import or_first_sheet
 
 TABLES = ("tickets", "nps_responses", "customers")
 DEFAULT_SOURCE = "mapped"
-KEYS = ("table", "source", "timezone", "date_order", "date_format", "columns")
+KEYS = ("table", "source", "timezone", "date_order", "date_format", "person_fields", "columns")
 COLUMN_KEYS = ("column", "values", "unmapped", "separator", "value")
 ID_COLUMNS = ("customer_id", "assignee_id")  # emails in them are hashed
 KEY_COLUMNS = ("ticket_id", "response_id")  # one value for every row would make one row
@@ -151,6 +153,14 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
         raise bad(
             f"date_format must be a strptime format such as '%d.%m.%Y %H:%M', not {date_format!r}"
         )
+    person_fields = raw.get("person_fields", [])
+    if not isinstance(person_fields, list) or not all(
+        isinstance(f, str) and f.strip() for f in person_fields
+    ):
+        raise bad(
+            "person_fields must be a list of the file's column names that name or reach a "
+            f"person, such as [Customer Name, Phone], not {person_fields!r}"
+        )
     columns = raw.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise bad("columns must be a table of canonical column: the file's column")
@@ -174,6 +184,7 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
         default_timezone=zone,
         date_order=order,
         resolve=_has_columns,
+        person_fields=tuple(dict.fromkeys(f.strip() for f in person_fields)),
     )
 
 
@@ -260,8 +271,9 @@ def _kind(name: str, column_type: str) -> str:
 def _has_columns(
     mapping: Mapping, header: list[str], body: str, ctx: ReadContext, path: Path
 ) -> Mapping:
-    """The mapping itself, once the file is seen to have every column it names."""
-    named = [s for f in mapping.fields for s in f.sources]
+    """The mapping itself, once the file is seen to have every column it names (its person
+    fields too: a misspelt one would leave the names it meant in quarantine)."""
+    named = [*(s for f in mapping.fields for s in f.sources), *mapping.person_fields]
     missing = [name for name in named if name not in header]
     if missing:
         listed = ", ".join(repr(m) for m in missing)

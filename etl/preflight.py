@@ -6,15 +6,17 @@ Nothing here writes the warehouse; it is read read-only, through the readers' ga
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISLNK
 
 import sqlalchemy as sa
 
-from etl.echo import one_line
+from etl.echo import one_line, path_text
 from etl.identity import (
     HashKey,
     HashKeyError,
@@ -22,7 +24,7 @@ from etl.identity import (
     load_hash_key,
     secrets_file,
 )
-from etl.load_options import FileChanged, LoadError, LoadOptions
+from etl.load_options import FileChanged, FileRefused, LoadError, LoadOptions
 from etl.report import RunReport
 from warehouse.access import Warehouse
 from warehouse.schema import check_schema, loaded_files, meta_value, schema_version
@@ -81,9 +83,21 @@ def hash_key_for(options: LoadOptions, state: WarehouseState) -> HashKey:
 
 
 def file_digest(path: Path) -> FileDigest:
-    """The file's content hash, with its size, times and inode from before the hash."""
+    """The file's content hash, with its size, times and inode from before the hash. The
+    file is opened without following a link (FileRefused): a path the user named was
+    resolved already, and the inbox reads no link, however late one is put in place."""
     digest = hashlib.sha256()
-    with path.open("rb") as file:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FileRefused(
+                f"{one_line(str(path))}: became a symbolic link after the run listed it, and "
+                "such a link is not followed; copy the file in, or load it by name (turnaround "
+                "load PATH)"
+            ) from None
+        raise
+    with os.fdopen(descriptor, "rb") as file:
         stat = os.fstat(file.fileno())  # before the first byte is read: a later write shows
         while chunk := file.read(1 << 20):
             digest.update(chunk)
@@ -101,8 +115,10 @@ def file_digests(
     known = {} if force else _loaded_by_path(warehouse, files)
     digests = {}
     for path in files:
-        stat = path.stat()
-        sha = known.get((str(path), stat.st_size, stat.st_mtime_ns))
+        stat = os.lstat(path)
+        sha = known.get((path_text(path), stat.st_size, stat.st_mtime_ns))
+        if S_ISLNK(stat.st_mode):  # hashed, so refused: a link is never taken on trust
+            sha = None
         if sha is not None:
             digests[path] = FileDigest(
                 sha, stat.st_size, stat.st_mtime_ns, hashed=False, identity=file_identity(stat)
@@ -117,7 +133,7 @@ def refuse_if_changed(path: Path, digest: FileDigest) -> None:
     or replaced since. Called once the file is read, it judges by size, times and inode
     alone, without reading the file again (docs/loading.md, "A file that changes")."""
     try:
-        now = file_identity(path.stat())
+        now = file_identity(os.lstat(path))  # a link put in its place is a change too
     except OSError:
         now = None
     if digest.identity is not None and now != digest.identity:
@@ -143,7 +159,7 @@ def _loaded_by_path(warehouse: Warehouse, files: list[Path]) -> dict[tuple, str]
                 loaded_files.c.modified_ns,
                 loaded_files.c.sha256,
             ).where(
-                loaded_files.c.source_file.in_([str(f) for f in files]),
+                loaded_files.c.source_file.in_([path_text(f) for f in files]),
                 loaded_files.c.modified_ns.is_not(None),
             )
         ).all()
@@ -192,7 +208,12 @@ def not_loaded_yet(formats, digests, state: WarehouseState, options, report: Run
             continue
         batch, name = earlier
         report.skipped_files.append(
-            {"file": str(path), "sha256": digest.sha256, "loaded_in": batch, "loaded_as": name}
+            {
+                "file": path_text(path),
+                "sha256": digest.sha256,
+                "loaded_in": batch,
+                "loaded_as": name,
+            }
         )
         log.info("%s: already loaded in run %s (as %s); skipped", path, batch, name)
     return to_read

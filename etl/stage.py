@@ -4,8 +4,9 @@ and put its rows in the run's staging database, all outside the warehouse.
 Grain of a StagedFile: one file. Its rows that passed every check are staged with lineage,
 ``load_order`` and ``file_index``; ``rejected`` holds every row that did not (a contract
 check, or an event time outside the run's plausible range), with the raw record and the
-reason; ``checks`` one result per contract check (and one for the rows the reader could not
-parse), counted by great-expectations over the staged rows (``check_staged``). Nothing here
+reason; ``checks`` one result per contract check, counted by great-expectations over the
+staged rows (``check_staged``), one for the rows the reader could not parse, and one per
+event-time check of a table without a contract. Nothing here
 touches the warehouse, so a load holds it only to merge.
 """
 
@@ -26,7 +27,7 @@ from data_contracts.plausible import TimeRange
 from data_contracts.text import storable
 from data_contracts.validate import ValidationResult, validate, validate_times
 from etl.conform import unstorable_text
-from etl.echo import echoed, one_line
+from etl.echo import echoed, one_line, path_text
 from etl.formats import Format, batches
 from etl.frames import ReadContext, ReadResult, Rejected
 from etl.identity import redact_emails
@@ -56,6 +57,9 @@ class StagedFile:
     # (table, check) -> rows the row checks rejected, and the first such row's reason
     failing: Counter = field(default_factory=Counter)
     examples: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (table, check) -> the check in words, for the event-time checks of the tables without
+    # a contract (no great-expectations suite counts them: the row checks' counts stand)
+    time_checks: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # the reader's notes on the file (ReadResult.notes)
     deleted: int = 0  # tickets the source deleted (status deleted), staged like the others
     unmapped: Counter = field(default_factory=Counter)  # ReadResult.unmapped, summed
@@ -117,7 +121,7 @@ def stage_file(
     for result in batches(fmt, path, ctx):
         if staged is None:
             staged = StagedFile(
-                str(path),
+                path_text(path),
                 result.format,
                 result.source,
                 file_index,
@@ -154,6 +158,9 @@ def stage_file(
                     staging.append(table + FAILED, _lineage(failed, result, batch_id, staged))
             else:
                 checked = validate_times(table, frame, plausible)
+                _counted(staged, table, checked)
+                for check in checked.checks:
+                    staged.time_checks[(table, check.name)] = check.description
                 frame = _rejected_rows(staged, table, checked, result)
             staging.append(table, _lineage(frame, result, batch_id, staged))
             staged.tables.add(table)
@@ -164,13 +171,27 @@ def stage_file(
         bad = reader_rejects.get(table, 0)
         staged.checks.append(
             CheckRow(
-                str(path),
+                staged.path,
                 table,
                 READER_CHECK,
                 "the record parses into a canonical row",
                 success=not bad,
                 failing_count=bad,
                 example_reason=redact_emails(first_reader_reason[table]) if bad else None,
+            )
+        )
+    for (table, name), description in staged.time_checks.items():
+        bad = staged.failing[(table, name)]
+        example = staged.examples.get((table, name))
+        staged.checks.append(
+            CheckRow(
+                staged.path,
+                table,
+                name,
+                description,
+                success=not bad,
+                failing_count=bad,
+                example_reason=redact_emails(example) if example else None,
             )
         )
     return staged
@@ -273,15 +294,21 @@ def _checked(
     failing ones join ``rejected`` with the raw record the file had."""
     outcome = validate(table, frame, plausible)
     _rejected_rows(staged, table, outcome, result)
+    _counted(staged, table, outcome)
     rejected = outcome.rejected
-    for check in outcome.checks:
-        staged.failing[(table, check.name)] += check.unexpected_count
-        if check.example is not None:
-            staged.examples.setdefault((table, check.name), check.example)
     if not rejected:
         return outcome.valid, outcome.valid.clear()
     failed_rows = pl.Series([r.row_number for r in rejected], dtype=pl.Int64).implode()
     return outcome.valid, frame.filter(pl.col("row_number").is_in(failed_rows))
+
+
+def _counted(staged: StagedFile, table: str, outcome: ValidationResult) -> None:
+    """Add the failing rows of each check of ``outcome`` to the file's counts, and keep the
+    first failing row's reason as the check's example."""
+    for check in outcome.checks:
+        staged.failing[(table, check.name)] += check.unexpected_count
+        if check.example is not None:
+            staged.examples.setdefault((table, check.name), check.example)
 
 
 def _rejected_rows(

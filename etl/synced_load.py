@@ -18,6 +18,7 @@ from etl.report import RunReport, utc_now
 from etl.run_record import record_failure
 from etl.zendesk.synced import SyncedSourceError, open_dumps, snapshot
 from warehouse.access import Warehouse
+from warehouse.engine import driver_reason
 from warehouse.schema import meta_value, warehouse_meta
 
 SOURCE_BACKENDS = ("postgresql", "duckdb")  # the databases Fivetran and Airbyte sync into
@@ -87,7 +88,7 @@ def load_synced(
             )
             snap = snapshot(source, source_schema, name, folder, since)
         except (SyncedSourceError, sa.exc.SQLAlchemyError) as exc:
-            message = str(exc).splitlines()[0]
+            message = driver_reason(exc)
             report.fail("failed", f"cannot read the synced tables: {message}")
             record_failure(warehouse, report, options.wait_seconds)
             raise LoadError(report.message, report) from None

@@ -58,6 +58,35 @@ def test_lock_files_are_no_more_open_than_the_warehouse_whatever_the_umask(loade
         assert _mode(locks) == folder_mode
 
 
+def _umask_022() -> None:
+    os.umask(0o022)
+
+
+def test_the_first_load_leaves_the_lock_files_as_open_as_the_new_warehouse(folder):
+    """The locks are made before the warehouse file is: they follow it once it exists."""
+    (folder / "first.csv").write_text(_nps(3))
+    url = f"duckdb:///{folder / 'turnaround.duckdb'}"
+    done = cli("load", str(folder / "first.csv"), "--warehouse", url, preexec_fn=_umask_022)
+    assert done.returncode == 0, done.stderr
+    locks = folder / "turnaround.duckdb.locks"
+    assert _mode(folder / "turnaround.duckdb") == 0o644
+    assert {name: _mode(locks / name) for name in LOCKS} == dict.fromkeys(LOCKS, 0o644)
+    assert _mode(locks) == 0o755
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the other user with runuser, as root")
+def test_another_user_can_read_a_new_open_warehouse_after_its_first_load(folder):
+    (folder / "first.csv").write_text(_nps(3))
+    url = f"duckdb:///{folder / 'turnaround.duckdb'}"
+    done = cli("load", str(folder / "first.csv"), "--warehouse", url, preexec_fn=_umask_022)
+    assert done.returncode == 0, done.stderr
+    other = hold_flock(folder / "turnaround.duckdb.locks" / "readers", user="nobody")
+    line = other.stdout.readline().strip()
+    other.stdin.close()
+    other.wait(timeout=30)
+    assert line == "holding", other.stderr.read()
+
+
 @pytest.mark.parametrize("lock", LOCKS)
 def test_a_load_gives_up_after_its_wait_on_any_lock(loaded, lock):
     url, folder = loaded
@@ -105,3 +134,25 @@ def test_another_user_cannot_hold_the_locks_of_a_private_warehouse(loaded):
         other.stdin.close()
         other.wait(timeout=30)
         assert line == "refused Permission denied", (lock, line, other.stderr.read())
+
+
+def test_the_inbox_records_a_link_it_refused_within_its_wait(loaded):
+    """The failed run of a refused link is recorded under --wait too: with the warehouse
+    kept busy, it goes to the journal after 1 s instead of 30."""
+    url, folder = loaded
+    inbox = folder / "inbox"
+    inbox.mkdir()
+    (inbox / "next.csv").symlink_to(folder / "next.csv")
+    holder = hold_flock(folder / "turnaround.duckdb.locks" / "readers")
+    try:
+        wait_for_line(holder, "holding")
+        # The guard is below the 30 s a failed run's record waits at most.
+        done = cli("load", "--inbox", str(inbox), "--warehouse", url, "--wait", "1", timeout=20)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert "next.csv: failed" in done.stdout and (inbox / "failed" / "next.csv").is_symlink()
+    runs = json_out(cli("runs", "--json", "--warehouse", url))
+    assert runs[0]["status"] == "failed"  # from the journal, moved in by this command
+    assert runs[0]["message"].startswith("next.csv is a symbolic link")

@@ -27,7 +27,15 @@ from sqlalchemy import event
 from warehouse import journal
 from warehouse.compact import Compaction, compact_file
 from warehouse.engine import WarehouseError, duckdb_path, get_engine, resolve_url
-from warehouse.locks import FileLock, Gate, LockTimeout, Notice, lock_folder, read_holder
+from warehouse.locks import (
+    FileLock,
+    Gate,
+    LockTimeout,
+    Notice,
+    lock_folder,
+    match_warehouse,
+    read_holder,
+)
 from warehouse.schema import etl_runs
 
 DEFAULT_READ_WAIT_SECONDS = 60.0
@@ -166,6 +174,7 @@ class Warehouse:
             return
         deadline = time.monotonic() + wait_seconds
         with self._alone(deadline):
+            created = not self.path.exists()
             engine = self.writer()
             conn = _retrying(engine.connect, deadline, self.display)
             try:
@@ -174,20 +183,25 @@ class Warehouse:
                     moved = _move_journal_in(conn, self.path)
             finally:
                 conn.close()
+                if created and self.path.exists():  # the locks were made before the file
+                    match_warehouse(self.path)
             journal.clear(self.path, moved)
 
-    def compact(self, wait_seconds: float) -> Compaction:
+    def compact(self, wait_seconds: float, leave_out_meta: tuple[str, ...] = ()) -> Compaction:
         """Rewrite the DuckDB file as a fresh copy of what it holds, so that the bytes of
-        deleted rows leave it (warehouse/compact.py). As a write window: new readers wait
-        from the moment it is asked for, and it starts once the readers already in have
-        finished (WarehouseBusy after ``wait_seconds``). The caller holds the writer lock."""
+        deleted rows leave it (warehouse/compact.py), without the ``leave_out_meta`` rows of
+        warehouse_meta. As a write window: new readers wait from the moment it is asked for,
+        and it starts once the readers already in have finished (WarehouseBusy after
+        ``wait_seconds``). The caller holds the writer lock."""
         if self.path is None:
             raise WarehouseError("only a DuckDB warehouse file is compacted")
         deadline = time.monotonic() + wait_seconds
         with self._alone(deadline):
             if "write" in self._engines:  # no connection of this process keeps the file
                 self._engines["write"].dispose()
-            return _retrying(lambda: compact_file(self.path), deadline, self.display)
+            return _retrying(
+                lambda: compact_file(self.path, leave_out_meta), deadline, self.display
+            )
 
     @contextmanager
     def _alone(self, deadline: float) -> Iterator[None]:

@@ -35,9 +35,10 @@ def wal_of(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
 
-def compact_file(database: Path) -> Compaction:
-    """Rewrite the DuckDB file ``database`` as a copy of its live contents, keeping its mode.
-    Raises what DuckDB or the file system raises; the file is then as it was."""
+def compact_file(database: Path, leave_out_meta: tuple[str, ...] = ()) -> Compaction:
+    """Rewrite the DuckDB file ``database`` as a copy of its live contents, keeping its mode,
+    without the warehouse_meta rows named in ``leave_out_meta`` (what is true of the old
+    file only). Raises what DuckDB or the file system raises; the file is then as it was."""
     before = database.stat().st_size
     copy = database.with_name(f".{database.name}.compact")
     for leftover in (copy, wal_of(copy)):  # of a compaction that was killed
@@ -48,6 +49,10 @@ def compact_file(database: Path) -> Compaction:
             conn.execute(sa.text("ATTACH :path AS old"), {"path": str(database)})
             conn.execute(sa.text("ATTACH :path AS new"), {"path": str(copy)})
             conn.execute(sa.text("COPY FROM DATABASE old TO new"))
+            for name in leave_out_meta:
+                conn.execute(
+                    sa.text("DELETE FROM new.warehouse_meta WHERE name = :name"), {"name": name}
+                )
             conn.commit()
             # Both files checkpointed and closed: a write-ahead log left beside the old file
             # would be replayed against the copy once it takes the file's name.

@@ -16,10 +16,13 @@ class WarehouseError(Exception):
     """The warehouse cannot be reached or opened; the message says why."""
 
 
-def driver_reason(exc: sa.exc.DBAPIError) -> str:
-    """The first line of what the database driver said, for a one-line message."""
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+def driver_reason(exc: BaseException) -> str:
+    """The first line of what the database driver said (of ``exc`` itself, for an error
+    that is not the driver's), for a one-line message; the error's kind where it says
+    nothing."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def resolve_url(url: str | None = None) -> str:

@@ -14,7 +14,8 @@ lock files in a folder beside the warehouse (``turnaround.duckdb.locks/``), each
   for its write window, after the readers already in have finished.
 
 The lock files are no more open than the warehouse file (``file_mode``): flock works on a
-read-only descriptor, so whoever can open one can hold it.
+read-only descriptor, so whoever can open one can hold it. The first write makes them before
+the warehouse file exists (owner only), and opens them as the new file once it made it.
 
 PostgreSQL needs none of this (readers never block there); its writers take an advisory lock
 instead (``warehouse.access``).
@@ -75,6 +76,18 @@ def open_lock_file(path: Path, flags: int) -> int:
     fd = os.open(path, flags | os.O_CLOEXEC, mode)
     _set_mode(fd, mode)
     return fd
+
+
+def match_warehouse(database: Path) -> None:
+    """Give a warehouse's lock folder and the files in it the modes ``file_mode`` gives now:
+    for the first write, whose locks were made (0600) before the warehouse file was."""
+    folder = lock_folder(database)
+    mode = file_mode(database)
+    _set_mode(folder, folder_mode(mode))
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                _set_mode(Path(entry.path), mode)
 
 
 def _set_mode(target: Path | int, mode: int) -> None:

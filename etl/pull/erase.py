@@ -39,14 +39,20 @@ class Person:
     def has_email(self, email: Any) -> bool:
         if not isinstance(email, str) or not email.strip() or self.hash_key is None:
             return False
-        return email_customer_id(email, self.hash_key) in self.customer_ids
+        try:
+            return email_customer_id(email, self.hash_key) in self.customer_ids
+        except UnicodeEncodeError:  # a lone surrogate: the readers key nobody by this email
+            return False
 
     def has_id(self, value: Any) -> bool:
         """Whether an id a source gives (an external id, a customer_id property) is theirs."""
         if value is None or isinstance(value, dict | list | bool) or not str(value).strip():
             return False
         given = str(value).strip()
-        keyed = customer_key(given, self.hash_key) if self.hash_key else given
+        try:
+            keyed = customer_key(given, self.hash_key) if self.hash_key else given
+        except UnicodeEncodeError:  # an email-shaped id with a lone surrogate has no hash
+            keyed = given
         return given in self.customer_ids or keyed in self.customer_ids
 
 
@@ -161,11 +167,17 @@ def _rewrite(path: Path, doc: Any, removed: int, done: PagesErased) -> None:
     temporary = path.with_name(f".{path.name}.forget")
     temporary.unlink(missing_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(json.dumps(doc, ensure_ascii=False).encode())
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            # ASCII with escapes: a lone surrogate a page holds (legal JSON, no UTF-8 for
+            # it) is written back as the escape it was read from.
+            file.write(json.dumps(doc).encode("ascii"))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     os.utime(path.parent, ns=(folder_times.st_atime_ns, folder_times.st_mtime_ns))
     done.rewritten.append(path)
     done.records += removed

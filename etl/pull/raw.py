@@ -49,6 +49,13 @@ def write_page(folder: Path, name: str, body: bytes) -> Path:
 _RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
 
+def pull_folder_of(page: Path) -> Path | None:
+    """The run folder ``ROOT/SOURCE/RUN_ID`` a file lies in, where it is one of a pull's
+    kept pages (only a pull names a folder by a run id); None for any other file."""
+    folder = page.parent
+    return folder if _RUN_ID.fullmatch(folder.name) else None
+
+
 def run_folders(root: Path, source: str) -> list[Path]:
     """The run folders ``ROOT/SOURCE/RUN_ID`` of ``source``, oldest first (a run's id starts
     with its time); nothing else under ``root``, and no symbolic link."""

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from etl import delighted as delighted_json
 from etl import zendesk as zendesk_json
 from etl.load import as_warehouse, load_paths, new_batch_id
-from etl.load_options import PULL_LIMIT_RECORDS, LoadError, LoadOptions
+from etl.load_options import LoadError, LoadOptions
 from etl.pull import delighted, raw, zendesk
 from etl.pull.http import DEFAULT_TIME_LIMIT_SECONDS, ApiClient, ApiError
 from etl.report import RunReport, utc_now
@@ -178,7 +178,6 @@ def pull(
         command=command,
         batch_id=report.batch_id,
         mapping_format=FORMATS[settings.source],  # the API's own pages: no detection
-        limit_over_pages=PULL_LIMIT_RECORDS,
     )
     return load_paths(warehouse, fetched.files, run)
 

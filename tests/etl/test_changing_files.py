@@ -9,7 +9,7 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from etl import canonical_csv
+from etl import canonical_csv, formats
 from etl.inbox import run_inbox
 from etl.load import FileChanged, LoadOptions, load_paths
 from etl.zendesk import reader as zendesk_reader
@@ -109,4 +109,37 @@ def test_an_inbox_file_that_changes_while_it_is_read_waits_for_the_next_run(
     warehouse.dispose()
     assert [o.report.status for o in second.outcomes] == ["succeeded"]
     assert (inbox / "processed" / "tickets.csv").exists()
+    assert _count(warehouse_url, "select count(*) from tickets") == 40
+
+
+def test_an_inbox_file_a_change_makes_unreadable_waits_for_the_next_run(
+    warehouse_url, tmp_path, monkeypatch
+):
+    """Half a record appended mid-read breaks the reader: the file changed, so it is kept
+    for the next run instead of being set aside as broken."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "tickets.csv"
+    rows = [_row(str(i)) for i in range(1, 41)]
+    path.write_text("\n".join([TICKETS_HEADER, *rows[:20]]) + "\n")
+    monkeypatch.setattr(canonical_csv, "BATCH_BYTES", 300)
+    monkeypatch.setattr(formats, "BLOCK_READ_BYTES", 300)
+    grown: list[int] = []
+
+    def append_half(done: int, total: int, rows_read: int, current: str) -> None:
+        if rows_read and not grown:  # a writer mid-record, an open quote
+            with path.open("a") as file:
+                file.write('21,c1,2024-01-01T00:00:00Z,,,"open,email')
+            grown.append(rows_read)
+
+    warehouse = Warehouse.at(warehouse_url)
+    first = run_inbox(warehouse, inbox, LoadOptions(), settle_seconds=0, progress=append_half)
+    assert grown and [o.report.status for o in first.outcomes] == ["failed"]
+    assert "changed while it was read" in first.outcomes[0].report.message
+    assert first.outcomes[0].moved_to is None and path.exists()
+    assert not (inbox / "failed").exists()
+    path.write_text("\n".join([TICKETS_HEADER, *rows]) + "\n")  # the export, written whole
+    second = run_inbox(warehouse, inbox, LoadOptions(), settle_seconds=0)
+    warehouse.dispose()
+    assert [o.report.status for o in second.outcomes] == ["succeeded"]
     assert _count(warehouse_url, "select count(*) from tickets") == 40

@@ -18,6 +18,7 @@ from tests.conftest import TEST_HASH_KEY
 from tests.processes import SAFETY_SECONDS, cli, hold_reader, json_out
 from warehouse import Warehouse, get_engine
 from warehouse.access import WarehouseBusy
+from warehouse.engine import driver_reason
 
 VICTIM = "victim.person@example.com"
 VICTIM_ID = email_customer_id(VICTIM, TEST_HASH_KEY)
@@ -183,3 +184,45 @@ def test_the_compacted_file_keeps_its_owner_group_and_mode(loaded):
     assert MARKER.encode() not in path.read_bytes()
     kept = path.stat()
     assert (kept.st_uid, kept.st_gid, stat.S_IMODE(kept.st_mode)) == (4242, 4343, 0o640)
+
+
+def test_forget_that_erases_nothing_leaves_the_file_alone(loaded):
+    url, path = loaded
+    inode = path.stat().st_ino
+    done = cli("forget", "nobody-of-that-id", "--warehouse", url)
+    assert done.returncode == 0, done.stderr
+    assert "nothing was erased" in done.stdout
+    assert "not compacted: nothing was erased from it" in done.stdout, done.stdout
+    assert path.stat().st_ino == inode  # not swapped for a copy
+    as_json = json_out(cli("forget", "nobody-of-that-id", "--warehouse", url, "--json"))
+    assert as_json["compacted"] is None
+    assert as_json["not_compacted"] == "nothing was erased from it"
+
+    erased = forget(Warehouse.at(url), VICTIM, LoadOptions())  # erases, and compacts
+    assert erased.compaction is not None and erased.compaction.problem is None
+    inode = path.stat().st_ino
+    again = forget(Warehouse.at(url), VICTIM, LoadOptions())  # found nothing: nothing owed
+    assert again.compaction is None and path.stat().st_ino == inode
+
+
+def test_a_forget_after_one_left_uncompacted_compacts_though_it_finds_nobody(loaded):
+    url, path = loaded
+    forget(Warehouse.at(url), VICTIM, LoadOptions(), compact=False)
+    assert MARKER.encode() in path.read_bytes()
+    later = forget(Warehouse.at(url), "nobody-of-that-id", LoadOptions())
+    assert later.compaction is not None and later.compaction.problem is None
+    assert MARKER.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (OSError(), "OSError"),  # no words at all: the kind of error stands in
+        (WarehouseBusy("  \n"), "WarehouseBusy"),
+        (OSError(28, "No space left on device"), "[Errno 28] No space left on device"),
+        (WarehouseBusy("the warehouse stayed busy\nmore"), "the warehouse stayed busy"),
+    ],
+)
+def test_a_failed_compaction_is_given_in_one_line(error, reason):
+    # forget's reason for a compaction that failed: any error, of the driver or not
+    assert driver_reason(error) == reason

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from etl.forget import forget
 from etl.identity import email_customer_id
 from etl.load import LoadOptions, load_paths
+from etl.pull.erase import PagesErased, Person, _rewrite, erase_in_pages
 from etl.pull.run import PullSettings, pull
 from tests.api_server import (
     DELIGHTED_KEY,
@@ -131,3 +132,44 @@ def test_the_forget_command_says_what_it_did_to_the_kept_pages(tmp_path):
         "forget", SANDBOX_EMAIL, "--config", str(config), "--warehouse", warehouse, "--json"
     )
     assert json_out(as_json)["pages"] == {"rewritten": 0, "records": 0, "unreadable": []}
+
+
+def test_a_kept_page_with_a_lone_surrogate_escape_is_rewritten_keeping_the_escape(tmp_path):
+    # A neighbour's record with half a surrogate pair (JSON allows the escape; UTF-8 has no
+    # bytes for it): the page still loses the person's records, and the escape stays as read.
+    run = tmp_path / "pulls" / "zendesk" / "20250101T000000Z-0123abcd"
+    run.mkdir(parents=True)
+    page = run / "users-1.json"
+    page.write_text(
+        '{"users": [{"id": 1, "name": "Pat", "email": "pat@example.com"}, '
+        '{"id": 2, "name": "Lee \\ud83d", "email": "lee\\udce9@example.com", '
+        '"external_id": "lee\\ud83d@example.com"}]}'
+    )
+    person = Person(
+        customer_ids=frozenset({email_customer_id("pat@example.com", TEST_HASH_KEY)}),
+        hash_key=TEST_HASH_KEY,
+    )
+    erased = erase_in_pages(tmp_path / "pulls", person)
+    assert (erased.records, erased.rewritten) == (1, [page])
+    assert json.loads(page.read_text()) == {
+        "users": [
+            {
+                "id": 2,
+                "name": "Lee \ud83d",
+                "email": "lee\udce9@example.com",
+                "external_id": "lee\ud83d@example.com",
+            }
+        ]
+    }
+    assert sorted(p.name for p in run.iterdir()) == ["users-1.json"]  # no temporary left
+
+
+def test_a_page_that_cannot_be_written_leaves_no_temporary_file(tmp_path):
+    run = tmp_path / "pulls" / "zendesk" / "20250101T000000Z-0123abcd"
+    run.mkdir(parents=True)
+    page = run / "users-1.json"
+    page.write_text('{"users": [{"id": 1, "name": "Pat"}, {"id": 2, "name": "Lee"}]}')
+    # Something json cannot write at all stands in for a full disk.
+    with pytest.raises(TypeError):
+        _rewrite(page, {"users": [{1, 2}]}, 1, PagesErased())
+    assert sorted(p.name for p in run.iterdir()) == ["users-1.json"]

@@ -202,3 +202,23 @@ def test_a_secrets_file_others_can_read_is_used_with_a_warning(tmp_path):
         stored = conn.execute(sa.text("select customer_id from tickets")).scalar()
     engine.dispose()
     assert stored == email_customer_id("bob@example.org", "a-key-others-can-read")
+
+
+def test_forget_by_email_warns_once_of_an_open_secrets_file(tmp_path):
+    """forget reads the key twice (to match the email, to search the kept pages): one
+    warning still."""
+    from tests.processes import cli
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('hash_key = "a-key-others-can-read"\n')
+    secrets.chmod(0o644)
+    tickets = _write(tmp_path / "tickets.csv", TICKETS_HEADER, [_ticket("1", "bob@example.org")])
+    env = {k: v for k, v in os.environ.items() if k != "TURNAROUND_HASH_KEY"}
+    env["TURNAROUND_SECRETS_FILE"] = str(secrets)
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    assert cli("load", str(tickets), "--warehouse", url, env=env).returncode == 0
+    done = cli("forget", "bob@example.org", "--warehouse", url, "--no-compact", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Erased: 1 tickets" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and f"the secrets file {secrets} has mode 0644" in warnings[0]

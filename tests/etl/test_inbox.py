@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from etl import load
 from etl.inbox import run_inbox
 from etl.load import LoadOptions
 from tests.conftest import FIXTURES
@@ -270,3 +271,34 @@ def test_a_failed_folder_that_is_a_link_is_not_written_through(tmp_path, inbox):
     assert done.returncode == 1
     assert f"{inbox / 'failed'} is a symbolic link; make it a folder" in done.stderr
     assert list(elsewhere.iterdir()) == [] and (inbox / "broken.csv").exists()
+
+
+@pytest.mark.parametrize("entry", ["nps.csv", "night/nps.csv"])
+def test_a_link_swapped_in_after_the_inbox_looked_is_refused_unread(tmp_path, inbox, entry):
+    """The inbox looks for links before a run, and the run opens the entry without following
+    one: a file replaced by a link in between (here: as the run starts, the step that lists
+    its files) is refused, and nothing of what it points to is loaded or quoted."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    survey = _arrive(private / "survey.csv", _nps(4, first_id=500))
+    arrived = _arrive(inbox / entry, _nps(3))
+    real_expand = load.expand
+
+    def swapped_then_expand(paths, *args, **kwargs):
+        arrived.unlink()
+        arrived.symlink_to(survey)
+        return real_expand(paths, *args, **kwargs)
+
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(load, "expand", swapped_then_expand)
+        run = run_inbox(Warehouse.at(url), inbox, LoadOptions(), settle_seconds=0)
+    [outcome] = run.outcomes
+    assert outcome.report.status == "failed"
+    assert "became a symbolic link after the run listed it" in outcome.report.message
+    assert str(survey) not in outcome.report.message
+    assert outcome.moved_to == str(inbox / "failed" / entry.split("/")[0])
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:  # the failed first run made no table
+        assert not sa.inspect(conn).has_table("nps_responses")
+    engine.dispose()

@@ -106,6 +106,13 @@ def test_a_file_without_a_mapped_column_is_refused_naming_it(tmp_path):
         load_mapping(spec).read(data, ReadContext(hash_key="k"))
 
 
+def test_a_person_field_the_file_lacks_is_refused_naming_it(tmp_path):
+    """A misspelt person field would leave the names it meant in quarantine: refused."""
+    data, spec = _write(tmp_path, {**MAPPING, "person_fields": ["Customer name"]})
+    with pytest.raises(UnreadableFile, match="lacks the column\\(s\\) 'Customer name'"):
+        load_mapping(spec).read(data, ReadContext(hash_key="k"))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -143,6 +150,9 @@ def test_a_file_without_a_mapped_column_is_refused_naming_it(tmp_path):
             {"columns": {**MAPPING["columns"], "ticket_id": {"value": "T1"}}},
             "columns.ticket_id must come from a column of the file",
         ),
+        ({"person_fields": "Name"}, "person_fields must be a list of the file's column names"),
+        ({"person_fields": ["Name", 3]}, "person_fields must be a list of the file's column"),
+        ({"person_fields": ["Name", " "]}, "person_fields must be a list of the file's column"),
     ],
 )
 def test_a_mapping_that_cannot_be_used_names_the_key(change, message):
@@ -229,6 +239,16 @@ def test_inspect_gives_a_skeleton_that_loads_once_its_guesses_are_decided(tmp_pa
     skeleton |= {"date_order": "day-first"}
     mapping = parse_mapping(skeleton, "skeleton")
     assert {f.target for f in mapping.fields} >= {"ticket_id", "customer_id", "created_at"}
+    assert "# person_fields: [] " in found.skeleton  # none seen: the key is shown, commented
+
+
+def test_the_skeleton_lists_the_columns_that_seem_to_name_a_person(tmp_path):
+    data = tmp_path / "cases.csv"
+    data.write_text(
+        CASES.replace("Notes\n", "Notes,Customer Name,Phone\n").replace("\nC-", ",x,y\nC-")
+    )
+    skeleton = yaml.safe_load(inspect_file(data).skeleton)
+    assert skeleton["person_fields"] == ["Customer Name", "Phone"]
 
 
 def test_date_shapes():

@@ -620,3 +620,28 @@ def test_a_pull_whose_records_fail_wholesale_is_still_refused(engine, tmp_path):
         pull(engine, _settings(tmp_path, url, "delighted"))
     assert _positions(engine) == {}
     assert _count(engine, "nps_responses") == 0
+
+
+def test_the_replay_of_a_small_pull_is_judged_as_the_pull_was(engine, tmp_path):
+    """``turnaround load FOLDER`` of a pull's kept pages judges them together as the pull
+    did: the pull that loaded with one bad record in three loads again on replay. Files of
+    an ordinary folder are still judged one by one."""
+    scenario = Scenario()
+    scenario.responses = scenario.responses[:3]
+    scenario.responses[1]["comment"] = "cut \ud83d"
+    with api_server(scenario) as url:
+        assert pull(engine, _settings(tmp_path, url, "delighted")).status == "succeeded"
+    [folder] = (tmp_path / "pulls" / "delighted").iterdir()
+    replay = f"duckdb:///{tmp_path / 'replay.duckdb'}"
+    done = cli("load", str(folder), "--warehouse", replay, "--json")
+    assert done.returncode == 0, done.stderr
+    assert (json_out(done)["rows_loaded"], json_out(done)["rows_quarantined"]) == (2, 1)
+
+    copied = tmp_path / "copied"  # the same pages outside a pull's folder: files of their own
+    copied.mkdir()
+    for page in folder.iterdir():
+        (copied / page.name).write_bytes(page.read_bytes())
+    other = f"duckdb:///{tmp_path / 'other.duckdb'}"
+    refused = cli("load", str(copied), "--warehouse", other, "--json")
+    assert refused.returncode == 1
+    assert "more than the quarantine limit of 10%; the file was refused" in refused.stdout

@@ -5,6 +5,7 @@ a contract check, a record cut short or with a field too many)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from etl.identity import PERSON_REDACTED
 from etl.load import LoadOptions, load_paths
+from etl.mapping_file import load_mapping
 from tests.conftest import FIXTURES
 
 VICTIM = "Victim"  # in every name below; never in a quarantined row
@@ -171,3 +173,30 @@ def test_qualtrics_loses_recipient_names_and_ip_in_a_row_a_contract_check_failed
         "CRM-6,email,EN,11,3,eleven"
     )
     assert "score" in reason and "11" in reason
+
+
+def test_a_mapped_csv_loses_the_columns_its_mapping_file_declares(engine, tmp_path):
+    export = tmp_path / "cases.csv"
+    export.write_text(
+        "Case,Customer,Customer Name,Mobile,Opened,State\n"
+        "C-1,CRM-1,Pat Good,+49 170 1,2025-01-25T09:30:00Z,open\n"
+        "C-2,CRM-2,Victim Person,+49 170 2,yesterday,open\n"
+    )
+    spec = tmp_path / "cases.yaml"
+    spec.write_text(
+        "table: tickets\n"
+        "person_fields: [Customer Name, Mobile]\n"
+        "columns:\n"
+        "  ticket_id: Case\n"
+        "  customer_id: Customer\n"
+        "  created_at: Opened\n"
+        "  status: State\n"
+        "  channel: {value: email}\n"
+    )
+    options = dataclasses.replace(EVERY_ROW_MAY_FAIL, mapping_format=load_mapping(spec))
+    load_paths(engine, [export], options)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select raw_row, reason from quarantine")).all()
+    [(raw, reason)] = rows
+    assert raw == f"C-2,CRM-2,{PERSON_REDACTED},{PERSON_REDACTED},yesterday,open"
+    assert reason.startswith("created_at: 'yesterday (unreadable date)' is not an ISO 8601")

@@ -3,10 +3,16 @@ goes, in Python (quarantined rows, reasons) and in polars (comment columns) alik
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etl.identity import redact_column, redact_emails
+from etl.identity import EMAIL_PATTERN, redact_column, redact_emails
 
 CASES = [
     ("mail victim.person@example.com today", "mail <email> today"),
@@ -24,6 +30,13 @@ CASES = [
     ("100% 40 times", "100% 40 times"),
     ("save 5%40 now", "save 5%40 now"),  # no domain after the %40
     ("meet me (at) noon", "meet me (at) noon"),  # "(at)" is left: ordinary words too
+    # a quoted value that starts with an @ is no quoted local part
+    ('{"twitter": "@pat", "id": 1}', '{"twitter": "@pat", "id": 1}'),
+    ('{"comment": "@support please help"}', '{"comment": "@support please help"}'),
+    ('{"a": "x", "b": "@pat.example.com"}', '{"a": "x", "b": "@pat.example.com"}'),
+    ('a,"b","@handle",c', 'a,"b","@handle",c'),
+    ('"1","open","@support.example.com"', '"1","open","@support.example.com"'),  # Explore
+    ('"pat": "@lee.example.com"', '"pat": "@lee.example.com"'),
 ]
 
 
@@ -36,3 +49,33 @@ def test_the_polars_column_redacts_exactly_as_python_does():
     frame = pl.DataFrame({"comment": [text for text, _ in CASES]})
     got = frame.select(redact_column(pl.col("comment"))).to_series().to_list()
     assert got == [redacted for _, redacted in CASES]
+
+
+# Text an export's values are made of, with the characters the patterns turn on.
+_TEXT = st.text(alphabet=st.sampled_from('ab.@ "\\,:;%&#40x\n'), max_size=12).filter(
+    lambda v: not EMAIL_PATTERN.search(v)
+)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES)
+def test_a_json_document_without_emails_stays_json(document):
+    # A quarantined API record stays a JSON document when redacted, however it is written.
+    for text in (json.dumps(document), json.dumps(document, separators=(",", ":"))):
+        json.loads(redact_emails(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TEXT, min_size=1, max_size=5))
+def test_a_csv_record_without_emails_keeps_its_fields(values):
+    for quoting in (csv.QUOTE_ALL, csv.QUOTE_MINIMAL):  # Explore quotes every field
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="", quoting=quoting).writerow(values)
+        written = buffer.getvalue()
+        fields = next(csv.reader(io.StringIO(written)), [])
+        assert len(next(csv.reader(io.StringIO(redact_emails(written))), [])) == len(fields)

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import insert_rows
+from tests.conftest import FIXTURES, insert_rows
 from tests.processes import cli, json_out
 from turnaround.generate import generate
 from warehouse import ensure_schema, get_engine
@@ -140,3 +141,42 @@ def test_migrate_reports_rows_stored_out_of_range_and_keeps_them(tmp_path):
         count = conn.exec_driver_sql("select count(*) from nps_responses").scalar()
     engine.dispose()
     assert count == 2
+
+
+def test_far_times_of_metrics_ratings_and_groups_are_reported_as_checks(tmp_path):
+    """Tables without a contract (ticket metrics, ratings, groups) report their event times'
+    checks as the contract tables do: in etl_run_checks, and so in ``runs --json``."""
+    fixture = FIXTURES / "zendesk_airbyte" / "records.jsonl"
+    records = [json.loads(line) for line in fixture.read_text().splitlines()]
+    metric = next(r["data"] for r in records if r["stream"] == "ticket_metrics")
+    rating = {"id": 1, "ticket_id": 145, "score": "good", "updated_at": "2024-05-28T19:44:02Z"}
+    group = {"id": 7, "name": "Support", "updated_at": "2024-05-28T19:44:02Z"}
+    far = [
+        ("ticket_metrics", {**metric, "id": 1, "ticket_id": 900, "solved_at": "9999-12-31"}),
+        ("satisfaction_ratings", rating),
+        ("satisfaction_ratings", {**rating, "id": 2, "updated_at": "0001-01-01T00:00:00Z"}),
+        ("groups", group),
+        ("groups", {**group, "id": 8, "updated_at": "2999-01-01T00:00:00Z"}),
+    ]
+    path = tmp_path / "zendesk.jsonl"
+    extra = [json.dumps({"stream": stream, "data": data}) for stream, data in far]
+    path.write_text("\n".join([*fixture.read_text().splitlines(), *extra]) + "\n")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    done = cli("load", str(path), "--warehouse", url, "--quarantine-limit", "0.5")
+    assert done.returncode == 0, done.stderr
+    assert "zendesk.jsonl ticket_metrics: 1 row(s) failed solved_at_plausible, e.g. " in done.stdout
+    runs = json_out(cli("runs", "--json", "--warehouse", url))
+    checks = {(c["target_table"], c["check_name"]): c for c in runs[0]["checks"]}
+    failed = {key: c["failing_count"] for key, c in checks.items() if not c["success"]}
+    assert failed == {
+        ("ticket_metrics", "solved_at_plausible"): 1,
+        ("ratings", "updated_at_plausible"): 1,
+        ("groups", "updated_at_plausible"): 1,
+    }
+    assert checks[("ratings", "updated_at_plausible")]["example_reason"].startswith(
+        "updated_at: 0001-01-01 00:00:00 is outside the plausible range 1970-01-01 00:00:00 to "
+    )
+    assert checks[("groups", "updated_at_plausible")]["example_reason"].startswith(
+        "updated_at: 2999-01-01 00:00:00 is outside the plausible range"
+    )
+    assert checks[("ticket_metrics", "updated_at_plausible")]["success"]  # passing ones too

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from tests.etl.test_inbox import _arrive, _nps
 from tests.processes import cli, json_out
@@ -61,3 +64,40 @@ def test_the_inbox_logs_one_line_per_event(tmp_path):
     outcomes = done.stdout.splitlines()
     assert outcomes[0].startswith("bad\\nERROR turnaround.inbox: forged.csv: failed (")
     assert not [line for line in outcomes if line.startswith("ERROR turnaround.inbox: forged")]
+
+
+def test_a_file_name_that_is_not_utf8_loads_and_is_stored_escaped(tmp_path):
+    """Linux allows any bytes in a name; Python holds the ones UTF-8 does not decode as lone
+    surrogates. The name is stored and printed with them escaped, never a traceback."""
+    name = os.fsdecode(b"nps_\xe9t\xe9.csv")
+    assert name == "nps_\udce9t\udce9.csv"
+    loaded = tmp_path / name
+    loaded.write_text(_nps(2))
+    url = f"duckdb:///{tmp_path / 'turnaround.duckdb'}"
+    done = cli("load", str(loaded), "--warehouse", url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["status"] == "succeeded"
+    shown = f"{tmp_path}/nps_\\udce9t\\udce9.csv"
+    assert f"{shown}: canonical_nps_csv, 2 rows read" in done.stderr
+    assert "Logging error" not in done.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select distinct source_file from nps_responses")).all()
+    engine.dispose()
+    assert stored == [(shown,)]
+    again = cli("load", str(loaded), "--warehouse", url)  # known by its stored name
+    assert again.returncode == 0, again.stderr
+    assert "1 file(s) skipped" in again.stdout or "already loaded" in again.stdout, again.stdout
+
+    refused = tmp_path / os.fsdecode(b"notes_\xe9.csv")
+    refused.write_text("hello\n")
+    failed = cli("load", str(refused), "--warehouse", url, "--json")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert json_out(failed)["message"].startswith(f"{tmp_path}/notes_\\udce9.csv: matches no")
+
+    inbox = tmp_path / "inbox"
+    _arrive(inbox / os.fsdecode(b"r\xe9ponses.csv"), _nps(2, first_id=50))
+    done = cli("load", "--inbox", str(inbox), "--warehouse", url)
+    assert done.returncode == 0, done.stderr
+    assert "r\\udce9ponses.csv: succeeded" in done.stdout
+    assert (inbox / "processed" / os.fsdecode(b"r\xe9ponses.csv")).exists()

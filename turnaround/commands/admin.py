@@ -174,6 +174,7 @@ def forget(
                     if problem
                     else {}
                 ),
+                **({"not_compacted": erased.not_compacted} if erased.not_compacted else {}),
             }
         )
         if problem:
@@ -201,6 +202,8 @@ def forget(
             + ", ".join(str(p) for p in kept.unreadable),
             highlight=False,
         )
+    if erased.not_compacted:
+        out.print(f"The warehouse file was not compacted: {erased.not_compacted}.")
     if compacted is not None and not problem:
         out.print(
             f"Compacted the warehouse file: {compacted.bytes_before:,} bytes before, "

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# same_numbers.sh OUT_DIR: every number Turnaround answers with, as JSON files in OUT_DIR, for
+# the seeded demo (--customers 400, as Zendesk exports and as canonical CSV) and for the
+# canonical fixtures (their bad rows quarantined). Run it before
+# and after a change that must not change behaviour and compare the two folders with
+# `diff -r BEFORE AFTER`: a refactor leaves them byte-identical.
+set -euo pipefail
+out=${1:?usage: scripts/same_numbers.sh OUT_DIR}
+bin=${TURNAROUND:-.venv/bin/turnaround}
+mkdir -p "$out"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export TURNAROUND_HASH_KEY=same-numbers-key TURNAROUND_CONFIG=/dev/null
+
+answer() {  # answer NAME URL: the commands' JSON for one warehouse
+    local name=$1 url=$2 as_of=$3
+    "$bin" metrics --warehouse "$url" --as-of "$as_of" --json >"$out/$name.metrics.json"
+    "$bin" metrics --warehouse "$url" --as-of "$as_of" --by channel --grain month --json \
+        >"$out/$name.metrics-by-channel-month.json"
+    "$bin" metrics --warehouse "$url" --as-of "$as_of" --count episodes --one-touch dbt_zendesk \
+        --json >"$out/$name.metrics-episodes.json"
+    "$bin" cohorts --warehouse "$url" --as-of "$as_of" --json >"$out/$name.cohorts.json"
+    "$bin" survival --warehouse "$url" --as-of "$as_of" --json >"$out/$name.survival.json"
+    "$bin" recovery --warehouse "$url" --as-of "$as_of" --json >"$out/$name.recovery.json"
+}
+
+"$bin" generate --out "$work/demo" --customers 400 --seed 7 >/dev/null
+"$bin" load "$work/demo" --warehouse "duckdb:///$work/demo.duckdb" >/dev/null
+answer demo "duckdb:///$work/demo.duckdb" 2026-11-01T00:00:00Z
+
+"$bin" generate --out "$work/canonical" --customers 400 --seed 11 --format canonical >/dev/null
+"$bin" load "$work/canonical" --warehouse "duckdb:///$work/canonical.duckdb" >/dev/null
+answer canonical "duckdb:///$work/canonical.duckdb" 2026-11-01T00:00:00Z
+
+"$bin" load tests/fixtures/canonical --quarantine-limit 1 \
+    --warehouse "duckdb:///$work/fixtures.duckdb" >/dev/null
+answer fixtures "duckdb:///$work/fixtures.duckdb" 2024-12-31T00:00:00Z
+
+ls "$out"

@@ -64,7 +64,7 @@ def compute_kpis(
     params: MetricParams = MetricParams(),  # noqa: B008
     request: SliceRequest = SliceRequest(),  # noqa: B008
 ) -> dict:
-    """The ``turnaround metrics --json`` object of PRODUCT.md.
+    """The ``turnaround metrics --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
     "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},

@@ -36,7 +36,7 @@ ONE_TOUCH_PRESETS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class MetricParams:
-    """The configurable numbers of PRODUCT.md's metric definitions.
+    """The configurable numbers of the metric definitions (docs/metrics.md, Settings).
 
     ``as_of`` None means the latest timestamp in the warehouse; an aware datetime is
     converted to UTC (the warehouse stores naive UTC).

@@ -317,7 +317,7 @@ def compute_slice(
     params: MetricParams = MetricParams(),  # noqa: B008
     request: SliceRequest = SliceRequest(),  # noqa: B008
 ) -> dict:
-    """The ``turnaround metrics --by/--grain --json`` object of PRODUCT.md.
+    """The ``turnaround metrics --by/--grain --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of", "by", "grain", "filters", "min_group_size", "rows": [{<dim>: value, ...,
     "period_start", "kpis", "n", "small"}], "notes": {kpi: why it is null}}``. A row is

@@ -92,7 +92,8 @@ def write_canonical_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
 
 
 def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
-    """tickets.csv, nps.csv and customers.csv with the headers of PRODUCT.md."""
+    """tickets.csv, nps.csv and customers.csv with the headers of docs/contract.md (Canonical
+    CSV)."""
     tickets = _canonical_tickets(demo.tickets)
     nps = demo.responses.select(NPS_COLUMNS).with_columns(iso("responded_at"))
     return [

@@ -6,12 +6,12 @@ would also be served script by script, without this entry script) and only arran
 ``dashboard.ui.Context.fetch`` gets from ``metrics`` (and ``etl.health``).
 """
 
-import datetime as dt
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import data, filters, ui, wording
+from data_contracts.times import parse_utc, utc_now
 from etl.health import last_runs, staleness
 from metrics import data_as_of
 from metrics.dimensions import dimension_values
@@ -64,16 +64,14 @@ except data.WarehouseNotReady as problem:
 
 banner = staleness(
     data.fetch(setup, version, last_runs),
-    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    utc_now(),
     setup.stale_after_hours,
 )
 if banner:
     st.warning(banner, icon=":material/schedule:")
 
 options = data.fetch(setup, version, dimension_values, filters.ALL_FILTERS, setup.params)
-as_of_day = local_date(
-    dt.datetime.fromisoformat(as_of.removesuffix("Z")), setup.params.reporting_timezone
-)
+as_of_day = local_date(parse_utc(as_of), setup.params.reporting_timezone)
 selection = filters.sidebar(options, as_of_day)
 with st.sidebar:
     if st.button(

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from data_contracts.times import parse_utc, to_naive_utc
+
 # How each paradox delta is worded: what is compared, its unit, and the scale from the
 # metrics package's value (NPS points as is; retention fractions to percentage points).
 _DELTA_WORDING: dict[str, dict[str, Any]] = {
@@ -33,9 +35,7 @@ DEMO_COMMAND = "turnaround demo"
 
 def as_of_text(as_of: str | dt.datetime) -> str:
     """``"Data as of 31 Oct 2026, 23:59 UTC"`` from an ISO 8601 timestamp (naive means UTC)."""
-    moment = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(as_of)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
+    moment = to_naive_utc(as_of) if isinstance(as_of, dt.datetime) else parse_utc(as_of)
     return f"Data as of {moment:%d %b %Y, %H:%M} UTC"
 
 

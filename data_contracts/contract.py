@@ -22,7 +22,7 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "text_list": pl.List(pl.String()),
 }
 
-# Lineage carried by every loaded row (PRODUCT.md: source, batch_id, source_file).
+# Lineage carried by every loaded row (docs/contract.md, Canonical tables).
 LINEAGE_COLUMNS = ("source", "batch_id", "source_file")
 
 

@@ -1,6 +1,6 @@
 """Turnaround's canonical CSV files: ``tickets.csv``, ``nps.csv`` and ``customers.csv``.
 
-The simplest way in (PRODUCT.md "Canonical CSV"): one file per canonical table, a header
+The simplest way in (docs/contract.md, Canonical CSV): one file per canonical table, a header
 naming the contract's columns (any order; optional columns may be left out), values as text
 that ``etl.conform`` casts. Grain: one canonical row per data row of the file.
 """
@@ -24,7 +24,7 @@ from etl.identity import customer_key, hash_email_ids, redact_column
 
 SOURCE = "canonical"
 
-# table -> (format name, the header PRODUCT.md documents)
+# table -> (format name, the header docs/contract.md documents in Canonical CSV)
 HEADERS: dict[str, tuple[str, str]] = {
     "tickets": (
         "canonical_tickets_csv",

@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.times import ISO_Z
 from etl import canonical_csv
 from etl.conform import conform, parse_timestamp
 from etl.formats import Format, record_blocks
@@ -39,7 +40,6 @@ from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import hash_email_ids, redact_column
 
 BATCH_BYTES = 32 << 20
-ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
 

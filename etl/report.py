@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 
+from data_contracts.times import utc_now
 from etl.identity import redact_emails
 from warehouse.schema import COUNT_COLUMNS
 
@@ -144,7 +145,3 @@ def _shown_url(url: str) -> str:
         rest = rest[found.end() :]
     host, slash, path = rest.partition("/")
     return f"{scheme}://{userinfo}{host}{slash}{redact_emails(path)}"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -7,12 +7,13 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from data_contracts.times import isoformat_utc, to_naive_utc
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 from metrics.dimensions import DIMENSIONS
 from metrics.facts import latest_timestamp_query
 from metrics.hindsight import hindsight
 from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
-from metrics.params import MetricParams, TimePoints, to_naive_utc
+from metrics.params import MetricParams, TimePoints
 from metrics.queries import Estimate
 from metrics.slices import SlicedRow, SliceRequest, slice_estimates
 
@@ -54,17 +55,12 @@ def _pool(parts: list[dict[str, Estimate]], names: list[str]) -> dict[str, Estim
     return pooled
 
 
-def isoformat_utc(ts: dt.datetime | None) -> str | None:
-    """``2024-05-01T12:00:00Z`` for a naive UTC datetime."""
-    return None if ts is None else ts.isoformat() + "Z"
-
-
 def compute_kpis(
     engine: sa.Engine,
     params: MetricParams = MetricParams(),  # noqa: B008
     request: SliceRequest = SliceRequest(),  # noqa: B008
 ) -> dict:
-    """The ``turnaround metrics --json`` object of PRODUCT.md.
+    """The ``turnaround metrics --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
     "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},

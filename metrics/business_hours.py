@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from data_contracts.times import to_naive_utc
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_TEXT = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
@@ -134,4 +136,4 @@ class Schedule:
         if minute == 24 * 60:
             day, minute = day + dt.timedelta(days=1), 0
         local = dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=tz)
-        return local.astimezone(dt.UTC).replace(tzinfo=None)
+        return to_naive_utc(local)

@@ -385,7 +385,7 @@ _ANALYST_KPIS = [
 ]
 
 KPI_CATALOG: dict[str, Kpi] = {kpi.name: kpi for kpi in [*_KPIS, *_ANALYST_KPIS]}
-# The twelve KPIs of PRODUCT.md's `metrics --json` contract, in its order.
+# The twelve contract KPIs of `metrics --json`, in their order (docs/contract.md, JSON output).
 CONTRACT_KPIS: tuple[str, ...] = tuple(kpi.name for kpi in _KPIS)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
+from data_contracts.times import utc_now
 from metrics.dimensions import Dimension, Sources, expression
 from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
@@ -64,7 +65,7 @@ def latest_timestamp_query(now: dt.datetime | None = None) -> Select:
         .where(etl_runs.c.status == "succeeded")
         .scalar_subquery()
     )
-    known = sa.func.coalesce(loaded, _at(now or dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+    known = sa.func.coalesce(loaded, _at(now or utc_now()))
     columns = [
         tickets.c.created_at,
         tickets.c.first_reply_at,

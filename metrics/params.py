@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from data_contracts.times import to_naive_utc
 from metrics.business_hours import Schedule
 from metrics.periods import local_date, local_midnight
 
@@ -36,7 +37,7 @@ ONE_TOUCH_PRESETS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class MetricParams:
-    """The configurable numbers of PRODUCT.md's metric definitions.
+    """The configurable numbers of the metric definitions (docs/metrics.md, Settings).
 
     ``as_of`` None means the latest timestamp in the warehouse; an aware datetime is
     converted to UTC (the warehouse stores naive UTC).
@@ -56,13 +57,6 @@ class MetricParams:
     episode_window_days: float = 7  # failures this close to the one before are one episode
     proactive_tags: tuple[str, ...] = ("proactive",)  # failures the company reported first
     close_the_loop_hours: float = 48  # a detractor contacted within this is closed in time
-
-
-def to_naive_utc(ts: dt.datetime) -> dt.datetime:
-    """``ts`` as a naive UTC datetime (naive input is already UTC)."""
-    if ts.tzinfo is None:
-        return ts
-    return ts.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

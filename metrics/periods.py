@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from data_contracts.times import to_naive_utc
 from metrics.business_hours import zone
 from warehouse.dialect import GRAINS
 
@@ -48,7 +49,7 @@ def shift(start: dt.date, grain: str, n: int = 1) -> dt.date:
 def local_midnight(day: dt.date, tz: str) -> dt.datetime:
     """Local midnight starting ``day`` in ``tz`` as a naive UTC datetime."""
     local = dt.datetime.combine(day, dt.time(), tzinfo=zone(tz))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return to_naive_utc(local)
 
 
 def local_date(ts: dt.datetime, tz: str) -> dt.date:

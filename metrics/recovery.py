@@ -12,6 +12,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from data_contracts.times import isoformat_utc
 from metrics.facts import (
     NEVER_FAILED,
     Scope,
@@ -266,7 +267,7 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
 
 def compute_recovery(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
     """``{"as_of", "economics", "disclosure", "close_the_loop"}`` (docs/metrics.md)."""
-    from metrics.api import isoformat_utc, resolve_as_of
+    from metrics.api import resolve_as_of
 
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from data_contracts.times import isoformat_utc
 from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
@@ -317,13 +318,13 @@ def compute_slice(
     params: MetricParams = MetricParams(),  # noqa: B008
     request: SliceRequest = SliceRequest(),  # noqa: B008
 ) -> dict:
-    """The ``turnaround metrics --by/--grain --json`` object of PRODUCT.md.
+    """The ``turnaround metrics --by/--grain --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of", "by", "grain", "filters", "min_group_size", "rows": [{<dim>: value, ...,
     "period_start", "kpis", "n", "small"}], "notes": {kpi: why it is null}}``. A row is
     ``small`` when the largest n behind its KPIs is below ``params.min_group_size``.
     """
-    from metrics.api import isoformat_utc, resolve_as_of
+    from metrics.api import resolve_as_of
 
     names, _, _ = validate(request)
     result = {

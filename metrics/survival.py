@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
+from data_contracts.times import isoformat_utc, to_naive_utc
 from metrics.facts import NEVER_FAILED, SOLVED_STATUSES, is_failure, is_put_right
 from metrics.live import tickets
 from metrics.paradox import Z_95
-from metrics.params import MetricParams, to_naive_utc
+from metrics.params import MetricParams
 from warehouse.dialect import minutes_between, quantile_cont
 from warehouse.schema import customers
 
@@ -302,7 +303,7 @@ def compute_survival(
     {"statistic", "df", "p_value"}}``. ``landmark`` is the never-failed customers' start
     (only under recovery_group).
     """
-    from metrics.api import isoformat_utc, resolve_as_of
+    from metrics.api import resolve_as_of
 
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")

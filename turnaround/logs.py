@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from data_contracts.times import ISO_Z
 from etl.echo import one_line
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -36,7 +37,7 @@ class _UtcFormatter(_OneLineFormatter):
     converter = time.gmtime
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", self.converter(record.created))
+        return time.strftime(ISO_Z, self.converter(record.created))
 
 
 def is_terminal() -> bool:

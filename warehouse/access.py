@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from data_contracts.times import utc_text
 from warehouse import journal
 from warehouse.compact import Compaction, compact_file
 from warehouse.engine import WarehouseError, duckdb_path, get_engine, resolve_url
@@ -135,7 +136,7 @@ class Warehouse:
     def writer_lock(self, wait_seconds: float, command: str) -> Iterator[None]:
         """Hold the warehouse's writer lock for a whole run; raises WarehouseBusy naming the
         holder when another writer keeps it longer than ``wait_seconds``."""
-        holder = {"pid": os.getpid(), "command": command, "since": _utc_text()}
+        holder = {"pid": os.getpid(), "command": command, "since": utc_text()}
         if self.path is None:
             with self._pg_writer_lock(wait_seconds, holder):
                 yield
@@ -280,10 +281,6 @@ def _pg_lock_holder(conn: sa.Connection) -> dict:
         return {}
     command, _, pid = name.rpartition(" pid=")
     return {"pid": int(pid) if pid.isdigit() else pid, "command": command}
-
-
-def _utc_text() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_contracts.times import parse_utc, to_naive_utc
+
 SYNC_COLUMNS = ("_fivetran_synced", "_airbyte_extracted_at")
 TABLES = ("ticket", "ticket_comment", "ticket_field_history", "user", "group", "ticket_tag")
 REQUIRED_TABLES = ("ticket", "ticket_comment", "ticket_field_history", "user")
@@ -229,14 +231,7 @@ def _changed(rows: list[dict], column: str | None, since) -> list[dict]:
 
 
 def _parse(value) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return (
-            value.replace(tzinfo=None)
-            if value.tzinfo is None
-            else (value.astimezone(dt.UTC).replace(tzinfo=None))
-        )
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return to_naive_utc(value) if isinstance(value, dt.datetime) else parse_utc(str(value))
 
 
 def _iso(value) -> str | None:

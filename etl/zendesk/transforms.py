@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from data_contracts.times import to_naive_utc
 from etl.identity import email_customer_id, looks_like_email
 from etl.zendesk.settings import CHANNELS, COMPENSATION_FIELD_ID, OTHER_CHANNEL
 
@@ -84,7 +85,7 @@ def to_utc(value: Any) -> dt.datetime | None:
         return parsed
     if is_zulu:  # an offset and a Z
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return to_naive_utc(parsed)
 
 
 def to_text(value: Any) -> str | None:

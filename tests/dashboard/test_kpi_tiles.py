@@ -16,7 +16,8 @@ from metrics.catalog import CONTRACT_KPIS
 
 
 def test_groups_cover_every_contract_kpi_once():
-    # The Overview shows PRODUCT.md's twelve; the analyst KPIs are for slices.
+    # The Overview shows the contract's twelve (docs/contract.md, JSON output); the analyst
+    # KPIs are for slices.
     names = [name for names in KPI_GROUPS.values() for name in names]
     assert sorted(names) == sorted(CONTRACT_KPIS)
 

@@ -1,6 +1,6 @@
-"""A plain Python reading of PRODUCT.md's metric definitions (and of the choices in
-docs/metrics.md), written without metrics/ code: the property tests compare compute_kpis
-against it.
+"""A plain Python reading of the metric definitions (docs/contract.md, Metric definitions,
+and the choices in docs/metrics.md), written without metrics/ code: the property tests
+compare compute_kpis against it.
 
 Rows are dicts of canonical columns; ``data`` holds ``tickets``, ``customers`` and
 ``responses`` lists.

@@ -57,7 +57,7 @@ def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     # n: the tickets behind each ticket KPI (four solved tickets behind one-touch).
     assert result["n"]["ticket_volume"] == 4
     assert result["n"]["one_touch_rate"] == 4
-    assert list(result["kpis"])[:12] == CONTRACT_KPIS  # PRODUCT.md's list, in its order
+    assert list(result["kpis"])[:12] == CONTRACT_KPIS  # docs/contract.md, JSON output
     assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
     assert result["kpis"]["ticket_volume"] == 4
     assert set(result["paradox"]) == {"nps_delta", "retention_delta"}

@@ -3,7 +3,8 @@ make bench).
 
 The story: recovered customers answer NPS clearly higher than never-failed customers (the
 paradox holds on NPS) while their 90-day retention is the same within the 95% interval (not
-detected on retention). Groups follow PRODUCT.md, computed here with polars.
+detected on retention). Groups follow docs/metrics.md (Customer recovery groups), computed
+here with polars.
 """
 
 from __future__ import annotations

@@ -161,7 +161,8 @@ def test_nps_effect_scales_the_recovery_bonus(tmp_path: Path) -> None:
 
 
 def group_at(failures: list[dict], t: dt.datetime) -> str:
-    """The customer's recovery group at ``t`` (PRODUCT.md), from their failure tickets."""
+    """The customer's recovery group at ``t`` (docs/metrics.md, Customer recovery groups),
+    from their failure tickets."""
     failures = [f for f in failures if at(f["created_at"]) <= t]
     solved = [bool(f["solved_at"]) and at(f["solved_at"]) <= t for f in failures]
     if not failures:

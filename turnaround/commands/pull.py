@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from data_contracts.times import utc_now
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
@@ -292,7 +293,7 @@ def _stale(target, sources: list[str], hours: float) -> list[str]:
     from warehouse.schema import tables
 
     found = []
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     try:
         engine = target.reader()
     except WarehouseError:  # nothing was ever loaded

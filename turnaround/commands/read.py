@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from data_contracts.times import parse_utc
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
@@ -31,11 +32,9 @@ def _parse_as_of(value: str | None, as_json: bool) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_utc(value)
     except ValueError:
         fail(f"--as-of must be an ISO 8601 timestamp, not {value!r}", 2, as_json)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     if not 1900 <= parsed.year <= 9000:
         fail(f"--as-of must be a time from 1900 to 9000, not {value!r}", 2, as_json)
     return parsed

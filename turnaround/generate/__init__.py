@@ -2,7 +2,7 @@
 
 ``generate`` writes the same simulated company in either of two formats:
 
-- ``canonical``: ``tickets.csv``, ``nps.csv``, ``customers.csv`` (PRODUCT.md "Canonical CSV");
+- ``canonical``: ``tickets.csv``, ``nps.csv``, ``customers.csv`` (docs/contract.md, Canonical CSV);
 - ``zendesk``: ``zendesk_tickets.jsonl``, ``zendesk_ticket_metrics.jsonl``,
   ``zendesk_users.jsonl`` (Zendesk API objects), ``delighted_responses.json`` (Delighted API
   survey responses) and the canonical ``customers.csv``.

@@ -153,5 +153,6 @@ def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
 
 
 def is_recovered_failure(t: TicketSubjects, h: Handling) -> np.ndarray:
-    """Failures solved without a reopen and without a bad CSAT (PRODUCT.md)."""
+    """Failures solved without a reopen and without a bad CSAT (docs/metrics.md, Customer
+    recovery groups)."""
     return t.is_failure & h.is_solved & (h.reopens == 0) & (h.csat != CSAT_NAMES.index("bad"))

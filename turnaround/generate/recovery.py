@@ -1,6 +1,6 @@
 """Each customer's recovery state over time, and churn driven by it.
 
-The state follows PRODUCT.md ("Customer recovery group at time t"): it changes only when a
+The state follows docs/metrics.md ("Customer recovery groups"): it changes only when a
 failure ticket is created or solved. Churn is a piecewise-constant hazard: the customer's
 base rate times the ratio for the state they are in, so a bad experience raises the chance
 of leaving from that moment on.

@@ -28,7 +28,8 @@ REGIONS = {"na": 0.45, "emea": 0.30, "apac": 0.15, "latam": 0.10}
 
 # Churn: a constant monthly rate per segment while nothing goes wrong ...
 MONTHLY_CHURN_BY_SEGMENT = {"smb": 0.022, "mid_market": 0.014, "enterprise": 0.008}
-# ... multiplied by the customer's recovery state at the moment (PRODUCT.md definitions).
+# ... multiplied by the customer's recovery state at the moment (docs/metrics.md, Customer
+# recovery groups).
 CHURN_HAZARD_RATIO = {"never_failed": 1.0, "in_recovery": 1.5, "unrecovered": 2.6}
 # Recovered customers: hazard ratio RECOVERED_CHURN_HAZARD_RATIO ** retention_effect. The
 # default benefit is too small for 20,000 customers to detect (no paradox on retention).

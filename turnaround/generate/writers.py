@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts.times import ISO_Z
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
 from turnaround.generate import clock, settings
 from turnaround.generate.model import Demo
@@ -32,7 +33,7 @@ VIA_CHANNEL = settings.ZENDESK_VIA_CHANNEL
 
 def iso(column: str) -> pl.Expr:
     """Unix seconds as ISO 8601 UTC text with ``Z``; null stays null."""
-    return pl.from_epoch(column, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(column)
+    return pl.from_epoch(column, time_unit="s").dt.strftime(ISO_Z).alias(column)
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> Path:
@@ -92,7 +93,8 @@ def write_canonical_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
 
 
 def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
-    """tickets.csv, nps.csv and customers.csv with the headers of PRODUCT.md."""
+    """tickets.csv, nps.csv and customers.csv with the headers of docs/contract.md (Canonical
+    CSV)."""
     tickets = _canonical_tickets(demo.tickets)
     nps = demo.responses.select(NPS_COLUMNS).with_columns(iso("responded_at"))
     return [

@@ -14,7 +14,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from metrics import KPI_CATALOG
+from metrics import KPI_CATALOG, RECOVERY_GROUPS
 
 CHART_HEIGHT = 260
 PNG_WIDTH = 720
@@ -26,12 +26,7 @@ NO_VALUE = "(none)"  # how a chart names a group of rows without a value
 SMALL = "small group"
 
 # Recovery groups in the order of the story: recovered vs never failed, then the rest.
-GROUP_LABELS = {
-    "recovered": "Recovered",
-    "never_failed": "Never failed",
-    "unrecovered": "Unrecovered",
-    "in_recovery": "In recovery",
-}
+GROUP_LABELS = {group: group.replace("_", " ").capitalize() for group in RECOVERY_GROUPS}
 GROUP_COLORS = dict(zip(GROUP_LABELS.values(), PALETTE, strict=False))
 PERIOD_FORMATS = {"day": "%d %b", "week": "%d %b", "month": "%b %Y", "quarter": "%b %Y"}
 TTA_SERIES = {"tta_median_minutes": "Median", "tta_p90_minutes": "90th percentile"}

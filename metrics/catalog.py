@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from data_contracts.recovery_rules import IN_RECOVERY, NEVER_FAILED, RECOVERED, UNRECOVERED
+
 Unit = Literal["minutes", "ratio", "nps", "count"]
 FactSet = Literal["tickets", "retention", "attrition", "nps", "episodes"]
 Aggregate = Literal["quantile", "share", "mean", "count"]
 
-RECOVERY_GROUPS: tuple[str, ...] = ("recovered", "never_failed", "unrecovered", "in_recovery")
+RECOVERY_GROUPS: tuple[str, ...] = (RECOVERED, NEVER_FAILED, UNRECOVERED, IN_RECOVERY)
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,9 @@ _KPIS = [
         default_target=None,
         measure=Measure("tickets", "share", "is_handoff"),
     ),
-    _retention("recovered"),
-    _retention("never_failed"),
-    _retention("unrecovered"),
+    _retention(RECOVERED),
+    _retention(NEVER_FAILED),
+    _retention(UNRECOVERED),
     Kpi(
         name="attrition_rate_12m",
         label="Attrition, 12 months",
@@ -149,7 +151,7 @@ _KPIS = [
         unit="nps",
         higher_is_better=True,
         default_target=None,
-        measure=Measure("nps", "mean", "nps_points", group="recovered"),
+        measure=Measure("nps", "mean", "nps_points", group=RECOVERED),
     ),
     Kpi(
         name="nps_never_failed",
@@ -158,7 +160,7 @@ _KPIS = [
         unit="nps",
         higher_is_better=True,
         default_target=None,
-        measure=Measure("nps", "mean", "nps_points", group="never_failed"),
+        measure=Measure("nps", "mean", "nps_points", group=NEVER_FAILED),
     ),
 ]
 

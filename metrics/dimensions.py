@@ -16,6 +16,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
 
+from data_contracts.recovery_rules import FAILURE_TYPES
 from metrics.catalog import RECOVERY_GROUPS
 from metrics.params import MetricParams
 from warehouse.dialect import (
@@ -172,7 +173,7 @@ def expression(dim: Dimension, src: Sources, params: MetricParams) -> ColumnElem
     if dim.kind == "failure_tag":
         t = src.tickets.c
         whens = [(has_any_tag(t.tags, [tag]), sa.literal(tag)) for tag in params.failure_tags]
-        whens += [(t.type == kind, sa.literal(f"type:{kind}")) for kind in ("incident", "problem")]
+        whens += [(t.type == kind, sa.literal(f"type:{kind}")) for kind in FAILURE_TYPES]
         return sa.case(*whens)
     if dim.kind == "tag_prefix":
         return first_tag_with_prefix(src.tickets.c.tags, params.product_area_prefix)
@@ -220,7 +221,7 @@ def dimension_values(
                 found[name] = list(dim.values)
                 continue
             if dim.kind == "failure_tag":
-                found[name] = [*params.failure_tags, "type:incident", "type:problem"]
+                found[name] = [*params.failure_tags, *(f"type:{kind}" for kind in FAILURE_TYPES)]
                 continue
             if dim.kind == "column":
                 table = tickets if dim.level == "ticket" else customers

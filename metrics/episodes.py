@@ -20,6 +20,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import Subquery
 
+from data_contracts.recovery_rules import one_touch_sql
 from metrics.facts import NO_SCOPE, Scope, _flag, ticket_facts
 from metrics.params import MetricParams, TimePoints
 from warehouse.dialect import minutes_between
@@ -91,7 +92,8 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
     age = minutes_between(e.e_start, sa.literal(points.as_of, sa.DateTime()))
     replies_known = sa.and_(solved, e.e_replies_known == e.e_tickets)
-    touch = e.e_replies == 1 if params.one_touch == "dbt_zendesk" else e.e_replies <= 1
+    # The one-touch rule on the episode's replies; known when every ticket's are.
+    touch = one_touch_sql(e.e_replies, params.one_touch).holds
     carried = [e[c.name] for c in dims]
     return (
         sa.select(

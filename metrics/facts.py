@@ -19,6 +19,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
+from data_contracts.recovery_rules import (
+    IN_RECOVERY,
+    NEVER_FAILED,
+    RECOVERED,
+    SOLVED_STATUSES,
+    UNRECOVERED,
+    handoff_sql,
+    is_failure_sql,
+    is_put_right_sql,
+    one_touch_sql,
+    recovery_group_sql,
+)
 from data_contracts.times import utc_now
 from metrics.dimensions import Dimension, Sources, expression
 from metrics.live import tickets
@@ -34,10 +46,6 @@ from warehouse.schema import (
     ticket_ratings,
     ticket_versions,
 )
-
-FAILURE_TYPES = ("incident", "problem")
-SOLVED_STATUSES = ("solved", "closed")
-NEVER_FAILED = "never_failed"
 
 
 def _at(ts: dt.datetime) -> ColumnElement[dt.datetime]:
@@ -384,24 +392,15 @@ def ticket_facts(
     tta_minutes = t.reply_minutes
     target = sa.literal(float(params.target_minutes), sa.Float())
     is_overdue = sa.and_(~is_solved, age > target, ~t.is_reply_unknown)
-    has_stations = sa.or_(t.assignee_stations.is_not(None), t.group_stations.is_not(None))
-    is_handed_off = sa.or_(
-        sa.func.coalesce(t.assignee_stations, 0) > 1, sa.func.coalesce(t.group_stations, 0) > 1
+    handoff = handoff_sql(t.assignee_stations, t.group_stations)
+    touch = one_touch_sql(t.agent_replies, params.one_touch)
+    one_touch = _flag(
+        (sa.and_(is_solved, touch.holds), 1.0), (sa.and_(is_solved, touch.known), 0.0)
     )
-    if params.one_touch == "dbt_zendesk":
-        one_touch = _flag(
-            (sa.and_(is_solved, t.agent_replies == 1), 1.0),
-            (sa.and_(is_solved, t.agent_replies.is_not(None)), 0.0),
-        )
-    else:
-        one_touch = _flag(
-            (sa.and_(is_solved, t.agent_replies <= 1), 1.0),
-            (sa.and_(is_solved, t.agent_replies > 1), 0.0),
-        )
     failure = t.is_fail
     has_solve_time = sa.and_(is_solved, t.solved_at.is_not(None))
     solved_failure = sa.and_(failure, has_solve_time)
-    recovered = sa.and_(solved_failure, is_put_right(t.reopens, t.csat))
+    recovered = sa.and_(solved_failure, is_put_right_sql(t.reopens, t.csat))
     resolution = t.solve_minutes
     window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
     source_business = sa.cast(t.first_reply_business_minutes, sa.Double())
@@ -443,8 +442,8 @@ def ticket_facts(
         ).label("is_within_target"),
         one_touch.label("is_one_touch"),
         _flag(
-            (sa.and_(is_solved, has_stations, is_handed_off), 1.0),
-            (sa.and_(is_solved, has_stations), 0.0),
+            (sa.and_(is_solved, handoff.known, handoff.holds), 1.0),
+            (sa.and_(is_solved, handoff.known), 0.0),
         ).label("is_handoff"),
         sa.literal(1.0, sa.Float()).label("is_ticket"),
         _flag(
@@ -494,18 +493,9 @@ def ticket_facts(
     return query.subquery("ticket_facts")
 
 
-def is_put_right(reopens: ColumnElement, csat: ColumnElement) -> ColumnElement[bool]:
-    """A solved failure that is recovered: never reopened, and not rated bad (null reopens
-    or CSAT is no sign against it)."""
-    return sa.and_(sa.func.coalesce(reopens, 0) == 0, sa.not_(csat.is_not_distinct_from("bad")))
-
-
 def is_failure(failure_tags: tuple[str, ...]) -> ColumnElement[bool]:
-    """A service failure: type incident or problem, or any failure tag."""
-    return sa.or_(
-        sa.func.coalesce(tickets.c.type.in_(FAILURE_TYPES), False),
-        has_any_tag(tickets.c.tags, failure_tags),
-    )
+    """Whether a row of ``tickets`` is a service failure (data_contracts.recovery_rules)."""
+    return is_failure_sql(tickets.c.type, tickets.c.tags, failure_tags, has_any_tag)
 
 
 def failed_customers(
@@ -554,10 +544,7 @@ def failed_customers(
     )
     c = failures.c
     t = windows.c[at]
-    is_not_recovered = sa.and_(
-        c.solved_at.is_not(None),
-        sa.or_(sa.func.coalesce(c.reopens, 0) > 0, c.csat.is_not_distinct_from("bad")),
-    )
+    is_not_recovered = sa.and_(c.solved_at.is_not(None), ~is_put_right_sql(c.reopens, c.csat))
     # From when a not-recovered state holds: created, solved, and this version valid.
     unrecovered_from = sa.func.greatest(c.created_at, c.solved_at, c.valid_from)
     for_good = c.valid_to == _at(NEVER)
@@ -610,10 +597,8 @@ def failed_customers(
             ),
         )
         unrecovered = sa.or_(unrecovered, for_a_while.c.customer_id.is_not(None))
-    recovery_group = sa.case(
-        (unrecovered, "unrecovered"),
-        (o.customer_id.is_not(None), "in_recovery"),
-        else_="recovered",
+    recovery_group = recovery_group_sql(
+        {UNRECOVERED: unrecovered, IN_RECOVERY: o.customer_id.is_not(None)}
     )
     columns = [s.customer_id, windows.c.w_id, recovery_group.label("recovery_group")]
     if last_solved_before is not None:
@@ -756,8 +741,8 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
     raw_group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     recovery_group = sa.case(
         (failed.c.recovery_group.is_(None), NEVER_FAILED),
-        (failed.c.recovery_group != "recovered", failed.c.recovery_group),
-        (r.responded_at > failed.c.last_solved_at, "recovered"),
+        (failed.c.recovery_group != RECOVERED, failed.c.recovery_group),
+        (r.responded_at > failed.c.last_solved_at, RECOVERED),
     )
     nps_points = sa.case((r.score >= 9, 100.0), (r.score <= 6, -100.0), else_=0.0)
     from_clause = nps_responses.outerjoin(failed, failed.c.customer_id == r.customer_id)

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED
 from metrics.catalog import PARADOX_DELTAS, ParadoxDelta, Unit
 from metrics.queries import Estimate
 
@@ -34,7 +35,7 @@ CRUDE_METHODS: dict[Unit, str] = {
 MATCHED_METHOD = "direct_standardisation"
 MATCH_ON = ("tenure_band", "segment", "plan")
 # The groups a delta compares, as the JSON's "n" names them.
-GROUP_NAMES = ("recovered", "never_failed")
+GROUP_NAMES = (RECOVERED, NEVER_FAILED)
 
 EMPTY_DELTA = {"value": None, "ci_low": None, "ci_high": None, "verdict": NOT_ENOUGH_DATA}
 

@@ -12,9 +12,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED, UNRECOVERED
 from data_contracts.times import isoformat_utc
 from metrics.facts import (
-    NEVER_FAILED,
     Scope,
     has_any_tag,
     has_history,
@@ -60,8 +60,8 @@ def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, sco
         .group_by(f.recovery_group)
     ).mappings()
     groups = {row["recovery_group"]: dict(row) for row in rows}
-    recovered = groups.get("recovered")
-    unrecovered = groups.get("unrecovered")
+    recovered = groups.get(RECOVERED)
+    unrecovered = groups.get(UNRECOVERED)
     spent = sum(float(g["compensation"]) for g in groups.values())
     result: dict = {
         "at": points.retention_start,

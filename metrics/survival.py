@@ -25,8 +25,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
+from data_contracts.recovery_rules import (
+    NEVER_FAILED,
+    RECOVERED,
+    SOLVED_STATUSES,
+    UNRECOVERED,
+    is_put_right_sql,
+    one_touch_sql,
+)
 from data_contracts.times import isoformat_utc, to_naive_utc
-from metrics.facts import NEVER_FAILED, SOLVED_STATUSES, is_failure, is_put_right
+from metrics.facts import is_failure
 from metrics.live import tickets
 from metrics.paradox import Z_95
 from metrics.params import MetricParams
@@ -46,7 +54,7 @@ SPLITS = {
 
 # The order groups are shown in, per split.
 GROUP_ORDER = {
-    "recovery_group": ("recovered", "unrecovered", NEVER_FAILED),
+    "recovery_group": (RECOVERED, UNRECOVERED, NEVER_FAILED),
     "tta_bucket": (
         *(label for _, label in TTA_BUCKETS),
         "over 24 h",
@@ -91,16 +99,13 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
 
 def _split_label(f, split: str, params: MetricParams):
     """The group of a failed customer under ``split``."""
-    recovered = is_put_right(f.c.reopens, f.c.csat)
-    if split == "recovery_group":
-        return sa.case((recovered, "recovered"), else_="unrecovered")
+    if split == "recovery_group":  # a solved first failure: its state
+        return sa.case((is_put_right_sql(f.c.reopens, f.c.csat), RECOVERED), else_=UNRECOVERED)
     if split == "one_touch":  # the one-touch preset's definition; unknown replies apart
-        touch = (
-            f.c.agent_replies == 1 if params.one_touch == "dbt_zendesk" else f.c.agent_replies <= 1
-        )
+        touch = one_touch_sql(f.c.agent_replies, params.one_touch)
         return sa.case(
-            (f.c.agent_replies.is_(None), "replies unknown"),
-            (touch, "one touch"),
+            (~touch.known, "replies unknown"),
+            (touch.holds, "one touch"),
             else_="not one touch",
         )
     if split == "compensation":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts.recovery_rules import is_handoff, is_put_right
 from turnaround.generate import clock, settings
 from turnaround.generate.tickets import CHANNEL_NAMES, TicketSubjects
 
@@ -63,7 +64,8 @@ def _csat(rng, t: TicketSubjects, is_solved, reopens, solve_seconds) -> np.ndarr
         settings.CSAT_BAD_BASE
         + bad["failure"] * t.is_failure
         + bad["reopened"] * (reopens > 0)
-        + bad["handoff"] * (t.group_stations > 1)
+        # handed off between groups (a reassignment within one does not sour the rating)
+        + bad["handoff"] * is_handoff(None, t.group_stations)
         + bad["slow"] * (solve_seconds > settings.SLOW_RESOLUTION_DAYS * clock.DAY)
     )
     offered = rng.random(n) < settings.CSAT_OFFERED
@@ -155,4 +157,5 @@ def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
 def is_recovered_failure(t: TicketSubjects, h: Handling) -> np.ndarray:
     """Failures solved without a reopen and without a bad CSAT (docs/metrics.md, Customer
     recovery groups)."""
-    return t.is_failure & h.is_solved & (h.reopens == 0) & (h.csat != CSAT_NAMES.index("bad"))
+    csat = np.asarray(CSAT_NAMES)[h.csat]
+    return t.is_failure & h.is_solved & is_put_right(h.reopens, csat)

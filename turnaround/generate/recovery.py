@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts import recovery_rules as rules
 from turnaround.generate import clock, settings
 
-STATE_NAMES = ["never_failed", "in_recovery", "recovered", "unrecovered"]
+STATE_NAMES = [rules.NEVER_FAILED, rules.IN_RECOVERY, rules.RECOVERED, rules.UNRECOVERED]
 NEVER_FAILED, IN_RECOVERY, RECOVERED, UNRECOVERED = range(4)
 
 
@@ -61,8 +62,12 @@ def build_timeline(
     totals = [np.cumsum(d[order]) for d in (d_open, d_failed, d_bad)]
     first = np.maximum.accumulate(np.where(kind[order] == 0, np.arange(len(order)), 0))
     n_open, n_failed, n_bad = (c - c[first] for c in totals)
+    # The recovery-group rule: the first state of its precedence any failure is in.
+    any_in = {rules.UNRECOVERED: n_bad > 0, rules.IN_RECOVERY: n_open > 0}
     state = np.select(
-        [n_failed == 0, n_bad > 0, n_open > 0], [NEVER_FAILED, UNRECOVERED, IN_RECOVERY], RECOVERED
+        [n_failed == 0, *(any_in[name] for name in rules.GROUP_PRECEDENCE)],
+        [NEVER_FAILED, *(STATE_NAMES.index(name) for name in rules.GROUP_PRECEDENCE)],
+        RECOVERED,
     )
     return StateTimeline(customer=ev_customer, at=ev_at, state=state)
 

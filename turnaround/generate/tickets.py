@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts import recovery_rules as rules
 from turnaround.generate import clock, settings
 from turnaround.generate.customers import Customers, pick
 
@@ -125,7 +126,7 @@ def draw_ticket_subjects(rng: np.random.Generator, customers: Customers) -> Tick
         failure_type[pick(rng, settings.FAILURE_TYPES, n)],
         other_type[pick(rng, settings.OTHER_TYPES, n)],
     )
-    is_typed_failure = type_ <= TYPE_NAMES.index("problem")
+    is_typed_failure = np.isin(type_, [TYPE_NAMES.index(name) for name in rules.FAILURE_TYPES])
     # A failure that is not an incident or problem is known by its failure tag.
     has_failure_tag = is_failure & (
         ~is_typed_failure | (rng.random(n) < settings.FAILURE_TAGGED_WHEN_TYPED)

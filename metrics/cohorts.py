@@ -14,6 +14,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from metrics.as_of import isoformat_utc, resolve_as_of
 from metrics.facts import failed_customers, has_history, is_failure
 from metrics.live import tickets
 from metrics.params import MetricParams
@@ -47,8 +48,6 @@ def compute_cohorts(
     """``{"as_of", "by", "timezone", "cohorts": [{"cohort": "YYYY-MM", "recovery_group",
     "customers", "months": [{"month": k, "retained": n, "share": n / customers}]}]}``: the
     last ``cohorts`` cohort months up to as_of's month, oldest first."""
-    from metrics.api import isoformat_utc, resolve_as_of
-
     if by not in COHORT_KINDS:
         raise ValueError(f"cohorts by {' or '.join(COHORT_KINDS)}, not {by!r}")
     tz = params.reporting_timezone

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from metrics.as_of import isoformat_utc
 from metrics.facts import has_history, is_failure
 from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
@@ -21,8 +22,6 @@ RETENTION_KPIS = ("recovered_retention", "never_failed_retention", "unrecovered_
 
 def hindsight(conn: sa.Connection, points: TimePoints, params: MetricParams) -> dict:
     """``{"at", "failure_tickets", "first_known_later", "kpis", "note"}`` for t0."""
-    from metrics.api import isoformat_utc
-
     t, v = tickets.c, ticket_versions.c
     t0 = points.retention_start
     first_known = t.updated_at

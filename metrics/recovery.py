@@ -12,6 +12,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from metrics.as_of import isoformat_utc, resolve_as_of
 from metrics.facts import (
     NEVER_FAILED,
     Scope,
@@ -266,8 +267,6 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
 
 def compute_recovery(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
     """``{"as_of", "economics", "disclosure", "close_the_loop"}`` (docs/metrics.md)."""
-    from metrics.api import isoformat_utc, resolve_as_of
-
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
+from metrics.as_of import isoformat_utc, resolve_as_of
 from metrics.facts import NEVER_FAILED, SOLVED_STATUSES, is_failure, is_put_right
 from metrics.live import tickets
 from metrics.paradox import Z_95
@@ -302,8 +303,6 @@ def compute_survival(
     {"statistic", "df", "p_value"}}``. ``landmark`` is the never-failed customers' start
     (only under recovery_group).
     """
-    from metrics.api import isoformat_utc, resolve_as_of
-
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
     result: dict = {

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
-from metrics.api import isoformat_utc, resolve_as_of
+from metrics.as_of import isoformat_utc, resolve_as_of
 from metrics.dimensions import DIMENSIONS
 from metrics.facts import Scope, has_history, ticket_facts
 from metrics.params import MetricParams, TimePoints

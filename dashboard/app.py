@@ -3,7 +3,7 @@
 It reads the config, checks the warehouse, shows the shared filters and the stale-data
 banner, and runs the page the user picked. Pages live in ``views/`` (a ``pages/`` folder
 would also be served script by script, without this entry script) and only arrange what
-``dashboard.ui.Context.fetch`` gets from ``metrics`` (and ``etl.health``).
+``dashboard.ui.Context.fetch`` gets from ``metrics``.
 """
 
 from pathlib import Path
@@ -12,9 +12,9 @@ import streamlit as st
 
 from dashboard import data, filters, ui, wording
 from data_contracts.times import parse_utc, utc_now
-from etl.health import last_runs, staleness
 from metrics import data_as_of
 from metrics.dimensions import dimension_values
+from metrics.health import last_runs, staleness
 from metrics.periods import local_date
 from turnaround.config import ConfigError
 

@@ -1,6 +1,6 @@
 """Cached access to the warehouse and the metrics package, for the dashboard pages.
 
-Pages call ``fetch`` with a public function of ``metrics`` (or ``etl.health``) and only
+Pages call ``fetch`` with a public function of ``metrics`` (or ``metrics.health``) and only
 arrange what they get back. The engine is cached per warehouse URL (``st.cache_resource``).
 Results are cached per warehouse, data version, function and arguments (``st.cache_data``):
 the data version is the load history's newest run, read on every page run from the small

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 import sqlalchemy as sa
 
-from data_contracts.times import isoformat_utc, to_naive_utc
+from data_contracts.times import isoformat_utc
+from metrics.as_of import resolve_as_of
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 from metrics.dimensions import DIMENSIONS
-from metrics.facts import latest_timestamp_query
 from metrics.hindsight import hindsight
 from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import Estimate
 from metrics.slices import SlicedRow, SliceRequest, slice_estimates
-
-
-def resolve_as_of(conn: sa.Connection, params: MetricParams) -> dt.datetime | None:
-    """``params.as_of`` (naive UTC), else the latest timestamp in the warehouse, else None."""
-    if params.as_of is not None:
-        return to_naive_utc(params.as_of)
-    latest = [ts for ts in conn.execute(latest_timestamp_query()).one() if ts is not None]
-    return max(latest, default=None)
-
 
 # Fact sets whose KPIs are all shares or means: pooled from the strata.
 POOLED_FACTS = ("retention", "nps")

@@ -15,6 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from data_contracts.times import isoformat_utc
+from metrics.as_of import resolve_as_of
 from metrics.facts import failed_customers, has_history, is_failure
 from metrics.live import tickets
 from metrics.params import MetricParams
@@ -48,8 +49,6 @@ def compute_cohorts(
     """``{"as_of", "by", "timezone", "cohorts": [{"cohort": "YYYY-MM", "recovery_group",
     "customers", "months": [{"month": k, "retained": n, "share": n / customers}]}]}``: the
     last ``cohorts`` cohort months up to as_of's month, oldest first."""
-    from metrics.api import resolve_as_of
-
     if by not in COHORT_KINDS:
         raise ValueError(f"cohorts by {' or '.join(COHORT_KINDS)}, not {by!r}")
     tz = params.reporting_timezone

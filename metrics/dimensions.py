@@ -18,6 +18,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from data_contracts.recovery_rules import FAILURE_TYPES
 from metrics.catalog import RECOVERY_GROUPS
+from metrics.live import tickets
 from metrics.params import MetricParams
 from warehouse.dialect import (
     first_tag_with_prefix,
@@ -25,6 +26,7 @@ from warehouse.dialect import (
     local_period_start,
     minutes_between,
 )
+from warehouse.schema import customers, ticket_groups
 
 Level = Literal["ticket", "customer"]
 Kind = Literal["column", "group_name", "failure_tag", "tag_prefix", "month", "tenure", "recovery"]
@@ -209,9 +211,6 @@ def dimension_values(
 ) -> dict[str, list[str]]:
     """The values each dimension of ``names`` takes in the warehouse (the closed set where
     there is one), as ``--where`` takes them: what a filter's choices are."""
-    from metrics.live import tickets
-    from warehouse.schema import customers, ticket_groups
-
     t, g = tickets.c, ticket_groups.c
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:

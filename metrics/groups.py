@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from metrics.api import resolve_as_of
+from metrics.as_of import resolve_as_of
 from metrics.catalog import RECOVERY_GROUPS, Measure
 from metrics.facts import Scope, has_history
 from metrics.paradox import Group, nps_interval, rate_interval

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED, UNRECOVERED
 from data_contracts.times import isoformat_utc
+from metrics.as_of import resolve_as_of
 from metrics.facts import (
     Scope,
     has_any_tag,
@@ -267,8 +268,6 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
 
 def compute_recovery(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
     """``{"as_of", "economics", "disclosure", "close_the_loop"}`` (docs/metrics.md)."""
-    from metrics.api import resolve_as_of
-
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from data_contracts.times import isoformat_utc
+from metrics.as_of import resolve_as_of
 from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
@@ -324,8 +325,6 @@ def compute_slice(
     "period_start", "kpis", "n", "small"}], "notes": {kpi: why it is null}}``. A row is
     ``small`` when the largest n behind its KPIs is below ``params.min_group_size``.
     """
-    from metrics.api import resolve_as_of
-
     names, _, _ = validate(request)
     result = {
         "as_of": None,

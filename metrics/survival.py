@@ -34,6 +34,7 @@ from data_contracts.recovery_rules import (
     one_touch_sql,
 )
 from data_contracts.times import isoformat_utc, to_naive_utc
+from metrics.as_of import resolve_as_of
 from metrics.facts import is_failure
 from metrics.live import tickets
 from metrics.paradox import Z_95
@@ -308,8 +309,6 @@ def compute_survival(
     {"statistic", "df", "p_value"}}``. ``landmark`` is the never-failed customers' start
     (only under recovery_group).
     """
-    from metrics.api import resolve_as_of
-
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
     result: dict = {

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Subquery
 
 from data_contracts.times import isoformat_utc
-from metrics.api import resolve_as_of
+from metrics.as_of import resolve_as_of
 from metrics.dimensions import DIMENSIONS
 from metrics.facts import Scope, has_history, ticket_facts
 from metrics.params import MetricParams, TimePoints

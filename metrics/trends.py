@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import sqlalchemy as sa
 
-from metrics.api import resolve_as_of
+from metrics.as_of import resolve_as_of
 from metrics.facts import Scope, has_history
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import TREND_MEASURES, read_estimates, weekly_trends_query

@@ -5,8 +5,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import ui, wording
-from etl.health import freshness, quarantined
-from etl.history import run_history
+from metrics.health import freshness, quarantined
+from metrics.runs import run_history
 from warehouse.engine import duckdb_path
 from warehouse.schema import COUNT_COLUMNS
 

@@ -186,8 +186,9 @@ pull_delighted = _pull_command(
 )
 
 
-# The column that says how fresh each source's data is (refresh's stale_after_hours).
-NEWEST = {"zendesk": ("tickets", "updated_at"), "delighted": ("nps_responses", "responded_at")}
+# The table whose latest event says how fresh each pulled source's data is (refresh's
+# stale_after_hours); metrics.health declares which column of it that is.
+PULLED_INTO = {"zendesk": "tickets", "delighted": "nps_responses"}
 
 
 def refresh(
@@ -287,10 +288,8 @@ def _refresh_inbox(target, inbox: Path, options, run, problems: list[str]):
 
 def _stale(target, sources: list[str], hours: float) -> list[str]:
     """Sources whose newest row in the warehouse is older than ``hours``."""
-    import sqlalchemy as sa
-
+    from metrics.health import freshness
     from warehouse.access import WarehouseError
-    from warehouse.schema import tables
 
     found = []
     now = utc_now()
@@ -298,14 +297,10 @@ def _stale(target, sources: list[str], hours: float) -> list[str]:
         engine = target.reader()
     except WarehouseError:  # nothing was ever loaded
         return [f"{source}: no data loaded yet" for source in sources]
-    with engine.connect() as conn:
-        for source in sources:
-            name, column = NEWEST[source]
-            table = tables[name]
-            newest = conn.execute(
-                sa.select(sa.func.max(table.c[column])).where(table.c.source == source)
-            ).scalar()
-            if newest is None or now - newest > dt.timedelta(hours=hours):
-                when = "never" if newest is None else f"last at {newest:%Y-%m-%d %H:%M} UTC"
-                found.append(f"{source}: its newest data is older than {hours:g} h ({when})")
+    latest = {(row["table"], row["source"]): row["latest_event"] for row in freshness(engine)}
+    for source in sources:
+        newest = latest.get((PULLED_INTO[source], source))
+        if newest is None or now - newest > dt.timedelta(hours=hours):
+            when = "never" if newest is None else f"last at {newest:%Y-%m-%d %H:%M} UTC"
+            found.append(f"{source}: its newest data is older than {hours:g} h ({when})")
     return found

@@ -573,7 +573,7 @@ def runs(
 ) -> None:
     """Show the ETL run history, newest first (with --json, each run's files and contract
     checks too)."""
-    from etl.history import run_history
+    from metrics.runs import run_history
     from warehouse import journal
     from warehouse.schema import COUNT_COLUMNS
 

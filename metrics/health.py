@@ -1,5 +1,7 @@
 """What the Data health page shows: how fresh each source is, the last load, quarantined rows.
 
+``turnaround refresh`` judges a pulled source stale by the same ``freshness``.
+
 Grain:
 - ``freshness``: one dict per canonical table and source: its rows, the latest event in the
   data (a ticket's ``updated_at``, a response's ``responded_at``, a customer's ``signup_at``
@@ -17,7 +19,8 @@ import sqlalchemy as sa
 
 from warehouse.schema import customers, etl_runs, nps_responses, quarantine, tickets
 
-# Per canonical table: the column whose latest value says how recent the data is.
+# Per canonical table: the column whose latest value says how recent the data is (the one
+# declaration of freshness).
 LATEST_EVENT = {
     "tickets": lambda c: c.updated_at,
     "nps_responses": lambda c: c.responded_at,

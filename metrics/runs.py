@@ -1,4 +1,5 @@
-"""The run history ``turnaround runs`` shows: each run with its files and contract checks.
+"""The run history ``turnaround runs`` and the Data health page show: each run with its
+files and contract checks.
 
 Grain: one dict per run, newest first: the ``etl_runs`` row (``files`` is the number of
 files), ``file_results`` (its ``etl_run_files`` rows) and ``checks`` (its ``etl_run_checks``
@@ -17,6 +18,8 @@ from warehouse.schema import etl_run_checks, etl_run_files, etl_runs
 
 
 def run_history(engine: sa.Engine, database: Path | None, limit: int = 20) -> list[dict]:
+    """The newest ``limit`` runs, with those still waiting in the journal of the DuckDB file
+    ``database`` (None: no journal to read)."""
     with engine.connect() as conn:
         runs = [
             dict(r)

@@ -1,4 +1,4 @@
-"""What the Data health page reads (etl.health), from real loads (`turnaround load`) into
+"""What the Data health page reads (metrics.health), from real loads (`turnaround load`) into
 each warehouse: a DuckDB file and a database on the PostgreSQL server."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from etl.health import freshness, last_runs, quarantined, staleness
+from metrics.health import freshness, last_runs, quarantined, staleness
 from tests.processes import cli, json_out
 from warehouse import get_engine
 from warehouse.schema import etl_runs

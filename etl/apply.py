@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from data_contracts.side_tables import FED_BY_METRICS
 from data_contracts.text import storable
 from etl import held_metrics, versions
 from etl.identity import redact_emails, redact_person_fields
@@ -20,7 +21,7 @@ from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
 from etl.staging import StagedRows, Staging
 from etl.version_order import staged_ranking
-from warehouse.schema import TICKET_METRIC_COLUMNS, customer_identities, tables
+from warehouse.schema import customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
 CANONICAL = {
@@ -79,7 +80,8 @@ def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
             staging.count(superseded, by="source_file"),
         )
         if target == "tickets":
-            plan.keep_when_null = TICKET_METRIC_COLUMNS
+            # the ticket's metric values (metrics_updated_at last: it says whose they are)
+            plan.keep_when_null = tuple(FED_BY_METRICS)
             plan.versions = staging.rows(
                 superseded,
                 [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],

@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.options import DATE_ORDERS
 from etl import canonical_csv
 from etl.conform import conform, parse_timestamp
 from etl.formats import Format, record_blocks
@@ -40,8 +41,7 @@ from etl.identity import hash_email_ids, redact_column
 
 BATCH_BYTES = 32 << 20
 ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
-DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
-DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
+DAY_FIRST, MONTH_FIRST = DATE_ORDERS
 
 # Text, timestamp and value conversions a field can ask for.
 TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS, COMMENT = (

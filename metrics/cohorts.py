@@ -14,13 +14,13 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from data_contracts.options import COHORT_KINDS
 from metrics.facts import failed_customers, has_history, is_failure
 from metrics.live import tickets
 from metrics.params import MetricParams
 from metrics.periods import local_date, local_midnight, shift
 from warehouse.schema import customers
 
-COHORT_KINDS = ("signup_month", "first_failure_month")
 DEFAULT_COHORTS = 12
 
 

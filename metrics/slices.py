@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from data_contracts.options import GRAINS
 from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
@@ -35,7 +36,6 @@ from metrics.queries import (
     measure_queries,
     read_estimates,
 )
-from warehouse.dialect import GRAINS
 
 MAX_DIMENSIONS = 2
 MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain

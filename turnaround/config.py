@@ -98,6 +98,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_contracts.options import COUNTS, DATE_ORDERS, ONE_TOUCH_PRESETS
+
 DEFAULT_FILE = "turnaround.toml"
 
 
@@ -182,7 +184,7 @@ def _source(name: str):
             return f"a table of {listed}"
         known = {
             "timezone": check_timezone,
-            "date_order": _choice("day-first", "month-first"),
+            "date_order": _choice(*DATE_ORDERS),
             **{key: _text for key in extra if key in SOURCE_OPTIONS},
         }
         for key, setting in value.items():
@@ -320,7 +322,7 @@ SETTINGS = {
         "settle_seconds": _number(0),
         "encoding": _encoding,
         "source_timezone": check_timezone,
-        "date_order": _choice("day-first", "month-first"),
+        "date_order": _choice(*DATE_ORDERS),
         "plausible_from": _past_date,
         "plausible_ahead_days": _number(0, 36500),
     },
@@ -341,12 +343,12 @@ SETTINGS = {
         "horizon_days": _number(1, 36500, integer=True),
         "target_minutes": _number(0),
         "failure_tags": _tags,
-        "one_touch": _choice("explore", "dbt_zendesk"),
+        "one_touch": _choice(*ONE_TOUCH_PRESETS),
         "recovery_window_hours": _number(0),
         "reporting_timezone": check_timezone,
         "product_area_prefix": _tag_prefix,
         "min_group_size": _number(1, integer=True),
-        "count": _choice("tickets", "episodes", "customers"),
+        "count": _choice(*COUNTS),
         "episode_window_days": _number(0, 3650),
         "proactive_tags": _tags,
         "close_the_loop_hours": _number(0),

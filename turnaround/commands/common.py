@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -22,6 +23,13 @@ from rich.markup import escape
 
 from turnaround.config import Config, ConfigError, load_config
 from turnaround.logs import LEVELS, setup_logging
+
+
+def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """An option's choices as Typer takes them, from a vocabulary declared once
+    (data_contracts.options); a member is named as its value, ``-`` as ``_``."""
+    return StrEnum(name, {value.replace("-", "_"): value for value in values})
+
 
 # No markup: file names and messages carry brackets of their own ("notes[1].csv").
 out = Console(width=None if sys.stdout.isatty() else 140, markup=False)

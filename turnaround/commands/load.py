@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import codecs
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from data_contracts.options import DATE_ORDERS
 from etl.echo import one_line
 from turnaround.commands.common import (
     ConfigOpt,
@@ -17,6 +17,7 @@ from turnaround.commands.common import (
     LogLevel,
     LogLevelOpt,
     WarehouseOpt,
+    choices,
     fail,
     out,
     print_json,
@@ -25,10 +26,7 @@ from turnaround.commands.common import (
 from turnaround.config import plausible_range, source_settings
 from turnaround.logs import LoadProgress, is_terminal
 
-
-class DateOrder(StrEnum):
-    day_first = "day-first"
-    month_first = "month-first"
+DateOrder = choices("DateOrder", DATE_ORDERS)
 
 
 SourceTimezoneOpt = Annotated[

@@ -4,18 +4,19 @@ migrate it, and wait out a load's short merge instead of failing."""
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from data_contracts.options import COHORT_KINDS, COUNTS, GRAINS, ONE_TOUCH_PRESETS, SURVIVAL_SPLITS
 from turnaround.commands.common import (
     ConfigOpt,
     JsonOpt,
     LogLevel,
     LogLevelOpt,
     WarehouseOpt,
+    choices,
     fail,
     kpi_targets,
     metric_params,
@@ -61,11 +62,7 @@ TimezoneOpt = Annotated[
 ]
 
 
-class Grain(StrEnum):
-    day = "day"
-    week = "week"
-    month = "month"
-    quarter = "quarter"
+Grain = choices("Grain", GRAINS)
 
 
 HorizonOpt = Annotated[
@@ -76,15 +73,8 @@ HorizonOpt = Annotated[
 ]
 
 
-class OneTouch(StrEnum):
-    explore = "explore"
-    dbt_zendesk = "dbt_zendesk"
-
-
-class Count(StrEnum):
-    tickets = "tickets"
-    episodes = "episodes"
-    customers = "customers"
+OneTouch = choices("OneTouch", ONE_TOUCH_PRESETS)
+Count = choices("Count", COUNTS)
 
 
 # KPIs of the readable sliced table when no --kpi is given (--json shows every KPI).
@@ -347,9 +337,7 @@ def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
         out.print(f"Not shown: {next(iter(result['notes'].values()))}.", highlight=False)
 
 
-class CohortBy(StrEnum):
-    signup_month = "signup_month"
-    first_failure_month = "first_failure_month"
+CohortBy = choices("CohortBy", COHORT_KINDS)
 
 
 def cohorts(
@@ -482,11 +470,7 @@ def recovery(
     )
 
 
-class SurvivalBy(StrEnum):
-    recovery_group = "recovery_group"
-    tta_bucket = "tta_bucket"
-    one_touch = "one_touch"
-    compensation = "compensation"
+SurvivalBy = choices("SurvivalBy", SURVIVAL_SPLITS)
 
 
 SURVIVAL_DAYS = (30, 90, 180, 365)

@@ -12,11 +12,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data, filters, ui, wording
+from data_contracts.settings import ConfigError
 from etl.health import last_runs, staleness
 from metrics import data_as_of
 from metrics.dimensions import dimension_values
 from metrics.periods import local_date
-from turnaround.config import ConfigError
 
 PAGES = Path(__file__).parent / "views"
 

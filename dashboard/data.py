@@ -21,8 +21,9 @@ import sqlalchemy as sa
 import streamlit as st
 
 from data_contracts import CANONICAL_TABLES
+from data_contracts.settings import Config
 from metrics import MetricParams
-from turnaround.config import Config, kpi_targets, load_config, metric_params
+from metrics.settings import kpi_targets, load_config, metric_params
 from warehouse import Warehouse, resolve_url
 from warehouse.engine import WarehouseError, driver_reason, duckdb_path
 from warehouse.schema import SchemaError, check_schema, etl_runs

@@ -5,7 +5,9 @@ types read them from here.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal, get_args
+from zoneinfo import available_timezones
 
 # One-touch resolution as each tool defines it: solved with at most one agent reply
 # (Zendesk Explore: "fewer than 2"), or with exactly one (fivetran's dbt_zendesk).
@@ -44,3 +46,17 @@ SURVIVAL_SPLITS: dict[str, str] = {
 
 # What a cohort is made of: the customers who signed up, or first failed, in one month.
 COHORT_KINDS: tuple[str, ...] = ("signup_month", "first_failure_month")
+
+# Files of the time zone database that are no zone a warehouse knows by name.
+NOT_ZONES = ("localtime", "posixrules", "Factory")
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zones a setting or an option may name (such as Europe/Berlin)."""
+    names = {
+        n
+        for n in available_timezones()
+        if n not in NOT_ZONES and not n.startswith(("posix/", "right/"))
+    }
+    return frozenset(names | {"UTC"})

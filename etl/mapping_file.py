@@ -140,7 +140,7 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
         raise bad(f"source must be a name of lowercase letters, digits and _, not {source!r}")
     zone = raw.get("timezone")
     if zone is not None:
-        from turnaround.config import check_timezone
+        from data_contracts.settings import check_timezone
 
         if (wanted := check_timezone(zone)) is not None:
             raise bad(f"timezone must be {wanted}, not {zone!r}")

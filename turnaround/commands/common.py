@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from turnaround.config import Config, ConfigError, load_config
+from data_contracts.settings import Config, ConfigError
 from turnaround.logs import LEVELS, setup_logging
 
 
@@ -104,6 +104,8 @@ def settings(
     if log_level.lower() not in LEVELS:
         fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}", 2, as_json)
     setup_logging(log_level)
+    from metrics.settings import load_config  # the metrics are imported when a command runs
+
     try:
         loaded = load_config(config)
     except ConfigError as exc:
@@ -162,7 +164,7 @@ def reading(settings: Settings, work):
 def metric_params(settings: Settings, **overrides: Any):
     """The metric parameters: the config's [metrics] and [schedule], then the command-line
     options that were given (``None`` means not given)."""
-    from turnaround.config import metric_params as from_config
+    from metrics.settings import metric_params as from_config
 
     try:
         return from_config(settings.config, **overrides)
@@ -172,6 +174,6 @@ def metric_params(settings: Settings, **overrides: Any):
 
 def kpi_targets(settings: Settings) -> dict[str, float]:
     """Each KPI's target: the config's [metrics.targets], else the catalog's default."""
-    from turnaround.config import kpi_targets as from_config
+    from metrics.settings import kpi_targets as from_config
 
     return from_config(settings.config)

@@ -53,7 +53,7 @@ DateOrderOpt = Annotated[
 def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
     """``--source-timezone`` as given; exit 2 when it is no time zone."""
     if source_timezone is not None:
-        from turnaround.config import check_timezone
+        from data_contracts.settings import check_timezone
 
         if (wanted := check_timezone(source_timezone)) is not None:
             fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)

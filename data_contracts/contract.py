@@ -43,6 +43,9 @@ class Column:
     description: str = ""
     # A side table's column: the ticket column its value is applied to (ticket metrics).
     feeds: str | None = None
+    # In the header the canonical CSV's documentation gives (header: false for optional
+    # columns it leaves out).
+    header: bool = True
     # Stored after the bookkeeping columns (a column a later schema added), so that the
     # table's column order stays what it was.
     after_bookkeeping: bool = False

@@ -11,12 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data, filters, ui, wording
+from data_contracts.settings import ConfigError
 from data_contracts.times import parse_utc, utc_now
 from metrics import data_as_of
 from metrics.dimensions import dimension_values
 from metrics.health import last_runs, staleness
 from metrics.periods import local_date
-from turnaround.config import ConfigError
 
 PAGES = Path(__file__).parent / "views"
 

@@ -20,14 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 import streamlit as st
 
+from data_contracts import CANONICAL_TABLES
+from data_contracts.settings import Config
 from metrics import MetricParams
-from turnaround.config import Config, kpi_targets, load_config, metric_params
+from metrics.settings import kpi_targets, load_config, metric_params
 from warehouse import Warehouse, resolve_url
 from warehouse.engine import WarehouseError, driver_reason, duckdb_path
 from warehouse.schema import SchemaError, check_schema, etl_runs
 
 RESULT_TTL_SECONDS = 3600
-CANONICAL_TABLES = ("tickets", "nps_responses", "customers")
 CONFIG_ENV_VAR = "TURNAROUND_CONFIG"
 DEFAULT_STALE_AFTER_HOURS = 36.0
 

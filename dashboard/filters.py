@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.charts import NO_VALUE
+from data_contracts.options import GRAINS
 from metrics import DIMENSIONS, SliceRequest
 from metrics.periods import shift
 from metrics.slices import FIRST_DAY, LAST_DAY
@@ -30,7 +31,6 @@ MORE_FILTERS = (
     "signup_month",
 )
 ALL_FILTERS = (*FILTERS, *MORE_FILTERS)
-GRAINS = ("day", "week", "month", "quarter")
 DEFAULT_GRAIN = "week"
 DEFAULT_DAYS = 30  # the default range: the last 30 days up to the data's as-of day
 DATES_KEY = "dates"

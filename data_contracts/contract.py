@@ -1,7 +1,8 @@
 """Load the canonical-table contracts (``contracts/*.yaml``) into typed objects.
 
 Every other layer reads the shape of a canonical table from here: the readers' column
-lists and types, the warehouse DDL and the great-expectations suites.
+lists and types, the warehouse DDL and the great-expectations suites. The tables readers
+fill besides these are declared beside them (data_contracts/side_tables.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 
 # Lineage carried by every loaded row (docs/contract.md, Canonical tables).
 LINEAGE_COLUMNS = ("source", "batch_id", "source_file")
+# The canonical tables, in the order a load merges them (and a reader's result lists them).
+CANONICAL_TABLES = ("tickets", "nps_responses", "customers")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,32 @@ class Column:
     # of the plausible range applies to it (data_contracts.plausible).
     future_allowed: bool = False
     description: str = ""
+    # A side table's column: the ticket column its value is applied to (ticket metrics).
+    feeds: str | None = None
+    # In the header the canonical CSV's documentation gives (header: false for optional
+    # columns it leaves out).
+    header: bool = True
+    # Stored after the bookkeeping columns (a column a later schema added), so that the
+    # table's column order stays what it was.
+    after_bookkeeping: bool = False
 
     @property
     def polars_type(self) -> pl.DataType:
         return POLARS_TYPES[self.type]
+
+
+# Where and when a stored row was read, never what it says: the side tables name those they
+# keep (data_contracts/side_tables.py); a version's content leaves them out.
+BOOKKEEPING: dict[str, Column] = {
+    c.name: c
+    for c in (
+        Column("batch_id", "string", required=True, description="The run that loaded the row"),
+        Column("source_file", "string", required=True, description="The file it was read from"),
+        Column("row_number", "integer", required=True, description="Its record in that file"),
+    )
+}
+# The source system a row came from: part of the key of every table but customers.
+SOURCE = Column("source", "string", required=True, description="The source system")
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,15 @@ class Contract:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     quality: tuple[QualityRule, ...] = field(default_factory=tuple)
+    # Columns the warehouse keeps beyond the contract (not checked on read), after lineage.
+    stored: tuple[Column, ...] = ()
+    # The columns whose changes the table's history keeps, in the history's order.
+    versioned: tuple[str, ...] = ()
+
+    @property
+    def frame(self) -> str:
+        """The name of a reader's frame for this table (its own name)."""
+        return self.table
 
     @property
     def column_names(self) -> list[str]:
@@ -73,16 +107,27 @@ class Contract:
         return next(c for c in self.columns if c.name == name)
 
 
+def columns_of(raw: list[dict]) -> tuple[Column, ...]:
+    """Columns as a YAML file declares them."""
+    return tuple(
+        Column(**{**c, "allowed": tuple(c["allowed"]) if "allowed" in c else None}) for c in raw
+    )
+
+
 def _load(path: Path) -> Contract:
     raw = yaml.safe_load(path.read_text())
-    columns = tuple(
-        Column(**{**c, "allowed": tuple(c["allowed"]) if "allowed" in c else None})
-        for c in raw["columns"]
-    )
     quality = tuple(QualityRule(**q) for q in raw.get("quality", []))
-    return Contract(raw["table"], raw["grain"], tuple(raw["key"]), columns, quality)
+    return Contract(
+        raw["table"],
+        raw["grain"],
+        tuple(raw["key"]),
+        columns_of(raw["columns"]),
+        quality,
+        columns_of(raw.get("stored", [])),
+        tuple(raw.get("versioned", [])),
+    )
 
 
 CONTRACTS: dict[str, Contract] = {
-    c.table: c for c in (_load(p) for p in sorted(CONTRACT_DIR.glob("*.yaml")))
+    table: _load(CONTRACT_DIR / f"{table}.yaml") for table in CANONICAL_TABLES
 }

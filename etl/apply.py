@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
+from data_contracts.side_tables import FED_BY_METRICS
 from data_contracts.text import storable
 from etl import held_metrics, versions
 from etl.identity import redact_emails, redact_person_fields
@@ -20,29 +22,21 @@ from etl.report import RunReport, utc_now
 from etl.stage import StagedFile
 from etl.staging import StagedRows, Staging
 from etl.version_order import staged_ranking
-from warehouse.schema import TICKET_METRIC_COLUMNS, customer_identities, tables
+from warehouse.schema import customer_identities, tables
 from warehouse.schema import tickets as tickets_table
 
-CANONICAL = {
-    "tickets": ("source", "ticket_id"),
-    "nps_responses": ("source", "response_id"),
-    "customers": ("customer_id",),
-}
-IDENTITY_KEY = ("source", "user_id")
-GROUP_KEY = ("source", "group_id")
-METRICS_KEY = ("source", "ticket_id")
-RATING_KEY = ("source", "rating_id")
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
 # Merge order: source users first (tickets map to customers through them), then groups and
 # ratings, then the canonical tables, then held ticket metrics. (target, staged name, key)
-MERGES = (
-    ("customer_identities", "identities", IDENTITY_KEY),
-    ("ticket_groups", "groups", GROUP_KEY),
-    ("ticket_ratings", "ratings", RATING_KEY),
-    *((table, table, key) for table, key in CANONICAL.items()),
-    ("held_ticket_metrics", "ticket_metrics", METRICS_KEY),
+MERGES = tuple(
+    (declared.table, declared.frame, declared.key)
+    for declared in (
+        *(SIDE_TABLES[frame] for frame in ("identities", "groups", "ratings")),
+        *(CONTRACTS[table] for table in CANONICAL_TABLES),
+        SIDE_TABLES["ticket_metrics"],
+    )
 )
 
 
@@ -79,7 +73,8 @@ def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
             staging.count(superseded, by="source_file"),
         )
         if target == "tickets":
-            plan.keep_when_null = TICKET_METRIC_COLUMNS
+            # the ticket's metric values (metrics_updated_at last: it says whose they are)
+            plan.keep_when_null = tuple(FED_BY_METRICS)
             plan.versions = staging.rows(
                 superseded,
                 [c for c in staging.columns(superseded) if c in versions.STAGED_COLUMNS],
@@ -87,7 +82,7 @@ def plan_merges(staging: Staging, staged: list[StagedFile]) -> list[TablePlan]:
                 one_per=(*versions.KEY, "updated_at"),
                 first_in=ranking,  # of a run's versions at one instant, the winner
             )
-        if target in CANONICAL:
+        if target in CONTRACTS:
             plan.absent = {s.path: s.absent[target] for s in staged if s.absent.get(target)}
         plans.append(plan)
     return plans

@@ -24,19 +24,15 @@ from etl.identity import customer_key, hash_email_ids, redact_column
 
 SOURCE = "canonical"
 
+FORMAT_NAMES = {
+    "tickets": "canonical_tickets_csv",
+    "nps_responses": "canonical_nps_csv",
+    "customers": "canonical_customers_csv",
+}
 # table -> (format name, the header docs/contract.md documents in Canonical CSV)
 HEADERS: dict[str, tuple[str, str]] = {
-    "tickets": (
-        "canonical_tickets_csv",
-        "ticket_id,customer_id,created_at,first_reply_at,solved_at,status,channel,type,priority,"
-        "tags,group_name,assignee_id,agent_replies,reopens,assignee_stations,group_stations,"
-        "csat,compensation,updated_at",
-    ),
-    "nps_responses": ("canonical_nps_csv", "response_id,customer_id,responded_at,score,comment"),
-    "customers": (
-        "canonical_customers_csv",
-        "customer_id,signup_at,churned_at,segment,plan,region,mrr",
-    ),
+    table: (name, ",".join(c.name for c in CONTRACTS[table].columns if c.header))
+    for table, name in FORMAT_NAMES.items()
 }
 _LABELS = {"tickets": "tickets", "nps_responses": "NPS responses", "customers": "customers"}
 

@@ -12,52 +12,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from data_contracts import CONTRACTS
+from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
 from data_contracts.rejected import Rejected
 from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
 from etl.echo import PROBLEM_CHARS, echoed, one_line
-
-# Metric fields that arrive separately from the ticket (Zendesk ticket_metrics), one row
-# per ticket; the loader applies them to the ticket, or holds them until it arrives.
-TICKET_METRICS_SCHEMA: dict[str, pl.DataType] = {
-    "ticket_id": pl.String(),
-    "reply_minutes": pl.Int64(),  # calendar minutes from created_at to the first reply
-    "first_reply_business_minutes": pl.Int64(),
-    "solved_at": pl.Datetime("us"),
-    "agent_replies": pl.Int64(),
-    "reopens": pl.Int64(),
-    "assignee_stations": pl.Int64(),
-    "group_stations": pl.Int64(),
-    "first_resolution_minutes": pl.Int64(),  # calendar minutes from created_at to first solve
-    "updated_at": pl.Datetime("us"),
-}
-
-# Source groups (Zendesk groups): the name behind the group id a ticket carries.
-GROUPS_SCHEMA: dict[str, pl.DataType] = {
-    "group_id": pl.String(),
-    "name": pl.String(),
-    "updated_at": pl.Datetime("us"),
-}
-
-# Satisfaction ratings (Zendesk satisfaction_ratings): when a ticket's CSAT was given or
-# changed (``updated_at``), for point-in-time CSAT.
-RATINGS_SCHEMA: dict[str, pl.DataType] = {
-    "rating_id": pl.String(),
-    "ticket_id": pl.String(),
-    "score": pl.String(),
-    "created_at": pl.Datetime("us"),
-    "updated_at": pl.Datetime("us"),
-}
-
-# Source users (Zendesk users) mapped to the canonical customer id.
-# ``email_hash`` is the keyed hash of the user's email (never the email), so that a person
-# named by email can be found even when their customer id is an external id.
-IDENTITIES_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.String(),
-    "customer_id": pl.String(),
-    "email_hash": pl.String(),
-}
-
 
 # (table, row numbers) -> the raw text of those records as the file has them.
 RawLookup = Callable[[str, list[int]], dict[int, str]]
@@ -67,9 +25,11 @@ RawLookup = Callable[[str, list[int]], dict[int, str]]
 class ReadResult:
     """A file read into canonical frames.
 
-    ``tickets`` may carry an extra ``requester_id`` column instead of a known
-    ``customer_id``: the loader resolves it through the identities of this run and of the
-    warehouse. Frames that a format does not produce stay None.
+    One frame per canonical table (data_contracts/contracts/) and per side table
+    (data_contracts/side_tables.yaml), by its frame name. ``tickets`` may carry an extra
+    ``requester_id`` column instead of a known ``customer_id``: the loader resolves it
+    through the identities of this run and of the warehouse. Frames that a format does not
+    produce stay None.
     """
 
     format: str
@@ -137,15 +97,7 @@ class ReadResult:
         )
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        names = (
-            "tickets",
-            "nps_responses",
-            "customers",
-            "ticket_metrics",
-            "identities",
-            "groups",
-            "ratings",
-        )
+        names = (*CANONICAL_TABLES, *SIDE_TABLES)
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from data_contracts.side_tables import FED_BY_METRICS
 from etl.version_order import sorts_after
 from warehouse.dialect import add_minutes
 from warehouse.schema import held_ticket_metrics as held
@@ -35,21 +36,18 @@ def _match():
 
 
 def _new_values() -> dict[str, sa.ColumnElement]:
+    """Ticket column -> its new value from the held row: the source time first, then every
+    column the metrics feed (FED_BY_METRICS) in the held table's order."""
     first_reply = sa.case(
         (held.c.reply_minutes.is_(None), sa.null()),
         else_=add_minutes(tickets.c.created_at, held.c.reply_minutes),
     )
-    return {
+    converted = {
+        "first_reply_at": first_reply,  # the metrics give minutes after created_at
         "metrics_updated_at": sa.func.coalesce(held.c.updated_at, tickets.c.metrics_updated_at),
-        "first_reply_at": first_reply,
-        "first_reply_business_minutes": held.c.first_reply_business_minutes,
-        "solved_at": held.c.solved_at,
-        "agent_replies": held.c.agent_replies,
-        "reopens": held.c.reopens,
-        "assignee_stations": held.c.assignee_stations,
-        "group_stations": held.c.group_stations,
-        "first_resolution_minutes": held.c.first_resolution_minutes,
     }
+    fed = {name: converted.get(name, held.c[column]) for name, column in FED_BY_METRICS.items()}
+    return {"metrics_updated_at": fed.pop("metrics_updated_at"), **fed}
 
 
 def _is_stale() -> sa.ColumnElement[bool]:

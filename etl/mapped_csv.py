@@ -32,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts import CONTRACTS
+from data_contracts.options import DATE_ORDERS
 from data_contracts.times import ISO_Z
 from etl import canonical_csv
 from etl.conform import conform, parse_timestamp
@@ -40,8 +41,7 @@ from etl.frames import ReadContext, ReadResult, Rejected, UnreadableFile
 from etl.identity import hash_email_ids, redact_column
 
 BATCH_BYTES = 32 << 20
-DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
-DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
+DAY_FIRST, MONTH_FIRST = DATE_ORDERS
 
 # Text, timestamp and value conversions a field can ask for.
 TEXT, TIMESTAMP, VALUES, CUSTOMER, AFTER, LATEST, TAGS, COMMENT = (

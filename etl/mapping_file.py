@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from data_contracts import CONTRACTS
+from data_contracts import CANONICAL_TABLES, CONTRACTS
 from etl.formats import whole_file
 from etl.frames import ReadContext, UnreadableFile
 from etl.mapped_csv import (
@@ -53,7 +53,6 @@ from etl.mapped_csv import (
 )
 from etl.spreadsheets import or_first_sheet
 
-TABLES = ("tickets", "nps_responses", "customers")
 DEFAULT_SOURCE = "mapped"
 KEYS = ("table", "source", "timezone", "date_order", "date_format", "person_fields", "columns")
 COLUMN_KEYS = ("column", "values", "unmapped", "separator", "value")
@@ -134,14 +133,14 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
     if unknown:
         raise bad(f"unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
     table = raw.get("table")
-    if table not in TABLES:
-        raise bad(f"table must be one of {', '.join(TABLES)}, not {table!r}")
+    if table not in CANONICAL_TABLES:
+        raise bad(f"table must be one of {', '.join(CANONICAL_TABLES)}, not {table!r}")
     source = raw.get("source", DEFAULT_SOURCE)
     if not isinstance(source, str) or not _SOURCE_NAME.fullmatch(source):
         raise bad(f"source must be a name of lowercase letters, digits and _, not {source!r}")
     zone = raw.get("timezone")
     if zone is not None:
-        from turnaround.config import check_timezone
+        from data_contracts.settings import check_timezone
 
         if (wanted := check_timezone(zone)) is not None:
             raise bad(f"timezone must be {wanted}, not {zone!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from data_contracts import CONTRACTS
+from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
 from data_contracts.plausible import TimeRange
 from etl.identity import (
     HASH_KEY_ENV,
@@ -70,12 +70,13 @@ def migrate_warehouse(
 # The tables with event times, each with the id an example row is named by: the canonical
 # tables (their contracts say which columns are event times), then the tables without a
 # contract, whose every timestamp column is checked as a load checks their rows.
-CANONICAL_IDS = {"tickets": "ticket_id", "nps_responses": "response_id", "customers": "customer_id"}
-SIDE_IDS = {
+TABLE_IDS = {
+    **{table: CONTRACTS[table].key[-1] for table in CANONICAL_TABLES},
     "ticket_versions": "ticket_id",
-    "held_ticket_metrics": "ticket_id",
-    "ticket_ratings": "rating_id",
-    "ticket_groups": "group_id",
+    **{
+        SIDE_TABLES[f].table: SIDE_TABLES[f].key[-1]
+        for f in ("ticket_metrics", "ratings", "groups")
+    },
 }
 
 
@@ -101,7 +102,7 @@ def stored_out_of_range(conn: sa.Connection, plausible: TimeRange) -> list[OutOf
     """Per table and column, the stored rows whose event time lies outside ``plausible``
     (one query per table), in table and column order; columns without any are left out."""
     found = []
-    for name, id_column in (CANONICAL_IDS | SIDE_IDS).items():
+    for name, id_column in TABLE_IDS.items():
         table = tables[name]
         columns = _event_times(name)
         outside = [

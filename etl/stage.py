@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts import CONTRACTS
+from data_contracts import CANONICAL_TABLES, CONTRACTS
 from data_contracts.plausible import TimeRange
 from data_contracts.text import storable
 from data_contracts.validate import ValidationResult, validate, validate_times
@@ -35,10 +35,6 @@ from etl.report import CheckRow
 from etl.staging import FAILED, Staging
 from warehouse.schema import DELETED_STATUS
 
-# Canonical tables a reader's frames are checked against; the others (ticket_metrics,
-# identities) have no contract of their own and are checked by the reader, and their event
-# times against the plausible range.
-CONTRACT_TABLES = ("tickets", "nps_responses", "customers")
 READER_CHECK = "record_is_readable"
 
 
@@ -150,7 +146,9 @@ def stage_file(
             staged.rejected.extend(unstorable)
             if table == "tickets":
                 frame = _ticket_bookkeeping(frame, result.source)
-            if table in CONTRACT_TABLES:
+            # the side tables have no contract: their reader checks them, and their event
+            # times are checked against the plausible range
+            if table in CONTRACTS:
                 frame, failed = _checked(staged, table, frame, result, plausible)
                 if table == "tickets":
                     staged.deleted += frame.filter(pl.col("status") == DELETED_STATUS).height
@@ -222,7 +220,7 @@ def check_staged(staging: Staging, files: list[StagedFile], plausible: TimeRange
     wanted = {
         (s.index, table): (table, _staged_query(staging, table, s.index))
         for s in files
-        for table in CONTRACT_TABLES
+        for table in CANONICAL_TABLES
         if table in s.tables
     }
     if not wanted:
@@ -231,7 +229,7 @@ def check_staged(staging: Staging, files: list[StagedFile], plausible: TimeRange
         _gx_import.join()
     outcome = staging.validate({f"{i}:{t}": q for (i, t), q in wanted.items()}, plausible)
     for s in files:
-        for table in CONTRACT_TABLES:
+        for table in CANONICAL_TABLES:
             if (s.index, table) not in wanted:
                 continue
             for check in outcome[f"{s.index}:{table}"]:

@@ -17,11 +17,10 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.sql.expression import ColumnElement
 
+from data_contracts.contract import BOOKKEEPING
+from data_contracts.side_tables import FED_BY_METRICS
 from warehouse.dialect import code_point_order
-from warehouse.schema import TICKET_METRIC_COLUMNS, VERSIONED_COLUMNS
-
-# Where and when a version was read, not what it says.
-BOOKKEEPING = ("batch_id", "source_file", "row_number")
+from warehouse.schema import VERSIONED_COLUMNS
 
 Row = Mapping[str, ColumnElement]  # one side's columns by name (a table's ``.c``)
 
@@ -39,7 +38,7 @@ def history_terms(row: Row, own_metrics: ColumnElement[bool]) -> list[ColumnElem
     them itself (``own_metrics``): a Zendesk ticket's come in their own stream, and the
     stored row holds whatever arrived there."""
     return [
-        _ordered(sa.case((own_metrics, row[name])) if name in TICKET_METRIC_COLUMNS else row[name])
+        _ordered(sa.case((own_metrics, row[name])) if name in FED_BY_METRICS else row[name])
         for name in VERSIONED_COLUMNS
     ]
 
@@ -57,7 +56,7 @@ def _ticket_terms(table: sa.Table, row: Row) -> list[ColumnElement]:
     done = {*table.primary_key.columns.keys(), "updated_at", *BOOKKEEPING, *VERSIONED_COLUMNS}
     done |= {"customer_id", "source_user_id", "metrics_updated_at"}  # metrics: as new as the row
     rest = [
-        sa.case((own, row[c.name])) if c.name in TICKET_METRIC_COLUMNS else row[c.name]
+        sa.case((own, row[c.name])) if c.name in FED_BY_METRICS else row[c.name]
         for c in table.columns
         if c.name not in done
     ]

@@ -23,12 +23,14 @@ from collections.abc import Iterable
 import polars as pl
 import sqlalchemy as sa
 
+from data_contracts import CONTRACTS
 from etl.staging import StagedRows, insert_rows
 from etl.version_order import has_own_metrics, history_terms, sorts_after
-from warehouse.schema import VERSIONED_COLUMNS, ticket_ratings, ticket_versions, tickets
+from warehouse.schema import ticket_ratings, ticket_versions, tickets
 
-KEY = ("source", "ticket_id")
-COLUMNS = (*VERSIONED_COLUMNS, "metrics_updated_at", "batch_id", "source_file")
+KEY = CONTRACTS["tickets"].key
+# What a version keeps besides its key and valid_from: ticket_versions' other columns.
+COLUMNS = tuple(c.name for c in ticket_versions.columns if not c.primary_key)
 
 
 def _not_held(rows: sa.FromClause, when: sa.ColumnElement) -> sa.ColumnElement[bool]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from data_contracts.options import time_zone_names
 from data_contracts.times import to_naive_utc
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,25 +28,11 @@ class ScheduleError(ValueError):
     """A schedule setting that cannot be used; the message says what was expected."""
 
 
-# Files of the time zone database that are no zone a warehouse knows by name.
-NOT_ZONES = ("localtime", "posixrules", "Factory")
-
-
-@cache
-def _zone_names() -> frozenset[str]:
-    names = {
-        n
-        for n in available_timezones()
-        if n not in NOT_ZONES and not n.startswith(("posix/", "right/"))
-    }
-    return frozenset(names | {"UTC"})
-
-
 def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name`` (a zone of the database's list, such as Europe/Berlin:
     not a file name like ``localtime`` or ``posixrules``, which warehouses do not know);
     ScheduleError otherwise."""
-    if not isinstance(name, str) or name not in _zone_names():
+    if not isinstance(name, str) or name not in time_zone_names():
         raise ScheduleError(
             f"{name!r} is not an IANA time zone name (such as UTC or Europe/Berlin)"
         )

@@ -14,6 +14,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from data_contracts.options import COHORT_KINDS
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.facts import failed_customers, has_history, is_failure
@@ -22,7 +23,6 @@ from metrics.params import MetricParams
 from metrics.periods import local_date, local_midnight, shift
 from warehouse.schema import customers
 
-COHORT_KINDS = ("signup_month", "first_failure_month")
 DEFAULT_COHORTS = 12
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
 
+from data_contracts import CONTRACTS
 from data_contracts.recovery_rules import FAILURE_TYPES
 from metrics.catalog import RECOVERY_GROUPS
 from metrics.live import tickets
@@ -50,7 +51,8 @@ class Dimension:
     kind: Kind
     description: str
     column: str | None = None
-    values: tuple[str, ...] | None = None  # the closed set of values, where there is one
+    # the closed set of values, where there is one (a ticket column's: its contract's)
+    values: tuple[str, ...] | None = None
 
 
 _DIMENSIONS = [
@@ -61,7 +63,7 @@ _DIMENSIONS = [
         "column",
         "The channel the ticket came in by.",
         column="channel",
-        values=("email", "web", "chat", "voice", "social", "api", "other"),
+        values=CONTRACTS["tickets"].column("channel").allowed,
     ),
     Dimension(
         "group",
@@ -80,7 +82,7 @@ _DIMENSIONS = [
         "column",
         "The ticket's priority.",
         column="priority",
-        values=("low", "normal", "high", "urgent"),
+        values=CONTRACTS["tickets"].column("priority").allowed,
     ),
     Dimension(
         "type",
@@ -89,7 +91,7 @@ _DIMENSIONS = [
         "column",
         "The ticket's type.",
         column="type",
-        values=("question", "incident", "problem", "task"),
+        values=CONTRACTS["tickets"].column("type").allowed,
     ),
     Dimension(
         "failure_tag",

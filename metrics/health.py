@@ -17,7 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from warehouse.schema import customers, etl_runs, nps_responses, quarantine, tickets
+from data_contracts import CANONICAL_TABLES
+from warehouse.schema import etl_runs, quarantine, tables
 
 # Per canonical table: the column whose latest value says how recent the data is (the one
 # declaration of freshness).
@@ -28,7 +29,7 @@ LATEST_EVENT = {
         c.signup_at, sa.func.coalesce(c.churned_at, c.signup_at)
     ),
 }
-TABLES = {"tickets": tickets, "nps_responses": nps_responses, "customers": customers}
+TABLES = {name: tables[name] for name in CANONICAL_TABLES}
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 REFUSED = "refused"  # another load was running: no failure of the data

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
 
+from data_contracts.options import Count, OneTouch
 from data_contracts.times import to_naive_utc
 from metrics.business_hours import Schedule
 from metrics.periods import local_date, local_midnight
@@ -21,18 +21,6 @@ DEFAULT_FAILURE_TAGS: tuple[str, ...] = (
 )
 NPS_WINDOW_DAYS = 365
 ATTRITION_WINDOW_DAYS = 365
-
-OneTouch = Literal["explore", "dbt_zendesk"]
-# What the recovery KPIs count: tickets, failure episodes, or customers (all of a
-# customer's failures as one).
-Count = Literal["tickets", "episodes", "customers"]
-COUNTS: tuple[str, ...] = ("tickets", "episodes", "customers")
-# One-touch resolution as each tool defines it: solved with at most one agent reply
-# (Zendesk Explore: "fewer than 2"), or with exactly one (fivetran's dbt_zendesk).
-ONE_TOUCH_PRESETS: dict[str, str] = {
-    "explore": "solved or closed with fewer than 2 agent replies (Zendesk Explore)",
-    "dbt_zendesk": "solved or closed with exactly 1 agent reply (fivetran dbt_zendesk)",
-}
 
 
 @dataclass(frozen=True)

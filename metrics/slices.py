@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from data_contracts.options import GRAINS
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.catalog import KPI_CATALOG
@@ -37,7 +38,6 @@ from metrics.queries import (
     measure_queries,
     read_estimates,
 )
-from warehouse.dialect import GRAINS
 
 MAX_DIMENSIONS = 2
 MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
+from data_contracts.options import SURVIVAL_SPLITS
 from data_contracts.recovery_rules import (
     NEVER_FAILED,
     RECOVERED,
@@ -45,12 +46,7 @@ from warehouse.schema import customers
 MINUTES_PER_DAY = 1440
 # TTA of the first failure, in minutes: the buckets of the tta_bucket split.
 TTA_BUCKETS = ((60, "under 1 h"), (240, "1 to 4 h"), (1440, "4 to 24 h"))
-SPLITS = {
-    "recovery_group": "recovered or unrecovered first failure, against never-failed customers",
-    "tta_bucket": "time to first reply on the first failure",
-    "one_touch": "first failure solved with at most one agent reply, or more",
-    "compensation": "compensation given on the first failure, or none",
-}
+SPLITS = SURVIVAL_SPLITS
 
 
 # The order groups are shown in, per split.

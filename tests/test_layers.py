@@ -22,14 +22,6 @@ SERVES = {("turnaround.commands.serve", "dashboard")}
 # Lower packages a package still must not import: the dashboard only reads, and what it
 # reads of the loads (data health, run history) lives in metrics/, not in the loader.
 APART = {("dashboard", "etl")}
-# Upward imports that remain while the settings of turnaround/config.py still live in the
-# CLI: they go when the settings move down into data_contracts/. The test fails on an entry
-# that no longer exists, so this list can only shrink.
-PENDING = {
-    ("dashboard.app", "turnaround.config"),  # ConfigError, shown as the page's error
-    ("dashboard.data", "turnaround.config"),  # the settings the dashboard reads
-    ("etl.mapping_file", "turnaround.config"),  # check_timezone of a mapping file's zone
-}
 
 
 def module_name(path: Path) -> str:
@@ -131,14 +123,10 @@ def test_no_import_cycle():
     assert not cycle, "import cycle: " + " -> ".join(cycle)
 
 
-def test_imports_point_down_the_floors_but_for_the_pending_settings():
-    found = upward_imports(import_graph())
-    new, gone = sorted(found - PENDING), sorted(PENDING - found)
-    assert not new, "imports up the floors (or to a sibling, or APART): " + ", ".join(
-        f"{a} -> {b}" for a, b in new
-    )
-    assert not gone, "no longer found, strike from PENDING: " + ", ".join(
-        f"{a} -> {b}" for a, b in gone
+def test_imports_point_down_the_floors():
+    found = sorted(upward_imports(import_graph()))
+    assert not found, "imports up the floors (or to a sibling, or APART): " + ", ".join(
+        f"{a} -> {b}" for a, b in found
     )
 
 

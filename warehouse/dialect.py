@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
+from data_contracts.options import GRAINS
+
 
 class minutes_between(FunctionElement):  # noqa: N801 - used like a SQL function
     """Minutes from ``start`` to ``end`` as a double (negative when end precedes start)."""
@@ -258,7 +260,6 @@ def _array_literal(values: pl.Expr) -> pl.Expr:
     return pl.lit("{") + values.list.eval(quoted).list.join(",") + pl.lit("}")
 
 
-GRAINS = ("day", "week", "month", "quarter")
 # Names rendered into SQL text: grains, IANA zone names, tag prefixes (checked on start).
 SAFE_NAME = r"[A-Za-z0-9_:.+\-/]+"
 _SAFE_NAME = re.compile(f"^{SAFE_NAME}$")

@@ -26,22 +26,28 @@ from warehouse.schema import (
 MoveHashKey = Callable[[str], str]
 
 V2_COLUMNS = (
-    ("tickets", "source_user_id", "VARCHAR"),
-    ("tickets", "metrics_updated_at", "TIMESTAMP"),
-    ("nps_responses", "updated_at", "TIMESTAMP"),
-    ("customers", "updated_at", "TIMESTAMP"),
-    ("etl_runs", "rows_remapped", "BIGINT DEFAULT 0"),
-    ("quarantine", "customer_id", "VARCHAR"),
-    ("customer_identities", "email_hash", "VARCHAR"),
+    ("tickets", "source_user_id"),
+    ("tickets", "metrics_updated_at"),
+    ("nps_responses", "updated_at"),
+    ("customers", "updated_at"),
+    ("etl_runs", "rows_remapped"),
+    ("quarantine", "customer_id"),
+    ("customer_identities", "email_hash"),
 )
 
 
-def _add_columns(conn: sa.Connection, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
-    """ALTER TABLE ... ADD COLUMN for each (table, column, SQL type); what was done."""
-    for table, column, sql_type in columns:
-        # Names come from the constants here, never from input: DDL takes no parameters.
+def _add_columns(conn: sa.Connection, columns: tuple[tuple[str, str], ...]) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for each (table, column), of the type (and default) the
+    current tables declare; what was done. A column whose type a later version changes
+    would name its type here instead (as version 5 changes amounts to DOUBLE)."""
+    for table, column in columns:
+        declared = metadata.tables[table].c[column]
+        sql_type = declared.type.compile(dialect=conn.dialect)
+        if declared.default is not None and declared.default.is_scalar:
+            sql_type += f" DEFAULT {declared.default.arg}"
+        # Names come from the declarations, never from input: DDL takes no parameters.
         conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-    return [f"added {table}.{column}" for table, column, _ in columns]
+    return [f"added {table}.{column}" for table, column in columns]
 
 
 def _to_v2(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
@@ -59,8 +65,8 @@ def _to_v2(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
 
 
 V3_COLUMNS = (
-    ("tickets", "first_resolution_minutes", "BIGINT"),
-    ("held_ticket_metrics", "first_resolution_minutes", "BIGINT"),
+    ("tickets", "first_resolution_minutes"),
+    ("held_ticket_metrics", "first_resolution_minutes"),
 )
 V3_TABLES = ("ticket_groups",)
 
@@ -73,7 +79,7 @@ def _to_v3(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
-V4_COLUMNS = (("tickets", "follow_up_of", "VARCHAR"),)
+V4_COLUMNS = (("tickets", "follow_up_of"),)
 V4_TABLES = ("ticket_versions", "ticket_ratings")
 
 
@@ -112,7 +118,7 @@ def _to_v5(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return done
 
 
-V6_COLUMNS = (("tickets", "first_reply_bracket", "VARCHAR"),)
+V6_COLUMNS = (("tickets", "first_reply_bracket"),)
 
 
 def _to_v6(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:

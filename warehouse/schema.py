@@ -1,28 +1,27 @@
-"""The warehouse tables: the canonical tables built from the contracts, plus ETL bookkeeping.
+"""The warehouse tables: the canonical and side tables built from their declarations, plus
+ETL bookkeeping.
 
 Grain of each table:
 - tickets, nps_responses, customers: see their contracts (data_contracts/contracts/).
-  tickets also keeps ``source_user_id`` (the requester in the source, so a user who arrives
-  later re-maps the ticket) and ``metrics_updated_at`` (the source time of its metric values,
-  so an older metrics export never overwrites newer ones), and ``first_resolution_minutes``
-  (calendar minutes to the first solve, where the source measures it: Zendesk ticket_metrics),
-  and ``follow_up_of`` (the ticket a Zendesk follow-up was opened from, for failure episodes).
+  tickets also keeps the columns its contract lists as ``stored`` (the source requester, the
+  source time of its metric values, the first-resolution time, the ticket a follow-up was
+  opened from).
+- held_ticket_metrics, customer_identities, ticket_groups, ticket_ratings: the side tables
+  (data_contracts/side_tables.yaml) -- metrics that arrived before their ticket, source users
+  mapped to a customer_id, the names a source's groups have (looked up when tickets are
+  sliced by group: a Zendesk ticket stores the group id), and a ticket's CSAT score and when
+  it was given (Zendesk satisfaction_ratings), for point-in-time CSAT.
 - quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
 - etl_runs: one row per run (batch_id): loads, refusals, skips, erasures.
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
 - etl_run_checks: one row per contract check per file and table of a run.
 - loaded_files: one row per file content loaded (sha256), so a file that arrives again is
   skipped.
-- held_ticket_metrics: one row per ticket whose metrics arrived before the ticket itself.
-- customer_identities: one row per source user (source, user_id) mapped to a customer_id.
-- ticket_groups: one row per source group (source, group_id): the names a source's groups
-  have, looked up when tickets are sliced by group (a Zendesk ticket stores the group id).
 - ticket_versions: one row per earlier version of a ticket (source, ticket_id, valid_from):
-  the state a ticket had from its source ``updated_at`` until the next version. The current
-  version is the tickets row itself; together they are the ticket's history (see
-  etl/versions.py), which point-in-time metrics read.
-- ticket_ratings: one row per source satisfaction rating (source, rating_id): a ticket's
-  CSAT score and when it was given (Zendesk satisfaction_ratings), for point-in-time CSAT.
+  the state a ticket had from its source ``updated_at`` until the next version, in the
+  columns the tickets contract lists as ``versioned``. The current version is the tickets
+  row itself; together they are the ticket's history (see etl/versions.py), which
+  point-in-time metrics read.
 - warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """
 
@@ -30,8 +29,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from data_contracts import CONTRACTS
-from data_contracts.contract import LINEAGE_COLUMNS
+from data_contracts import CONTRACTS, SIDE_TABLES, Column, SideTable
+from data_contracts.contract import BOOKKEEPING, LINEAGE_COLUMNS, SOURCE
+from data_contracts.side_tables import FED_BY_METRICS
 
 SCHEMA_VERSION = 6
 
@@ -46,37 +46,46 @@ SQL_TYPES = {
 metadata = sa.MetaData()
 
 
-def _lineage() -> list[sa.Column]:
-    return [sa.Column(name, sa.String, nullable=False) for name in LINEAGE_COLUMNS]
+def _column(c: Column, key: tuple[str, ...] = ()) -> sa.Column:
+    return sa.Column(
+        c.name,
+        SQL_TYPES[c.type](),
+        nullable=not (c.required or c.name in key),
+        primary_key=c.name in key,
+    )
 
 
-def _canonical_table(name: str, *bookkeeping: sa.Column) -> sa.Table:
+def _canonical_table(name: str) -> sa.Table:
     contract = CONTRACTS[name]
+    lineage = [{"source": SOURCE, **BOOKKEEPING}[n] for n in LINEAGE_COLUMNS]
     columns = [
-        sa.Column(
-            c.name,
-            SQL_TYPES[c.type](),
-            nullable=not c.required,
-            primary_key=c.name in contract.key,
-        )
-        for c in contract.columns
+        *contract.columns,
+        *(c for c in lineage if c.name not in contract.column_names),
+        *contract.stored,
     ]
-    lineage = [col for col in _lineage() if col.name not in contract.column_names]
-    for col in lineage:
-        col.primary_key = col.name in contract.key
-    return sa.Table(name, metadata, *columns, *lineage, *bookkeeping, comment=contract.grain)
+    return sa.Table(
+        name, metadata, *(_column(c, contract.key) for c in columns), comment=contract.grain
+    )
+
+
+def _side_table(side: SideTable) -> sa.Table:
+    """The frame's columns after its source, then its bookkeeping and any columns stored after
+    it."""
+    columns = [
+        SOURCE,
+        *(c for c in side.columns if not c.after_bookkeeping),
+        *side.bookkeeping_columns,
+        *(c for c in side.columns if c.after_bookkeeping),
+    ]
+    return sa.Table(
+        side.table, metadata, *(_column(c, side.key) for c in columns), comment=side.grain
+    )
 
 
 # A ticket its source deleted keeps its row with this status; the metrics leave it out.
 DELETED_STATUS = "deleted"
 
-tickets = _canonical_table(
-    "tickets",
-    sa.Column("source_user_id", sa.String),
-    sa.Column("metrics_updated_at", sa.DateTime),
-    sa.Column("first_resolution_minutes", sa.BigInteger),
-    sa.Column("follow_up_of", sa.String),  # the ticket a follow-up was opened from (Zendesk)
-)
+tickets = _canonical_table("tickets")
 nps_responses = _canonical_table("nps_responses")
 
 # Indexes the metric queries use on PostgreSQL (ranges of created_at, a customer's tickets
@@ -94,45 +103,18 @@ for _index in PG_INDEXES:
 
 # What changes between a ticket's versions, and what point-in-time metrics read from them;
 # METRIC_COLUMNS among them may come in a stream of their own (Zendesk ticket_metrics).
-METRIC_COLUMNS = (
-    "first_reply_at",
-    "solved_at",
-    "agent_replies",
-    "reopens",
-    "assignee_stations",
-    "group_stations",
-)
-# Every metric column of a ticket: a newer version without metric values of its own (a
-# Zendesk ticket: they come in their own stream) keeps the stored ones.
-TICKET_METRIC_COLUMNS = (
-    *METRIC_COLUMNS,
-    "first_reply_business_minutes",
-    "first_resolution_minutes",
-    "metrics_updated_at",
-)
-VERSIONED_COLUMNS = (
-    "status",
-    "first_reply_at",
-    "solved_at",
-    "agent_replies",
-    "reopens",
-    "assignee_stations",
-    "group_stations",
-    "csat",
-    "compensation",
-)
+VERSIONED_COLUMNS = CONTRACTS["tickets"].versioned
+METRIC_COLUMNS = tuple(name for name in VERSIONED_COLUMNS if name in FED_BY_METRICS)
 ticket_versions = sa.Table(
     "ticket_versions",
     metadata,
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("ticket_id", sa.String, primary_key=True),
+    *(sa.Column(name, tickets.c[name].type, primary_key=True) for name in CONTRACTS["tickets"].key),
     sa.Column("valid_from", sa.DateTime, primary_key=True),
     *(sa.Column(name, tickets.c[name].type) for name in VERSIONED_COLUMNS),
     # The source time of the version's metric values; null when the version came without
     # them (a Zendesk ticket's metrics arrive in their own stream).
-    sa.Column("metrics_updated_at", sa.DateTime),
-    sa.Column("batch_id", sa.String, nullable=False),
-    sa.Column("source_file", sa.String, nullable=False),
+    sa.Column("metrics_updated_at", tickets.c.metrics_updated_at.type),
+    *(_column(BOOKKEEPING[name]) for name in ("batch_id", "source_file")),
     comment="one row per earlier version of a ticket, valid from its source updated_at",
 )
 customers = _canonical_table("customers")
@@ -217,63 +199,10 @@ loaded_files = sa.Table(
     comment="one row per file content loaded by a successful run",
 )
 
-held_ticket_metrics = sa.Table(
-    "held_ticket_metrics",
-    metadata,
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("ticket_id", sa.String, primary_key=True),
-    sa.Column("reply_minutes", sa.BigInteger),
-    sa.Column("first_reply_business_minutes", sa.BigInteger),
-    sa.Column("solved_at", sa.DateTime),
-    sa.Column("agent_replies", sa.BigInteger),
-    sa.Column("reopens", sa.BigInteger),
-    sa.Column("assignee_stations", sa.BigInteger),
-    sa.Column("group_stations", sa.BigInteger),
-    sa.Column("first_resolution_minutes", sa.BigInteger),
-    sa.Column("updated_at", sa.DateTime),
-    sa.Column("batch_id", sa.String, nullable=False),
-    sa.Column("source_file", sa.String, nullable=False),
-    sa.Column("row_number", sa.BigInteger, nullable=False),
-    comment="one row per ticket whose metrics arrived before the ticket",
-)
-
-customer_identities = sa.Table(
-    "customer_identities",
-    metadata,
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("user_id", sa.String, primary_key=True),
-    sa.Column("customer_id", sa.String, nullable=False),
-    sa.Column("batch_id", sa.String, nullable=False),
-    sa.Column("source_file", sa.String, nullable=False),
-    sa.Column("email_hash", sa.String),  # the keyed hash of the user's email, never the email
-    comment="one row per source user, mapped to the canonical customer_id",
-)
-
-ticket_groups = sa.Table(
-    "ticket_groups",
-    metadata,
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("group_id", sa.String, primary_key=True),
-    sa.Column("name", sa.String),
-    sa.Column("updated_at", sa.DateTime),
-    sa.Column("batch_id", sa.String, nullable=False),
-    sa.Column("source_file", sa.String, nullable=False),
-    comment="one row per source group, for the group names of sliced metrics",
-)
-
-ticket_ratings = sa.Table(
-    "ticket_ratings",
-    metadata,
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("rating_id", sa.String, primary_key=True),
-    sa.Column("ticket_id", sa.String, nullable=False),
-    sa.Column("score", sa.String, nullable=False),
-    sa.Column("created_at", sa.DateTime),
-    sa.Column("updated_at", sa.DateTime, nullable=False),  # when the score was given
-    sa.Column("batch_id", sa.String, nullable=False),
-    sa.Column("source_file", sa.String, nullable=False),
-    comment="one row per source satisfaction rating: a ticket's CSAT and when it was given",
-)
+held_ticket_metrics = _side_table(SIDE_TABLES["ticket_metrics"])
+customer_identities = _side_table(SIDE_TABLES["identities"])
+ticket_groups = _side_table(SIDE_TABLES["groups"])
+ticket_ratings = _side_table(SIDE_TABLES["ratings"])
 
 warehouse_meta = sa.Table(
     "warehouse_meta",

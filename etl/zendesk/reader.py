@@ -17,14 +17,10 @@ from typing import Any
 
 import polars as pl
 
-from data_contracts import CONTRACTS
+from data_contracts import CONTRACTS, SIDE_TABLES
 from data_contracts.text import lone_surrogate_in, lone_surrogate_reason
 from etl.formats import refused_if_unreadable, whole_file
 from etl.frames import (
-    GROUPS_SCHEMA,
-    IDENTITIES_SCHEMA,
-    RATINGS_SCHEMA,
-    TICKET_METRICS_SCHEMA,
     RawLookup,
     ReadContext,
     ReadResult,
@@ -71,10 +67,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "requester_id": pl.String(),
         "follow_up_of": pl.String(),
     },
-    "ticket_metrics": {**TICKET_METRICS_SCHEMA, **ROW_NUMBER},
-    "identities": {**IDENTITIES_SCHEMA, **ROW_NUMBER},
-    "groups": {**GROUPS_SCHEMA, **ROW_NUMBER},
-    "ratings": {**RATINGS_SCHEMA, **ROW_NUMBER},
+    **{name: {**side.schema, **ROW_NUMBER} for name, side in SIDE_TABLES.items()},
 }
 
 # A stream named in a line that is not JSON, to file the rejected line under its table.

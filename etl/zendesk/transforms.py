@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from data_contracts import CONTRACTS, SIDE_TABLES
 from data_contracts.times import to_naive_utc
 from etl.identity import email_customer_id, looks_like_email
 from etl.zendesk.settings import CHANNELS, COMPENSATION_FIELD_ID, OTHER_CHANNEL
@@ -34,18 +35,19 @@ TICKET_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "compensation": ("compensation", ("custom_fields",)),
 }
 
-# canonical column -> (conversion, path into the Zendesk ticket_metric object)
-TICKET_METRIC_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ticket_id": ("id", ("ticket_id",)),
-    "reply_minutes": ("integer", ("reply_time_in_minutes", "calendar")),
-    "first_reply_business_minutes": ("integer", ("reply_time_in_minutes", "business")),
-    "solved_at": ("timestamp", ("solved_at",)),
-    "agent_replies": ("integer", ("replies",)),
-    "reopens": ("integer", ("reopens",)),
-    "assignee_stations": ("integer", ("assignee_stations",)),
-    "group_stations": ("integer", ("group_stations",)),
-    "first_resolution_minutes": ("integer", ("first_resolution_time_in_minutes", "calendar")),
-    "updated_at": ("timestamp", ("updated_at",)),
+# ticket-metrics column (data_contracts/side_tables.yaml) -> path into the Zendesk
+# ticket_metric object
+TICKET_METRIC_PATHS: dict[str, tuple[str, ...]] = {
+    "ticket_id": ("ticket_id",),
+    "reply_minutes": ("reply_time_in_minutes", "calendar"),
+    "first_reply_business_minutes": ("reply_time_in_minutes", "business"),
+    "solved_at": ("solved_at",),
+    "agent_replies": ("replies",),
+    "reopens": ("reopens",),
+    "assignee_stations": ("assignee_stations",),
+    "group_stations": ("group_stations",),
+    "first_resolution_minutes": ("first_resolution_time_in_minutes", "calendar"),
+    "updated_at": ("updated_at",),
 }
 
 COMPENSATION_FIELD_IDS = (COMPENSATION_FIELD_ID, str(COMPENSATION_FIELD_ID))  # int, or as text
@@ -204,26 +206,34 @@ def convert(obj: dict, steps: Plan) -> dict[str, Any]:
     return row
 
 
-# canonical column -> (conversion, path into the Zendesk group object)
-GROUP_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "group_id": ("id", ("id",)),
-    "name": ("text", ("name",)),
-    "updated_at": ("timestamp", ("updated_at",)),
+# side-table column -> path into the Zendesk group object, and into its satisfaction_rating
+GROUP_PATHS = {"group_id": ("id",), "name": ("name",), "updated_at": ("updated_at",)}
+RATING_PATHS = {
+    "rating_id": ("id",),
+    "ticket_id": ("ticket_id",),
+    "score": ("score",),
+    "created_at": ("created_at",),
+    "updated_at": ("updated_at",),
 }
+RATING_SCORES = CONTRACTS["tickets"].column("csat").allowed or ()
+SIDE_CONVERSIONS = {"string": "text", "integer": "integer", "timestamp": "timestamp"}
 
-RATING_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "rating_id": ("id", ("id",)),
-    "ticket_id": ("id", ("ticket_id",)),
-    "score": ("text", ("score",)),
-    "created_at": ("timestamp", ("created_at",)),
-    "updated_at": ("timestamp", ("updated_at",)),
-}
-RATING_SCORES = ("good", "bad", "offered", "unoffered")
+
+def side_columns(
+    frame: str, paths: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """A side table's column map (column -> (conversion, path)), in its declared order: its
+    ``*_id`` columns are Zendesk ids, its other columns converted by their declared type."""
+    return {
+        c.name: ("id" if c.name.endswith("_id") else SIDE_CONVERSIONS[c.type], paths[c.name])
+        for c in SIDE_TABLES[frame].columns
+    }
+
 
 TICKET_PLAN = plan(TICKET_COLUMNS)
-GROUP_PLAN = plan(GROUP_COLUMNS)
-RATING_PLAN = plan(RATING_COLUMNS)
-TICKET_METRIC_PLAN = plan(TICKET_METRIC_COLUMNS)
+GROUP_PLAN = plan(side_columns("groups", GROUP_PATHS))
+RATING_PLAN = plan(side_columns("ratings", RATING_PATHS))
+TICKET_METRIC_PLAN = plan(side_columns("ticket_metrics", TICKET_METRIC_PATHS))
 
 
 def ticket_row(ticket: dict) -> dict[str, Any]:

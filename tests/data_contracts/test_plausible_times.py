@@ -10,10 +10,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from data_contracts import CONTRACTS
+from data_contracts import CONTRACTS, SIDE_TABLES
 from data_contracts.plausible import TimeRange
 from data_contracts.validate import validate, validate_staged, validate_times
-from etl.frames import RATINGS_SCHEMA, TICKET_METRICS_SCHEMA
 from tests.data_contracts.test_validate import GOOD_ROWS, _frame, _reasons
 
 LOAD_START = dt.datetime(2026, 12, 7, 16, 0)
@@ -138,7 +137,7 @@ def _side_frame(schema: dict, *rows: dict) -> pl.DataFrame:
 def test_ticket_metrics_and_ratings_times_are_checked_too():
     good = GOOD_ROWS["tickets"]["updated_at"]
     metrics = _side_frame(
-        TICKET_METRICS_SCHEMA,
+        SIDE_TABLES["ticket_metrics"].schema,
         {"ticket_id": "1", "solved_at": FAR_FUTURE, "updated_at": good},
         {"ticket_id": "2", "solved_at": good, "updated_at": good},
     )
@@ -152,7 +151,7 @@ def test_ticket_metrics_and_ratings_times_are_checked_too():
         )
     ]
     ratings = _side_frame(
-        RATINGS_SCHEMA,
+        SIDE_TABLES["ratings"].schema,
         {"rating_id": "r1", "ticket_id": "1", "score": "good", "updated_at": FAR_PAST},
     )
     [rejected] = validate_times("ratings", ratings, RANGE).rejected

@@ -9,6 +9,7 @@ import itertools
 
 import sqlalchemy as sa
 
+from data_contracts.options import ONE_TOUCH_PRESETS
 from data_contracts.recovery_rules import (
     IN_RECOVERY,
     NEVER_FAILED,
@@ -28,7 +29,6 @@ from data_contracts.recovery_rules import (
     recovery_group,
     recovery_group_sql,
 )
-from metrics.params import ONE_TOUCH_PRESETS
 from tests.conftest import insert_rows
 from warehouse.dialect import has_any_tag
 from warehouse.schema import tickets

@@ -82,7 +82,7 @@ def make_version_1(url: str, key: str) -> sa.Engine:
     """An empty warehouse at ``url`` as Turnaround's schema version 1 made it: the email hash
     key inside warehouse_meta, and none of version 2's columns and tables."""
     columns_added = (*V2_COLUMNS, *V3_COLUMNS, *V4_COLUMNS, *V6_COLUMNS)
-    added = {(table, column) for table, column, _ in columns_added}
+    added = set(columns_added)
     version_1 = sa.MetaData()
     for table in metadata.sorted_tables:
         if table.name in ("etl_run_checks", "loaded_files", *V3_TABLES, V4_TABLES, *V4_TABLES):

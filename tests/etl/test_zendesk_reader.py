@@ -9,14 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from data_contracts import SIDE_TABLES
 from etl import json_stream
-from etl.frames import (
-    IDENTITIES_SCHEMA,
-    TICKET_METRICS_SCHEMA,
-    ReadContext,
-    ReadResult,
-    UnreadableFile,
-)
+from etl.frames import ReadContext, ReadResult, UnreadableFile
 from etl.identity import EMAIL_PATTERN, email_customer_id
 from etl.zendesk import FORMATS, read, read_batches, sniff
 from etl.zendesk.settings import COMPENSATION_FIELD_ID
@@ -233,8 +228,14 @@ def test_an_empty_page_gives_empty_frames_with_their_types(tmp_path):
     assert result.tickets.schema["created_at"] == pl.Datetime("us")
     assert result.tickets.schema["tags"] == pl.List(pl.String())
     assert "requester_id" in result.tickets.columns
-    assert dict(result.ticket_metrics.schema) == {**TICKET_METRICS_SCHEMA, "row_number": pl.Int64}
-    assert dict(result.identities.schema) == {**IDENTITIES_SCHEMA, "row_number": pl.Int64}
+    assert dict(result.ticket_metrics.schema) == {
+        **SIDE_TABLES["ticket_metrics"].schema,
+        "row_number": pl.Int64,
+    }
+    assert dict(result.identities.schema) == {
+        **SIDE_TABLES["identities"].schema,
+        "row_number": pl.Int64,
+    }
 
 
 class TestAirbyteFixture:

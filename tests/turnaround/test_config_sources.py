@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from turnaround.config import ConfigError, load_config, source_settings
+from data_contracts.settings import ConfigError
+from metrics.settings import load_config
+from turnaround.config import source_settings
 
 
 def _config(tmp_path, text: str):

@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,8 +21,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from turnaround.config import Config, ConfigError, load_config
+from data_contracts.settings import Config, ConfigError
 from turnaround.logs import LEVELS, setup_logging
+
+
+def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """An option's choices as Typer takes them, from a vocabulary declared once
+    (data_contracts.options); a member is named as its value, ``-`` as ``_``."""
+    return StrEnum(name, {value.replace("-", "_"): value for value in values})
+
 
 # No markup: file names and messages carry brackets of their own ("notes[1].csv").
 out = Console(width=None if sys.stdout.isatty() else 140, markup=False)
@@ -96,6 +104,8 @@ def settings(
     if log_level.lower() not in LEVELS:
         fail(f"--log-level must be one of {', '.join(LEVELS)}, not {log_level!r}", 2, as_json)
     setup_logging(log_level)
+    from metrics.settings import load_config  # the metrics are imported when a command runs
+
     try:
         loaded = load_config(config)
     except ConfigError as exc:
@@ -154,7 +164,7 @@ def reading(settings: Settings, work):
 def metric_params(settings: Settings, **overrides: Any):
     """The metric parameters: the config's [metrics] and [schedule], then the command-line
     options that were given (``None`` means not given)."""
-    from turnaround.config import metric_params as from_config
+    from metrics.settings import metric_params as from_config
 
     try:
         return from_config(settings.config, **overrides)
@@ -164,6 +174,6 @@ def metric_params(settings: Settings, **overrides: Any):
 
 def kpi_targets(settings: Settings) -> dict[str, float]:
     """Each KPI's target: the config's [metrics.targets], else the catalog's default."""
-    from turnaround.config import kpi_targets as from_config
+    from metrics.settings import kpi_targets as from_config
 
     return from_config(settings.config)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import codecs
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from data_contracts.options import DATE_ORDERS
 from etl.echo import one_line
 from turnaround.commands.common import (
     ConfigOpt,
@@ -17,6 +17,7 @@ from turnaround.commands.common import (
     LogLevel,
     LogLevelOpt,
     WarehouseOpt,
+    choices,
     fail,
     out,
     print_json,
@@ -25,10 +26,7 @@ from turnaround.commands.common import (
 from turnaround.config import plausible_range, source_settings
 from turnaround.logs import LoadProgress, is_terminal
 
-
-class DateOrder(StrEnum):
-    day_first = "day-first"
-    month_first = "month-first"
+DateOrder = choices("DateOrder", DATE_ORDERS)
 
 
 SourceTimezoneOpt = Annotated[
@@ -55,7 +53,7 @@ DateOrderOpt = Annotated[
 def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
     """``--source-timezone`` as given; exit 2 when it is no time zone."""
     if source_timezone is not None:
-        from turnaround.config import check_timezone
+        from data_contracts.settings import check_timezone
 
         if (wanted := check_timezone(source_timezone)) is not None:
             fail(f"--source-timezone {source_timezone!r} is not {wanted}", 2, as_json)

@@ -4,12 +4,12 @@ migrate it, and wait out a load's short merge instead of failing."""
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from data_contracts.options import COHORT_KINDS, COUNTS, GRAINS, ONE_TOUCH_PRESETS, SURVIVAL_SPLITS
 from data_contracts.times import parse_utc
 from turnaround.commands.common import (
     ConfigOpt,
@@ -17,6 +17,7 @@ from turnaround.commands.common import (
     LogLevel,
     LogLevelOpt,
     WarehouseOpt,
+    choices,
     fail,
     kpi_targets,
     metric_params,
@@ -60,11 +61,7 @@ TimezoneOpt = Annotated[
 ]
 
 
-class Grain(StrEnum):
-    day = "day"
-    week = "week"
-    month = "month"
-    quarter = "quarter"
+Grain = choices("Grain", GRAINS)
 
 
 HorizonOpt = Annotated[
@@ -75,15 +72,8 @@ HorizonOpt = Annotated[
 ]
 
 
-class OneTouch(StrEnum):
-    explore = "explore"
-    dbt_zendesk = "dbt_zendesk"
-
-
-class Count(StrEnum):
-    tickets = "tickets"
-    episodes = "episodes"
-    customers = "customers"
+OneTouch = choices("OneTouch", ONE_TOUCH_PRESETS)
+Count = choices("Count", COUNTS)
 
 
 # KPIs of the readable sliced table when no --kpi is given (--json shows every KPI).
@@ -346,9 +336,7 @@ def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
         out.print(f"Not shown: {next(iter(result['notes'].values()))}.", highlight=False)
 
 
-class CohortBy(StrEnum):
-    signup_month = "signup_month"
-    first_failure_month = "first_failure_month"
+CohortBy = choices("CohortBy", COHORT_KINDS)
 
 
 def cohorts(
@@ -481,11 +469,7 @@ def recovery(
     )
 
 
-class SurvivalBy(StrEnum):
-    recovery_group = "recovery_group"
-    tta_bucket = "tta_bucket"
-    one_touch = "one_touch"
-    compensation = "compensation"
+SurvivalBy = choices("SurvivalBy", SURVIVAL_SPLITS)
 
 
 SURVIVAL_DAYS = (30, 90, 180, 365)

@@ -1,0 +1,62 @@
+"""Every closed set of choices a setting, a command option or a metric parameter takes,
+declared once: the config's checks, the command line's choices and the metric parameters'
+types read them from here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, get_args
+from zoneinfo import available_timezones
+
+# One-touch resolution as each tool defines it: solved with at most one agent reply
+# (Zendesk Explore: "fewer than 2"), or with exactly one (fivetran's dbt_zendesk).
+OneTouch = Literal["explore", "dbt_zendesk"]
+ONE_TOUCH_PRESETS: dict[str, str] = dict(
+    zip(
+        get_args(OneTouch),
+        (
+            "solved or closed with fewer than 2 agent replies (Zendesk Explore)",
+            "solved or closed with exactly 1 agent reply (fivetran dbt_zendesk)",
+        ),
+        strict=True,
+    )
+)
+
+# What the recovery KPIs count: tickets, failure episodes, or customers (all of a
+# customer's failures as one).
+Count = Literal["tickets", "episodes", "customers"]
+COUNTS: tuple[str, ...] = get_args(Count)
+
+# The calendar periods of trends and sliced metrics (--grain).
+Grain = Literal["day", "week", "month", "quarter"]
+GRAINS: tuple[str, ...] = get_args(Grain)
+
+# How to read a slashed date such as 01/02/2025 in a file that does not show it.
+DateOrder = Literal["day-first", "month-first"]
+DATE_ORDERS: tuple[str, ...] = get_args(DateOrder)
+
+# How survival curves split failed customers (turnaround survival --by), and what each means.
+SURVIVAL_SPLITS: dict[str, str] = {
+    "recovery_group": "recovered or unrecovered first failure, against never-failed customers",
+    "tta_bucket": "time to first reply on the first failure",
+    "one_touch": "first failure solved with at most one agent reply, or more",
+    "compensation": "compensation given on the first failure, or none",
+}
+
+# What a cohort is made of: the customers who signed up, or first failed, in one month.
+COHORT_KINDS: tuple[str, ...] = ("signup_month", "first_failure_month")
+
+# Files of the time zone database that are no zone a warehouse knows by name.
+NOT_ZONES = ("localtime", "posixrules", "Factory")
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zones a setting or an option may name (such as Europe/Berlin)."""
+    names = {
+        n
+        for n in available_timezones()
+        if n not in NOT_ZONES and not n.startswith(("posix/", "right/"))
+    }
+    return frozenset(names | {"UTC"})

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
 from data_contracts.side_tables import FED_BY_METRICS
 from data_contracts.text import storable
+from data_contracts.times import utc_now
 from etl import held_metrics, versions
 from etl.identity import redact_emails, redact_person_fields
 from etl.merge import DUPLICATE, INSERT, REPLACE, merge
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.stage import StagedFile
 from etl.staging import StagedRows, Staging
 from etl.version_order import staged_ranking

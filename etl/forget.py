@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_contracts.times import utc_now
 from etl import versions
 from etl.identity import (
     HashKeyError,
@@ -30,7 +31,7 @@ from etl.identity import (
 )
 from etl.load import LoadOptions, hold_writer_lock, new_batch_id
 from etl.pull.erase import PagesErased, Person, erase_in_pages
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.run_record import record_run
 from warehouse.access import Warehouse, WarehouseError, WarehouseMissing
 from warehouse.compact import Compaction

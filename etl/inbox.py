@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_contracts.times import utc_now
 from etl.echo import listed, one_line, path_text
 from etl.frames import UnreadableFile
 from etl.load import (
@@ -34,7 +35,7 @@ from etl.load import (
     new_batch_id,
     run_locked,
 )
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.run_record import record_failure
 from warehouse.access import Warehouse
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from data_contracts.plausible import TimeRange
+from data_contracts.times import utc_now
 from etl.apply import apply_staged, plan_merges
 from etl.echo import echoed, one_line, path_text
 from etl.formats import Format, detect
@@ -47,7 +48,7 @@ from etl.preflight import (
     warehouse_state,
 )
 from etl.pull.raw import pull_folder_of
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.run_record import record_failure, record_refusal, record_run
 from etl.stage import StagedFile, check_staged, prepare_checks, stage_file
 from etl.staging import Staging

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
 from data_contracts.plausible import TimeRange
+from data_contracts.times import utc_now
 from etl.identity import (
     HASH_KEY_ENV,
     HashKeyError,
@@ -28,7 +29,7 @@ from etl.identity import (
     write_secrets_file,
 )
 from etl.load import LoadOptions, hold_writer_lock, new_batch_id
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from warehouse.access import Warehouse, WarehouseMissing
 from warehouse.migrations import migrate
 from warehouse.schema import tables

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_contracts.times import utc_now
 from etl.load import as_warehouse, hold_writer_lock, new_batch_id, run_locked
 from etl.load_options import LoadError, LoadOptions
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.run_record import record_failure
 from etl.zendesk.synced import SyncedSourceError, open_dumps, snapshot
 from warehouse.access import Warehouse

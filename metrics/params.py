@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from data_contracts.options import Count, OneTouch
+from data_contracts.options import COUNTS, ONE_TOUCH_PRESETS, Count, OneTouch
 from data_contracts.times import to_naive_utc
 from metrics.business_hours import Schedule
 from metrics.periods import local_date, local_midnight
@@ -45,6 +45,16 @@ class MetricParams:
     episode_window_days: float = 7  # failures this close to the one before are one episode
     proactive_tags: tuple[str, ...] = ("proactive",)  # failures the company reported first
     close_the_loop_hours: float = 48  # a detractor contacted within this is closed in time
+
+    def __post_init__(self) -> None:
+        # The CLI, the config and the dashboard offer only these; a caller of the Python API
+        # gets the same one-line answer instead of a KeyError deep in a query.
+        if self.one_touch not in ONE_TOUCH_PRESETS:
+            raise ValueError(
+                f"one_touch must be one of {', '.join(ONE_TOUCH_PRESETS)}, not {self.one_touch!r}"
+            )
+        if self.count not in COUNTS:
+            raise ValueError(f"count must be one of {', '.join(COUNTS)}, not {self.count!r}")
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from data_contracts.times import utc_now
 from etl import delighted as delighted_json
 from etl import zendesk as zendesk_json
 from etl.load import as_warehouse, load_paths, new_batch_id
 from etl.load_options import LoadError, LoadOptions
 from etl.pull import delighted, raw, zendesk
 from etl.pull.http import DEFAULT_TIME_LIMIT_SECONDS, ApiClient, ApiError
-from etl.report import RunReport, utc_now
+from etl.report import RunReport
 from etl.run_record import record_failure
 from warehouse.access import Warehouse, WarehouseError
 from warehouse.schema import meta_value, warehouse_meta

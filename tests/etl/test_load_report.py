@@ -164,7 +164,8 @@ def test_a_warehouse_url_that_is_not_one_is_bad_usage(url, tmp_path):
 
 
 def test_a_failure_message_shows_urls_as_written_with_their_passwords_hidden():
-    from etl.report import RunReport, utc_now
+    from data_contracts.times import utc_now
+    from etl.report import RunReport
 
     report = RunReport(batch_id="b", started_at=utc_now())
     report.fail(

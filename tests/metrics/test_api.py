@@ -175,3 +175,16 @@ def test_format_value(name, value, shown):
 def test_format_value_refuses_an_unknown_kpi():
     with pytest.raises(KeyError, match="unknown KPI"):
         format_value("nope", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("one_touch", "zendesk", "one_touch must be one of explore, dbt_zendesk, not 'zendesk'"),
+        ("count", "tickets_", "count must be one of tickets, episodes, customers, not 'tickets_'"),
+    ],
+)
+def test_parameters_outside_their_vocabulary_are_refused_in_words(field, value, message):
+    with pytest.raises(ValueError) as refused:
+        MetricParams(**{field: value})
+    assert str(refused.value) == message

@@ -64,9 +64,9 @@ def migrate(
     Then it reports stored event times outside the plausible range (the config's
     load.plausible_*, as a load now would judge them), and deletes nothing.
     """
+    from data_contracts.times import utc_now
     from etl.load import LoadOptions
     from etl.migrate import migrate_warehouse, stored_out_of_range
-    from etl.report import utc_now
 
     run = settings(config, log_level, as_json, warehouse)
     target = run.warehouse()

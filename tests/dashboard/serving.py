@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_SECONDS = 600  # a safety net: a busy 2-core machine starts Streamlit slowly
+# What Streamlit prints once its server listens.
+READY_LINE = "You can now view your Streamlit app in your browser."
 
 
 def require_browser() -> None:
@@ -42,23 +44,33 @@ def serving(warehouse: str, log: Path, *options: str) -> Iterator[tuple[str, int
     """The dashboard serving ``warehouse`` on a free port: yields (its URL, the port). On
     leaving, stops it and fails when it printed a traceback."""
     port = free_port()
-    server = subprocess.Popen(  # a file, not a pipe: a full pipe would stall the server
+    server = subprocess.Popen(
         [TURNAROUND, "dashboard", "--warehouse", warehouse, "--port", str(port), *options],
-        stdout=log.open("w"),
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
-    health = f"http://127.0.0.1:{port}/_stcore/health"
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(health, timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise AssertionError(f"the dashboard did not start: {log.read_text()}") from None
-            time.sleep(0.3)
+    # A thread copies everything the server prints into the log as it comes (so a full pipe
+    # never stalls it) and tells when Streamlit says it serves, or when the output ended.
+    said_so, ended = threading.Event(), threading.Event()
+
+    def copy(sink) -> None:
+        with sink:
+            for line in server.stdout:
+                sink.write(line)
+                sink.flush()
+                if READY_LINE in line:
+                    said_so.set()
+        ended.set()
+        said_so.set()
+
+    threading.Thread(target=copy, args=(log.open("w"),), daemon=True).start()
+    if not said_so.wait(START_SECONDS) or ended.is_set():
+        server.kill()
+        ended.wait(30)
+        raise AssertionError(f"the dashboard did not start: {log.read_text()}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=60) as answer:
+        assert answer.read() == b"ok", log.read_text()
     try:
         yield f"http://127.0.0.1:{port}", port
         served_output = log.read_text()  # what the server said while it served

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl.load import load_paths
+from etl.pipeline.load import load_paths
 from metrics import compute_kpis
 from metrics.catalog import CONTRACT_KPIS
 from metrics.slices import SliceRequest
@@ -341,7 +341,7 @@ def mapped_export_measures(root: Path, results: dict) -> None:
     """The mapped-CSV engine (every real export but Zendesk's JSON goes through it) on the
     demo's tickets as a Freshdesk export, against the same tickets as the canonical CSV and
     against DuckDB's own read_csv of the Freshdesk file."""
-    from etl.load_options import LoadOptions
+    from etl.pipeline.load_options import LoadOptions
 
     folder = root / "mapped"
     folder.mkdir()

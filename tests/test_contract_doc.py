@@ -8,7 +8,7 @@ import re
 import typer
 
 from data_contracts.docs import DOC_PATH, render
-from etl.canonical_csv import HEADERS
+from etl.sources.canonical_csv import HEADERS
 from metrics.catalog import CONTRACT_KPIS
 from turnaround.cli import app
 from warehouse.engine import DEFAULT_URL

@@ -13,7 +13,7 @@ from data_contracts.settings import SOURCE_MAPS, SOURCE_OPTIONS, Config
 
 def source_settings(config: Config) -> dict:
     """The config's [sources.NAME] tables as the loader's SourceSettings, by source name."""
-    from etl.frames import SourceSettings
+    from etl.pipeline.frames import SourceSettings
 
     return {
         name: SourceSettings(

@@ -144,7 +144,7 @@ class code_point_order(FunctionElement):  # noqa: N801
     """``value`` (text, or a list of texts) ordered by its characters' code points, the way
     DuckDB always orders text; PostgreSQL would otherwise follow the database's collation
     (en_US puts ``apple`` before ``Banana``), and the two warehouses would pick different
-    winners of a tie (etl/version_order.py)."""
+    winners of a tie (etl/pipeline/version_order.py)."""
 
     inherit_cache = True
     name = "code_point_order"

@@ -20,7 +20,7 @@ Grain of each table:
 - ticket_versions: one row per earlier version of a ticket (source, ticket_id, valid_from):
   the state a ticket had from its source ``updated_at`` until the next version, in the
   columns the tickets contract lists as ``versioned``. The current version is the tickets
-  row itself; together they are the ticket's history (see etl/versions.py), which
+  row itself; together they are the ticket's history (see etl/pipeline/versions.py), which
   point-in-time metrics read.
 - warehouse_meta: one row per setting (schema_version, hash_key_fingerprint).
 """

@@ -12,7 +12,7 @@ from data_contracts import CANONICAL_TABLES, CONTRACTS, SIDE_TABLES
 from data_contracts.options import DATE_ORDERS, GRAINS, ONE_TOUCH_PRESETS, SURVIVAL_SPLITS
 from data_contracts.settings import ConfigError, Settings
 from data_contracts.side_tables import FED_BY_METRICS
-from etl.zendesk import transforms
+from etl.sources.zendesk import transforms
 from metrics.dimensions import DIMENSIONS
 from metrics.settings import load_config
 from turnaround.commands.load import DateOrder

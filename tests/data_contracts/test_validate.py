@@ -14,8 +14,8 @@ import pytest
 from data_contracts import CONTRACTS
 from data_contracts.expectations import checks
 from data_contracts.validate import ValidationResult, validate, validate_staged
-from etl.canonical_csv import FORMATS_BY_TABLE
-from etl.frames import ReadContext
+from etl.pipeline.frames import ReadContext
+from etl.sources.canonical_csv import FORMATS_BY_TABLE
 from tests.conftest import FIXTURES
 
 CANONICAL = FIXTURES / "canonical"

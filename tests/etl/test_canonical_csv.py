@@ -1,4 +1,4 @@
-"""etl.canonical_csv: detection from the header, reading with bad rows quarantined."""
+"""etl.sources.canonical_csv: detection from the header, reading with bad rows quarantined."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from data_contracts import CONTRACTS
-from etl.canonical_csv import FORMATS, FORMATS_BY_TABLE, HEADERS
-from etl.formats import detect
-from etl.frames import ReadContext, ReadResult, UnreadableFile
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext, ReadResult, UnreadableFile
+from etl.sources.canonical_csv import FORMATS, FORMATS_BY_TABLE, HEADERS
 from tests.conftest import FIXTURES
 
 CANONICAL = FIXTURES / "canonical"
@@ -234,7 +234,7 @@ def test_hundred_thousand_rows_are_read(tmp_path: Path):
 
 
 def _batched(table: str, path: Path, batch_bytes: int, encoding: str = "utf-8") -> ReadResult:
-    from etl.canonical_csv import read_batches
+    from etl.sources.canonical_csv import read_batches
 
     ctx = ReadContext(hash_key="test-key", encoding=encoding)
     parts = list(read_batches(path, ctx, table, batch_bytes=batch_bytes))
@@ -284,7 +284,7 @@ def test_batches_of_any_size_read_the_same_rows_as_one_read(tmp_path, batch_byte
 
 def test_a_batch_never_cuts_a_multi_byte_character(tmp_path):
     # "é" is two bytes in UTF-8; reads of an odd size would cut it without the decoder.
-    from etl import formats
+    from etl.pipeline import formats
 
     lines = "".join(f"C-{i},2024-01-01,smb,pré,EU,{i}\n" for i in range(2000))
     path = _write(tmp_path, "customer_id,signup_at,segment,plan,region,mrr\n" + lines)

@@ -9,10 +9,11 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from etl import canonical_csv, formats
-from etl.inbox import run_inbox
-from etl.load import FileChanged, LoadOptions, load_paths
-from etl.zendesk import reader as zendesk_reader
+from etl.pipeline import formats
+from etl.pipeline.inbox import run_inbox
+from etl.pipeline.load import FileChanged, LoadOptions, load_paths
+from etl.sources import canonical_csv
+from etl.sources.zendesk import reader as zendesk_reader
 from tests.etl.test_load import TICKETS_HEADER, _row
 from turnaround.generate import generate
 from warehouse import Warehouse

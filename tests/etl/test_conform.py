@@ -1,4 +1,4 @@
-"""etl.conform: text columns cast to the contract's types; unparsable rows rejected."""
+"""etl.pipeline.conform: text columns cast to the contract's types; unparsable rows rejected."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from data_contracts import CONTRACTS
-from etl.conform import conform
+from etl.pipeline.conform import conform
 
 
 def _raw(**columns: list[str | None]) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 from metrics import MetricParams, compute_kpis
 
 AS_OF = dt.datetime(2024, 4, 1)

@@ -9,8 +9,11 @@ import polars as pl
 import pytest
 
 from data_contracts import CONTRACTS
-from etl import json_stream
-from etl.delighted import (
+from etl.identity import email_customer_id
+from etl.pipeline import json_stream
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext, ReadResult, UnreadableFile
+from etl.sources.delighted import (
     FORMATS,
     FieldError,
     customer_id_of,
@@ -20,9 +23,6 @@ from etl.delighted import (
     sniff,
     unix_to_utc,
 )
-from etl.formats import detect
-from etl.frames import ReadContext, ReadResult, UnreadableFile
-from etl.identity import email_customer_id
 from tests.conftest import FIXTURES
 
 CTX = ReadContext(hash_key="test-hash-key")

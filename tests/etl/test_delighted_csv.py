@@ -8,9 +8,9 @@ import hmac
 
 import sqlalchemy as sa
 
-from etl.formats import detect
-from etl.frames import ReadContext
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.conftest import FIXTURES
 
 EXPORT = FIXTURES / "delighted" / "responses_export.csv"

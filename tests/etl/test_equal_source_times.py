@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.postgres_server import fresh_database
 from warehouse import ensure_schema, get_engine
 from warehouse.schema import tables

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.forget import forget
+from etl.admin.forget import forget
+from etl.admin.migrate import migrate_warehouse
 from etl.identity import HashKeyError, email_customer_id, key_fingerprint, read_secrets_file
-from etl.load import LoadError, LoadOptions, load_paths
-from etl.migrate import migrate_warehouse
+from etl.pipeline.load import LoadError, LoadOptions, load_paths
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from warehouse import Warehouse, get_engine
 from warehouse.migrations import (

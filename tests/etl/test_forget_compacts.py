@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.forget import forget
+from etl.admin.forget import forget
 from etl.identity import email_customer_id
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.conftest import TEST_HASH_KEY
 from tests.processes import SAFETY_SECONDS, cli, hold_reader, json_out
 from warehouse import Warehouse, get_engine

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.forget import forget
+from etl.admin.forget import forget
 from etl.identity import email_customer_id
-from etl.load import LoadOptions, load_paths
-from etl.pull.erase import PagesErased, Person, _rewrite, erase_in_pages
-from etl.pull.run import PullSettings, pull
+from etl.pipeline.load import LoadOptions, load_paths
+from etl.sources.pull.erase import PagesErased, Person, _rewrite, erase_in_pages
+from etl.sources.pull.run import PullSettings, pull
 from tests.api_server import (
     DELIGHTED_KEY,
     ZENDESK_EMAIL,

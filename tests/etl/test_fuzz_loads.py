@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from etl.frames import UnreadableFile
-from etl.load import FileRefused, LoadOptions, load_paths
+from etl.pipeline.frames import UnreadableFile
+from etl.pipeline.load import FileRefused, LoadOptions, load_paths
 from tests.processes import cli
 from warehouse import get_engine
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from etl.load import load_paths
+from etl.pipeline.load import load_paths
 from metrics import MetricParams, compute_kpis
 from metrics.slices import SliceRequest, compute_slice
 

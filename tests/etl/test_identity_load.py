@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from etl.identity import email_customer_id, key_fingerprint
-from etl.load import LoadError, LoadOptions, load_paths
+from etl.pipeline.load import LoadError, LoadOptions, load_paths
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 
 TICKETS_HEADER = (

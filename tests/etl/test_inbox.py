@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl import load
-from etl.inbox import run_inbox
-from etl.load import LoadOptions
+from etl.pipeline import load
+from etl.pipeline.inbox import run_inbox
+from etl.pipeline.load import LoadOptions
 from tests.conftest import FIXTURES
 from tests.processes import cli, json_out
 from warehouse import Warehouse

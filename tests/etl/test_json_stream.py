@@ -11,8 +11,8 @@ import tracemalloc
 
 import pytest
 
-from etl import json_stream
-from etl.json_stream import JsonValue, json_values
+from etl.pipeline import json_stream
+from etl.pipeline.json_stream import JsonValue, json_values
 
 PAGE = {
     "tickets": [{"id": 1, "amount": 2.5}, {"id": 2, "tags": ["a", "b"]}],

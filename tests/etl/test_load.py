@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl import apply as apply_module
-from etl.frames import UnreadableFile
-from etl.load import LoadOptions, load_paths
+from etl.pipeline import apply as apply_module
+from etl.pipeline.frames import UnreadableFile
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.conftest import FIXTURES
 
 EVERY_ROW_MAY_FAIL = LoadOptions(quarantine_limit=1.0)

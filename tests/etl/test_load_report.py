@@ -8,8 +8,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from etl.frames import UnreadableFile
-from etl.load import FileRefused, LoadOptions, load_paths
+from etl.pipeline.frames import UnreadableFile
+from etl.pipeline.load import FileRefused, LoadOptions, load_paths
 from tests.processes import cli, json_out
 
 NPS_HEADER = "response_id,customer_id,responded_at,score,comment"
@@ -165,7 +165,7 @@ def test_a_warehouse_url_that_is_not_one_is_bad_usage(url, tmp_path):
 
 def test_a_failure_message_shows_urls_as_written_with_their_passwords_hidden():
     from data_contracts.times import utc_now
-    from etl.report import RunReport
+    from etl.pipeline.report import RunReport
 
     report = RunReport(batch_id="b", started_at=utc_now())
     report.fail(

@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from etl.formats import detect
-from etl.frames import ReadContext, SourceSettings, UnreadableFile
-from etl.freshdesk import TICKETS as FRESHDESK
-from etl.inspect import inspect_file
-from etl.mapped_csv import read_batches, register
-from etl.mapping_file import parse_mapping
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext, SourceSettings, UnreadableFile
+from etl.pipeline.inspect import inspect_file
+from etl.sources.freshdesk import TICKETS as FRESHDESK
+from etl.sources.mapped_csv import read_batches, register
+from etl.sources.mapping_file import parse_mapping
 from tests.conftest import FIXTURES
 
 FRESHDESK_HEADER = "Ticket ID,Status,Priority,Created time,Contact ID\n"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl.frames import ReadContext, UnreadableFile
-from etl.inspect import date_shape, inspect_file
-from etl.mapping_file import MappingError, load_mapping, parse_mapping
+from etl.pipeline.frames import ReadContext, UnreadableFile
+from etl.pipeline.inspect import date_shape, inspect_file
+from etl.sources.mapping_file import MappingError, load_mapping, parse_mapping
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from tests.processes import cli, json_out
 
@@ -409,7 +409,7 @@ def test_any_alias_is_refused_even_a_harmless_one(tmp_path):
 
 
 def test_a_mapping_file_larger_than_any_mapping_is_refused_unread(tmp_path):
-    from etl.mapping_file import MAX_MAPPING_BYTES
+    from etl.sources.mapping_file import MAX_MAPPING_BYTES
 
     spec = tmp_path / "m.yaml"
     spec.write_text("table: tickets\n" + "# padding\n" * (MAX_MAPPING_BYTES // 10 + 1))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 
 JAN = "2024-01-{:02d}T00:00:00Z"
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 import yaml
 
-from etl.frames import SourceSettings
 from etl.identity import EMAIL_PATTERN
-from etl.load import LoadOptions, load_paths
-from etl.mapping_file import load_mapping
-from etl.synced_load import load_synced
+from etl.pipeline.frames import SourceSettings
+from etl.pipeline.load import LoadOptions, load_paths
+from etl.pipeline.synced_load import load_synced
+from etl.sources.mapping_file import load_mapping
 from tests.conftest import FIXTURES
 from tests.etl.test_mapping_file import CASES, MAPPING
 from tests.etl.test_zendesk_synced import TABLES, _dump

@@ -11,8 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from data_contracts.plausible import TimeRange
-from etl.load import LoadOptions, load_paths
-from etl.migrate import OutOfRange, stored_out_of_range
+from etl.admin.migrate import OutOfRange, stored_out_of_range
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.conftest import FIXTURES, insert_rows
 from turnaround.generate import generate
 

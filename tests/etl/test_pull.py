@@ -17,8 +17,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from etl.load_options import LoadError
-from etl.pull.run import PullSettings, pull
+from etl.pipeline.load_options import LoadError
+from etl.sources.pull.run import PullSettings, pull
 from tests.api_server import (
     DELIGHTED_KEY,
     ZENDESK_EMAIL,
@@ -228,7 +228,7 @@ def test_a_delighted_pull_and_a_second_that_finds_nothing_new(any_engine, tmp_pa
 def test_a_response_edited_while_a_delighted_pull_pages_costs_no_other_response(
     engine, tmp_path, monkeypatch
 ):
-    from etl.pull import delighted
+    from etl.sources.delighted import pull as delighted
 
     started = [dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)]  # when a pull starts, as it sees
     monkeypatch.setattr(delighted, "now", lambda: started[0])
@@ -297,7 +297,7 @@ def test_refresh_loads_the_sources_that_work_and_fails_for_the_one_that_does_not
 
 
 def test_zendesk_rate_limit_headers_pause_the_next_request(engine, tmp_path, monkeypatch):
-    from etl.pull import http
+    from etl.sources.pull import http
 
     class Clock:  # the client's clock moves only when it sleeps: waits come out exact
         def __init__(self) -> None:
@@ -320,8 +320,8 @@ def test_zendesk_rate_limit_headers_pause_the_next_request(engine, tmp_path, mon
 
 
 def test_the_kept_pages_replay_with_load_and_old_ones_are_pruned(engine, tmp_path):
-    from etl.load import load_paths
-    from etl.pull.raw import prune
+    from etl.pipeline.load import load_paths
+    from etl.sources.pull.raw import prune
 
     with api_server(Scenario()) as url:
         report = pull(engine, _settings(tmp_path, url))
@@ -419,7 +419,7 @@ def test_a_first_pull_since_a_date_and_ratings_from_the_newest_seen(engine, tmp_
 
 
 def test_a_load_that_fails_after_the_fetch_leaves_the_positions(engine, tmp_path, monkeypatch):
-    from etl import apply as apply_module
+    from etl.pipeline import apply as apply_module
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -518,7 +518,7 @@ def test_a_subdomain_that_is_a_host_is_refused_naming_the_variable(tmp_path, mon
 
 
 def test_a_retry_wait_past_the_time_limit_fails_the_request_instead(tmp_path):
-    from etl.pull.http import ApiClient, ApiError
+    from etl.sources.pull.http import ApiClient, ApiError
 
     slept: list[float] = []
     scenario = Scenario(failures={("/api/v2/groups.json", 1): "429"}, retry_after=30)

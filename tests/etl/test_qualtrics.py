@@ -10,9 +10,9 @@ import hmac
 import pytest
 import sqlalchemy as sa
 
-from etl.formats import detect
-from etl.frames import ReadContext, SourceSettings, UnreadableFile
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext, SourceSettings, UnreadableFile
+from etl.pipeline.load import LoadOptions, load_paths
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 
 CURRENT = FIXTURES / "real" / "qualtrics_export_3header.csv"

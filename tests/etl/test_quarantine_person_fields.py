@@ -12,8 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from etl.identity import PERSON_REDACTED
-from etl.load import LoadOptions, load_paths
-from etl.mapping_file import load_mapping
+from etl.pipeline.load import LoadOptions, load_paths
+from etl.sources.mapping_file import load_mapping
 from tests.conftest import FIXTURES
 
 VICTIM = "Victim"  # in every name below; never in a quarantined row

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from etl.frames import UnreadableFile
-from etl.load import FileRefused, load_paths
+from etl.pipeline.frames import UnreadableFile
+from etl.pipeline.load import FileRefused, load_paths
 
 START = "ticket_id,customer_id,created_at,status,"
 

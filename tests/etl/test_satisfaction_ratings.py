@@ -9,7 +9,7 @@ import json
 
 import sqlalchemy as sa
 
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 from warehouse.schema import tables, ticket_ratings
 
 

@@ -14,11 +14,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from etl.formats import detect
-from etl.frames import UnreadableFile
-from etl.inspect import inspect_file
-from etl.load import LoadOptions, load_paths
-from etl.spreadsheets import SPREADSHEET_NS
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import UnreadableFile
+from etl.pipeline.inspect import inspect_file
+from etl.pipeline.load import LoadOptions, load_paths
+from etl.sources.spreadsheets import SPREADSHEET_NS
 from tests.conftest import FIXTURES
 from tests.etl.test_freshdesk import CTX, KOLKATA, REAL, check_real_rows
 from tests.processes import cli, json_out
@@ -167,7 +167,7 @@ def test_a_sheet_with_a_character_xml_cannot_hold_is_refused_whole(tmp_path, wri
 
 @pytest.mark.parametrize("write", [_xlsx, _spreadsheet_xml], ids=["xlsx", "xml"])
 def test_inspect_shows_a_workbook_by_its_first_sheet(tmp_path, write):
-    from etl.inspect import inspect_file
+    from etl.pipeline.inspect import inspect_file
 
     path = write(tmp_path / ("tickets.xlsx" if write is _xlsx else "tickets.xls"))
     found = inspect_file(path, "utf-8", CTX)  # CTX: the export's time zone given
@@ -184,7 +184,7 @@ def test_inspect_shows_a_workbook_by_its_first_sheet(tmp_path, write):
 
 
 def test_inspect_gives_a_skeleton_for_a_workbook_of_its_own_columns(tmp_path):
-    from etl.inspect import inspect_file
+    from etl.pipeline.inspect import inspect_file
 
     workbook = openpyxl.Workbook()
     workbook.active.append(["Case", "Opened", "Who", "State"])

@@ -17,10 +17,11 @@ import tempfile
 import pytest
 import sqlalchemy as sa
 
-from etl import apply as apply_module
-from etl import canonical_csv, json_stream
-from etl.load import LoadError, LoadOptions, load_paths
-from etl.zendesk import reader as zendesk_reader
+from etl.pipeline import apply as apply_module
+from etl.pipeline import json_stream
+from etl.pipeline.load import LoadError, LoadOptions, load_paths
+from etl.sources import canonical_csv
+from etl.sources.zendesk import reader as zendesk_reader
 from tests.etl.test_load import TICKETS_HEADER, _row
 
 EVERY_ROW_MAY_FAIL = LoadOptions(quarantine_limit=1.0)
@@ -85,7 +86,7 @@ def test_small_batches_load_exactly_what_one_batch_loads(any_engine, tmp_path, m
 
 
 def _ctx():
-    from etl.frames import ReadContext
+    from etl.pipeline.frames import ReadContext
 
     return ReadContext(hash_key="test")
 

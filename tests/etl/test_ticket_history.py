@@ -9,7 +9,7 @@ import itertools
 import pytest
 import sqlalchemy as sa
 
-from etl.load import load_paths
+from etl.pipeline.load import load_paths
 from metrics import MetricParams, compute_kpis
 from metrics.slices import SliceRequest, compute_slice
 from warehouse.schema import ticket_versions, tickets
@@ -230,8 +230,8 @@ def test_zendesk_versions_without_metrics_read_the_tickets_metrics(any_engine, t
 
 
 def test_forget_erases_the_tickets_history(any_engine, tmp_path):
-    from etl.forget import forget
-    from etl.load import LoadOptions
+    from etl.admin.forget import forget
+    from etl.pipeline.load import LoadOptions
     from warehouse.access import Warehouse
 
     load_paths(any_engine, [_write(tmp_path, "january", JANUARY)])

@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.load import LoadOptions, load_paths
 
 EVERY_ROW_MAY_FAIL = LoadOptions(quarantine_limit=1.0)
 NUL_REASON = "contains a NUL character, which PostgreSQL cannot store"

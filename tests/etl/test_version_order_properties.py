@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from etl.load import load_paths
+from etl.pipeline.load import load_paths
 from tests.postgres_server import fresh_database
 from warehouse import ensure_schema, get_engine
 from warehouse.schema import tables

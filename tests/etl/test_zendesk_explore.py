@@ -11,9 +11,9 @@ import hmac
 import pytest
 import sqlalchemy as sa
 
-from etl.formats import detect
-from etl.frames import ReadContext, UnreadableFile
-from etl.load import LoadOptions, load_paths
+from etl.pipeline.formats import detect
+from etl.pipeline.frames import ReadContext, UnreadableFile
+from etl.pipeline.load import LoadOptions, load_paths
 from metrics import MetricParams, compute_kpis
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from data_contracts import SIDE_TABLES
-from etl import json_stream
-from etl.frames import ReadContext, ReadResult, UnreadableFile
 from etl.identity import EMAIL_PATTERN, email_customer_id
-from etl.zendesk import FORMATS, read, read_batches, sniff
-from etl.zendesk.settings import COMPENSATION_FIELD_ID
+from etl.pipeline import json_stream
+from etl.pipeline.frames import ReadContext, ReadResult, UnreadableFile
+from etl.sources.zendesk import FORMATS, read, read_batches, sniff
+from etl.sources.zendesk.settings import COMPENSATION_FIELD_ID
 from tests.conftest import FIXTURES
 
 AIRBYTE_RECORDS = FIXTURES / "zendesk_airbyte" / "records.jsonl"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from etl.load_options import LoadError
-from etl.synced_load import load_synced
-from etl.zendesk.synced import comment_metrics, history_metrics
+from etl.pipeline.load_options import LoadError
+from etl.pipeline.synced_load import load_synced
+from etl.sources.zendesk.synced import comment_metrics, history_metrics
 from tests.conftest import FIXTURES, TEST_HASH_KEY
 from tests.postgres_server import fresh_database
 
@@ -139,7 +139,8 @@ def _tickets(engine) -> dict[str, dict]:
     return {r["ticket_id"]: dict(r) for r in rows}
 
 
-# Worked out by hand from TABLES with dbt_zendesk's rules (docstring of etl/zendesk/synced.py).
+# Worked out by hand from TABLES with dbt_zendesk's rules (docstring of
+# etl/sources/zendesk/synced.py).
 EXPECTED = {
     "100": {
         "customer_id": _email_id("pat@example.com"),
@@ -224,7 +225,7 @@ def test_a_nightly_run_reads_only_what_was_synced_since(any_engine, tmp_path):
 def test_a_crash_in_the_merge_leaves_the_sync_times_where_they_were(
     any_engine, tmp_path, monkeypatch
 ):
-    from etl import apply as apply_module
+    from etl.pipeline import apply as apply_module
 
     folder = _dump(tmp_path / "dump", TABLES)
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from etl.identity import email_customer_id, redact_emails
-from etl.zendesk.settings import COMPENSATION_FIELD_ID
-from etl.zendesk.transforms import (
+from etl.sources.zendesk.settings import COMPENSATION_FIELD_ID
+from etl.sources.zendesk.transforms import (
     FieldError,
     channel_of,
     compensation_of,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.zendesk.settings import COMPENSATION_FIELD_ID
+from etl.sources.zendesk.settings import COMPENSATION_FIELD_ID
 from turnaround.generate import generate, settings
 
 SMALL = 300

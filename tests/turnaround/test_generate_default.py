@@ -110,7 +110,7 @@ def test_paradox_not_detected_on_retention(demo) -> None:
 
 def _paradox(tmp_path: Path, **effects) -> dict:
     """The product's paradox test on a generated demo, loaded as a user loads it."""
-    from etl.load import load_paths
+    from etl.pipeline.load import load_paths
     from metrics import compute_kpis
     from warehouse import get_engine
 

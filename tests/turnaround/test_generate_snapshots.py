@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from etl.load import load_paths
+from etl.pipeline.load import load_paths
 from metrics import MetricParams, compute_kpis
 from turnaround.generate import generate
 from warehouse import get_engine

@@ -29,7 +29,7 @@ def _failing_as_one_line(as_json: bool) -> Iterator[None]:
     import sqlalchemy as sa
 
     from etl.identity import HashKeyError
-    from etl.load import LoadError, LoadRefused
+    from etl.pipeline.load import LoadError, LoadRefused
     from warehouse.engine import WarehouseError, driver_reason
     from warehouse.schema import SchemaError
 
@@ -43,7 +43,8 @@ def _failing_as_one_line(as_json: bool) -> Iterator[None]:
         fail(f"cannot use the warehouse: {driver_reason(exc)}", 1, as_json)
 
 
-DEFAULT_WAIT_SECONDS = 300.0  # as a load waits (etl.load_options), without importing the loader
+# As a load waits (etl.pipeline.load_options), without importing the loader.
+DEFAULT_WAIT_SECONDS = 300.0
 WaitOpt = Annotated[
     float,
     typer.Option("--wait", min=0, help="Seconds to wait for a running load to finish"),
@@ -65,8 +66,8 @@ def migrate(
     load.plausible_*, as a load now would judge them), and deletes nothing.
     """
     from data_contracts.times import utc_now
-    from etl.load import LoadOptions
-    from etl.migrate import migrate_warehouse, stored_out_of_range
+    from etl.admin.migrate import migrate_warehouse, stored_out_of_range
+    from etl.pipeline.load import LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
     target = run.warehouse()
@@ -138,9 +139,9 @@ def forget(
     email is matched through its keyed hash (raw emails are never stored). A DuckDB file is
     then compacted: a deleted row's bytes would otherwise stay in its free pages.
     """
-    from etl.forget import forget as erase
-    from etl.load import LoadOptions
-    from etl.pull.raw import default_root
+    from etl.admin.forget import forget as erase
+    from etl.pipeline.load import LoadOptions
+    from etl.sources.pull.raw import default_root
 
     run = settings(config, log_level, as_json, warehouse)
     if not who.strip():

@@ -40,8 +40,8 @@ def inspect(
     when it can be loaded as it is, 1 when it cannot (the reason is printed), 2 for bad
     usage.
     """
-    from etl.frames import ReadContext
-    from etl.inspect import inspect_file
+    from etl.pipeline.frames import ReadContext
+    from etl.pipeline.inspect import inspect_file
     from turnaround.config import source_settings
 
     run = settings(config, "warning", as_json)

@@ -63,8 +63,8 @@ def checked_timezone(source_timezone: str | None, as_json: bool) -> str | None:
 def checked_source(spec: str, as_json: bool) -> None:
     """``--from-warehouse`` as given; exit 2, having opened nothing, when it is neither a
     folder of dumps nor a database Turnaround reads synced tables from."""
-    from etl.synced_load import check_source
-    from etl.zendesk.synced import SyncedSourceError
+    from etl.pipeline.synced_load import check_source
+    from etl.sources.zendesk.synced import SyncedSourceError
 
     try:
         check_source(spec)
@@ -74,7 +74,7 @@ def checked_source(spec: str, as_json: bool) -> None:
 
 def source_default(config):
     """The config's [load] time zone and date order: for a source without its own."""
-    from etl.frames import SourceSettings
+    from etl.pipeline.frames import SourceSettings
 
     return SourceSettings(
         timezone=config.get("load", "source_timezone"),
@@ -173,7 +173,7 @@ def load(
     --from-warehouse takes a URL such as postgresql+psycopg://reader@dwh/analytics or
     duckdb:///fivetran.duckdb.
     """
-    from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
+    from etl.pipeline.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
     run = settings(config, log_level, as_json, warehouse)
     if sum(map(bool, (paths, inbox, from_warehouse))) != 1:
@@ -193,7 +193,7 @@ def load(
     order = date_order.value if date_order else None
     mapping_format = None
     if mapping is not None:
-        from etl.mapping_file import MappingError, load_mapping
+        from etl.sources.mapping_file import MappingError, load_mapping
 
         try:
             mapping_format = load_mapping(mapping)
@@ -229,13 +229,13 @@ def _first(*values):
 
 
 def _load_files(target, paths, options, as_json: bool, synced=None) -> None:
-    from etl.frames import UnreadableFile
-    from etl.load import LoadError, load_paths
+    from etl.pipeline.frames import UnreadableFile
+    from etl.pipeline.load import LoadError, load_paths
 
     try:
         with LoadProgress(is_terminal() and not as_json) as progress:
             if synced is not None:
-                from etl.synced_load import load_synced
+                from etl.pipeline.synced_load import load_synced
 
                 report = load_synced(target, *synced, options, progress=progress)
             else:
@@ -272,7 +272,7 @@ def _failure(exc: Exception, target) -> str:
 
 
 def print_report(report) -> None:
-    from etl.load import summary
+    from etl.pipeline.load import summary
     from warehouse.schema import COUNT_COLUMNS
 
     if report.stats:
@@ -315,7 +315,7 @@ def print_report(report) -> None:
 
 def _outcome_line(outcome) -> str:
     """``nps.csv: succeeded (1,204 read, ...) -> processed/nps.csv``, one line per entry."""
-    from etl.load import summary
+    from etl.pipeline.load import summary
 
     report = outcome.report
     if report.status == "succeeded":
@@ -331,8 +331,8 @@ def _outcome_line(outcome) -> str:
 
 
 def _load_inbox(target, inbox: Path, options, run) -> None:
-    from etl.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
-    from etl.load import LoadError
+    from etl.pipeline.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
+    from etl.pipeline.load import LoadError
 
     settle = run.config.get("load", "settle_seconds", DEFAULT_SETTLE_SECONDS)
     try:

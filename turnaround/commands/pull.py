@@ -78,8 +78,8 @@ class PagesProgress:
 
 
 def _pull_settings(run, source: str, base_url: str | None):
-    from etl.pull.raw import DEFAULT_KEEP_DAYS
-    from etl.pull.run import DEFAULT_VARIABLES, PullSettings
+    from etl.sources.pull.raw import DEFAULT_KEEP_DAYS
+    from etl.sources.pull.run import DEFAULT_VARIABLES, PullSettings
 
     table = run.config.get("pull", source, {}) or {}
     variables = {
@@ -108,7 +108,7 @@ def _since(value: str | None, as_json: bool) -> dt.datetime | None:
 
 
 def _load_options(run):
-    from etl.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
+    from etl.pipeline.load import DEFAULT_QUARANTINE_LIMIT, DEFAULT_WAIT_SECONDS, LoadOptions
 
     return LoadOptions(
         quarantine_limit=run.config.get("load", "quarantine_limit", DEFAULT_QUARANTINE_LIMIT),
@@ -119,9 +119,9 @@ def _load_options(run):
 
 
 def _pull(source: str, since, base_url, warehouse, config, log_level, as_json) -> None:
-    from etl.frames import UnreadableFile
-    from etl.load import LoadError
-    from etl.pull.run import PullSetupError, pull
+    from etl.pipeline.frames import UnreadableFile
+    from etl.pipeline.load import LoadError
+    from etl.sources.pull.run import PullSetupError, pull
     from turnaround.commands.load import print_report
 
     run = settings(config, log_level, as_json, warehouse)
@@ -205,8 +205,8 @@ def refresh(
     stale_after_hours (the rest still loaded; the message says which); 2 for a bad
     configuration.
     """
-    from etl.load import LoadError
-    from etl.pull.run import PullSetupError, api_setup, pull
+    from etl.pipeline.load import LoadError
+    from etl.sources.pull.run import PullSetupError, api_setup, pull
 
     run = settings(config, log_level, as_json, warehouse)
     sources = run.config.get("refresh", "sources")
@@ -261,7 +261,7 @@ def refresh(
 
 
 def _brief(report) -> dict:
-    from etl.load import summary
+    from etl.pipeline.load import summary
 
     return {
         "status": report.status,
@@ -273,7 +273,7 @@ def _brief(report) -> dict:
 
 
 def _refresh_inbox(target, inbox: Path, options, run, problems: list[str]):
-    from etl.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
+    from etl.pipeline.inbox import DEFAULT_SETTLE_SECONDS, run_inbox
 
     settle = run.config.get("load", "settle_seconds", DEFAULT_SETTLE_SECONDS)
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts.times import ISO_Z
-from etl.zendesk.settings import COMPENSATION_FIELD_ID
+from etl.sources.zendesk.settings import COMPENSATION_FIELD_ID
 from turnaround.generate import clock, settings
 from turnaround.generate.model import Demo
 

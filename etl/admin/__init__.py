@@ -1,0 +1,2 @@
+"""The warehouse's admin commands: forget.py (``turnaround forget``) and migrate.py
+(``turnaround migrate``)."""

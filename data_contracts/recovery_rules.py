@@ -8,19 +8,21 @@ one ticket's values (the demo generator; ``is_put_right`` and ``is_handoff`` als
 numpy arrays element-wise). tests/data_contracts/test_recovery_rules.py checks that the two
 agree on hand-made tickets in a real DuckDB. docs/metrics.md gives the rules in words.
 
-The module imports no other Turnaround package, so the pipeline, the metrics and the
-generator all read the rules from below. A dialect's tag test is passed in
-(``is_failure_sql``), not imported.
+The module imports no other Turnaround package (only the option vocabularies beside it), so
+the pipeline, the metrics and the generator all read the rules from below. A dialect's tag
+test is passed in (``is_failure_sql``), not imported.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
+
+from data_contracts.options import OneTouch
 
 # A ticket of one of these types is a service failure (so is one with a failure tag).
 FAILURE_TYPES: tuple[str, ...] = ("incident", "problem")
@@ -29,10 +31,17 @@ SOLVED_STATUSES: tuple[str, ...] = ("solved", "closed")
 # The CSAT score that undoes a recovery (a null score is no sign against it).
 BAD_CSAT = "bad"
 # One touch per preset: how a solved ticket's agent replies compare with the bound.
-ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = {
-    "explore": (operator.le, 1),  # Zendesk Explore: fewer than 2, a ticket without one counts
-    "dbt_zendesk": (operator.eq, 1),  # fivetran's is_one_touch_resolution: exactly one
-}
+# The preset names are the vocabulary of options.OneTouch, in its order.
+ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = dict(
+    zip(
+        get_args(OneTouch),
+        (
+            (operator.le, 1),  # Zendesk Explore: fewer than 2, a ticket without one counts
+            (operator.eq, 1),  # fivetran's is_one_touch_resolution: exactly one
+        ),
+        strict=True,
+    )
+)
 # A ticket that passed through more assignees, or more groups, than this was handed off.
 HANDOFF_ABOVE_STATIONS = 1
 

@@ -6,10 +6,17 @@ config gives. The settings themselves are declared in data_contracts/settings.py
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from data_contracts.settings import Config, ConfigError, SettingChecks, read_config
+from data_contracts.settings import (
+    Config,
+    ConfigError,
+    MetricsSettings,
+    SettingChecks,
+    read_config,
+)
 from metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, parse_openings, zone
 from metrics.catalog import KPI_CATALOG
 from metrics.params import MetricParams
@@ -47,6 +54,11 @@ def _hours(value: Any) -> str | None:
     return None
 
 
+# The [metrics] settings that are metric parameters, by the name they share.
+METRIC_SETTINGS: tuple[str, ...] = tuple(
+    f.name for f in fields(MetricParams) if f.name in MetricsSettings.model_fields
+)
+
 CHECKS = SettingChecks(tag_prefix=_tag_prefix, targets=_targets, hours=_hours)
 
 
@@ -60,25 +72,11 @@ def metric_params(config: Config, **overrides: Any) -> MetricParams:
     """The metric parameters of ``config`` ([metrics] and [schedule]), then ``overrides``
     that are not None (a command's options). A schedule or time zone that cannot be used
     is a ``ConfigError`` naming it."""
-    values = {
-        key: config.get("metrics", key)
-        for key in (
-            "horizon_days",
-            "target_minutes",
-            "one_touch",
-            "recovery_window_hours",
-            "reporting_timezone",
-            "product_area_prefix",
-            "min_group_size",
-            "count",
-            "episode_window_days",
-            "close_the_loop_hours",
-        )
-        if config.get("metrics", key) is not None
-    }
-    for key in ("failure_tags", "proactive_tags"):
-        if config.get("metrics", key) is not None:
-            values[key] = tuple(config.get("metrics", key))
+    values = {}
+    for key in METRIC_SETTINGS:
+        value = config.get("metrics", key)
+        if value is not None:  # a list of tags becomes the parameter's tuple
+            values[key] = tuple(value) if isinstance(value, list) else value
     if "schedule" in config.values:
         schedule = config.values["schedule"]
         try:

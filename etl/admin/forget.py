@@ -20,6 +20,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_contracts.contract import CANONICAL_TABLES
+from data_contracts.side_tables import SIDE_TABLES
 from data_contracts.times import utc_now
 from etl.identity import (
     HashKeyError,
@@ -92,6 +94,14 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+# The tables whose rows are a customer's own: every canonical table, and every side table
+# that carries a customer id.
+PERSONAL_TABLES: tuple[str, ...] = (
+    *CANONICAL_TABLES,
+    *(t.table for t in SIDE_TABLES.values() if any(c.name == "customer_id" for c in t.columns)),
+)
+
+
 def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnElement[bool]:
     """A quarantined Zendesk record of ``table`` whose ``key`` is exactly ``user_id``."""
     compact = sa.func.replace(q.c.raw_row, " ", "")
@@ -135,7 +145,7 @@ def _erase(conn: sa.Connection, customer_ids: list[str], user_ids: list[str]) ->
         name: conn.execute(
             tables[name].delete().where(tables[name].c.customer_id.in_(customer_ids))
         )
-        for name in ("tickets", "nps_responses", "customers", "customer_identities")
+        for name in PERSONAL_TABLES
     }
     # A quarantined row carries the customer it would have had, where its reader could tell;
     # a Zendesk record the reader could not convert names the person by their user id.

@@ -74,7 +74,7 @@ def build_timeline(
 
 def hazard_ratios(retention_effect: float) -> np.ndarray:
     ratio = dict(settings.CHURN_HAZARD_RATIO)
-    ratio["recovered"] = settings.RECOVERED_CHURN_HAZARD_RATIO**retention_effect
+    ratio[rules.RECOVERED] = settings.RECOVERED_CHURN_HAZARD_RATIO**retention_effect
     return np.asarray([ratio[name] for name in STATE_NAMES])
 
 

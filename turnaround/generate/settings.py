@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from data_contracts.recovery_rules import IN_RECOVERY, NEVER_FAILED, UNRECOVERED
+
 # The export moment: fixed, so the same seed gives the same files on any day.
 END_AT = dt.datetime(2026, 10, 31, 23, 59, 59, tzinfo=dt.UTC)
 HISTORY_DAYS = 730  # the window the tickets and responses cover
@@ -30,7 +32,7 @@ REGIONS = {"na": 0.45, "emea": 0.30, "apac": 0.15, "latam": 0.10}
 MONTHLY_CHURN_BY_SEGMENT = {"smb": 0.022, "mid_market": 0.014, "enterprise": 0.008}
 # ... multiplied by the customer's recovery state at the moment (docs/metrics.md, Customer
 # recovery groups).
-CHURN_HAZARD_RATIO = {"never_failed": 1.0, "in_recovery": 1.5, "unrecovered": 2.6}
+CHURN_HAZARD_RATIO = {NEVER_FAILED: 1.0, IN_RECOVERY: 1.5, UNRECOVERED: 2.6}
 # Recovered customers: hazard ratio RECOVERED_CHURN_HAZARD_RATIO ** retention_effect. The
 # default benefit is too small for 20,000 customers to detect (no paradox on retention).
 RECOVERED_CHURN_HAZARD_RATIO = 0.95
@@ -43,7 +45,7 @@ RESPONSE_DELAY_HOURS = 30.0  # mean (exponential) from invitation to answer
 NPS_BASELINE = (8.1, 1.0)  # per-customer mean score and its spread across customers
 NPS_NOISE = 1.3  # spread of one answer around the customer's mean
 # Shift of the mean score by recovery state at the time of the answer.
-NPS_SHIFT = {"never_failed": 0.0, "in_recovery": -1.0, "unrecovered": -2.6}
+NPS_SHIFT = {NEVER_FAILED: 0.0, IN_RECOVERY: -1.0, UNRECOVERED: -2.6}
 RECOVERED_NPS_SHIFT = 0.6  # multiplied by nps_effect
 COMMENT_SHARE = 0.35
 COMMENTS = {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts.recovery_rules import RECOVERED
 from turnaround.generate import clock, settings
 from turnaround.generate.recovery import STATE_NAMES, StateTimeline
 
@@ -27,7 +28,7 @@ class Responses:
 
 def _score_shifts(nps_effect: float) -> np.ndarray:
     shift = dict(settings.NPS_SHIFT)
-    shift["recovered"] = settings.RECOVERED_NPS_SHIFT * nps_effect
+    shift[RECOVERED] = settings.RECOVERED_NPS_SHIFT * nps_effect
     return np.asarray([shift[name] for name in STATE_NAMES])
 
 

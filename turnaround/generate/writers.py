@@ -15,18 +15,23 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts.contract import CONTRACTS
 from data_contracts.times import ISO_Z
 from etl.sources.zendesk.settings import COMPENSATION_FIELD_ID
 from turnaround.generate import clock, settings
 from turnaround.generate.model import Demo
 
-TICKET_COLUMNS = [
-    "ticket_id", "customer_id", "created_at", "first_reply_at", "solved_at", "status",
-    "channel", "type", "priority", "tags", "group_name", "assignee_id", "agent_replies",
-    "reopens", "assignee_stations", "group_stations", "csat", "compensation", "updated_at",
-]  # fmt: skip
-NPS_COLUMNS = ["response_id", "customer_id", "responded_at", "score", "comment"]
-CUSTOMER_COLUMNS = ["customer_id", "signup_at", "churned_at", "segment", "plan", "region", "mrr"]
+# The canonical CSV columns the demo writes: its table's contract columns in their order,
+# but those the demo leaves for the loader (or does not model).
+NOT_WRITTEN = {
+    "tickets": ("first_reply_business_minutes", "first_reply_bracket"),
+    "nps_responses": ("updated_at",),
+    "customers": ("updated_at",),
+}
+TICKET_COLUMNS, NPS_COLUMNS, CUSTOMER_COLUMNS = (
+    [c.name for c in CONTRACTS[table].columns if c.name not in NOT_WRITTEN[table]]
+    for table in ("tickets", "nps_responses", "customers")
+)
 METRIC_ID_OFFSET = 900_000_000_000
 VIA_CHANNEL = settings.ZENDESK_VIA_CHANNEL
 

@@ -23,6 +23,13 @@ ONE_TOUCH_PRESETS: dict[str, str] = dict(
     )
 )
 
+# The sets of metric definitions, newest first (docs/definitions.md says what each changed):
+# numbers carry the set they were computed by, and [metrics] definitions keeps an earlier set
+# for a user who has published numbers with it.
+Definitions = Literal["2026-12", "2026-11"]
+DEFINITIONS: tuple[str, ...] = get_args(Definitions)
+CURRENT_DEFINITIONS: str = DEFINITIONS[0]
+
 # What the recovery KPIs count: tickets, failure episodes, or customers (all of a
 # customer's failures as one).
 Count = Literal["tickets", "episodes", "customers"]

@@ -45,6 +45,10 @@ ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = dict(
 # A ticket that passed through more assignees, or more groups, than this was handed off.
 HANDOFF_ABOVE_STATIONS = 1
 
+# A customer's recovery group at t looks only at their failures created in the look-back
+# (t - LOOKBACK_DAYS, t] ([recovery] lookback_days), so older history never changes a group.
+LOOKBACK_DAYS = 365
+
 # A customer's recovery group at t, and a failure's own state at t, by the same names.
 NEVER_FAILED = "never_failed"
 IN_RECOVERY = "in_recovery"

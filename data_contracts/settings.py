@@ -69,10 +69,16 @@ count = "tickets"              # recovery KPIs count tickets, "episodes" or "cus
 episode_window_days = 7        # failures this close to the one before are one episode
 proactive_tags = ["proactive"] # failures the company reported before the customer did
 close_the_loop_hours = 48      # a detractor answered within this is closed in time
+definitions = "2026-12"        # or "2026-11": the earlier definitions (docs/definitions.md)
+maturity_days = 14             # a period is complete this long after its end
+currency = "EUR"               # of MRR and compensation (ISO 4217)
 
 [metrics.targets]              # KPI targets shown beside the values
 tta_p90_minutes = 60
 csat_score = 0.85
+
+[recovery]
+lookback_days = 365            # only failures created this close before t group a customer
 
 [schedule]                     # business hours, where sources give no business TTA
 timezone = "Europe/Berlin"
@@ -108,7 +114,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, Va
 from pydantic_core import PydanticCustomError
 
 from data_contracts.contract import CONTRACTS
-from data_contracts.options import COUNTS, DATE_ORDERS, ONE_TOUCH_PRESETS, time_zone_names
+from data_contracts.options import (
+    COUNTS,
+    DATE_ORDERS,
+    DEFINITIONS,
+    ONE_TOUCH_PRESETS,
+    time_zone_names,
+)
 
 DEFAULT_FILE = "turnaround.toml"
 
@@ -177,6 +189,11 @@ def _value_map(value: Any) -> str | None:
     ):
         return 'a table of source values and canonical ones, such as "Awaiting parts" = "hold"'
     return None
+
+
+def _currency(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value)
+    return None if ok else "a three-letter ISO 4217 currency code in capitals, such as USD"
 
 
 def _choice(*options: str) -> Check:
@@ -383,6 +400,13 @@ class MetricsSettings(_Section):
     proactive_tags: Tags | None = None
     close_the_loop_hours: _at_least(0) | None = None
     targets: Annotated[dict[str, Number], _checked("targets")] | None = None
+    definitions: Annotated[str, _checked(_choice(*DEFINITIONS))] | None = None
+    maturity_days: _at_least(0, 3650) | None = None  # a period is complete this long after it
+    currency: Annotated[str, _checked(_currency)] | None = None
+
+
+class RecoverySettings(_Section):
+    lookback_days: _at_least(1, 36500, integer=True) | None = None
 
 
 class ScheduleSettings(_Section):
@@ -419,6 +443,7 @@ class Settings(_Section):
     pull: PullSettings | None = None
     refresh: RefreshSettings | None = None
     metrics: MetricsSettings | None = None
+    recovery: RecoverySettings | None = None
     schedule: ScheduleSettings | None = None
     dashboard: DashboardSettings | None = None
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from data_contracts.options import COUNTS, ONE_TOUCH_PRESETS, Count, OneTouch
+from data_contracts.options import (
+    COUNTS,
+    CURRENT_DEFINITIONS,
+    DEFINITIONS,
+    ONE_TOUCH_PRESETS,
+    Count,
+    Definitions,
+    OneTouch,
+)
+from data_contracts.recovery_rules import LOOKBACK_DAYS
 from data_contracts.times import to_naive_utc
 from metrics.business_hours import Schedule
 from metrics.periods import local_date, local_midnight
@@ -45,6 +54,10 @@ class MetricParams:
     episode_window_days: float = 7  # failures this close to the one before are one episode
     proactive_tags: tuple[str, ...] = ("proactive",)  # failures the company reported first
     close_the_loop_hours: float = 48  # a detractor contacted within this is closed in time
+    definitions: Definitions = CURRENT_DEFINITIONS  # docs/definitions.md
+    lookback_days: int = LOOKBACK_DAYS  # failures that group a customer at t: (t - this, t]
+    maturity_days: float | None = None  # a period is complete this long after its end
+    currency: str = "USD"  # the currency of MRR and compensation, for money shown
 
     def __post_init__(self) -> None:
         # The CLI, the config and the dashboard offer only these; a caller of the Python API
@@ -52,6 +65,10 @@ class MetricParams:
         if self.one_touch not in ONE_TOUCH_PRESETS:
             raise ValueError(
                 f"one_touch must be one of {', '.join(ONE_TOUCH_PRESETS)}, not {self.one_touch!r}"
+            )
+        if self.definitions not in DEFINITIONS:
+            raise ValueError(
+                f"definitions must be one of {', '.join(DEFINITIONS)}, not {self.definitions!r}"
             )
         if self.count not in COUNTS:
             raise ValueError(f"count must be one of {', '.join(COUNTS)}, not {self.count!r}")

@@ -14,6 +14,7 @@ from data_contracts.settings import (
     Config,
     ConfigError,
     MetricsSettings,
+    RecoverySettings,
     SettingChecks,
     read_config,
 )
@@ -54,9 +55,12 @@ def _hours(value: Any) -> str | None:
     return None
 
 
-# The [metrics] settings that are metric parameters, by the name they share.
-METRIC_SETTINGS: tuple[str, ...] = tuple(
-    f.name for f in fields(MetricParams) if f.name in MetricsSettings.model_fields
+# The settings that are metric parameters, by section and the name they share.
+METRIC_SETTINGS: tuple[tuple[str, str], ...] = tuple(
+    (section, f.name)
+    for section, model in (("metrics", MetricsSettings), ("recovery", RecoverySettings))
+    for f in fields(MetricParams)
+    if f.name in model.model_fields
 )
 
 CHECKS = SettingChecks(tag_prefix=_tag_prefix, targets=_targets, hours=_hours)
@@ -69,12 +73,12 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def metric_params(config: Config, **overrides: Any) -> MetricParams:
-    """The metric parameters of ``config`` ([metrics] and [schedule]), then ``overrides``
-    that are not None (a command's options). A schedule or time zone that cannot be used
-    is a ``ConfigError`` naming it."""
+    """The metric parameters of ``config`` ([metrics], [recovery] and [schedule]), then
+    ``overrides`` that are not None (a command's options). A schedule or time zone that
+    cannot be used is a ``ConfigError`` naming it."""
     values = {}
-    for key in METRIC_SETTINGS:
-        value = config.get("metrics", key)
+    for section, key in METRIC_SETTINGS:
+        value = config.get(section, key)
         if value is not None:  # a list of tags becomes the parameter's tuple
             values[key] = tuple(value) if isinstance(value, list) else value
     if "schedule" in config.values:

@@ -14,7 +14,7 @@ from data_contracts.settings import ConfigError, Settings
 from data_contracts.side_tables import FED_BY_METRICS
 from etl.sources.zendesk import transforms
 from metrics.dimensions import DIMENSIONS
-from metrics.settings import load_config
+from metrics.settings import load_config, metric_params
 from turnaround.commands.load import DateOrder
 from turnaround.commands.read import Grain, OneTouch, SurvivalBy
 from warehouse.schema import tables
@@ -72,4 +72,34 @@ def test_a_setting_out_of_range_names_its_key(tmp_path):
     config = tmp_path / "turnaround.toml"
     config.write_text("[dashboard]\nport = 0\n")
     with pytest.raises(ConfigError, match=r"dashboard\.port must be between 1 and 65535, not 0"):
+        load_config(config)
+
+
+def test_the_recovery_look_back_and_definitions_reach_the_metric_parameters(tmp_path):
+    config = tmp_path / "turnaround.toml"
+    config.write_text(
+        '[metrics]\ndefinitions = "2026-11"\ncurrency = "EUR"\nmaturity_days = 10\n'
+        "[recovery]\nlookback_days = 180\n"
+    )
+    params = metric_params(load_config(config))
+    assert (params.definitions, params.currency, params.maturity_days) == ("2026-11", "EUR", 10)
+    assert params.lookback_days == 180
+    assert metric_params(load_config(None)).lookback_days == 365
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[metrics]\ndefinitions = "2025-01"',
+            r"metrics\.definitions must be one of '2026-12', '2026-11', not '2025-01'",
+        ),
+        ('[metrics]\ncurrency = "usd"', r"metrics\.currency must be a three-letter ISO 4217"),
+        ("[recovery]\nlookback_days = 0", r"recovery\.lookback_days must be between 1 and"),
+    ],
+)
+def test_a_recovery_setting_outside_its_values_names_its_key(tmp_path, text, message):
+    config = tmp_path / "turnaround.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
         load_config(config)

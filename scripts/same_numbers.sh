@@ -3,13 +3,14 @@
 # the seeded demo (--customers 400, as Zendesk exports and as canonical CSV) and for the
 # canonical fixtures (their bad rows quarantined). Run it before
 # and after a change that must not change behaviour and compare the two folders with
-# `diff -r BEFORE AFTER`: a refactor leaves them byte-identical.
+# `diff -r BEFORE AFTER`: a refactor leaves them byte-identical. SAME_NUMBERS_CONFIG names a
+# config file to answer with (such as one keeping earlier definitions); none by default.
 set -euo pipefail
 out=${1:?usage: scripts/same_numbers.sh OUT_DIR}
 bin=${TURNAROUND:-.venv/bin/turnaround}
 mkdir -p "$out"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-export TURNAROUND_HASH_KEY=same-numbers-key TURNAROUND_CONFIG=/dev/null
+export TURNAROUND_HASH_KEY=same-numbers-key TURNAROUND_CONFIG=${SAME_NUMBERS_CONFIG:-/dev/null}
 
 answer() {  # answer NAME URL: the commands' JSON for one warehouse
     local name=$1 url=$2 as_of=$3

@@ -459,6 +459,17 @@ def recovery(
             f"recovery {amount(paid['in_recovery'])}), return (gain − cost) / cost {returned}",
             highlight=False,
         )
+        effect = money["compensation_effect"]
+        if effect["difference"] is not None:
+            given, not_given = effect["compensated"], effect["not_compensated"]
+            out.print(
+                f"  compensation's own effect on {money['horizon_days']}-day retention: "
+                f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
+                f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
+                f"{effect['difference'] * 100:+.1f} points (95% CI {effect['ci_low'] * 100:.1f} "
+                f"to {effect['ci_high'] * 100:.1f})",
+                highlight=False,
+            )
     table = Table(title="Proactive and customer-reported failures")
     for column in ("reported", "failures", "recovery rate", "customers at t0", "retention"):
         table.add_column(column, justify="left" if column == "reported" else "right")

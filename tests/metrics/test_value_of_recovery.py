@@ -5,6 +5,7 @@ PostgreSQL; the 2026-11 fields keep their earlier values."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -152,3 +153,35 @@ def test_earlier_definitions_keep_net_gain_and_roi(warehouse):
     assert current["net_gain"] is None and current["roi"] is None  # replaced, not redefined
     for same in ("compensation_total", "compensation_recovered", "mrr_kept", "mrr_gained"):
         assert current[same] == pytest.approx(money[same])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_value_of_recovery_matches_plain_python_on_random_worlds(engine, seed):
+    """The warehouse's sums against the definition computed customer by customer."""
+    rng = random.Random(seed)
+    t0 = AS_OF - dt.timedelta(days=90)
+    people, tickets, expected = [], [], {"recovered": [], "unrecovered": []}
+    cost = 0.0
+    for i in range(12):
+        mrr = float(rng.choice([20, 50, 80, 200]))
+        days = rng.choice([None, 3.5, 20.25, 60.0, 89.0])  # None: still a customer
+        churned = None if days is None else t0 + dt.timedelta(days=days)
+        people.append(customer(f"c{i}", mrr, churned))
+        group = rng.choice(["recovered", "unrecovered"])
+        paid = rng.choice([None, 0.0, 15.0, 40.0])
+        reopens = 0 if group == "recovered" else 1
+        tickets.append(failure(f"c{i}", JANUARY, paid, reopens=reopens))
+        cost += paid or 0.0
+        expected[group].append((mrr, 90.0 if days is None else days))
+    insert(engine, "customers", people)
+    insert(engine, "tickets", tickets)
+    value = compute_recovery(engine, MetricParams(as_of=AS_OF))["economics"]["value_of_recovery"]
+    if not expected["recovered"] or not expected["unrecovered"]:
+        assert value["gain"] is None
+        return
+    path = sum(d for _, d in expected["unrecovered"]) / len(expected["unrecovered"])
+    gain = sum(m * (d - path) for m, d in expected["recovered"]) / DAYS_PER_MONTH
+    assert value["unrecovered_path_days"] == pytest.approx(path)
+    assert value["gain"] == pytest.approx(gain)
+    assert value["cost"] == pytest.approx(cost)
+    assert value["return"] == (pytest.approx((gain - cost) / cost) if cost else None)

@@ -95,3 +95,80 @@ def range_text(selection) -> str:
         f"{selection.start:%d %b %Y} to {selection.end:%d %b %Y} "
         f"({selection.days:,} day{'s' if selection.days != 1 else ''})"
     )
+
+
+def money_text(value: float | None, currency: str) -> str:
+    """An amount for a tile, rounded for reading: ``"USD 1,234"``, ``"USD 348k"``,
+    ``"USD 1.2M"`` (``"USD -5,250"`` below zero); ``"—"`` for None."""
+    if value is None:
+        return "—"
+    size = abs(value)
+    if round(size / 1e3) >= 1000:
+        shown = f"{size / 1e6:,.1f}M"
+    elif size >= 9999.5:
+        shown = f"{size / 1e3:.0f}k"
+    else:
+        shown = f"{size:,.0f}"
+    sign = "-" if value < 0 and shown != "0" else ""
+    return f"{currency} {sign}{shown}"
+
+
+def return_text(value: float | None) -> str:
+    """A return as a multiple of the cost, ``"1.4×"``; ``"—"`` for None."""
+    return "—" if value is None else f"{value:.1f}×"
+
+
+def value_of_recovery_text(value: Mapping[str, Any]) -> str:
+    """What the value of recovery compares, in one sentence with its groups' sizes and the
+    cost split (``value`` is ``compute_recovery(...)["economics"]["value_of_recovery"]``)."""
+    currency = value["currency"]
+    start, end = parse_utc(value["window_start"]), parse_utc(value["window_end"])
+    window = f"{start:%d %b %Y} to {end:%d %b %Y}"
+    sizes = (
+        f"{value['recovered_customers']:,} recovered and {value['unrecovered_customers']:,} "
+        "unrecovered customers"
+    )
+    if value["gain"] is None:
+        kept = f"No value of recovery over {window}: it needs both groups ({sizes})."
+    else:
+        kept = (
+            f"From {window}, recovered customers paid "
+            f"{money_text(value['revenue_from_recovered'], currency)}; on the unrecovered "
+            f"customers' retention path they would have paid "
+            f"{money_text(value['revenue_at_unrecovered_path'], currency)} ({sizes}"
+            + ("; small groups, read with care" if value["small"] else "")
+            + ")."
+        )
+    paid = value["cost_by_group"]
+    since = parse_utc(value["cost_window_start"])
+    cost = (
+        f" Cost: all compensation on the failed customers' failures since {since:%d %b %Y} "
+        f"(recovered {money_text(paid['recovered'], currency)}, unrecovered "
+        f"{money_text(paid['unrecovered'], currency)}, in recovery "
+        f"{money_text(paid['in_recovery'], currency)})."
+    )
+    return kept + cost
+
+
+def compensation_effect_text(effect: Mapping[str, Any], horizon_days: int) -> str:
+    """Compensated against not-compensated failed customers' retention, in one sentence
+    (``effect`` is ``compute_recovery(...)["economics"]["compensation_effect"]``)."""
+    given, not_given = effect["compensated"], effect["not_compensated"]
+    if effect["difference"] is None:
+        return (
+            f"Compensation's own effect: not measurable yet ({given['customers']:,} compensated, "
+            f"{not_given['customers']:,} not compensated failed customers)."
+        )
+    low, high = effect["ci_low"] * 100, effect["ci_high"] * 100
+    shown = (
+        "no effect shown"
+        if low <= 0 <= high
+        else f"compensated customers stayed {'more' if low > 0 else 'less'}"
+    )
+    return (
+        f"Compensation's own effect: {horizon_days}-day retention {given['retention']:.1%} of "
+        f"{given['customers']:,} compensated failed customers against "
+        f"{not_given['retention']:.1%} of {not_given['customers']:,} not compensated: "
+        f"{effect['difference'] * 100:+.1f} percentage points (95% CI {low:.1f} to {high:.1f}; "
+        f"{shown}, a crude comparison)."
+    )

@@ -1,6 +1,7 @@
-"""What recovery buys, and how the company behaves: compensation and the revenue recovery
-keeps (recovery ROI), proactive disclosure against customer-reported failures, and
-close-the-loop time after a detractor response or a bad rating.
+"""What recovery buys, and how the company behaves: the value of recovery against the
+unrecovered path, what compensation costs and whether it changes retention, proactive
+disclosure against customer-reported failures, and close-the-loop time after a detractor
+response or a bad rating.
 
 Definitions and choices are in docs/metrics.md ("Recovery economics and behaviour"). All
 aggregation runs in the warehouse; Python only combines a handful of sums.
@@ -12,7 +13,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED, UNRECOVERED
+from data_contracts.recovery_rules import IN_RECOVERY, NEVER_FAILED, RECOVERED, UNRECOVERED
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.facts import (
@@ -24,11 +25,12 @@ from metrics.facts import (
     ticket_facts,
 )
 from metrics.live import tickets
+from metrics.paradox import Group, newcombe
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import quantile_cont
 from metrics.survival import first_failures
 from warehouse.dialect import minutes_between
-from warehouse.schema import nps_responses, ticket_ratings
+from warehouse.schema import customers, nps_responses, ticket_ratings
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -44,7 +46,10 @@ def _compensation_by_customer(t0: dt.datetime, params: MetricParams):
 
 
 def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, scope: Scope) -> dict:
-    """Compensation and MRR of the customers active at t0, by their recovery group then."""
+    """Compensation and MRR of the customers active at t0, by their recovery group then;
+    under the 2026-12 definitions also ``value_of_recovery`` and ``compensation_effect``
+    (null under 2026-11, where ``net_gain`` and ``roi`` keep their earlier meaning; under
+    2026-12 those two are null: docs/metrics.md)."""
     facts = retention_facts(points, params, scope)
     paid = _compensation_by_customer(points.retention_start, params)
     f = facts.c
@@ -64,6 +69,7 @@ def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, sco
     recovered = groups.get(RECOVERED)
     unrecovered = groups.get(UNRECOVERED)
     spent = sum(float(g["compensation"]) for g in groups.values())
+    earlier = params.definitions == "2026-11"
     result: dict = {
         "at": points.retention_start,
         "horizon_days": params.horizon_days,
@@ -77,6 +83,12 @@ def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, sco
         "net_gain": None,
         "roi": None,
     }
+    if not earlier:
+        sums = _customer_sums(conn, points, params, scope)
+        result["value_of_recovery"] = value_of_recovery(sums, points, params)
+        result["compensation_effect"] = compensation_effect(sums, points, params)
+    else:
+        result["value_of_recovery"] = result["compensation_effect"] = None
     if recovered is None or not recovered["customers"]:
         return result
     paid_recovered = float(recovered["compensation"])
@@ -92,13 +104,141 @@ def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, sco
     expected = unrecovered_rate * float(recovered["mrr"])
     gained = float(recovered["mrr_kept"]) - expected
     net = gained * params.horizon_days / DAYS_PER_MONTH - paid_recovered
-    result |= {
-        "mrr_kept_at_unrecovered_rate": expected,
-        "mrr_gained": gained,
-        "net_gain": net,
-        "roi": net / paid_recovered if paid_recovered else None,
-    }
+    result |= {"mrr_kept_at_unrecovered_rate": expected, "mrr_gained": gained}
+    if earlier:  # 2026-12 replaces these two by value_of_recovery (docs/metrics.md)
+        result |= {"net_gain": net, "roi": net / paid_recovered if paid_recovered else None}
     return result
+
+
+FAILED_GROUPS = (RECOVERED, UNRECOVERED, IN_RECOVERY)
+
+
+def _lookback_compensation(t0: dt.datetime, params: MetricParams):
+    """Per customer with a failure created in the look-back (t0 - lookback_days, t0]: the
+    compensation on those failures (0 when none was paid), each ticket as known at as_of."""
+    t = tickets.c
+    start = t0 - dt.timedelta(days=params.lookback_days)
+    return (
+        sa.select(
+            t.customer_id,
+            sa.func.sum(sa.func.coalesce(t.compensation, 0.0)).label("compensation"),
+        )
+        .where(is_failure(params.failure_tags), t.created_at > start, t.created_at <= t0)
+        .group_by(t.customer_id)
+        .subquery("lookback_compensation")
+    )
+
+
+def _customer_sums(
+    conn: sa.Connection, points: TimePoints, params: MetricParams, scope: Scope
+) -> list[dict]:
+    """The customers active at t0, summed per recovery group at t0 and whether their
+    look-back failures were compensated (``compensated`` 1 or 0): ``customers``,
+    ``retained`` (still customers at t0 + H), ``days`` (days active in (t0, t0 + H]),
+    ``mrr``, ``mrr_days`` (MRR x days active) and ``compensation`` (on look-back failures)."""
+    facts = retention_facts(points, params, scope)
+    paid = _lookback_compensation(points.retention_start, params)
+    f, c = facts.c, customers.c
+    t0 = sa.literal(points.retention_start, sa.DateTime())
+    end = sa.literal(points.retention_end, sa.DateTime())
+    # Active at t0, so churned after it: days to the churn, or to t0 + H when still there.
+    left = sa.case((c.churned_at < end, c.churned_at), else_=end)
+    days = minutes_between(t0, left) / 1440.0
+    mrr = sa.func.coalesce(f.r_mrr, 0.0)  # a customer without MRR adds no money either side
+    compensation = sa.func.coalesce(paid.c.compensation, 0.0)
+    compensated = sa.case((compensation > 0, 1), else_=0)
+    rows = conn.execute(
+        sa.select(
+            f.recovery_group,
+            compensated.label("compensated"),
+            sa.func.count().label("customers"),
+            sa.func.sum(f.is_retained).label("retained"),
+            sa.func.sum(days).label("days"),
+            sa.func.sum(mrr).label("mrr"),
+            sa.func.sum(mrr * days).label("mrr_days"),
+            sa.func.sum(compensation).label("compensation"),
+        )
+        .select_from(
+            facts.join(customers, c.customer_id == f.r_customer).outerjoin(
+                paid, paid.c.customer_id == f.r_customer
+            )
+        )
+        .group_by(f.recovery_group, compensated)
+    ).mappings()
+    return [
+        {k: v if k == "recovery_group" else float(v or 0) for k, v in row.items()} for row in rows
+    ]
+
+
+def _total(sums: list[dict], key: str, groups: tuple[str, ...], compensated=(0.0, 1.0)) -> float:
+    return sum(
+        row[key]
+        for row in sums
+        if row["recovery_group"] in groups and row["compensated"] in compensated
+    )
+
+
+def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams) -> dict:
+    """What recovered customers paid over (t0, t0 + H] above what they would have paid on
+    the unrecovered group's retention path, against all compensation on the look-back
+    failures of the customers grouped at t0 (docs/metrics.md, "Value of recovery")."""
+    t0 = points.retention_start
+    recovered = _total(sums, "customers", (RECOVERED,))
+    unrecovered = _total(sums, "customers", (UNRECOVERED,))
+    cost_by_group = {g: _total(sums, "compensation", (g,)) for g in FAILED_GROUPS}
+    cost = sum(cost_by_group.values())
+    found: dict = {
+        "window_start": isoformat_utc(t0),
+        "window_end": isoformat_utc(points.retention_end),
+        "cost_window_start": isoformat_utc(t0 - dt.timedelta(days=params.lookback_days)),
+        "currency": params.currency,
+        "recovered_customers": int(recovered),
+        "unrecovered_customers": int(unrecovered),
+        "small": min(recovered, unrecovered) < params.min_group_size,
+        "unrecovered_path_days": None,
+        "customer_months_kept": _total(sums, "days", (RECOVERED,)) / DAYS_PER_MONTH,
+        "customer_months_at_unrecovered_path": None,
+        "revenue_from_recovered": _total(sums, "mrr_days", (RECOVERED,)) / DAYS_PER_MONTH,
+        "revenue_at_unrecovered_path": None,
+        "gain": None,
+        "cost": cost,
+        "cost_by_group": cost_by_group,
+        "return": None,
+    }
+    if not recovered or not unrecovered:
+        return found
+    # The area under the unrecovered group's retention curve over (0, H], in days: nobody
+    # is censored before t0 + H, so it is their mean days active (restricted mean survival).
+    path_days = _total(sums, "days", (UNRECOVERED,)) / unrecovered
+    at_path = _total(sums, "mrr", (RECOVERED,)) * path_days / DAYS_PER_MONTH
+    gain = found["revenue_from_recovered"] - at_path
+    return found | {
+        "unrecovered_path_days": path_days,
+        "customer_months_at_unrecovered_path": recovered * path_days / DAYS_PER_MONTH,
+        "revenue_at_unrecovered_path": at_path,
+        "gain": gain,
+        "return": (gain - cost) / cost if cost > 0 else None,
+    }
+
+
+def compensation_effect(sums: list[dict], points: TimePoints, params: MetricParams) -> dict:
+    """H-day retention of the customers grouped at t0 whose look-back failures were
+    compensated against those whose were not, with Newcombe's interval of the difference
+    (docs/metrics.md, "Compensation's own effect")."""
+    found: dict = {"window_start": isoformat_utc(points.retention_start)}
+    groups = {}
+    for name, flag in (("compensated", 1.0), ("not_compensated", 0.0)):
+        n = _total(sums, "customers", FAILED_GROUPS, (flag,))
+        kept = _total(sums, "retained", FAILED_GROUPS, (flag,))
+        groups[name] = Group(int(n), kept / n if n else 0.0)
+        found[name] = {"customers": int(n), "retention": kept / n if n else None}
+    first, second = groups["compensated"], groups["not_compensated"]
+    found |= {"difference": None, "ci_low": None, "ci_high": None}
+    found["method"] = "newcombe_hybrid_score"
+    if first.n and second.n:
+        low, high = newcombe(first, second)
+        found |= {"difference": first.share - second.share, "ci_low": low, "ci_high": high}
+    return found
 
 
 def _is_proactive(params: MetricParams):

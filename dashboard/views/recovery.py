@@ -99,33 +99,34 @@ else:
 st.header("What recovery buys")
 recovery = ctx.fetch(compute_recovery, params)
 money = recovery["economics"]
-columns = st.columns(4)
-columns[0].metric(
-    "Compensation paid",
-    f"{money['compensation_total']:,.0f}",
-    help="Money given to make things right on failures, over the horizon (source currency).",
-    border=True,
-)
-columns[1].metric(
-    "Revenue kept (MRR)",
-    f"{money['mrr_gained']:,.0f}" if money["mrr_gained"] is not None else "—",
-    help="Recovered customers' MRR kept, minus what they would have kept at the unrecovered "
-    "customers' retention rate.",
-    border=True,
-)
-columns[2].metric(
-    f"Net gain over {horizon} days",
-    f"{money['net_gain']:,.0f}" if money["net_gain"] is not None else "—",
-    help="Revenue kept over the horizon minus the compensation paid.",
-    border=True,
-)
-columns[3].metric(
-    "Return on compensation",
-    f"{money['roi']:.1f}×" if money["roi"] is not None else "—",
-    help="Net gain divided by the compensation paid.",
-    border=True,
-)
-st.caption(f"n = {money['recovered_customers']:,} recovered customers, company-wide.")
+value = money["value_of_recovery"]
+if value is None:  # definitions 2026-11
+    st.info("The value of recovery is computed under the 2026-12 definitions.")
+else:
+    currency = value["currency"]
+    columns = st.columns(3)
+    columns[0].metric(
+        "Value of recovery",
+        wording.money_text(value["gain"], currency),
+        help="What recovered customers paid over the last "
+        f"{horizon} days above what they would have paid had they stayed like unrecovered "
+        "customers (their MRR times the months they stayed beyond that path).",
+        border=True,
+    )
+    columns[1].metric(
+        "Cost: compensation",
+        wording.money_text(value["cost"], currency),
+        help="All compensation on the failures that grouped the customers, recovered or not.",
+        border=True,
+    )
+    columns[2].metric(
+        "Return",
+        wording.return_text(value["return"]),
+        help="(Value of recovery − cost) / cost.",
+        border=True,
+    )
+    st.caption(wording.value_of_recovery_text(value) + " Company-wide.")
+    st.caption(wording.compensation_effect_text(money["compensation_effect"], horizon))
 
 left, right = st.columns(2)
 with left:

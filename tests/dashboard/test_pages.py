@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard.kpi_tiles import KPI_GROUPS, change_text, status_text
-from dashboard.wording import LOAD_COMMANDS, as_of_text, paradox_sentence
+from dashboard.wording import (
+    LOAD_COMMANDS,
+    as_of_text,
+    money_text,
+    paradox_sentence,
+    return_text,
+)
 from metrics import KPI_CATALOG, MetricParams, SliceRequest, compute_kpis, format_value
 from metrics.recovery import compute_recovery
 from metrics.tickets import ticket_page
@@ -202,8 +208,12 @@ def test_recovery_page_states_the_paradox_crude_and_like_for_like(run_app, loade
     assert any(text.endswith("the recovery paradox holds on loyalty.") for text in texts)
     assert not any(text.startswith("Point in time") for text in texts)
     money = compute_recovery(get_engine(loaded_warehouse, read_only=True))["economics"]
-    paid = [m for m in at.metric if m.label == "Compensation paid"]
-    assert paid[0].value == f"{money['compensation_total']:,.0f}"
+    value = money["value_of_recovery"]
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Value of recovery"] == money_text(value["gain"], "USD")
+    assert tiles["Cost: compensation"] == money_text(value["cost"], "USD")
+    assert tiles["Return"] == return_text(value["return"])
+    assert "Revenue kept (MRR)" not in tiles
     assert len(at.get("vega_lite_chart")) == 3  # NPS and retention by group, the curves
 
 

@@ -2,7 +2,15 @@
 
 import datetime as dt
 
-from dashboard.wording import as_of_text, load_instructions, paradox_sentence
+from dashboard.wording import (
+    as_of_text,
+    compensation_effect_text,
+    load_instructions,
+    money_text,
+    paradox_sentence,
+    return_text,
+    value_of_recovery_text,
+)
 
 
 def test_as_of_text_formats_utc_z_timestamp():
@@ -88,3 +96,56 @@ def test_load_instructions_name_the_commands_and_the_warehouse():
         "duckdb:///data/turnaround.duckdb",
     ):
         assert command in text
+
+
+def test_money_is_rounded_for_reading_with_its_currency():
+    assert money_text(172.48, "USD") == "USD 172"
+    assert money_text(9_999.4, "EUR") == "EUR 9,999"
+    assert money_text(347_904.2, "USD") == "USD 348k"
+    assert money_text(-5_250.0, "USD") == "USD -5,250"
+    assert money_text(999_700.0, "GBP") == "GBP 1.0M"
+    assert money_text(-0.2, "USD") == "USD 0"
+    assert money_text(None, "USD") == "—"
+    assert return_text(1.4360) == "1.4×" and return_text(None) == "—"
+
+
+VALUE = {
+    "window_start": "2024-03-03T00:00:00Z",
+    "window_end": "2024-06-01T00:00:00Z",
+    "cost_window_start": "2023-03-04T00:00:00Z",
+    "currency": "USD",
+    "recovered_customers": 2,
+    "unrecovered_customers": 2,
+    "small": True,
+    "revenue_from_recovered": 689.94,
+    "revenue_at_unrecovered_path": 517.45,
+    "gain": 172.48,
+    "cost": 65.0,
+    "cost_by_group": {"recovered": 40.0, "unrecovered": 5.0, "in_recovery": 20.0},
+    "return": 1.65,
+}
+
+
+def test_value_of_recovery_says_what_is_compared_and_what_it_cost():
+    assert value_of_recovery_text(VALUE) == (
+        "From 03 Mar 2024 to 01 Jun 2024, recovered customers paid USD 690; on the "
+        "unrecovered customers' retention path they would have paid USD 517 (2 recovered and "
+        "2 unrecovered customers; small groups, read with care). Cost: all compensation on the "
+        "failed customers' failures since 04 Mar 2023 (recovered USD 40, unrecovered USD 5, in "
+        "recovery USD 20)."
+    )
+
+
+def test_compensation_without_effect_says_none_is_shown():
+    effect = {
+        "compensated": {"customers": 4, "retention": 0.5},
+        "not_compensated": {"customers": 1, "retention": 1.0},
+        "difference": -0.5,
+        "ci_low": -0.85,
+        "ci_high": 0.31,
+    }
+    assert compensation_effect_text(effect, 90) == (
+        "Compensation's own effect: 90-day retention 50.0% of 4 compensated failed customers "
+        "against 100.0% of 1 not compensated: -50.0 percentage points (95% CI -85.0 to 31.0; "
+        "no effect shown, a crude comparison)."
+    )

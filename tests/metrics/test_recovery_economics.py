@@ -94,7 +94,10 @@ def warehouse(any_engine):
 
 
 def test_economics_by_hand(warehouse):
-    money = compute_recovery(warehouse, MetricParams(as_of=AS_OF))["economics"]
+    """The 2026-11 economics (net_gain and roi are null under 2026-12:
+    tests/metrics/test_value_of_recovery.py)."""
+    params = MetricParams(as_of=AS_OF, definitions="2026-11")
+    money = compute_recovery(warehouse, params)["economics"]
     assert money["compensation_total"] == pytest.approx(45.0)
     assert money["compensation_recovered"] == pytest.approx(40.0)
     assert money["compensation_per_recovered_customer"] == pytest.approx(20.0)

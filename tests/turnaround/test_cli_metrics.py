@@ -247,3 +247,6 @@ def test_recovery(warehouse):
     shown = cli("recovery", "--warehouse", warehouse)
     assert shown.returncode == 0
     assert "by the customer" in shown.stdout and "0 answered on a later ticket" in shown.stdout
+    value = result["economics"]["value_of_recovery"]
+    assert value["recovered_customers"] == 0 and value["gain"] is None
+    assert "value of recovery over" in shown.stdout and "gain — against" in shown.stdout

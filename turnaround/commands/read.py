@@ -402,9 +402,9 @@ def recovery(
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
-    """What recovery buys and how the company recovers: compensation and the revenue recovered
-    customers keep (ROI), proactive against customer-reported failures, and close-the-loop
-    time after a detractor response or a bad rating."""
+    """What recovery buys and how the company recovers: the value of recovery against the
+    unrecovered path, its cost and return, proactive against customer-reported failures, and
+    close-the-loop time after a detractor response or a bad rating."""
     from metrics.recovery import compute_recovery
 
     run = settings(config, log_level, as_json, warehouse)
@@ -440,12 +440,36 @@ def recovery(
         f"gained {amount(money['mrr_gained'])} a month",
         highlight=False,
     )
-    roi = money["roi"]
-    out.print(
-        f"  net of compensation over the horizon: {amount(money['net_gain'])}"
-        + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
-        highlight=False,
-    )
+    value = money.get("value_of_recovery")
+    if value is None:  # definitions 2026-11
+        roi = money["roi"]
+        out.print(
+            f"  net of compensation over the horizon: {amount(money['net_gain'])}"
+            + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
+            highlight=False,
+        )
+    else:
+        paid = value["cost_by_group"]
+        returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
+        out.print(
+            f"  value of recovery over {value['window_start']} to {value['window_end']} "
+            f"({value['currency']}): gain {amount(value['gain'])} against the unrecovered "
+            f"path, cost {amount(value['cost'])} (compensation to recovered "
+            f"{amount(paid['recovered'])}, unrecovered {amount(paid['unrecovered'])}, in "
+            f"recovery {amount(paid['in_recovery'])}), return (gain − cost) / cost {returned}",
+            highlight=False,
+        )
+        effect = money["compensation_effect"]
+        if effect["difference"] is not None:
+            given, not_given = effect["compensated"], effect["not_compensated"]
+            out.print(
+                f"  compensation's own effect on {money['horizon_days']}-day retention: "
+                f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
+                f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
+                f"{effect['difference'] * 100:+.1f} points (95% CI {effect['ci_low'] * 100:.1f} "
+                f"to {effect['ci_high'] * 100:.1f})",
+                highlight=False,
+            )
     table = Table(title="Proactive and customer-reported failures")
     for column in ("reported", "failures", "recovery rate", "customers at t0", "retention"):
         table.add_column(column, justify="left" if column == "reported" else "right")

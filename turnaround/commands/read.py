@@ -141,7 +141,7 @@ def metrics(
     one_touch: Annotated[
         OneTouch | None,
         typer.Option(
-            help="One-touch definition (default: explore, fewer than 2 replies)", show_default=False
+            help="One-touch definition (default: explore, exactly 1 reply)", show_default=False
         ),
     ] = None,
     min_group_size: Annotated[

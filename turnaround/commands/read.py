@@ -463,7 +463,7 @@ def recovery(
     share = "—" if loop["within_share"] is None else f"{loop['within_share']:.1%}"
     out.print(
         f"Close the loop: {loop['signals']:,} detractor responses and bad ratings in 365 days; "
-        f"{loop['closed']:,} answered on a later ticket, median {median}; "
+        f"{loop['closed']:,} answered by an agent's reply since, median {median}; "
         f"{share} within {loop['within_hours']:g} h",
         highlight=False,
     )

@@ -360,6 +360,19 @@ _ANALYST_KPIS = [
         "business_tta_minutes",
         q=0.9,
     ),
+    _ticket_kpi(
+        "business_tta_within_target_pct",
+        "Acknowledged within target, business hours",
+        "Acknowledged tickets with business-hours TTA at most the target, over acknowledged "
+        "tickets with a business-hours TTA plus, on a configured schedule, unsolved "
+        "unacknowledged tickets whose business minutes since creation already pass the target; "
+        "null when the source gives no business minutes and no schedule is configured.",
+        "ratio",
+        True,
+        "share",
+        "is_business_within_target",
+        target=0.9,
+    ),
     Kpi(
         name="customer_failure_rate",
         label="Customers with a failure",

@@ -138,7 +138,9 @@ _DIMENSIONS = [
         "tenure",
         "Time since signup at the fact's moment (a ticket's creation, an NPS response, a "
         "customer KPI's measuring point): under 3 months, 3 to 12 months, 1 to 2 years, "
-        "over 2 years.",
+        "over 2 years, cut at "
+        + ", ".join(str(days) for _, days in TENURE_BANDS if days is not None)
+        + " days.",
         values=tuple(label for label, _ in TENURE_BANDS),
     ),
     Dimension(

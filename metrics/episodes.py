@@ -4,8 +4,9 @@ of the one before form one problem, measured once.
 One row per episode, built on the ticket facts (so an episode's dimensions and period are
 those of its first ticket, and filters and date ranges apply to its tickets):
 - ``tta_minutes``: the first ticket's time to acknowledge;
-- ``is_one_touch``: every ticket solved, with one agent reply or none across them all (the
-  one-touch preset applies: exactly one reply under dbt_zendesk);
+- ``is_one_touch``: every ticket solved (as a ticket's one touch judges it: solved or closed,
+  ``solved_at`` not after as_of), the one-touch rule of the preset on the sum of their agent
+  replies (under the 2026-11 definitions, every ticket solved with a ``solved_at``);
 - ``is_recovered``: every ticket solved, none reopened or rated bad (NULL until all are
   solved); ``recovery_minutes``: from the first ticket's creation to the last solve;
 - ``is_recovered_in_window``: recovered within the recovery window of its start (0 when
@@ -53,7 +54,7 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     dims = [c for c in tf.columns if c.name.startswith("d") and c.name[1:].isdigit()]
     if scope.grain:
         dims.append(f.period_start)
-    needed = [f.ep_source, f.ep_ticket, f.ep_created, f.ep_solved_at, f.ep_replies]
+    needed = [f.ep_source, f.ep_ticket, f.ep_created, f.ep_solved_at, f.ep_is_solved, f.ep_replies]
     marked = (
         sa.select(
             *dims,
@@ -80,6 +81,7 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
         sa.func.min(n.ep_created).over(**part).label("e_start"),
         sa.func.count().over(**part).label("e_tickets"),
         sa.func.count(n.is_recovered).over(**part).label("e_solved"),
+        sa.func.sum(n.ep_is_solved).over(**part).label("e_is_solved"),
         sa.func.min(n.is_recovered).over(**part).label("e_all_recovered"),
         sa.func.max(n.ep_solved_at).over(**part).label("e_last_solved"),
         sa.func.sum(n.ep_replies).over(**part).label("e_replies"),
@@ -91,9 +93,12 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     minutes = minutes_between(e.e_start, e.e_last_solved)
     window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
     age = minutes_between(e.e_start, sa.literal(points.as_of, sa.DateTime()))
-    replies_known = sa.and_(solved, e.e_replies_known == e.e_tickets)
+    # One touch judges an episode solved as it judges a ticket (a solved ticket without a
+    # solved_at counts); the 2026-11 definitions asked every ticket for its solved_at.
+    touch_solved = solved if params.definitions == "2026-11" else e.e_is_solved == e.e_tickets
+    replies_known = sa.and_(touch_solved, e.e_replies_known == e.e_tickets)
     # The one-touch rule on the episode's replies; known when every ticket's are.
-    touch = one_touch_sql(e.e_replies, params.one_touch).holds
+    touch = one_touch_sql(e.e_replies, params.one_touch, params.definitions).holds
     carried = [e[c.name] for c in dims]
     return (
         sa.select(

@@ -317,6 +317,25 @@ def _business_minutes(scope: Scope, as_of: dt.datetime) -> Subquery:
     )
 
 
+def _business_age(scope: Scope, as_of: dt.datetime) -> Subquery:
+    """Per ticket not acknowledged by as_of (its current row), its business minutes from
+    creation to as_of on the schedule's intervals (tickets with none have no row)."""
+    t = tickets.c
+    columns = [sa.column("b_start", sa.DateTime()), sa.column("b_end", sa.DateTime())]
+    b = sa.values(*columns, name="b").data(list(scope.business_intervals))
+    end = _at(as_of)
+    overlap = minutes_between(
+        sa.func.greatest(b.c.b_start, t.created_at), sa.func.least(b.c.b_end, end)
+    )
+    return (
+        sa.select(t.source, t.ticket_id, sa.func.sum(overlap).label("business_age"))
+        .select_from(tickets.join(b, sa.and_(b.c.b_start < end, b.c.b_end > t.created_at)))
+        .where(t.created_at <= as_of, sa.or_(t.first_reply_at.is_(None), t.first_reply_at > as_of))
+        .group_by(t.source, t.ticket_id)
+        .subquery("business_age")
+    )
+
+
 class _StateColumns:
     """A ticket's columns, the versioned ones read from a ticket state: ``c.status`` etc."""
 
@@ -393,7 +412,7 @@ def ticket_facts(
     target = sa.literal(float(params.target_minutes), sa.Float())
     is_overdue = sa.and_(~is_solved, age > target, ~t.is_reply_unknown)
     handoff = handoff_sql(t.assignee_stations, t.group_stations)
-    touch = one_touch_sql(t.agent_replies, params.one_touch)
+    touch = one_touch_sql(t.agent_replies, params.one_touch, params.definitions)
     one_touch = _flag(
         (sa.and_(is_solved, touch.holds), 1.0), (sa.and_(is_solved, touch.known), 0.0)
     )
@@ -431,6 +450,17 @@ def ticket_facts(
         business = sa.func.coalesce(source_business, bh.c.business_minutes, 0.0)
     elif scope.scheduled:  # a schedule without open hours in the tickets' span: no time passed
         business = sa.func.coalesce(source_business, 0.0)
+    # An unacknowledged ticket is overdue in business time once its business age passes the
+    # target: counted only on a schedule (a source's business minutes come with the reply).
+    business_overdue = sa.false()
+    if scope.business_intervals and scope.wants("is_business_within_target"):
+        ba = _business_age(scope, as_of)
+        from_clause = from_clause.outerjoin(
+            ba, sa.and_(ba.c.source == t.source, ba.c.ticket_id == t.ticket_id)
+        )
+        business_overdue = sa.and_(
+            ~is_acknowledged, ~is_solved, ~t.is_reply_unknown, ba.c.business_age > target
+        )
 
     columns = [
         week_start(t.created_at).label("week_start"),
@@ -469,12 +499,18 @@ def ticket_facts(
             (sa.and_(failure, ~is_solved, age > window), 0.0),
         ).label("is_recovered_in_window"),
         sa.case((is_acknowledged, business)).label("business_tta_minutes"),
+        _flag(
+            (sa.and_(is_acknowledged, business <= target), 1.0),
+            (sa.and_(is_acknowledged, business.is_not(None)), 0.0),
+            (business_overdue, 0.0),
+        ).label("is_business_within_target"),
         # What failure episodes are built from (metrics/episodes.py).
         t.source.label("ep_source"),
         t.ticket_id.label("ep_ticket"),
         t.customer_id.label("ep_customer"),
         t.created_at.label("ep_created"),
         sa.case((has_solve_time, t.solved_at)).label("ep_solved_at"),
+        _always_flag(is_solved).label("ep_is_solved"),  # solved as one touch judges it
         t.agent_replies.label("ep_replies"),
         t.follow_up_of.label("ep_follow_up_of"),
         # What the ticket list shows beside the measures (metrics/tickets.py).

@@ -18,11 +18,13 @@ from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.facts import (
     Scope,
+    _valid_at,
     has_any_tag,
     has_history,
     is_failure,
     retention_facts,
     ticket_facts,
+    ticket_states,
 )
 from metrics.live import tickets
 from metrics.paradox import Group, newcombe
@@ -308,16 +310,12 @@ def disclosure(conn: sa.Connection, points: TimePoints, params: MetricParams, sc
     return result
 
 
-def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams) -> dict:
-    """From each detractor response or bad rating in the last 365 days to the first agent
-    reply on that customer's next ticket."""
-    t, n = tickets.c, nps_responses.c
+def _loop_signals(points: TimePoints, params: MetricParams, history: bool):
+    """One row per signal in (as_of - 365 days, as_of]: customer_id, signal_at, kind."""
+    t, n, g = tickets.c, nps_responses.c, ticket_ratings.c
     as_of, start = points.as_of, points.nps_start
-    # A bad rating at the time it was given (satisfaction ratings), else, for a ticket
-    # without dated ratings, at its solve time.
-    g = ticket_ratings.c
     dated = sa.exists().where(g.source == t.source, g.ticket_id == t.ticket_id)
-    rated_at = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
+    # A bad rating at the time it was given (satisfaction ratings).
     bad_ratings = (
         sa.select(
             t.customer_id, g.updated_at.label("signal_at"), sa.literal("bad_csat").label("kind")
@@ -327,15 +325,164 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
         )
         .where(g.score == "bad", g.updated_at > start, g.updated_at <= as_of)
     )
-    signals = sa.union_all(
-        bad_ratings,
-        sa.select(
-            n.customer_id, n.responded_at.label("signal_at"), sa.literal("detractor").label("kind")
-        ).where(n.score <= 6, n.responded_at > start, n.responded_at <= as_of),
-        sa.select(
+    detractors = sa.select(
+        n.customer_id, n.responded_at.label("signal_at"), sa.literal("detractor").label("kind")
+    ).where(n.score <= 6, n.responded_at > start, n.responded_at <= as_of)
+    if params.definitions == "2026-11":
+        # A ticket without dated ratings signalled at its solve time.
+        rated_at = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
+        undated = sa.select(
             t.customer_id, rated_at.label("signal_at"), sa.literal("bad_csat").label("kind")
-        ).where(t.csat == "bad", ~dated, rated_at > start, rated_at <= as_of),
-    ).subquery("signals")
+        ).where(t.csat == "bad", ~dated, rated_at > start, rated_at <= as_of)
+    else:
+        undated = _undated_bad_ratings(points, history, timed=True)
+    return sa.union_all(bad_ratings, detractors, undated).subquery("signals")
+
+
+def _undated_bad_ratings(points: TimePoints, history: bool, timed: bool):
+    """Bad ratings of tickets without dated ratings. ``timed``: one row per version that
+    turned the ticket's CSAT bad, in (as_of - 365 days, as_of], signalled at that version's
+    source ``updated_at`` (the rating came after the version before it, by this one); else
+    the tickets bad in their version valid at as_of whose first version loaded was already
+    bad (when it was given is not known), solved in the 365 days."""
+    t, g = tickets.c, ticket_ratings.c
+    states = ticket_states(history)
+    v = states.c
+    order = {"partition_by": (v.source, v.ticket_id), "order_by": v.valid_from}
+    ranked = (
+        sa.select(
+            v.source,
+            v.ticket_id,
+            v.csat,
+            v.valid_from,
+            v.valid_to,
+            sa.func.lag(v.csat).over(**order).label("before"),
+            sa.func.row_number().over(**order).label("version"),
+        )
+        .where(~sa.exists().where(g.source == v.source, g.ticket_id == v.ticket_id))
+        .subquery("csat_versions")
+    )
+    r = ranked.c
+    joined = tickets.join(ranked, sa.and_(r.source == t.source, r.ticket_id == t.ticket_id))
+    if timed:
+        turned_bad = sa.and_(
+            r.csat == "bad", r.version > 1, sa.not_(r.before.is_not_distinct_from("bad"))
+        )
+        return (
+            sa.select(
+                t.customer_id, r.valid_from.label("signal_at"), sa.literal("bad_csat").label("kind")
+            )
+            .select_from(joined)
+            .where(turned_bad, r.valid_from > points.nps_start, r.valid_from <= points.as_of)
+        )
+    first_bad = (
+        sa.select(r.source, r.ticket_id)
+        .where(r.version == 1, r.csat == "bad")
+        .subquery("bad_when_first_loaded")
+    )
+    solved = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
+    return (
+        sa.select(sa.func.count())
+        .select_from(
+            joined.join(
+                first_bad,
+                sa.and_(first_bad.c.source == r.source, first_bad.c.ticket_id == r.ticket_id),
+            )
+        )
+        .where(
+            r.csat == "bad",
+            r.valid_from <= points.as_of,
+            r.valid_to > points.as_of,
+            solved > points.nps_start,
+            solved <= points.as_of,
+        )
+    )
+
+
+def _loop_contacts(numbered, points: TimePoints, params: MetricParams, history: bool):
+    """Per signal (``sid``), the contact that closes its loop, ranked first (``rank`` 1):
+    its first_reply_at (NULL where unknown) and first_reply_bracket."""
+    g = numbered.c
+    as_of = points.as_of
+    if params.definitions == "2026-11":
+        # The first reply on the customer's next ticket created after the signal.
+        later = tickets.alias("next_ticket")
+        lt = later.c
+        rank = sa.func.row_number().over(
+            partition_by=g.sid, order_by=(lt.created_at, lt.source, lt.ticket_id)
+        )
+        return (
+            sa.select(
+                g.sid,
+                g.signal_at,
+                lt.first_reply_at,
+                lt.first_reply_bracket,
+                rank.label("rank"),
+            )
+            .select_from(
+                numbered.outerjoin(
+                    later,
+                    sa.and_(
+                        lt.customer_id == g.customer_id,
+                        lt.created_at > g.signal_at,
+                        lt.created_at <= as_of,
+                    ),
+                )
+            )
+            .subquery("next_tickets")
+        )
+    # The first agent reply after the signal on any of the customer's tickets, each ticket as
+    # its version valid at as_of knows it. A reply known only by its bracket, on a ticket
+    # created after the signal, came after the signal at an unknown time: it is placed at the
+    # ticket's creation.
+    t = tickets.c
+    states = ticket_states(history)
+    s = states.c
+    reply = sa.case((s.first_reply_at <= as_of, s.first_reply_at))
+    bracket_only = sa.and_(s.first_reply_at.is_(None), t.first_reply_bracket.is_not(None))
+    contact = sa.case((bracket_only, t.created_at), else_=reply)
+    customer_tickets = (
+        sa.select(
+            t.customer_id,
+            t.source,
+            t.ticket_id,
+            reply.label("first_reply_at"),
+            sa.case((bracket_only, t.first_reply_bracket)).label("first_reply_bracket"),
+            contact.label("contact_at"),
+        )
+        .select_from(
+            tickets.join(
+                states,
+                sa.and_(s.source == t.source, s.ticket_id == t.ticket_id, _valid_at(states, as_of)),
+            )
+        )
+        .where(t.created_at <= as_of, contact.is_not(None))
+        .subquery("customer_tickets")
+    )
+    c = customer_tickets.c
+    rank = sa.func.row_number().over(
+        partition_by=g.sid, order_by=(c.contact_at, c.source, c.ticket_id)
+    )
+    return (
+        sa.select(g.sid, g.signal_at, c.first_reply_at, c.first_reply_bracket, rank.label("rank"))
+        .select_from(
+            numbered.outerjoin(
+                customer_tickets,
+                sa.and_(c.customer_id == g.customer_id, c.contact_at > g.signal_at),
+            )
+        )
+        .subquery("first_contacts")
+    )
+
+
+def close_the_loop(
+    conn: sa.Connection, points: TimePoints, params: MetricParams, history: bool = False
+) -> dict:
+    """From each detractor response or bad rating in the last 365 days to the first agent
+    reply after it on any of that customer's tickets (2026-11: on the customer's next
+    ticket). ``history``: the warehouse holds ticket versions (facts.has_history)."""
+    as_of = points.as_of
+    signals = _loop_signals(points, params, history)
     s = signals.c
     numbered = (
         sa.select(
@@ -345,33 +492,7 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
         .where(s.customer_id.is_not(None))
         .subquery("numbered_signals")
     )
-    g = numbered.c
-    later = tickets.alias("next_ticket")
-    lt = later.c
-    rank = sa.func.row_number().over(
-        partition_by=g.sid, order_by=(lt.created_at, lt.source, lt.ticket_id)
-    )
-    candidates = (
-        sa.select(
-            g.sid,
-            g.signal_at,
-            g.kind,
-            lt.first_reply_at,
-            lt.first_reply_bracket,
-            rank.label("rank"),
-        )
-        .select_from(
-            numbered.outerjoin(
-                later,
-                sa.and_(
-                    lt.customer_id == g.customer_id,
-                    lt.created_at > g.signal_at,
-                    lt.created_at <= as_of,
-                ),
-            )
-        )
-        .subquery("next_tickets")
-    )
+    candidates = _loop_contacts(numbered, points, params, history)
     c = candidates.c
     replied = sa.and_(c.first_reply_at.is_not(None), c.first_reply_at <= as_of)
     # a reply known only by its bracket: answered, but when is not known (no time, not judged)
@@ -396,6 +517,9 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
         .one()
     )
     median = row["median"][0] if row["median"] else None
+    undated = None
+    if params.definitions != "2026-11":
+        undated = int(conn.execute(_undated_bad_ratings(points, history, timed=False)).scalar())
     return {
         "signals": int(row["signals"]),
         "closed": int(row["closed"]),
@@ -403,6 +527,7 @@ def close_the_loop(conn: sa.Connection, points: TimePoints, params: MetricParams
         "within_hours": params.close_the_loop_hours,
         "within_share": None if row["within"] is None else float(row["within"]),
         "judged": int(row["judged"]),
+        "undated_bad_ratings": undated,
     }
 
 
@@ -418,7 +543,7 @@ def compute_recovery(engine: sa.Engine, params: MetricParams = MetricParams()) -
             "as_of": isoformat_utc(points.as_of),
             "economics": economics(conn, points, params, scope),
             "disclosure": disclosure(conn, points, params, scope),
-            "close_the_loop": close_the_loop(conn, points, params),
+            "close_the_loop": close_the_loop(conn, points, params, scope.history),
         }
     found["economics"]["at"] = isoformat_utc(found["economics"]["at"])
     return found

@@ -43,7 +43,11 @@ MAX_DIMENSIONS = 2
 MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 MICROSECOND = dt.timedelta(microseconds=1)
-BUSINESS_KPIS = ("business_tta_median_minutes", "business_tta_p90_minutes")
+BUSINESS_KPIS = (
+    "business_tta_median_minutes",
+    "business_tta_p90_minutes",
+    "business_tta_within_target_pct",
+)
 NOT_BY_TICKET = (
     "a customer-level KPI has no single value per ticket {dims} (a customer may have tickets "
     "with several values); slice it by a customer dimension instead"
@@ -288,9 +292,9 @@ def _business_intervals(
     if params.schedule is None or not any(name in BUSINESS_KPIS for name in names):
         return ()
     t = tickets.c
-    query = sa.select(sa.func.min(t.created_at)).where(
-        t.first_reply_business_minutes.is_(None), t.first_reply_at.is_not(None)
-    )
+    # from the first ticket without the source's business minutes (an unanswered one too: its
+    # business age counts against the target)
+    query = sa.select(sa.func.min(t.created_at)).where(t.first_reply_business_minutes.is_(None))
     if since is not None:
         query = query.where(t.created_at >= since)
     first = conn.execute(query).scalar()

@@ -160,8 +160,8 @@ with right:
     cols[0].metric(
         f"Answered within {loop['within_hours']:g} h",
         "—" if loop["within_share"] is None else f"{loop['within_share']:.1%}",
-        help="Detractor responses and bad ratings answered (first reply on the customer's next "
-        "ticket) within the window.",
+        help="Detractor responses and bad ratings answered (the first agent reply after it on "
+        "any of the customer's tickets) within the window.",
         border=True,
     )
     cols[1].metric(

@@ -71,7 +71,21 @@ def nps_points(score: int) -> float:
     return 100.0 if score >= 9 else (-100.0 if score <= 6 else 0.0)
 
 
-def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) -> dict:
+def one_touch(replies: int, preset: str, definitions: str) -> bool:
+    """One touch: exactly one agent reply; under the 2026-11 definitions, explore took fewer
+    than two."""
+    if preset == "explore" and definitions == "2026-11":
+        return replies < 2
+    return replies == 1
+
+
+def reference(
+    data: dict,
+    as_of: dt.datetime,
+    horizon_days: int,
+    target: float,
+    definitions: str = "2026-12",
+) -> dict:
     tickets = [x for x in data["tickets"] if x["created_at"] <= as_of]
     customers, responses = data["customers"], data["responses"]
 
@@ -143,7 +157,8 @@ def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) 
         "tta_p90_minutes": quantile(ttas, 0.9),
         "tta_within_target_pct": ratio(sum(t <= target for t in ttas), len(ttas) + len(overdue)),
         "one_touch_rate": ratio(
-            sum(x["agent_replies"] <= 1 for x in touch_known), len(touch_known)
+            sum(one_touch(x["agent_replies"], "explore", definitions) for x in touch_known),
+            len(touch_known),
         ),
         "handoff_rate": ratio(
             sum(
@@ -185,7 +200,11 @@ def latest_timestamp(data: dict) -> dt.datetime:
 
 
 def analyst_ticket_kpis(
-    tickets: list[dict], as_of: dt.datetime, window_hours: float = 24, one_touch: str = "explore"
+    tickets: list[dict],
+    as_of: dt.datetime,
+    window_hours: float = 24,
+    preset: str = "explore",
+    definitions: str = "2026-12",
 ) -> dict:
     """The ticket KPIs added for analysts, over ``tickets`` (already the slice's tickets),
     measured at ``as_of``."""
@@ -222,14 +241,10 @@ def analyst_ticket_kpis(
     ]
     resolutions = [resolution(x) for x in tickets if solved_with_time(x)]
     replies_known = [x for x in tickets if solved(x) and x["agent_replies"] is not None]
-    if one_touch == "explore":
-        one_touch_rate = ratio(
-            sum(x["agent_replies"] < 2 for x in replies_known), len(replies_known)
-        )
-    else:
-        one_touch_rate = ratio(
-            sum(x["agent_replies"] == 1 for x in replies_known), len(replies_known)
-        )
+    one_touch_rate = ratio(
+        sum(one_touch(x["agent_replies"], preset, definitions) for x in replies_known),
+        len(replies_known),
+    )
     return {
         "ticket_volume": len(tickets),
         "one_touch_rate": one_touch_rate,

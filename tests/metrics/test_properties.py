@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data_contracts.options import DEFINITIONS
 from metrics import MetricParams, compute_kpis, recovery_groups
 from tests.metrics.reference import group_at, latest_timestamp, reference
 from warehouse import ensure_schema, tables
@@ -104,11 +105,14 @@ def dataset(draw) -> dict:
     ]
     as_of = draw(st.sampled_from([BASE + dt.timedelta(days=AS_OF_DAY), None]))
     target = draw(st.sampled_from([30.0, 60.0]))
+    definitions = draw(st.sampled_from(DEFINITIONS))
     return {
         "tickets": tickets,
         "customers": customers,
         "responses": responses,
-        "params": MetricParams(as_of=as_of, horizon_days=horizon_days, target_minutes=target),
+        "params": MetricParams(
+            as_of=as_of, horizon_days=horizon_days, target_minutes=target, definitions=definitions
+        ),
     }
 
 
@@ -156,7 +160,9 @@ def test_compute_kpis_matches_a_plain_reference(warehouse, data):
         return
     as_of = params.as_of or latest_timestamp(data)
     assert result["as_of"] == as_of.isoformat() + "Z"
-    expected = reference(data, as_of, params.horizon_days, params.target_minutes)
+    expected = reference(
+        data, as_of, params.horizon_days, params.target_minutes, params.definitions
+    )
     mismatches = {
         name: (result["kpis"][name], value)
         for name, value in expected.items()

@@ -127,13 +127,19 @@ def test_proactive_against_customer_reported(warehouse):
 
 def test_close_the_loop_by_hand(warehouse):
     loop = compute_recovery(warehouse, MetricParams(as_of=AS_OF))["close_the_loop"]
-    # n1's detractor (answered after 25 h), u2's bad rating (never contacted again), r2's
-    # detractor (not contacted, and too recent to judge).
-    assert (loop["signals"], loop["closed"], loop["judged"]) == (3, 1, 2)
+    # n1's detractor (answered after 25 h), r2's detractor (not contacted, and too recent to
+    # judge); u2's bad rating has no date, so it is left out (and counted as such).
+    assert (loop["signals"], loop["closed"], loop["judged"]) == (2, 1, 1)
+    assert loop["undated_bad_ratings"] == 1
     assert loop["median_hours"] == pytest.approx(25.0)
-    assert loop["within_share"] == pytest.approx(0.5)
+    assert loop["within_share"] == 1.0
     tighter = compute_recovery(warehouse, MetricParams(as_of=AS_OF, close_the_loop_hours=24))
     assert tighter["close_the_loop"]["within_share"] == 0.0
+    # The 2026-11 definitions timed u2's rating from its solve (never contacted again).
+    old = compute_recovery(warehouse, MetricParams(as_of=AS_OF, definitions="2026-11"))
+    loop = old["close_the_loop"]
+    assert (loop["signals"], loop["closed"], loop["judged"]) == (3, 1, 2)
+    assert loop["within_share"] == pytest.approx(0.5)
 
 
 def test_an_empty_warehouse(any_engine):

@@ -69,7 +69,9 @@ def test_ticket_kpis_per_channel_and_month_match_the_reference(warehouse, data, 
     rows = {(r["channel"], dt.date.fromisoformat(r["period_start"])): r for r in result["rows"]}
     assert set(rows) == set(groups)
     for key, tickets in groups.items():
-        expected = analyst_ticket_kpis(tickets, as_of, one_touch=one_touch)
+        expected = analyst_ticket_kpis(
+            tickets, as_of, preset=one_touch, definitions=params.definitions
+        )
         contract = reference(
             {"tickets": tickets, "customers": [], "responses": []},
             as_of,

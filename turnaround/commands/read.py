@@ -141,7 +141,7 @@ def metrics(
     one_touch: Annotated[
         OneTouch | None,
         typer.Option(
-            help="One-touch definition (default: explore, fewer than 2 replies)", show_default=False
+            help="One-touch definition (default: explore, exactly 1 reply)", show_default=False
         ),
     ] = None,
     min_group_size: Annotated[
@@ -487,7 +487,7 @@ def recovery(
     share = "—" if loop["within_share"] is None else f"{loop['within_share']:.1%}"
     out.print(
         f"Close the loop: {loop['signals']:,} detractor responses and bad ratings in 365 days; "
-        f"{loop['closed']:,} answered on a later ticket, median {median}; "
+        f"{loop['closed']:,} answered by an agent's reply since, median {median}; "
         f"{share} within {loop['within_hours']:g} h",
         highlight=False,
     )

@@ -9,16 +9,16 @@ from functools import cache
 from typing import Literal, get_args
 from zoneinfo import available_timezones
 
-# One-touch resolution as each tool defines it: solved with exactly one agent reply (Zendesk's
-# "One-touch tickets"; "fewer than 2" under the 2026-11 definitions, as Explore's formula
-# once was), or with exactly one public agent comment (fivetran's dbt_zendesk), read from the
-# same agent reply count (data_contracts/recovery_rules.py ONE_TOUCH).
+# One-touch resolution as each tool defines it: solved with at most one agent reply (Zendesk
+# Explore's formula "fewer than 2", the contract's definition), or with exactly one public
+# agent comment (fivetran's dbt_zendesk), read from the agent reply count
+# (data_contracts/recovery_rules.py ONE_TOUCH).
 OneTouch = Literal["explore", "dbt_zendesk"]
 ONE_TOUCH_PRESETS: dict[str, str] = dict(
     zip(
         get_args(OneTouch),
         (
-            "solved or closed with exactly 1 agent reply (Zendesk Explore; 2026-11: fewer than 2)",
+            "solved or closed with fewer than 2 agent replies (Zendesk Explore)",
             "solved or closed with exactly 1 agent reply (fivetran dbt_zendesk)",
         ),
         strict=True,

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, get_args
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
 
-from data_contracts.options import CURRENT_DEFINITIONS, OneTouch
+from data_contracts.options import OneTouch
 
 # A ticket of one of these types is a service failure (so is one with a failure tag).
 FAILURE_TYPES: tuple[str, ...] = ("incident", "problem")
@@ -36,18 +36,12 @@ ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = dict(
     zip(
         get_args(OneTouch),
         (
-            (operator.eq, 1),  # Zendesk: exactly one; a ticket solved without a reply is not
+            (operator.le, 1),  # Zendesk Explore: fewer than 2, a ticket without one counts
             (operator.eq, 1),  # fivetran's is_one_touch_resolution: exactly one
         ),
         strict=True,
     )
 )
-# The earlier definitions' one touch: Explore's former formula "Agent replies < 2" counted a
-# ticket solved without a reply as one touch.
-ONE_TOUCH_BY_DEFINITIONS: dict[str, dict[str, tuple[Callable[[Any, int], Any], int]]] = {
-    CURRENT_DEFINITIONS: ONE_TOUCH,
-    "2026-11": ONE_TOUCH | {get_args(OneTouch)[0]: (operator.le, 1)},
-}
 # A ticket that passed through more assignees, or more groups, than this was handed off.
 HANDOFF_ABOVE_STATIONS = 1
 
@@ -109,20 +103,16 @@ def is_put_right_sql(reopens: ColumnElement, csat: ColumnElement) -> ColumnEleme
     return sa.and_(sa.func.coalesce(reopens, 0) == 0, sa.not_(csat.is_not_distinct_from(BAD_CSAT)))
 
 
-def is_one_touch(
-    agent_replies: int | None, preset: str, definitions: str = CURRENT_DEFINITIONS
-) -> bool | None:
-    """A solved ticket resolved in one touch under ``preset`` (of the set of
-    ``definitions``); None when its replies are not known (neither one touch nor many)."""
-    compare, bound = ONE_TOUCH_BY_DEFINITIONS[definitions][preset]
+def is_one_touch(agent_replies: int | None, preset: str) -> bool | None:
+    """A solved ticket resolved in one touch under ``preset``; None when its replies are
+    not known (neither one touch nor many)."""
+    compare, bound = ONE_TOUCH[preset]
     return None if agent_replies is None else bool(compare(agent_replies, bound))
 
 
-def one_touch_sql(
-    agent_replies: ColumnElement, preset: str, definitions: str = CURRENT_DEFINITIONS
-) -> Judged:
+def one_touch_sql(agent_replies: ColumnElement, preset: str) -> Judged:
     """``is_one_touch`` in SQL, on a ticket's replies or an episode's sum of them."""
-    compare, bound = ONE_TOUCH_BY_DEFINITIONS[definitions][preset]
+    compare, bound = ONE_TOUCH[preset]
     return Judged(compare(agent_replies, bound), agent_replies.is_not(None))
 
 

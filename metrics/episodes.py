@@ -98,7 +98,7 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     touch_solved = solved if params.definitions == "2026-11" else e.e_is_solved == e.e_tickets
     replies_known = sa.and_(touch_solved, e.e_replies_known == e.e_tickets)
     # The one-touch rule on the episode's replies; known when every ticket's are.
-    touch = one_touch_sql(e.e_replies, params.one_touch, params.definitions).holds
+    touch = one_touch_sql(e.e_replies, params.one_touch).holds
     carried = [e[c.name] for c in dims]
     return (
         sa.select(

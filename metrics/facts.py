@@ -412,7 +412,7 @@ def ticket_facts(
     target = sa.literal(float(params.target_minutes), sa.Float())
     is_overdue = sa.and_(~is_solved, age > target, ~t.is_reply_unknown)
     handoff = handoff_sql(t.assignee_stations, t.group_stations)
-    touch = one_touch_sql(t.agent_replies, params.one_touch, params.definitions)
+    touch = one_touch_sql(t.agent_replies, params.one_touch)
     one_touch = _flag(
         (sa.and_(is_solved, touch.holds), 1.0), (sa.and_(is_solved, touch.known), 0.0)
     )

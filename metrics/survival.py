@@ -99,7 +99,7 @@ def _split_label(f, split: str, params: MetricParams):
     if split == "recovery_group":  # a solved first failure: its state
         return sa.case((is_put_right_sql(f.c.reopens, f.c.csat), RECOVERED), else_=UNRECOVERED)
     if split == "one_touch":  # the one-touch preset's definition; unknown replies apart
-        touch = one_touch_sql(f.c.agent_replies, params.one_touch, params.definitions)
+        touch = one_touch_sql(f.c.agent_replies, params.one_touch)
         return sa.case(
             (~touch.known, "replies unknown"),
             (touch.holds, "one touch"),

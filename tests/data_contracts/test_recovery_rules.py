@@ -48,8 +48,6 @@ PUT_RIGHT_CASES = list(
 )
 REPLY_CASES = [None, 0, 1, 2, 5]
 STATION_CASES = list(itertools.product((None, 0, 1, 2, 3), repeat=2))
-# The current definitions (no argument), and the 2026-11 ones.
-EARLIER = (("", ()), ("_2026_11", ("2026-11",)))
 
 
 def _ticket(i: int, **values) -> dict:
@@ -83,9 +81,8 @@ def _sql_verdicts(engine: sa.Engine) -> dict[str, dict]:
         "put_right": is_put_right_sql(c.reopens, c.csat),
         "handoff": _judged(handoff_sql(c.assignee_stations, c.group_stations)),
         **{
-            f"one_touch_{preset}{suffix}": _judged(one_touch_sql(c.agent_replies, preset, *version))
+            f"one_touch_{preset}": _judged(one_touch_sql(c.agent_replies, preset))
             for preset in ONE_TOUCH
-            for suffix, version in EARLIER
         },
     }
     query = sa.select(c.ticket_id, *(rule.label(name) for name, rule in columns.items()))
@@ -100,9 +97,8 @@ def _python_verdicts(ticket: dict) -> dict:
         "put_right": is_put_right(ticket["reopens"], ticket["csat"]),
         "handoff": is_handoff(ticket["assignee_stations"], ticket["group_stations"]),
         **{
-            f"one_touch_{preset}{suffix}": is_one_touch(ticket["agent_replies"], preset, *version)
+            f"one_touch_{preset}": is_one_touch(ticket["agent_replies"], preset)
             for preset in ONE_TOUCH
-            for suffix, version in EARLIER
         },
     }
 
@@ -125,10 +121,7 @@ def test_hand_worked_verdicts(engine):
         ({"reopens": 0, "csat": "bad"}, {"put_right": False}),
         ({"reopens": 1, "csat": "good"}, {"put_right": False}),
         ({"reopens": 0, "csat": "offered"}, {"put_right": True}),
-        ({"agent_replies": 0}, {"one_touch_explore": False, "one_touch_dbt_zendesk": False}),
-        ({"agent_replies": 0}, {"one_touch_explore_2026_11": True}),  # Explore's "< 2"
-        ({"agent_replies": 0}, {"one_touch_dbt_zendesk_2026_11": False}),
-        ({"agent_replies": 2}, {"one_touch_explore_2026_11": False}),
+        ({"agent_replies": 0}, {"one_touch_explore": True, "one_touch_dbt_zendesk": False}),
         ({"agent_replies": 1}, {"one_touch_explore": True, "one_touch_dbt_zendesk": True}),
         ({"agent_replies": 2}, {"one_touch_explore": False, "one_touch_dbt_zendesk": False}),
         ({}, {"one_touch_explore": None, "one_touch_dbt_zendesk": None}),

@@ -72,11 +72,9 @@ def nps_points(score: int) -> float:
 
 
 def one_touch(replies: int, preset: str, definitions: str) -> bool:
-    """One touch: exactly one agent reply; under the 2026-11 definitions, explore took fewer
-    than two."""
-    if preset == "explore" and definitions == "2026-11":
-        return replies < 2
-    return replies == 1
+    """One touch: explore takes fewer than two agent replies, dbt_zendesk exactly one (the
+    same under every set of definitions)."""
+    return replies < 2 if preset == "explore" else replies == 1
 
 
 def reference(

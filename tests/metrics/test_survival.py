@@ -190,12 +190,7 @@ def test_splits_by_recovery_quality(engine):
         return {g["group"]: g["customers"] for g in result["groups"]}
 
     assert sizes("tta_bucket") == {"under 1 h": 1, "1 to 4 h": 1, "4 to 24 h": 1, "no reply": 1}
-    assert sizes("one_touch") == {"one touch": 1, "not one touch": 3}  # 1; 0, 2 and 3
-    old = compute_survival(engine, MetricParams(as_of=AS_OF, definitions="2026-11"), "one_touch")
-    assert {g["group"]: g["customers"] for g in old["groups"]} == {
-        "one touch": 2,  # 1 and 0 under the 2026-11 definitions
-        "not one touch": 2,
-    }
+    assert sizes("one_touch") == {"one touch": 2, "not one touch": 2}  # 1 and 0; 2 and 3
     dbt = compute_survival(engine, MetricParams(as_of=AS_OF, one_touch="dbt_zendesk"), "one_touch")
     assert {g["group"]: g["customers"] for g in dbt["groups"]} == {
         "one touch": 1,  # exactly one reply

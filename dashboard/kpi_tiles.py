@@ -1,5 +1,5 @@
-"""What each KPI tile shows: the value, its change against the previous period, how it
-stands against its target, and the n behind it."""
+"""What each KPI tile shows: the value, its change against the previous period (between
+complete periods only), how it stands against its target, and the n behind it."""
 
 from __future__ import annotations
 
@@ -48,6 +48,17 @@ class Tile:
     delta_description: str | None
     help: str
     status: str  # markdown: target badge, n, small-group mark
+
+
+def last_complete(rows: list[dict]) -> tuple[dict | None, dict | None]:
+    """The row of the last complete period of a per-period slice without dimensions
+    (``compute_slice`` rows, oldest first) and the row of the period before it: the two a
+    tile's change compares. None where there is no such period."""
+    done = [i for i, row in enumerate(rows) if row.get("complete")]
+    if not done:
+        return None, None
+    last = done[-1]
+    return rows[last], rows[last - 1] if last > 0 else None
 
 
 def target_text(name: str, target: float) -> str:
@@ -102,14 +113,18 @@ def kpi_tile(
     target: float | None = None,
     n: int | None = None,
     min_size: int = 30,
+    compared: tuple[float | None, float | None] | None = None,
 ) -> Tile:
-    """The tile of KPI ``name``: its value, the change since ``previous`` (the page says
-    which period that is) coloured and worded better or worse, and its target and n."""
+    """The tile of KPI ``name``: its value, a change coloured and worded better or worse,
+    and its target and n. The change is from ``previous`` to ``value``, or, given
+    ``compared`` (now, before), between those two (the last complete period and the one
+    before it: the page says which)."""
     kpi = KPI_CATALOG[name]
-    change = change_text(name, value, previous)
+    now, before = compared if compared is not None else (value, previous)
+    change = change_text(name, now, before)
     color, verdict = NO_VERDICT_COLOR, None
-    if change is not None and value != previous:
-        better = (value > previous) == kpi.higher_is_better
+    if change is not None and now != before:
+        better = (now > before) == kpi.higher_is_better
         color = GOOD_COLOR if better else BAD_COLOR
         verdict = "better" if better else "worse"
     elif change is not None:

@@ -172,3 +172,16 @@ def compensation_effect_text(effect: Mapping[str, Any], horizon_days: int) -> st
         f"{effect['difference'] * 100:+.1f} percentage points (95% CI {low:.1f} to {high:.1f}; "
         f"{shown}, a crude comparison)."
     )
+
+
+def change_text(period_start: str, grain: str) -> str:
+    """``"changes: the week of 05 Oct 2026, the last complete, against the week before"``."""
+    day = dt.date.fromisoformat(period_start)
+    return f"changes: the {grain} of {day:%d %b %Y}, the last complete, against the {grain} before"
+
+
+def provisional_text(maturity_days: float) -> str:
+    """Why the latest periods are marked: ``"a period is complete 3 days after its end;
+    values of later ones are provisional"``."""
+    days = f"{maturity_days:g} day" + ("" if maturity_days == 1 else "s")
+    return f"a period is complete {days} after its end; values of later ones are provisional"

@@ -387,15 +387,28 @@ _ANALYST_KPIS = [
     ),
     Kpi(
         name="monthly_attrition_rate",
-        label="Attrition, this month",
+        label="Attrition, last full month",
         description=(
-            "Customers active at the start of as_of's calendar month (reporting time zone) "
-            "who churned since, over those active then."
+            "Customers active at the start of the last calendar month over by as_of (reporting "
+            "time zone) who churned in it, over those active then (definitions 2026-11: "
+            "as_of's month to date)."
         ),
         unit="ratio",
         higher_is_better=False,
         default_target=None,
         measure=Measure("attrition", "share", "is_churned_month"),
+    ),
+    Kpi(
+        name="attrition_month_to_date",
+        label="Attrition, month to date",
+        description=(
+            "Customers active at the start of as_of's calendar month (reporting time zone) "
+            "who churned since, over those active then: a month not yet over."
+        ),
+        unit="ratio",
+        higher_is_better=False,
+        default_target=None,
+        measure=Measure("attrition", "share", "is_churned_mtd"),
     ),
 ]
 

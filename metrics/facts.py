@@ -222,7 +222,9 @@ class Window:
     end: dt.datetime  # the period's end (capped at as_of), or as_of
     t0: dt.datetime  # end - H: retention's starting point
     year_start: dt.datetime  # end - 365 days: attrition and failure rate look since then
-    month_start: dt.datetime  # the start of end's calendar month: monthly attrition
+    month_start: dt.datetime  # monthly attrition counts churn in (month_start, month_end]
+    month_end: dt.datetime
+    mtd_start: dt.datetime  # the start of end's calendar month: attrition month to date
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,13 @@ NO_SCOPE = Scope()
 def default_window(points: TimePoints) -> Window:
     """The one measuring point without a grain: as_of."""
     return Window(
-        None, points.as_of, points.retention_start, points.attrition_start, points.month_start
+        None,
+        points.as_of,
+        points.retention_start,
+        points.attrition_start,
+        points.attrition_month_start,
+        points.attrition_month_end,
+        points.month_start,
     )
 
 
@@ -271,9 +279,12 @@ def _windows(scope: Scope, points: TimePoints) -> sa.Values:
         sa.column("w_t0", sa.DateTime()),
         sa.column("w_year_start", sa.DateTime()),
         sa.column("w_month_start", sa.DateTime()),
+        sa.column("w_month_end", sa.DateTime()),
+        sa.column("w_mtd_start", sa.DateTime()),
     ]
     data = [
-        (i, w.period_start, w.end, w.t0, w.year_start, w.month_start) for i, w in enumerate(rows)
+        (i, w.period_start, w.end, w.t0, w.year_start, w.month_start, w.month_end, w.mtd_start)
+        for i, w in enumerate(rows)
     ]
     return sa.values(*columns, name="w").data(data)
 
@@ -704,18 +715,22 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
 
 
 def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE) -> Subquery:
-    """One row per customer active at a window's year start or month start: is_churned and
-    has_failure since the year start, is_churned_month since the month start (each NULL
-    for a customer not active at its start)."""
+    """One row per customer active at a window's year start, measured month's start or
+    current month's start: is_churned and has_failure since the year start, is_churned_month
+    in the measured month (metrics.params.attrition_month), is_churned_mtd since the start
+    of the window end's month (each NULL for a customer not active at its start)."""
     c, t = customers.c, tickets.c
     w = _windows(scope, points)
     active_year, active_month = _is_active_at(w.c.w_year_start), _is_active_at(w.c.w_month_start)
+    active_mtd = _is_active_at(w.c.w_mtd_start)
     churned_by_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_end)
+    churned_by_month_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_month_end)
     recovery = None
-    # Active at the year's start or at the month's (which comes later): signed up by the
-    # month's start and not churned by the year's; the WHERE drops those active at neither.
+    # Active at the year's start or at a month's (which come later, the current month's
+    # last): signed up by the current month's start and not churned by the year's; the
+    # WHERE drops those active at none of them.
     from_clause = customers.join(
-        w, sa.and_(c.signup_at <= w.c.w_month_start, _churn_time() > w.c.w_year_start)
+        w, sa.and_(c.signup_at <= w.c.w_mtd_start, _churn_time() > w.c.w_year_start)
     )
     has_failure = sa.null()
     if scope.wants("has_failure"):  # costly per window: only when a KPI asks for it
@@ -743,8 +758,11 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
                 "is_churned"
             ),
             has_failure.label("has_failure"),
-            _flag((sa.and_(active_month, churned_by_end), 1.0), (active_month, 0.0)).label(
+            _flag((sa.and_(active_month, churned_by_month_end), 1.0), (active_month, 0.0)).label(
                 "is_churned_month"
+            ),
+            _flag((sa.and_(active_mtd, churned_by_end), 1.0), (active_mtd, 0.0)).label(
+                "is_churned_mtd"
             ),
         ],
         scope,
@@ -756,7 +774,7 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     return (
         sa.select(*columns)
         .select_from(from_clause)
-        .where(sa.or_(active_year, active_month), *conditions)
+        .where(sa.or_(active_year, active_month, active_mtd), *conditions)
         .subquery("attrition_facts")
     )
 

@@ -17,7 +17,7 @@ from data_contracts.options import (
 from data_contracts.recovery_rules import LOOKBACK_DAYS
 from data_contracts.times import to_naive_utc
 from metrics.business_hours import Schedule
-from metrics.periods import local_date, local_midnight
+from metrics.periods import MICROSECOND, local_date, local_midnight, shift
 
 DEFAULT_FAILURE_TAGS: tuple[str, ...] = (
     "complaint",
@@ -85,12 +85,16 @@ class TimePoints:
     nps_start: dt.datetime  # NPS counts responses in (nps_start, as_of]
     attrition_start: dt.datetime  # attrition counts churn in (attrition_start, as_of]
     month_start: dt.datetime  # start of as_of's calendar month (reporting time zone)
+    # monthly_attrition_rate counts churn in (attrition_month_start, attrition_month_end]
+    attrition_month_start: dt.datetime
+    attrition_month_end: dt.datetime
 
     @classmethod
     def at(cls, as_of: dt.datetime, params: MetricParams) -> TimePoints:
         as_of = to_naive_utc(as_of)
         horizon = dt.timedelta(days=params.horizon_days)
         retention_start = as_of - horizon
+        measured = attrition_month(as_of, as_of, params)
         return cls(
             as_of=as_of,
             retention_start=retention_start,
@@ -98,9 +102,34 @@ class TimePoints:
             nps_start=as_of - dt.timedelta(days=NPS_WINDOW_DAYS),
             attrition_start=as_of - dt.timedelta(days=ATTRITION_WINDOW_DAYS),
             month_start=month_start(as_of, params.reporting_timezone),
+            attrition_month_start=measured[0],
+            attrition_month_end=measured[1],
         )
 
 
 def month_start(ts: dt.datetime, tz: str) -> dt.datetime:
     """The start of naive UTC ``ts``'s calendar month in ``tz``, as naive UTC."""
     return local_midnight(local_date(ts, tz).replace(day=1), tz)
+
+
+def attrition_month(
+    last: dt.datetime, end: dt.datetime, params: MetricParams
+) -> tuple[dt.datetime, dt.datetime]:
+    """The instants (start, end] in which ``monthly_attrition_rate`` counts churn, at a
+    measuring point ``end`` whose last moment is ``last`` (``end`` itself, or a period's end
+    less a microsecond), all naive UTC.
+
+    Under the 2026-11 definitions: ``last``'s calendar month up to ``end`` (month to date).
+    Otherwise the last full calendar month by ``last``: ``last``'s own month when ``last`` is
+    its final microsecond (the end of a month, or ``--to`` its last day), else the month
+    before; its end capped at ``end`` (a churn after the measuring point is not yet known).
+    """
+    tz = params.reporting_timezone
+    first_day = local_date(last, tz).replace(day=1)
+    start = local_midnight(first_day, tz)
+    if params.definitions == "2026-11":
+        return start, end
+    following = local_midnight(shift(first_day, "month"), tz)
+    if last >= following - MICROSECOND:
+        return start, min(following, end)
+    return local_midnight(shift(first_day, "month", -1), tz), start

@@ -15,6 +15,7 @@ from data_contracts.options import GRAINS
 from data_contracts.times import to_naive_utc
 from metrics.business_hours import zone
 
+MICROSECOND = dt.timedelta(microseconds=1)
 # Periods shown when no --from is given: the last 30 days, 26 weeks, 12 months, 8 quarters.
 DEFAULT_PERIODS: dict[str, int] = {"day": 30, "week": 26, "month": 12, "quarter": 8}
 

@@ -28,8 +28,17 @@ from metrics.catalog import KPI_CATALOG
 from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
 from metrics.live import tickets
-from metrics.params import MetricParams, TimePoints, month_start
-from metrics.periods import DEFAULT_PERIODS, Period, floor, local_date, local_midnight, periods
+from metrics.maturity import is_complete, maturity_days
+from metrics.params import MetricParams, TimePoints, attrition_month, month_start
+from metrics.periods import (
+    DEFAULT_PERIODS,
+    MICROSECOND,
+    Period,
+    floor,
+    local_date,
+    local_midnight,
+    periods,
+)
 from metrics.periods import shift as shift_period
 from metrics.queries import (
     CUSTOMER_FACT_SETS,
@@ -42,7 +51,6 @@ from metrics.queries import (
 MAX_DIMENSIONS = 2
 MAX_PERIODS = 1500  # about four years of days: a wider range wants a coarser grain
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
-MICROSECOND = dt.timedelta(microseconds=1)
 BUSINESS_KPIS = (
     "business_tta_median_minutes",
     "business_tta_p90_minutes",
@@ -162,14 +170,18 @@ def _windows(spans: list[Period], as_of: dt.datetime, params: MetricParams):
     windows = []
     for period in spans:
         end = min(period.end, as_of)
+        # The period's last moment (end itself may be the next month's first).
+        last = min(period.end - MICROSECOND, as_of)
+        measured_start, measured_end = attrition_month(last, end, params)
         windows.append(
             Window(
                 period.first_day,
                 end,
                 end - dt.timedelta(days=params.horizon_days),
                 end - dt.timedelta(days=365),
-                # The month the period's last moment falls in (end itself may be the next's).
-                month_start(min(period.end - MICROSECOND, as_of), params.reporting_timezone),
+                measured_start,
+                measured_end,
+                month_start(last, params.reporting_timezone),
             )
         )
     return tuple(windows)
@@ -195,11 +207,14 @@ def date_range(
 
 @dataclass
 class SlicedRow:
-    """One group of a slice: its dimension values, its period and every KPI's estimate."""
+    """One group of a slice: its dimension values, its period and every KPI's estimate.
+    ``period_end`` is the period's end (the next period's first instant, naive UTC), or the
+    measuring instant as_of for a row without a grain."""
 
     values: tuple
     period_start: dt.date | None
     estimates: dict[str, Estimate]
+    period_end: dt.datetime | None = None
 
 
 def slice_estimates(
@@ -262,7 +277,9 @@ def slice_estimates(
                 period = _day(mapping["period_start"]) if request.grain else None
                 row = rows.setdefault((values, period), SlicedRow(values, period, {}))
                 row.estimates |= read_estimates(mapping, measured)
+    ends = {period.first_day: period.end for period in spans}
     for row in rows.values():  # a group no fact of a set falls in: counts 0, values None
+        row.period_end = ends.get(row.period_start) if request.grain else as_of
         for name in names:
             if name in notes:
                 empty = Estimate(None, None)
@@ -304,14 +321,30 @@ def _business_intervals(
 
 
 def row_json(
-    row: SlicedRow, dims: tuple[str, ...], grain: str | None, names: list[str], min_size: int
+    row: SlicedRow,
+    dims: tuple[str, ...],
+    grain: str | None,
+    names: list[str],
+    min_size: int,
+    as_of: dt.datetime | None = None,
+    maturity: float = 0,
 ) -> dict:
-    """One row of the sliced JSON: dimension values, period_start, kpis, n and small."""
+    """One row of the sliced JSON: dimension values, period_start, period_end, complete,
+    kpis, n and small. ``complete`` (metrics.maturity): the period ended ``maturity`` days
+    or more before ``as_of``; a row without a grain covers the range up to as_of, so it is
+    never complete."""
     counts = {name: row.estimates[name].count for name in names}
     size = max((n for n in counts.values() if n is not None), default=0)
     result: dict = dict(zip(dims, row.values, strict=True))
     if grain:
         result["period_start"] = row.period_start.isoformat()
+    result["period_end"] = isoformat_utc(row.period_end)
+    result["complete"] = bool(
+        grain
+        and as_of is not None
+        and row.period_end is not None
+        and is_complete(row.period_end, as_of, maturity)
+    )
     result["kpis"] = {name: row.estimates[name].value for name in names}
     result["n"] = counts
     result["small"] = size < min_size
@@ -325,9 +358,11 @@ def compute_slice(
 ) -> dict:
     """The ``turnaround metrics --by/--grain --json`` object (docs/contract.md, JSON output).
 
-    ``{"as_of", "by", "grain", "filters", "min_group_size", "rows": [{<dim>: value, ...,
-    "period_start", "kpis", "n", "small"}], "notes": {kpi: why it is null}}``. A row is
-    ``small`` when the largest n behind its KPIs is below ``params.min_group_size``.
+    ``{"as_of", "by", "grain", "filters", "min_group_size", "maturity_days", "rows":
+    [{<dim>: value, ..., "period_start", "period_end", "complete", "kpis", "n", "small"}],
+    "notes": {kpi: why it is null}}``. A row is ``small`` when the largest n behind its KPIs
+    is below ``params.min_group_size``; ``complete`` when its period ended at least
+    ``maturity_days`` before as_of (metrics.maturity).
     """
     names, _, _ = validate(request)
     result = {
@@ -336,6 +371,7 @@ def compute_slice(
         "grain": request.grain,
         "filters": request.filters(),
         "min_group_size": params.min_group_size,
+        "maturity_days": None,
         "rows": [],
         "notes": {},
     }
@@ -344,9 +380,12 @@ def compute_slice(
         if as_of is None:
             return result
         as_of, rows, notes = slice_estimates(conn, as_of, params, request)
+        maturity = maturity_days(conn, as_of, params)
     result["as_of"] = isoformat_utc(as_of)
+    result["maturity_days"] = maturity
     result["rows"] = [
-        row_json(row, request.by, request.grain, names, params.min_group_size) for row in rows
+        row_json(row, request.by, request.grain, names, params.min_group_size, as_of, maturity)
+        for row in rows
     ]
     result["notes"] = notes
     return result

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from metrics.as_of import resolve_as_of
 from metrics.facts import Scope, has_history
+from metrics.maturity import is_complete, maturity_days
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import TREND_MEASURES, read_estimates, weekly_trends_query
 
@@ -18,6 +19,7 @@ TRENDS_SCHEMA = {
     "tta_median_minutes": pl.Float64(),
     "tta_p90_minutes": pl.Float64(),
     "one_touch_rate": pl.Float64(),
+    "complete": pl.Boolean(),
 }
 
 
@@ -36,7 +38,9 @@ def weekly_trends(
 
     Grain: tickets created in the week (up to as_of), measured at as_of: TTA of those
     acknowledged by as_of, one-touch rate of those solved by as_of. A week without tickets
-    has tickets_created 0 and None values; an empty warehouse gives no rows.
+    has tickets_created 0 and None values; an empty warehouse gives no rows. ``complete``:
+    the week ended at least the maturity (metrics.maturity) before as_of; a change between
+    weeks is read between complete weeks only.
     """
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
@@ -55,6 +59,17 @@ def weekly_trends(
             found[week] = {"tickets_created": row.tickets_created} | {
                 name: estimate.value for name, estimate in estimates.items()
             }
+        days = maturity_days(conn, as_of, params)
     empty = {"tickets_created": 0} | dict.fromkeys(TREND_MEASURES)
-    rows = [{"week_start": week} | found.get(week, empty) for week in starts]
+    rows = [
+        {"week_start": week}
+        | found.get(week, empty)
+        | {"complete": is_complete(_week_end(week), as_of, days)}
+        for week in starts
+    ]
     return pl.DataFrame(rows, schema=TRENDS_SCHEMA)
+
+
+def _week_end(week: dt.date) -> dt.datetime:
+    """The first instant after the ISO week starting ``week`` (UTC, as the weeks here)."""
+    return dt.datetime.combine(week + dt.timedelta(weeks=1), dt.time())

@@ -40,6 +40,7 @@ result = ctx.fetch_or_explain(
 if kpi in result["notes"]:
     st.info(f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}: {result['notes'][kpi]}.")
 rows = result["rows"]
+result_maturity = result.get("maturity_days") or 0
 
 
 def _drill_cell() -> None:
@@ -68,6 +69,7 @@ table = pl.DataFrame(
             KPI_CATALOG[kpi].label: format_value(kpi, r["kpis"][kpi]),
             "n": r["n"][kpi],
             "Small group": "small" if r["small"] else "",
+            "Period": "complete" if r["complete"] else "provisional",
         }
         for r in rows
     ],
@@ -77,6 +79,7 @@ table = pl.DataFrame(
         KPI_CATALOG[kpi].label: pl.String,
         "n": pl.Int64,
         "Small group": pl.String,
+        "Period": pl.String,
     },
 )
 
@@ -102,6 +105,7 @@ ui.csv_button(
                 kpi: r["kpis"][kpi],
                 "n": r["n"][kpi],
                 "small": r["small"],
+                "complete": r["complete"],
             }
             for r in rows
         ]
@@ -109,7 +113,11 @@ ui.csv_button(
     f"{kpi}_by_{dim}_{sel.grain}",
     "slice_csv",
 )
-st.caption(f"Small: fewer than {params.min_group_size} behind the value (`min_group_size`).")
+st.caption(
+    f"Small: fewer than {params.min_group_size} behind the value (`min_group_size`). "
+    f"Provisional: a {sel.grain} ended less than {result_maturity:g} days before the data's "
+    "as-of, its tickets may not yet be answered or solved (dashed on the chart)."
+)
 
 st.header("Retention triangle")
 by = st.radio(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import charts, filters, ui, wording
-from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile
+from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile, last_complete
 from metrics import KPI_CATALOG, compute_kpis, compute_slice
 
 # Trend charts: (KPIs drawn together, the KPI whose target is the rule line, title).
@@ -17,17 +17,32 @@ TRENDS = (
 ctx = ui.context()
 sel, params, targets = ctx.selection, ctx.setup.params, ctx.setup.targets
 
-st.title("Service recovery: overview")
-st.caption(
-    wording.as_of_text(ctx.as_of)
-    + " · "
-    + wording.range_text(sel)
-    + f" · changes against the {sel.days} days before"
-)
+TILE_KPIS = tuple(name for names in KPI_GROUPS.values() for name in names)
+TREND_KPIS = tuple(n for names, _, _ in TRENDS for n in names)
 
+st.title("Service recovery: overview")
 current = ctx.fetch(compute_kpis, params, sel.request())
-earlier = sel.previous()
-previous = ctx.fetch(compute_kpis, params, earlier.request()) if earlier else {"kpis": {}}
+# Every KPI per period, measured at the range's end: the trends draw it, and the tiles' changes
+# compare its last complete period with the one before (never an immature one).
+trend = ctx.fetch(
+    compute_slice, params, sel.trend_request(tuple(dict.fromkeys(TREND_KPIS + TILE_KPIS)))
+)
+if params.definitions == "2026-11":  # then: the range against the range just before it
+    changes = f"changes against the {sel.days} days before"
+    earlier = sel.previous()
+    previous = ctx.fetch(compute_kpis, params, earlier.request()) if earlier else {"kpis": {}}
+    now = current
+else:
+    last, before = last_complete(trend["rows"])
+    if before is None:
+        changes = f"no change shown: fewer than two complete {sel.grain}s"
+        now, previous = {"kpis": {}}, {"kpis": {}}
+    else:
+        changes = wording.change_text(last["period_start"], sel.grain)
+        now, previous = last, before
+    if trend["maturity_days"] is not None and not all(r["complete"] for r in trend["rows"]):
+        changes += " · " + wording.provisional_text(trend["maturity_days"])
+st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel) + " · " + changes)
 
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
@@ -35,7 +50,7 @@ for group_name, kpi_names in KPI_GROUPS.items():
         tile = kpi_tile(
             name,
             current["kpis"].get(name),
-            previous=previous["kpis"].get(name),
+            compared=(now["kpis"].get(name), previous["kpis"].get(name)),
             target=targets.get(name),
             n=current["n"].get(name),
             min_size=params.min_group_size,
@@ -55,11 +70,9 @@ for group_name, kpi_names in KPI_GROUPS.items():
 
 st.header("Trends")
 st.caption(
-    f"Per {sel.grain}, with the filters above; a dashed line is the target. Click a point "
-    "to see its tickets."
-)
-trend = ctx.fetch(
-    compute_slice, params, sel.trend_request(tuple(n for names, _, _ in TRENDS for n in names))
+    f"Per {sel.grain}, with the filters above; a dashed rule is the target. A dashed line and a "
+    f"hollow point: a {sel.grain} not yet complete, {charts.INCOMPLETE_HELP.split(': ', 1)[1]}. "
+    "Click a point to see its tickets."
 )
 
 

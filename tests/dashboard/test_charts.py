@@ -6,7 +6,10 @@ import polars as pl
 import pytest
 
 from dashboard.charts import (
+    COMPLETE,
     GROUP_COLORS,
+    INCOMPLETE,
+    INCOMPLETE_DASH,
     PALETTE,
     PICK,
     by_dimension_chart,
@@ -18,8 +21,14 @@ from dashboard.charts import (
 )
 
 
-def _row(period: str, **kpis) -> dict:
-    return {"period_start": period, "kpis": kpis, "n": dict.fromkeys(kpis, 40), "small": False}
+def _row(period: str, complete: bool = True, **kpis) -> dict:
+    return {
+        "period_start": period,
+        "complete": complete,
+        "kpis": kpis,
+        "n": dict.fromkeys(kpis, 40),
+        "small": False,
+    }
 
 
 @pytest.fixture
@@ -29,6 +38,17 @@ def weeks() -> list[dict]:
         _row("2026-09-07", tta_median_minutes=30.0, tta_p90_minutes=400.0, one_touch_rate=0.6),
         _row("2026-09-14", tta_median_minutes=25.0, tta_p90_minutes=200.0, one_touch_rate=0.7),
         _row("2026-09-21", tta_median_minutes=None, tta_p90_minutes=None, one_touch_rate=None),
+    ]
+
+
+@pytest.fixture
+def maturing() -> list[dict]:
+    """Four weeks; the last two are not yet complete (the as_of week's p90 looks best)."""
+    return [
+        _row("2026-09-07", tta_p90_minutes=2760.0),
+        _row("2026-09-14", tta_p90_minutes=2700.0),
+        _row("2026-09-21", False, tta_p90_minutes=1900.0),
+        _row("2026-09-28", False, tta_p90_minutes=1200.0),
     ]
 
 
@@ -67,7 +87,7 @@ def _rows_of(spec: dict, size: int) -> list[dict]:
 
 def test_tta_trend_runs_to_hours_with_the_target_as_a_rule(weeks):
     spec = trend_chart(weeks, ["tta_median_minutes", "tta_p90_minutes"], "week", 60).to_dict()
-    lines, rule = spec["layer"]
+    lines, _, _, rule = spec["layer"]  # solid and dashed lines, points, the target
     assert lines["encoding"]["y"]["title"] == "Time to acknowledge (hours)"  # 400 min: hours
     assert lines["encoding"]["x"]["title"] == "Week starting"
     assert lines["encoding"]["x"]["sort"] == {"field": "period_start", "op": "min"}
@@ -81,7 +101,7 @@ def test_tta_trend_runs_to_hours_with_the_target_as_a_rule(weeks):
 def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
     spec = trend_chart(weeks[1:], ["tta_median_minutes"], "week").to_dict()
     assert spec["layer"][0]["encoding"]["y"]["title"] == "Time to acknowledge, median (minutes)"
-    assert len(spec["layer"]) == 1  # no target, no rule
+    assert len(spec["layer"]) == 3  # lines and points; no target, no rule
     rate = trend_chart(weeks, ["one_touch_rate"], "month", 0.5).to_dict()["layer"][0]
     assert rate["encoding"]["y"]["axis"]["format"] == "%"
     assert rate["encoding"]["y"]["title"] == "One-touch resolution (%)"
@@ -101,7 +121,7 @@ def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
         ("chat", 0.5, ""),
         ("(none)", 0.25, "small group"),
     ]
-    lines, points = spec["layer"]
+    lines, points, _ = spec["layer"]
     assert lines["encoding"]["color"]["scale"]["range"] == list(PALETTE)
     hollow = points["encoding"]["fill"]
     assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": "white"}
@@ -184,3 +204,56 @@ def test_periods_over_more_than_a_year_carry_the_year():
     rows = [_row("2025-12-29", one_touch_rate=0.5), _row("2026-12-28", one_touch_rate=0.6)]
     spec = trend_chart(rows, ["one_touch_rate"], "week").to_dict()
     assert [r["period"] for r in _rows_of(spec, 2)] == ["29 Dec 2025", "28 Dec 2026"]
+
+
+def _layers(spec: dict) -> tuple[dict, dict, dict]:
+    """The trend's solid line, dashed line and points layers."""
+    solid, dashed, points = spec["layer"][:3]
+    return solid, dashed, points
+
+
+def test_an_incomplete_period_is_dashed_hollow_and_says_so(maturing):
+    spec = trend_chart(maturing, ["tta_p90_minutes"], "week", 60).to_dict()
+    solid, dashed, points = _layers(spec)
+    rows = _rows_of(spec, 4)
+    assert [(r["period"], r["status"]) for r in rows] == [
+        ("07 Sep", COMPLETE),
+        ("14 Sep", COMPLETE),
+        ("21 Sep", INCOMPLETE),
+        ("28 Sep", INCOMPLETE),
+    ]
+    # The solid line runs over complete weeks; the dashed one from the last complete week on.
+    assert [r["period"] for r in rows if r["solid"]] == ["07 Sep", "14 Sep"]
+    assert [r["period"] for r in rows if r["dashed"]] == ["14 Sep", "21 Sep", "28 Sep"]
+    assert {"filter": "datum.solid"} in solid["transform"]
+    assert {"filter": "datum.dashed"} in dashed["transform"]
+    dash = dashed["encoding"]["strokeDash"]
+    assert dash["scale"] == {"domain": [COMPLETE, INCOMPLETE], "range": [[1, 0], INCOMPLETE_DASH]}
+    assert dash["legend"] is not None  # the legend names the dashed segment
+    # An incomplete week's point is hollow, and its tooltip says why.
+    hollow = points["encoding"]["fill"]["condition"]
+    assert hollow == {"test": f"datum.status == '{INCOMPLETE}'", "value": "white"}
+    tooltip = {t["field"]: t["title"] for t in points["encoding"]["tooltip"]}
+    assert tooltip["status"] == "Period" and INCOMPLETE.startswith("incomplete")
+
+
+def test_complete_periods_have_no_dashed_segment(weeks):
+    spec = trend_chart(weeks, ["one_touch_rate"], "week").to_dict()
+    rows = _rows_of(spec, 3)
+    assert all(r["solid"] and not r["dashed"] for r in rows)
+
+
+def test_by_dimension_chart_dashes_incomplete_periods():
+    rows = [
+        {"channel": "chat", **_row("2026-09-07", one_touch_rate=0.5)},
+        {"channel": "chat", **_row("2026-09-14", False, one_touch_rate=0.9)},
+    ]
+    spec = by_dimension_chart(rows, "one_touch_rate", "channel", "Channel", "week").to_dict()
+    data = _rows_of(spec, 2)
+    assert [(r["status"], r["solid"], r["dashed"]) for r in data] == [
+        (COMPLETE, True, True),
+        (INCOMPLETE, False, True),
+    ]
+    _, points, dashed = spec["layer"]
+    assert dashed["encoding"]["strokeDash"]["scale"]["range"][1] == INCOMPLETE_DASH
+    assert "status" in [t["field"] for t in points["encoding"]["tooltip"]]

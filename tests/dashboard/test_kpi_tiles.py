@@ -8,6 +8,7 @@ from dashboard.kpi_tiles import (
     KPI_GROUPS,
     change_text,
     kpi_tile,
+    last_complete,
     status_text,
     target_text,
 )
@@ -71,3 +72,28 @@ def test_status_shows_the_target_on_or_off_and_n_with_small_groups_marked():
     assert status_text("nps", 5.0, None, 40, 30) == "n = 40"
     at_target = kpi_tile("tta_p90_minutes", 60.0, target=60.0, n=50)
     assert "on target" in at_target.status
+
+
+def _week(start: str, complete: bool, p90: float) -> dict:
+    return {"period_start": start, "complete": complete, "kpis": {"tta_p90_minutes": p90}}
+
+
+def test_a_change_is_between_the_last_complete_period_and_the_one_before():
+    # TTA p90 46 h, 45 h in complete weeks; the immature as_of week shows 20 h.
+    rows = [
+        _week("2026-10-05", True, 46 * 60),
+        _week("2026-10-12", True, 45 * 60),
+        _week("2026-10-19", False, 20 * 60),
+    ]
+    last, before = last_complete(rows)
+    assert (last["period_start"], before["period_start"]) == ("2026-10-12", "2026-10-05")
+    tile = kpi_tile(
+        "tta_p90_minutes",
+        20 * 60,
+        compared=(last["kpis"]["tta_p90_minutes"], before["kpis"]["tta_p90_minutes"]),
+    )
+    # -1 h (46 h to 45 h), better; not the -26 h an immature week would show.
+    assert tile.value == format_value("tta_p90_minutes", 20 * 60)
+    assert (tile.delta, tile.delta_description) == ("-1 h 00 m", "better")
+    assert last_complete(rows[2:]) == (None, None)  # no complete period: no change
+    assert last_complete(rows[1:]) == (rows[1], None)  # none before the last complete one

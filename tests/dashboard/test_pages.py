@@ -9,10 +9,12 @@ import datetime as dt
 import json
 
 import duckdb
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from dashboard.charts import COMPLETE, INCOMPLETE
 from dashboard.kpi_tiles import KPI_GROUPS, change_text, status_text
 from dashboard.wording import (
     LOAD_COMMANDS,
@@ -21,7 +23,14 @@ from dashboard.wording import (
     paradox_sentence,
     return_text,
 )
-from metrics import KPI_CATALOG, MetricParams, SliceRequest, compute_kpis, format_value
+from metrics import (
+    KPI_CATALOG,
+    MetricParams,
+    SliceRequest,
+    compute_kpis,
+    compute_slice,
+    format_value,
+)
 from metrics.recovery import compute_recovery
 from metrics.tickets import ticket_page
 from tests.conftest import insert_rows
@@ -89,15 +98,57 @@ def test_overview_tiles_show_the_kpis_their_change_target_and_n(run_app, loaded_
     assert any(f"{verdict} target ≤ 1 h 00 m" in text for text in texts)
 
 
-def test_overview_tiles_change_against_the_period_before(run_app, loaded_warehouse):
+def test_overview_tiles_change_against_the_last_complete_week(run_app, loaded_warehouse):
+    """The failures took a day to solve, so a week is complete a day after its end: as_of
+    Sat 31 Oct 23:59:59 leaves the week of 26 Oct immature, and each tile's change is the
+    week of 19 Oct against the week of 12 Oct, measured at as_of (never the as_of week)."""
+    at = run_app(loaded_warehouse)
+    assert not at.exception
+    weeks = compute_slice(
+        get_engine(loaded_warehouse, read_only=True),
+        DEFAULTS,
+        SliceRequest(grain="week", start=dt.date(2026, 10, 12), end=dt.date(2026, 10, 31)),
+    )
+    assert weeks["maturity_days"] == 1  # the p90 of the failures' one-day resolutions
+    rows = {row["period_start"]: row for row in weeks["rows"]}
+    assert [row["complete"] for row in rows.values()] == [True, True, False]
+    last, before = rows["2026-10-19"]["kpis"], rows["2026-10-12"]["kpis"]
+    compared = 0
+    for names in KPI_GROUPS.values():
+        for name in names:
+            change = change_text(name, last[name], before[name])
+            assert (_tile(at, name).proto.delta or None) == change, name
+            compared += change is not None
+    assert compared >= 3  # TTA median, p90, within target at least
+    caption = at.caption[0].value
+    assert "changes: the week of 19 Oct 2026, the last complete, against the week before" in (
+        caption
+    )
+    assert "a period is complete 1 day after its end" in caption
+    # The trend draws the as_of week as incomplete: dashed, hollow, "incomplete" in its tooltip.
+    chart = at.get("vega_lite_chart")[0]
+    tables = [pa.ipc.open_stream(d.data.data).read_all() for d in chart.proto.datasets]
+    (data,) = [t.to_pylist() for t in tables if "status" in t.column_names]  # sent as Arrow
+    status = {r["period_start"]: r["status"] for r in data}
+    assert status["2026-10-26"] == INCOMPLETE and status["2026-10-19"] == COMPLETE
+
+
+def test_overview_tiles_under_the_2026_11_definitions_compare_ranges(
+    run_app, loaded_warehouse, tmp_path
+):
     """The default range (2 to 31 Oct) against the 30 days before (2 Sep to 1 Oct): the
     never-failed customers' questions of the last ten weeks fall in both."""
-    at = run_app(loaded_warehouse)
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\ndefinitions = "2026-11"\n')
+    at = run_app(loaded_warehouse, config=config)
+    earlier = MetricParams(definitions="2026-11")
     now = _report(
-        loaded_warehouse, SliceRequest(start=dt.date(2026, 10, 2), end=dt.date(2026, 10, 31))
+        loaded_warehouse,
+        SliceRequest(start=dt.date(2026, 10, 2), end=dt.date(2026, 10, 31)),
+        earlier,
     )
     before = _report(
-        loaded_warehouse, SliceRequest(start=dt.date(2026, 9, 2), end=dt.date(2026, 10, 1))
+        loaded_warehouse, SliceRequest(start=dt.date(2026, 9, 2), end=dt.date(2026, 10, 1)), earlier
     )
     compared = 0
     for names in KPI_GROUPS.values():
@@ -141,7 +192,7 @@ def test_overview_draws_four_trends_with_target_rules(run_app, loaded_warehouse)
     at = run_app(loaded_warehouse, dates=ALL_DATES)
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert len(charts) == 4
-    ruled = [c for c in charts if len(c.get("layer", [])) == 2]
+    ruled = [c for c in charts if len(c.get("layer", [])) == 4]  # lines, points, rule
     # Targets of the catalog: TTA p90 (an hour) and acknowledged within target (90%).
     assert len(ruled) == 2
     for title in ("Time to acknowledge", "One-touch resolution", "Recovery rate"):
@@ -309,6 +360,9 @@ def test_cohorts_page_table_is_the_slice(run_app, loaded_warehouse):
         )
         for r in result["rows"]
     ]
+    # October, as_of's month, is not complete: the table says its values are provisional.
+    periods = ["complete" if r["complete"] else "provisional" for r in result["rows"]]
+    assert list(table["Period"]) == periods and "provisional" in periods
     assert len(at.get("vega_lite_chart")) == 1  # the slice; every customer signed up in 2025,
     assert "No cohorts yet." in _texts(at)  # before the triangle's last twelve months
 

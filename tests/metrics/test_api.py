@@ -122,6 +122,7 @@ def test_weekly_trends_one_row_per_iso_week_up_to_as_of(engine):
         "tta_median_minutes",
         "tta_p90_minutes",
         "one_touch_rate",
+        "complete",
     ]
     assert frame["week_start"].to_list() == [
         dt.date(2024, 4, 29),

@@ -235,8 +235,10 @@ def test_every_analyst_kpi_on_hand_computed_rows(sample):
     assert kpis["one_touch_rate"] == pytest.approx(2 / 3)  # t1 (1 reply), t4 (0 replies)
     # Active a year before as_of: c1, c3, c4; c1 and c3 had failures since.
     assert kpis["customer_failure_rate"] == pytest.approx(2 / 3)
-    # Active on June 1: c1, c2, c3, c4; c2 churned on June 10.
-    assert kpis["monthly_attrition_rate"] == pytest.approx(1 / 4)
+    # The last full month, May: active on May 1 c1, c2, c3, c4; none churned in May.
+    assert kpis["monthly_attrition_rate"] == 0.0
+    # June to date: active on June 1 c1, c2, c3, c4; c2 churned on June 10.
+    assert kpis["attrition_month_to_date"] == pytest.approx(1 / 4)
     assert kpis["attrition_rate_12m"] == 0.0
     assert kpis["nps"] == pytest.approx(0.0)  # +100, -100, 0
 
@@ -302,8 +304,9 @@ def test_customer_dimensions_of_tickets(sample):
     plan = by(sample, by=("plan",))
     assert plan["pro"]["kpis"]["ticket_volume"] == 4
     assert plan["basic"]["kpis"]["ticket_volume"] == 1
-    assert plan["basic"]["kpis"]["monthly_attrition_rate"] == pytest.approx(1 / 2)  # c2 of c2, c4
-    assert plan["pro"]["kpis"]["monthly_attrition_rate"] == 0.0
+    assert plan["basic"]["kpis"]["attrition_month_to_date"] == pytest.approx(1 / 2)  # c2 of c2, c4
+    assert plan["pro"]["kpis"]["attrition_month_to_date"] == 0.0
+    assert plan["basic"]["kpis"]["monthly_attrition_rate"] == 0.0  # May: c2, c4 stayed
     assert plan["pro"]["kpis"]["nps"] == pytest.approx(50.0)  # r1 +100, r3 0
     assert plan["basic"]["kpis"]["nps"] == pytest.approx(-100.0)
     assert set(by(sample, by=("region",))) == {"emea", "amer"}
@@ -411,15 +414,17 @@ def test_filters_and_a_date_range(sample):
     assert narrowed["kpis"]["nps"] is None and "nps" in narrowed["notes"]
     basic = compute_kpis(sample, PARAMS, SliceRequest(where=parse_where(["plan=basic"])))
     assert basic["kpis"]["ticket_volume"] == 1
-    assert basic["kpis"]["monthly_attrition_rate"] == pytest.approx(1 / 2)
+    assert basic["kpis"]["attrition_month_to_date"] == pytest.approx(1 / 2)
     ranged = compute_kpis(
         sample, PARAMS, SliceRequest(start=dt.date(2024, 6, 4), end=dt.date(2024, 6, 10))
     )
     assert ranged["as_of"] == "2024-06-10T23:59:59.999999Z"  # measured as of the end of --to
     assert ranged["kpis"]["ticket_volume"] == 2  # t2 and t3
     assert ranged["kpis"]["resolution_median_minutes"] == pytest.approx(2880)  # t2
-    # Monthly attrition as of June 10: c2 churned that day.
-    assert ranged["kpis"]["monthly_attrition_rate"] == pytest.approx(1 / 4)
+    # Attrition month to date as of June 10: c2 churned that day; May, the last full month,
+    # lost none of c1, c2, c3, c4.
+    assert ranged["kpis"]["attrition_month_to_date"] == pytest.approx(1 / 4)
+    assert ranged["kpis"]["monthly_attrition_rate"] == 0.0
     signup = compute_kpis(sample, PARAMS, SliceRequest(where=parse_where(["signup_month=2024-04"])))
     assert signup["kpis"]["ticket_volume"] == 1
 

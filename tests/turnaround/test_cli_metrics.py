@@ -70,7 +70,16 @@ def test_sliced_json_has_the_documented_shape(warehouse):
     rows = {(r["channel"], r["period_start"]): r for r in result["rows"]}
     assert set(rows) == {("email", "2024-05-01"), ("chat", "2024-06-01")}
     email = rows[("email", "2024-05-01")]
-    assert set(email) == {"channel", "period_start", "kpis", "n", "small"}
+    assert set(email) == {
+        "channel",
+        "period_start",
+        "period_end",
+        "complete",
+        "kpis",
+        "n",
+        "small",
+    }
+    assert email["period_end"] == "2024-06-01T00:00:00Z"
     assert email["kpis"]["ticket_volume"] == 3
     assert email["kpis"]["tta_median_minutes"] == 30.0  # 30, 60, 10 minutes
     assert email["n"]["tta_median_minutes"] == 3

@@ -308,11 +308,13 @@ def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
         if target is not None:
             header += f"\n(target {format_value(name, target)})"
         table.add_column(header, justify="right")
-    any_small = False
+    any_small = any_incomplete = False
     for row in result["rows"]:
         cells = ["(none)" if row[dim] is None else str(row[dim]) for dim in result["by"]]
         if result["grain"]:
-            cells.append(row["period_start"])
+            incomplete = not row.get("complete", True)
+            any_incomplete = any_incomplete or incomplete
+            cells.append(row["period_start"] + (" †" if incomplete else ""))
         for name in names:
             value, n = row["kpis"][name], row["n"][name]
             if n is None:
@@ -330,6 +332,12 @@ def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
         out.print(
             f"* small group: fewer than {result['min_group_size']} tickets or customers behind "
             "every KPI of the row.",
+            highlight=False,
+        )
+    if any_incomplete:
+        out.print(
+            f"† incomplete: ended less than {result['maturity_days']:g} days before as_of, so "
+            "its tickets may not yet be answered or solved; its values are provisional.",
             highlight=False,
         )
     if result["notes"]:

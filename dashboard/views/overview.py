@@ -29,6 +29,11 @@ current = ctx.fetch(compute_kpis, params, sel.request())
 earlier = sel.previous()
 previous = ctx.fetch(compute_kpis, params, earlier.request()) if earlier else {"kpis": {}}
 
+# The recovery paradox: the primary verdict first, the other comparisons as secondary.
+lead, secondary = wording.paradox_lead(current["paradox"], int(params.horizon_days))
+st.markdown(f"**Recovery paradox.** {lead}")
+st.caption(" ".join(secondary))
+
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
     for column, name in zip(st.columns(len(kpi_names)), kpi_names, strict=True):

@@ -11,8 +11,14 @@ Methods (docs/metrics.md, "Recovery paradox" gives the formulas and references):
   of tenure band, segment and plan (strata weighted by their recovered customers), with
   adjusted proportions in each stratum (Agresti & Caffo 2000 for rates, Rocks 2016 for NPS).
 
-A comparison with a group below the minimum size (default 30) is ``not_enough_data`` (its
-values are still shown when there are any); a group without data gives null values.
+Definitions "2026-12" (the default) cluster by customer: the NPS delta, the CSAT delta and
+every matched comparison get a Wald interval on a cluster-robust (sandwich) variance, centred
+on the value (Cameron & Miller 2015); the retention delta keeps Newcombe's interval (one row
+per customer). "2026-11" keeps the intervals above for the NPS and retention deltas.
+
+A comparison with a group below the minimum size (default 30; customers under "2026-12") is
+``not_enough_data`` (its values are still shown when there are any); a group without data
+gives null values.
 """
 
 from __future__ import annotations

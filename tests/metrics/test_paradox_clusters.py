@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from metrics import MetricParams, compute_kpis
+from metrics import MetricParams, compute_kpis, recovery_groups
 from metrics.paradox import (
     Cell,
     clustered_matched,
@@ -279,6 +279,16 @@ def test_the_warehouse_clusters_nps_and_csat(any_engine):
         (value - Z * math.sqrt(variance), value + Z * math.sqrt(variance))
     )
     assert paradox["primary"] == "retention_delta"
+    # recovery_groups: each group's NPS on its clustered variance. Never failed: N1 (1, 0),
+    # N2 (2, -200): mean -200/3; residual sums 200/3 and -200/3, squares 2 * 40000/9, / 3^2,
+    # times G/(G-1) = 2: 160000/81.
+    groups = recovery_groups(any_engine, MetricParams(as_of=AS_OF)).rows(named=True)
+    never = next(row for row in groups if row["group"] == "never_failed")
+    margin = Z * math.sqrt(160_000 / 81)
+    assert never["nps"] == pytest.approx(-200 / 3)
+    assert (never["nps_ci_low"], never["nps_ci_high"]) == pytest.approx(
+        (max(-200 / 3 - margin, -100.0), -200 / 3 + margin)
+    )
     # The earlier definitions: Rocks's adjusted Wald interval, not centred on the value.
     earlier = compute_kpis(
         any_engine, MetricParams(as_of=AS_OF, min_group_size=1, definitions="2026-11")

@@ -18,7 +18,21 @@ _DELTA_WORDING: dict[str, dict[str, Any]] = {
         "scale": 100.0,
         "dimension": "retention",
     },
+    "csat_delta": {
+        "measure": "CSAT",
+        "unit": "percentage points",
+        "scale": 100.0,
+        "dimension": "satisfaction",
+        "subject": "CSAT after a recovered failure",
+        "object": "on ordinary tickets",
+        "groups": "recovered failures' and ordinary tickets' CSAT",
+    },
 }
+SUBJECT, OBJECT = "Recovered customers' {measure}", "never-failed customers'"
+GROUPS = "recovered and never-failed customers' {measure}"
+MULTIPLE_COMPARISONS = (
+    "Several comparisons are shown; one in twenty will look like an effect by chance."
+)
 
 _VERDICT_CLAUSES = {
     "holds": "the recovery paradox holds on {dimension}",
@@ -47,19 +61,19 @@ def paradox_sentence(delta_name: str, delta: Mapping[str, Any], horizon_days: in
     """
     wording = _DELTA_WORDING[delta_name]
     measure = wording["measure"].format(horizon_days=horizon_days)
+    subject = wording.get("subject", SUBJECT).format(measure=measure)
+    other = wording.get("object", OBJECT)
     value = delta.get("value")
     if value is None:
-        return f"Not enough data yet to compare recovered and never-failed customers' {measure}."
+        groups = wording.get("groups", GROUPS).format(measure=measure)
+        return f"Not enough data yet to compare {groups}."
     scaled = value * wording["scale"]
     shown = f"{abs(scaled):.1f}"
     if shown == "0.0":
-        comparison = f"Recovered customers' {measure} is level with never-failed customers'"
+        comparison = f"{subject} is level with {other}"
     else:
         direction = "higher" if scaled > 0 else "lower"
-        comparison = (
-            f"Recovered customers' {measure} is {shown} {wording['unit']} {direction} "
-            "than never-failed customers'"
-        )
+        comparison = f"{subject} is {shown} {wording['unit']} {direction} than {other}"
     low, high, verdict = delta.get("ci_low"), delta.get("ci_high"), delta.get("verdict")
     if low is None or high is None:
         return f"{comparison}, but there is too little data yet for a 95% confidence interval."
@@ -73,6 +87,23 @@ def paradox_sentence(delta_name: str, delta: Mapping[str, Any], horizon_days: in
         return f"{comparison} ({interval}), but the groups are too small{behind} for a verdict."
     clause = _VERDICT_CLAUSES[verdict].format(dimension=wording["dimension"])
     return f"{comparison} ({interval}): {clause}."
+
+
+def paradox_lead(paradox: Mapping[str, Any], horizon_days: int) -> tuple[str, list[str]]:
+    """The primary verdict's sentence (``paradox["primary"]``, its ``primary_comparison``)
+    and the secondary comparisons' sentences, the multiple-comparison caveat last."""
+    primary = paradox["primary"]
+    delta = paradox[primary]
+    comparison = paradox.get("primary_comparison")
+    lead = paradox_sentence(primary, delta.get(comparison) or delta, horizon_days)
+    if comparison == "matched":
+        lead = f"Like for like (tenure, segment and plan): {lead}"
+    others = [
+        paradox_sentence(name, other, horizon_days)
+        for name, other in paradox.items()
+        if isinstance(other, Mapping) and name != primary
+    ]
+    return lead, [*others, MULTIPLE_COMPARISONS]
 
 
 def load_instructions(url: str) -> str:

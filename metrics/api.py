@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
-from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
+from metrics.catalog import KPI_CATALOG
+from metrics.clusters import paradox_cells
 from metrics.dimensions import DIMENSIONS
 from metrics.hindsight import hindsight
-from metrics.paradox import MATCH_ON, paradox, paradox_delta, paradox_inputs
+from metrics.paradox import MATCH_ON, Cell, paradox, paradox_inputs, segment_paradox
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import Estimate
 from metrics.slices import SlicedRow, SliceRequest, slice_estimates
@@ -53,7 +54,8 @@ def compute_kpis(
     """The ``turnaround metrics --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of": ISO string or None, "kpis": {name: float or None},
-    "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"}},
+    "paradox": {name: {"value", "ci_low", "ci_high", "verdict", "n", "method", "matched"},
+    "primary": name, "primary_comparison": "matched"},
     "paradox_by_segment": [{"segment", "nps_delta", "retention_delta"}],
     "hindsight": {...} (metrics.hindsight; None when empty),
     "n": {name: the tickets, customers or responses behind each KPI}}``: rates are
@@ -73,6 +75,7 @@ def compute_kpis(
     notes: dict[str, str] = {}
     strata: list[dict[str, Estimate]] = []
     segments: list[tuple[str | None, dict[str, Estimate]]] = []
+    cells: dict[str, list[Cell]] = {}
     known: dict | None = None
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
@@ -96,6 +99,8 @@ def compute_kpis(
                 estimates |= _pool(strata, pooled)
                 segment = MATCH_ON.index("segment")  # each segment: its strata pooled
                 segments = pooled_by(rows, segment)
+            # Per customer: the sums behind the cluster-robust intervals.
+            cells = paradox_cells(conn, as_of, params, request)
             notes = {name: note for name, note in notes.items() if name in names}
             known = hindsight(conn, TimePoints.at(as_of, params), params)
     size = params.min_group_size
@@ -103,10 +108,9 @@ def compute_kpis(
         "as_of": isoformat_utc(as_of),
         "kpis": {name: estimates[name].value if estimates else None for name in names},
         "n": {name: estimates[name].count if estimates else None for name in names},
-        "paradox": paradox(estimates, strata, size),
+        "paradox": paradox(estimates, strata, size, cells, params.definitions),
         "paradox_by_segment": [
-            {"segment": segment}
-            | {name: paradox_delta(delta, found, size) for name, delta in PARADOX_DELTAS.items()}
+            segment_paradox(segment, found, cells, size, params.definitions)
             for segment, found in segments
         ],
         "hindsight": known,

@@ -426,6 +426,11 @@ class ParadoxDelta:
     minuend: str
     subtrahend: str
     unit: Unit
+    # "customers": minuend and subtrahend are catalog KPIs of customer groups, compared crude,
+    # like for like and per segment; "tickets": they name two groups of rated tickets
+    # (metrics/clusters.py), compared crude only.
+    compares: Literal["customers", "tickets"] = "customers"
+    groups: tuple[str, str] = (RECOVERED, NEVER_FAILED)  # how "n" names the two groups
 
 
 _DELTAS = [
@@ -443,6 +448,22 @@ _DELTAS = [
         subtrahend="never_failed_retention",
         unit="ratio",
     ),
+    ParadoxDelta(
+        name="csat_delta",
+        label="CSAT, recovered failures minus ordinary tickets",
+        minuend="csat_recovered",
+        subtrahend="csat_ordinary",
+        unit="ratio",
+        compares="tickets",
+        groups=(RECOVERED, "ordinary"),
+    ),
 ]
 
 PARADOX_DELTAS: dict[str, ParadoxDelta] = {delta.name: delta for delta in _DELTAS}
+# The comparison the paradox's verdict leads with (the Overview's sentence): retention,
+# like for like. It is behaviour, not a stated intention; customers are its units; the
+# matching takes out the tenure, segment and plan mix; and de Matos, Henrique & Rossi (2007)
+# found no paradox on repurchase or word of mouth, only on satisfaction, so leading with CSAT
+# would lead with the comparison most likely to look good. The others are secondary.
+PRIMARY_DELTA = "retention_delta"
+PRIMARY_COMPARISON = "matched"

@@ -812,6 +812,7 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
         [
             sa.cast(nps_points, sa.Float()).label("nps_points"),
             recovery_group.label("recovery_group"),
+            r.customer_id.label("n_customer"),  # the cluster of a clustered NPS (metrics/clusters)
         ],
         scope,
         src,

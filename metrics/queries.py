@@ -194,3 +194,24 @@ def weekly_trends_query(
     facts = ticket_facts(points, params, since=since, scope=scope)
     query = measures_select(facts, TREND_MEASURES, by=facts.c.week_start)
     return query.add_columns(sa.func.count().label("tickets_created"))
+
+
+def cluster_sums_select(
+    facts: Subquery, value: ColumnElement, cluster: ColumnElement, keys: Sequence[ColumnElement]
+) -> Select:
+    """One row per ``keys`` values and cluster (a customer) with a non-null ``value``: n (its
+    values), total (their sum) and square (the sum of their squares), for cluster-robust
+    intervals (metrics.paradox.Cell)."""
+    return (
+        sa.select(
+            *keys,
+            cluster.label("cluster"),
+            sa.func.count(value).label("n"),
+            sa.func.sum(value).label("total"),
+            sa.func.sum(value * value).label("square"),
+        )
+        .select_from(facts)
+        .where(value.is_not(None))
+        .group_by(*keys, cluster)
+        .order_by(*keys, cluster)
+    )

@@ -44,6 +44,11 @@ else:
         changes += " · " + wording.provisional_text(trend["maturity_days"])
 st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel) + " · " + changes)
 
+# The recovery paradox: the primary verdict first, the other comparisons as secondary.
+lead, secondary = wording.paradox_lead(current["paradox"], int(params.horizon_days))
+st.markdown(f"**Recovery paradox.** {lead}")
+st.caption(" ".join(secondary))
+
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
     for column, name in zip(st.columns(len(kpi_names)), kpi_names, strict=True):

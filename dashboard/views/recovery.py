@@ -59,7 +59,15 @@ for column, measure, delta_name in zip(
             on_pick=lambda key=key: _drill_group(key),
             file_name=key,
         )
-st.caption("The bars are company-wide at the data's as-of time; the sentences follow the filters.")
+csat = report["paradox"]["csat_delta"]
+VERDICT_CALLOUTS.get(csat.get("verdict"), st.info)(
+    wording.paradox_sentence("csat_delta", csat, horizon)
+    + " (rated tickets solved in the last 365 days, not reopened)"
+)
+st.caption(
+    "The bars are company-wide at the data's as-of time; the sentences follow the filters. "
+    + wording.MULTIPLE_COMPARISONS
+)
 if report.get("hindsight") and report["hindsight"].get("first_known_later"):
     st.caption(f"Point in time: {report['hindsight']['note']}")
 

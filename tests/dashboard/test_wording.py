@@ -149,3 +149,30 @@ def test_compensation_without_effect_says_none_is_shown():
         "against 100.0% of 1 not compensated: -50.0 percentage points (95% CI -85.0 to 31.0; "
         "no effect shown, a crude comparison)."
     )
+
+
+def test_the_overview_leads_with_the_primary_verdict_and_names_the_others_secondary():
+    from dashboard.wording import MULTIPLE_COMPARISONS, paradox_lead
+
+    holds = {"value": 0.05, "ci_low": 0.01, "ci_high": 0.09, "verdict": "holds"}
+    spans = {"value": -0.02, "ci_low": -0.1, "ci_high": 0.06, "verdict": "not_detected"}
+    paradox = {
+        "nps_delta": {"value": 3.0, "ci_low": -2.0, "ci_high": 8.0, "verdict": "not_detected"},
+        "retention_delta": spans | {"matched": holds},
+        "csat_delta": spans,
+        "primary": "retention_delta",
+        "primary_comparison": "matched",
+    }
+    lead, secondary = paradox_lead(paradox, 90)
+    assert lead == (
+        "Like for like (tenure, segment and plan): Recovered customers' 90-day retention is "
+        "5.0 percentage points higher than never-failed customers' (95% CI 1.0 to 9.0): "
+        "the recovery paradox holds on retention."
+    )
+    assert secondary[0].startswith("Recovered customers' NPS is 3.0 points higher")
+    assert secondary[1] == (
+        "CSAT after a recovered failure is 2.0 percentage points lower than on ordinary "
+        "tickets (95% CI -10.0 to 6.0): the recovery paradox is not detected on satisfaction."
+    )
+    assert secondary[-1] == MULTIPLE_COMPARISONS
+    assert "one in twenty" in MULTIPLE_COMPARISONS

@@ -43,9 +43,12 @@ NO_VALUES = {"value": None, "ci_low": None, "ci_high": None, "verdict": "not_eno
 NO_ONE = {"recovered": 0, "never_failed": 0}
 NO_MATCH = NO_VALUES | {
     "n": NO_ONE,
+    "customers": NO_ONE,
     "method": "direct_standardisation",
+    "variance": "cluster_robust",
     "matched_on": ["tenure_band", "segment", "plan"],
     "strata": 0,
+    "strata_dropped": 0,
     "unmatched": {"recovered": 0},
 }
 
@@ -58,9 +61,18 @@ def test_an_empty_warehouse_gives_no_as_of_and_no_values(engine):
         "n": dict.fromkeys(KPI_CATALOG),
         "paradox": {
             "nps_delta": NO_VALUES
-            | {"n": NO_ONE, "method": "adjusted_wald_nps", "matched": NO_MATCH},
+            | {"n": NO_ONE, "customers": NO_ONE, "method": "cluster_robust_wald"}
+            | {"matched": NO_MATCH},
             "retention_delta": NO_VALUES
             | {"n": NO_ONE, "method": "newcombe_hybrid_score", "matched": NO_MATCH},
+            "csat_delta": NO_VALUES
+            | {
+                "n": {"recovered": 0, "ordinary": 0},
+                "customers": {"recovered": 0, "ordinary": 0},
+                "method": "cluster_robust_wald",
+            },
+            "primary": "retention_delta",
+            "primary_comparison": "matched",
         },
         "paradox_by_segment": [],
         "hindsight": None,

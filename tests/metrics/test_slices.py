@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from metrics import MetricParams, compute_kpis
+from metrics.catalog import PARADOX_DELTAS
 from metrics.slices import SliceError, SliceRequest, compute_slice, parse_where
 from tests.metrics.rows import insert
 from warehouse.schema import ticket_groups
@@ -530,7 +531,7 @@ def test_only_customer_kpis_under_a_ticket_dimension_is_refused(engine):
 def test_unsliced_kpis_can_be_chosen(sample):
     result = compute_kpis(sample, PARAMS, SliceRequest(kpis=("nps", "ticket_volume")))
     assert result["kpis"] == {"nps": pytest.approx(0.0), "ticket_volume": 5}
-    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+    assert set(result["paradox"]) == {*PARADOX_DELTAS, "primary", "primary_comparison"}
 
 
 def test_too_many_periods_are_refused(engine):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from metrics.catalog import PARADOX_DELTAS
 from tests.metrics.test_api import CONTRACT_KPIS
 from tests.processes import cli, json_out
 
@@ -60,7 +61,7 @@ def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     assert list(result["kpis"])[:12] == CONTRACT_KPIS  # docs/contract.md, JSON output
     assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
     assert result["kpis"]["ticket_volume"] == 4
-    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+    assert set(result["paradox"]) == {*PARADOX_DELTAS, "primary", "primary_comparison"}
 
 
 def test_sliced_json_has_the_documented_shape(warehouse):
@@ -91,7 +92,7 @@ def test_sliced_json_has_the_documented_shape(warehouse):
 def test_chosen_kpis_without_a_slice(warehouse):
     result = json_out(metrics(warehouse, "--kpi", "ticket_volume", "--kpi", "nps", "--json"))
     assert result["kpis"] == {"ticket_volume": 4, "nps": None}
-    assert set(result["paradox"]) == {"nps_delta", "retention_delta"}
+    assert set(result["paradox"]) == {*PARADOX_DELTAS, "primary", "primary_comparison"}
 
 
 def test_filters_and_range_narrow_the_plain_output(warehouse):

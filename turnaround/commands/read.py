@@ -254,6 +254,8 @@ def _print_kpis(result: dict, targets: dict[str, float]) -> None:
     if result.get("notes"):
         out.print(f"n/a: {next(iter(result['notes'].values()))}.", highlight=False)
     for name, delta in result["paradox"].items():
+        if not isinstance(delta, dict):  # "primary": the name of the delta leading the verdict
+            continue
         label = name.replace("_", " ")
         out.print(f"Recovery paradox, {label}: {_delta_text(name, delta)}", highlight=False)
         if "matched" in delta:

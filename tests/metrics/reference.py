@@ -51,16 +51,39 @@ def is_failure(ticket: dict) -> bool:
     )
 
 
-def group_at(customer_id: str, t: dt.datetime, tickets: list[dict]) -> str:
-    failures = [
+def grouping_failures(
+    customer_id: str, t: dt.datetime, tickets: list[dict], definitions: str, lookback_days: int
+) -> list[dict]:
+    """The customer's failures that group them at t: created in (t - lookback_days, t]
+    (2026-12), or at or before t (2026-11)."""
+    since = None if definitions == "2026-11" else t - dt.timedelta(days=lookback_days)
+    return [
         x
         for x in tickets
-        if x["customer_id"] == customer_id and is_failure(x) and x["created_at"] <= t
+        if x["customer_id"] == customer_id
+        and is_failure(x)
+        and x["created_at"] <= t
+        and (since is None or x["created_at"] > since)
     ]
+
+
+def put_right(ticket: dict, definitions: str) -> bool:
+    """Not reopened; under 2026-11 also not rated bad."""
+    return (ticket["reopens"] or 0) == 0 and (definitions != "2026-11" or ticket["csat"] != "bad")
+
+
+def group_at(
+    customer_id: str,
+    t: dt.datetime,
+    tickets: list[dict],
+    definitions: str = "2026-12",
+    lookback_days: int = 365,
+) -> str:
+    failures = grouping_failures(customer_id, t, tickets, definitions, lookback_days)
     if not failures:
         return "never_failed"
     solved = [x for x in failures if x["solved_at"] is not None and x["solved_at"] <= t]
-    if any((x["reopens"] or 0) > 0 or x["csat"] == "bad" for x in solved):
+    if any(not put_right(x, definitions) for x in solved):
         return "unrecovered"
     if len(solved) < len(failures):
         return "in_recovery"
@@ -71,7 +94,17 @@ def nps_points(score: int) -> float:
     return 100.0 if score >= 9 else (-100.0 if score <= 6 else 0.0)
 
 
-def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) -> dict:
+def reference(
+    data: dict,
+    as_of: dt.datetime,
+    horizon_days: int,
+    target: float,
+    definitions: str = "2026-12",
+    lookback_days: int = 365,
+) -> dict:
+    def group(customer_id: str, t: dt.datetime) -> str:
+        return group_at(customer_id, t, data["tickets"], definitions, lookback_days)
+
     tickets = [x for x in data["tickets"] if x["created_at"] <= as_of]
     customers, responses = data["customers"], data["responses"]
 
@@ -107,8 +140,8 @@ def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) 
         if c["signup_at"] <= t0 and (c["churned_at"] is None or c["churned_at"] > t0)
     ]
 
-    def retention(group):
-        members = [c for c in active_t0 if group_at(c["customer_id"], t0, data["tickets"]) == group]
+    def retention(name):
+        members = [c for c in active_t0 if group(c["customer_id"], t0) == name]
         kept = [
             c
             for c in members
@@ -129,12 +162,13 @@ def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) 
     in_window = [r for r in responses if year_ago < r["responded_at"] <= as_of]
 
     def counts_for_recovered(r):
-        if group_at(r["customer_id"], as_of, data["tickets"]) != "recovered":
+        if group(r["customer_id"], as_of) != "recovered":
             return False
         last_solved = max(
             x["solved_at"]
-            for x in data["tickets"]
-            if x["customer_id"] == r["customer_id"] and is_failure(x) and x["created_at"] <= as_of
+            for x in grouping_failures(
+                r["customer_id"], as_of, data["tickets"], definitions, lookback_days
+            )
         )
         return r["responded_at"] > last_solved
 
@@ -164,7 +198,7 @@ def reference(data: dict, as_of: dt.datetime, horizon_days: int, target: float) 
             [
                 nps_points(r["score"])
                 for r in in_window
-                if group_at(r["customer_id"], as_of, data["tickets"]) == "never_failed"
+                if group(r["customer_id"], as_of) == "never_failed"
             ]
         ),
     }
@@ -185,7 +219,11 @@ def latest_timestamp(data: dict) -> dt.datetime:
 
 
 def analyst_ticket_kpis(
-    tickets: list[dict], as_of: dt.datetime, window_hours: float = 24, one_touch: str = "explore"
+    tickets: list[dict],
+    as_of: dt.datetime,
+    window_hours: float = 24,
+    one_touch: str = "explore",
+    definitions: str = "2026-12",
 ) -> dict:
     """The ticket KPIs added for analysts, over ``tickets`` (already the slice's tickets),
     measured at ``as_of``."""
@@ -200,12 +238,7 @@ def analyst_ticket_kpis(
         return solved(x) and x["solved_at"] is not None
 
     def recovered(x):
-        return (
-            is_failure(x)
-            and solved_with_time(x)
-            and (x["reopens"] or 0) == 0
-            and x["csat"] != "bad"
-        )
+        return is_failure(x) and solved_with_time(x) and put_right(x, definitions)
 
     def resolution(x):
         return minutes_between(x["created_at"], x["solved_at"])

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED
+from data_contracts.options import CURRENT_DEFINITIONS
+from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED, is_put_right_sql
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 from metrics.dimensions import DIMENSIONS, shown
 from metrics.facts import Scope, has_history, nps_facts, ticket_facts
@@ -63,8 +64,11 @@ def csat_cells(conn: sa.Connection, points: TimePoints, params: MetricParams, sc
     f = facts.c
     solved = sa.and_(f.ep_solved_at > points.nps_start, f.ep_solved_at <= points.as_of)
     name = sa.case((f.is_failure == 1.0, CSAT_RECOVERED), else_=CSAT_ORDINARY).label("name")
+    # Not reopened by the recovered rule that leaves CSAT out (whatever the definitions): the
+    # comparison is of CSAT itself, so it cannot select on it.
+    not_reopened = is_put_right_sql(f.t_reopens, f.t_csat, CURRENT_DEFINITIONS)
     query = cluster_sums_select(facts, f.is_csat_good, f.ep_customer, [name]).where(
-        solved, f.t_reopens == 0
+        solved, not_reopened
     )
     return _cells(conn.execute(query), 0)
 

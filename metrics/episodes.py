@@ -7,8 +7,9 @@ those of its first ticket, and filters and date ranges apply to its tickets):
 - ``is_one_touch``: every ticket solved (as a ticket's one touch judges it: solved or closed,
   ``solved_at`` not after as_of), the one-touch rule of the preset on the sum of their agent
   replies (under the 2026-11 definitions, every ticket solved with a ``solved_at``);
-- ``is_recovered``: every ticket solved, none reopened or rated bad (NULL until all are
-  solved); ``recovery_minutes``: from the first ticket's creation to the last solve;
+- ``is_recovered``: every ticket solved and recovered (none reopened; under 2026-11 none rated
+  bad either), NULL until all are solved; ``recovery_minutes``: from the first ticket's
+  creation to the last solve;
 - ``is_recovered_in_window``: recovered within the recovery window of its start (0 when
   solved otherwise, or still open past the window).
 With ``count = "customers"`` all of a customer's failures are one episode.

@@ -131,8 +131,11 @@ def test_one_version_per_ticket_keeps_todays_numbers_and_says_where_hindsight_ma
 
 
 def test_a_state_a_later_version_undid_counts_only_while_it_held(any_engine, tmp_path):
-    """Rated bad in February, re-rated good in May: unrecovered at t0 (3 March) only."""
-    feb = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",bad,,2024-02-01T09:00:00Z")
+    """Reopened and rated bad in February, shown good without a reopen in May (canonical rows
+    carry their own counts): unrecovered at t0 (3 March) only."""
+    feb = JANUARY[0].replace(
+        ",1,0,1,1,good,,2024-01-06T09:00:00Z", ",2,1,1,1,bad,,2024-02-01T09:00:00Z"
+    )
     may = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",good,,2024-05-01T09:00:00Z")
     customers = tmp_path / "customers.csv"
     customers.write_text("\n".join(CUSTOMERS) + "\n")
@@ -146,7 +149,9 @@ def test_a_state_a_later_version_undid_counts_only_while_it_held(any_engine, tmp
 
 @pytest.mark.parametrize("first", list(itertools.permutations(["feb", "may"])))
 def test_history_order_does_not_change_the_numbers(any_engine, tmp_path, first):
-    feb = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",bad,,2024-02-01T09:00:00Z")
+    feb = JANUARY[0].replace(
+        ",1,0,1,1,good,,2024-01-06T09:00:00Z", ",2,1,1,1,bad,,2024-02-01T09:00:00Z"
+    )
     may = JANUARY[0].replace(",good,,2024-01-06T09:00:00Z", ",good,,2024-05-01T09:00:00Z")
     files = {"feb": _write(tmp_path, "feb", [feb]), "may": _write(tmp_path, "may", [may])}
     customers = tmp_path / "customers.csv"

@@ -51,16 +51,39 @@ def is_failure(ticket: dict) -> bool:
     )
 
 
-def group_at(customer_id: str, t: dt.datetime, tickets: list[dict]) -> str:
-    failures = [
+def grouping_failures(
+    customer_id: str, t: dt.datetime, tickets: list[dict], definitions: str, lookback_days: int
+) -> list[dict]:
+    """The customer's failures that group them at t: created in (t - lookback_days, t]
+    (2026-12), or at or before t (2026-11)."""
+    since = None if definitions == "2026-11" else t - dt.timedelta(days=lookback_days)
+    return [
         x
         for x in tickets
-        if x["customer_id"] == customer_id and is_failure(x) and x["created_at"] <= t
+        if x["customer_id"] == customer_id
+        and is_failure(x)
+        and x["created_at"] <= t
+        and (since is None or x["created_at"] > since)
     ]
+
+
+def put_right(ticket: dict, definitions: str) -> bool:
+    """Not reopened; under 2026-11 also not rated bad."""
+    return (ticket["reopens"] or 0) == 0 and (definitions != "2026-11" or ticket["csat"] != "bad")
+
+
+def group_at(
+    customer_id: str,
+    t: dt.datetime,
+    tickets: list[dict],
+    definitions: str = "2026-12",
+    lookback_days: int = 365,
+) -> str:
+    failures = grouping_failures(customer_id, t, tickets, definitions, lookback_days)
     if not failures:
         return "never_failed"
     solved = [x for x in failures if x["solved_at"] is not None and x["solved_at"] <= t]
-    if any((x["reopens"] or 0) > 0 or x["csat"] == "bad" for x in solved):
+    if any(not put_right(x, definitions) for x in solved):
         return "unrecovered"
     if len(solved) < len(failures):
         return "in_recovery"
@@ -83,7 +106,11 @@ def reference(
     horizon_days: int,
     target: float,
     definitions: str = "2026-12",
+    lookback_days: int = 365,
 ) -> dict:
+    def group(customer_id: str, t: dt.datetime) -> str:
+        return group_at(customer_id, t, data["tickets"], definitions, lookback_days)
+
     tickets = [x for x in data["tickets"] if x["created_at"] <= as_of]
     customers, responses = data["customers"], data["responses"]
 
@@ -119,8 +146,8 @@ def reference(
         if c["signup_at"] <= t0 and (c["churned_at"] is None or c["churned_at"] > t0)
     ]
 
-    def retention(group):
-        members = [c for c in active_t0 if group_at(c["customer_id"], t0, data["tickets"]) == group]
+    def retention(name):
+        members = [c for c in active_t0 if group(c["customer_id"], t0) == name]
         kept = [
             c
             for c in members
@@ -141,12 +168,13 @@ def reference(
     in_window = [r for r in responses if year_ago < r["responded_at"] <= as_of]
 
     def counts_for_recovered(r):
-        if group_at(r["customer_id"], as_of, data["tickets"]) != "recovered":
+        if group(r["customer_id"], as_of) != "recovered":
             return False
         last_solved = max(
             x["solved_at"]
-            for x in data["tickets"]
-            if x["customer_id"] == r["customer_id"] and is_failure(x) and x["created_at"] <= as_of
+            for x in grouping_failures(
+                r["customer_id"], as_of, data["tickets"], definitions, lookback_days
+            )
         )
         return r["responded_at"] > last_solved
 
@@ -177,7 +205,7 @@ def reference(
             [
                 nps_points(r["score"])
                 for r in in_window
-                if group_at(r["customer_id"], as_of, data["tickets"]) == "never_failed"
+                if group(r["customer_id"], as_of) == "never_failed"
             ]
         ),
     }
@@ -217,12 +245,7 @@ def analyst_ticket_kpis(
         return solved(x) and x["solved_at"] is not None
 
     def recovered(x):
-        return (
-            is_failure(x)
-            and solved_with_time(x)
-            and (x["reopens"] or 0) == 0
-            and x["csat"] != "bad"
-        )
+        return is_failure(x) and solved_with_time(x) and put_right(x, definitions)
 
     def resolution(x):
         return minutes_between(x["created_at"], x["solved_at"])

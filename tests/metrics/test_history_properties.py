@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data_contracts.options import DEFINITIONS
 from metrics.facts import NEVER_FAILED, failed_customers
-from metrics.params import DEFAULT_FAILURE_TAGS
+from metrics.params import MetricParams
 from warehouse.schema import ticket_versions, tickets
 
 BASE = dt.datetime(2024, 1, 1)
@@ -77,14 +78,21 @@ def _rows(tickets_drawn: list[dict]) -> tuple[list[dict], list[dict]]:
     return current, earlier
 
 
-def expected_groups(tickets_drawn: list[dict], at: dt.datetime) -> dict[str, str]:
-    """The recovery group at ``at`` of each customer, read from the version valid then."""
+def expected_groups(
+    tickets_drawn: list[dict], at: dt.datetime, params: MetricParams
+) -> dict[str, str]:
+    """The recovery group at ``at`` of each customer, read from the version valid then: over
+    the failures created in (at - lookback_days, at] (2026-12) or by at (2026-11)."""
+    whole_history = params.definitions == "2026-11"
+    since = at - dt.timedelta(days=params.lookback_days)
     groups: dict[str, list[str]] = {}
     for t in tickets_drawn:
         ordered = sorted(t["versions"], key=lambda v: v["updated"])
         if t["type"] not in ("incident", "problem"):
             continue  # failure membership: the current row's type
         if BASE + t["created"] * HOUR > at:
+            continue
+        if not whole_history and BASE + t["created"] * HOUR <= since:
             continue
         known = [v for v in ordered if BASE + v["updated"] * HOUR <= at]
         valid = known[-1] if known else ordered[0]
@@ -96,7 +104,7 @@ def expected_groups(tickets_drawn: list[dict], at: dt.datetime) -> dict[str, str
         if (
             solved is not None
             and solved <= at
-            and ((state["reopens"] or 0) > 0 or state["csat"] == "bad")
+            and ((state["reopens"] or 0) > 0 or (whole_history and state["csat"] == "bad"))
         ):
             kind = "unrecovered"
         elif solved is None or solved > at:
@@ -114,19 +122,26 @@ def expected_groups(tickets_drawn: list[dict], at: dt.datetime) -> dict[str, str
     }
 
 
-def found_groups(engine: sa.Engine, at: dt.datetime) -> dict[str, str]:
+def found_groups(engine: sa.Engine, at: dt.datetime, params: MetricParams) -> dict[str, str]:
     windows = sa.values(
         sa.column("w_id", sa.Integer()), sa.column("w_at", sa.DateTime()), name="w"
     ).data([(0, at)])
-    failed = failed_customers(windows, "w_at", DEFAULT_FAILURE_TAGS, history=True)
+    failed = failed_customers(windows, "w_at", params, history=True)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(failed.c.customer_id, failed.c.recovery_group)).all()
     return {customer: group for customer, group in rows if group != NEVER_FAILED}
 
 
 @settings(max_examples=60, deadline=None)
-@given(drawn=st.lists(ticket, max_size=8), at=st.integers(0, 220))
-def test_recovery_groups_read_the_version_valid_at_t(warehouse, drawn, at):
+@given(
+    drawn=st.lists(ticket, max_size=8),
+    at=st.integers(0, 220),
+    definitions=st.sampled_from(DEFINITIONS),
+    lookback_days=st.sampled_from([365, 3]),  # 3 days: 72 of the drawn hours
+)
+def test_recovery_groups_read_the_version_valid_at_t(
+    warehouse, drawn, at, definitions, lookback_days
+):
     current, earlier = _rows(drawn)
     with warehouse.begin() as conn:
         conn.execute(ticket_versions.delete())
@@ -136,4 +151,5 @@ def test_recovery_groups_read_the_version_valid_at_t(warehouse, drawn, at):
         if earlier:
             conn.execute(ticket_versions.insert(), earlier)
     instant = BASE + at * HOUR
-    assert found_groups(warehouse, instant) == expected_groups(drawn, instant)
+    params = MetricParams(definitions=definitions, lookback_days=lookback_days)
+    assert found_groups(warehouse, instant, params) == expected_groups(drawn, instant, params)

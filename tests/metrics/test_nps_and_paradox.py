@@ -81,7 +81,7 @@ def test_nps_recovered_counts_responses_after_the_last_failure_was_solved(engine
         [
             failure("rec", first_solved),
             failure("rec", last_solved, tags=["billing_error"], type=None),
-            failure("unrec", first_solved, csat="bad"),
+            failure("unrec", first_solved, reopens=1, csat="bad"),
         ],
     )
     insert(

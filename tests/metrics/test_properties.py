@@ -25,9 +25,10 @@ CUSTOMERS = [f"c{i}" for i in range(5)]
 
 
 @st.composite
-def days(draw, horizon_days: int) -> int:
+def days(draw, horizon_days: int, lookback_days: int) -> int:
     """A day offset from BASE, often exactly on a boundary of the metric windows."""
-    boundaries = [AS_OF_DAY, AS_OF_DAY - horizon_days, AS_OF_DAY - 365]
+    t0 = AS_OF_DAY - horizon_days
+    boundaries = [AS_OF_DAY, t0, AS_OF_DAY - 365, t0 - lookback_days, AS_OF_DAY - lookback_days]
     return draw(st.one_of(st.sampled_from(boundaries), st.integers(0, AS_OF_DAY + 20)))
 
 
@@ -38,9 +39,10 @@ def after(start: dt.datetime, minutes: int | None) -> dt.datetime | None:
 @st.composite
 def dataset(draw) -> dict:
     horizon_days = draw(st.sampled_from([30, 90]))
+    lookback_days = draw(st.sampled_from([365, 100]))
     at = st.builds(
         lambda d, quarter_hours: BASE + dt.timedelta(days=d, minutes=15 * quarter_hours),
-        days(horizon_days),
+        days(horizon_days, lookback_days),
         st.sampled_from([0, 0, 1, 4, 95]),
     )
     tickets = []
@@ -82,7 +84,7 @@ def dataset(draw) -> dict:
     customers = []
     for customer_id in draw(st.lists(st.sampled_from(CUSTOMERS), min_size=2, unique=True)):
         signup_at = draw(st.one_of(st.just(BASE), at))
-        churn_day = draw(st.one_of(st.none(), days(horizon_days)))
+        churn_day = draw(st.one_of(st.none(), days(horizon_days, lookback_days)))
         churned_at = (
             None if churn_day is None else max(signup_at, BASE + dt.timedelta(days=churn_day))
         )
@@ -111,7 +113,11 @@ def dataset(draw) -> dict:
         "customers": customers,
         "responses": responses,
         "params": MetricParams(
-            as_of=as_of, horizon_days=horizon_days, target_minutes=target, definitions=definitions
+            as_of=as_of,
+            horizon_days=horizon_days,
+            target_minutes=target,
+            definitions=definitions,
+            lookback_days=lookback_days,
         ),
     }
 
@@ -161,7 +167,12 @@ def test_compute_kpis_matches_a_plain_reference(warehouse, data):
     as_of = params.as_of or latest_timestamp(data)
     assert result["as_of"] == as_of.isoformat() + "Z"
     expected = reference(
-        data, as_of, params.horizon_days, params.target_minutes, params.definitions
+        data,
+        as_of,
+        params.horizon_days,
+        params.target_minutes,
+        params.definitions,
+        params.lookback_days,
     )
     mismatches = {
         name: (result["kpis"][name], value)
@@ -192,5 +203,8 @@ def test_recovery_groups_count_every_active_customer_once(warehouse, data):
     expected = {"recovered": 0, "never_failed": 0, "unrecovered": 0, "in_recovery": 0}
     for c in data["customers"]:
         if c["signup_at"] <= t0 and (c["churned_at"] is None or c["churned_at"] > t0):
-            expected[group_at(c["customer_id"], t0, data["tickets"])] += 1
+            group = group_at(
+                c["customer_id"], t0, data["tickets"], params.definitions, params.lookback_days
+            )
+            expected[group] += 1
     assert dict(zip(frame["group"], frame["customers_at_t0"], strict=True)) == expected

@@ -39,7 +39,7 @@ def failure(customer_id, compensation=None, tags=(), **columns):
 @pytest.fixture
 def warehouse(any_engine):
     """Recovered r1 (proactive, paid 10, MRR 100, stays) and r2 (paid 30, MRR 200, churns);
-    unrecovered u1 (reopened, paid 5, churns) and u2 (rated bad, stays), MRR 50 each;
+    unrecovered u1 (reopened, paid 5, churns) and u2 (reopened, rated bad, stays), MRR 50 each;
     never-failed n1 (a detractor on 1 April, answered on a ticket 25 h later). r2 answers
     0-6 on 31 May at 20:00, too recent to judge against 48 h."""
     insert(
@@ -61,7 +61,7 @@ def warehouse(any_engine):
             failure("r1", 10.0, tags=["proactive"]),
             failure("r2", 30.0),
             failure("u1", 5.0, reopens=1),
-            failure("u2", csat="bad"),
+            failure("u2", reopens=1, csat="bad"),
             {
                 "ticket_id": "q-n1",
                 "customer_id": "n1",

@@ -52,7 +52,7 @@ def groups(engine) -> dict[str, dict]:
     return {row["group"]: row for row in frame.iter_rows(named=True)}
 
 
-def test_reopened_or_badly_rated_failures_are_unrecovered(engine):
+def test_reopened_failures_are_unrecovered_and_badly_rated_ones_under_2026_11(engine):
     insert(engine, "customers", [customer(c) for c in ("good", "reopened", "bad", "unrated")])
     solved_at = T0 - 5 * DAY
     insert(
@@ -66,7 +66,11 @@ def test_reopened_or_badly_rated_failures_are_unrecovered(engine):
         ],
     )
     counts = {name: row["customers_at_t0"] for name, row in groups(engine).items()}
-    assert counts == {"recovered": 2, "never_failed": 0, "unrecovered": 2, "in_recovery": 0}
+    # 2026-12: only the reopen undoes a recovery; "bad" (not reopened) is recovered.
+    assert counts == {"recovered": 3, "never_failed": 0, "unrecovered": 1, "in_recovery": 0}
+    frame = recovery_groups(engine, MetricParams(as_of=AS_OF, definitions="2026-11"))
+    kept = {row["group"]: row["customers_at_t0"] for row in frame.iter_rows(named=True)}
+    assert kept == {"recovered": 2, "never_failed": 0, "unrecovered": 2, "in_recovery": 0}
 
 
 def test_a_failure_unsolved_at_t0_puts_the_customer_in_recovery(engine):
@@ -150,7 +154,7 @@ def test_retention_per_group(engine):
         "tickets",
         [
             failure("rec", T0 - DAY, csat="good"),
-            failure("unrec_stays", T0 - DAY, csat="bad"),
+            failure("unrec_stays", T0 - DAY, reopens=1, csat="bad"),
             failure("unrec_gone", T0 - DAY, reopens=1),
         ],
     )

@@ -77,6 +77,8 @@ def test_ticket_kpis_per_channel_and_month_match_the_reference(warehouse, data, 
             as_of,
             params.horizon_days,
             params.target_minutes,
+            params.definitions,
+            params.lookback_days,
         )
         expected |= {name: contract[name] for name in TICKET_KPIS}
         assert not mismatches(rows[key]["kpis"], expected), key
@@ -108,7 +110,14 @@ def test_customer_kpis_per_plan_match_the_reference(warehouse, data):
             "customers": customers,
             "responses": [r for r in data["responses"] if r["customer_id"] in ids],
         }
-        expected = reference(part, as_of, params.horizon_days, params.target_minutes)
+        expected = reference(
+            part,
+            as_of,
+            params.horizon_days,
+            params.target_minutes,
+            params.definitions,
+            params.lookback_days,
+        )
         expected = {name: expected[name] for name in (*RETENTION_KPIS, "nps", "nps_recovered")}
         expected |= analyst_customer_kpis(part, customers, as_of)
         if plan not in rows:  # no row: nothing of this plan in any fact set
@@ -133,6 +142,13 @@ def test_retention_per_month_is_measured_at_the_months_end(warehouse, data):
         end = min(
             dt.datetime.combine(following, dt.time()), as_of
         )  # the next month's first instant
-        expected = reference(data, end, params.horizon_days, params.target_minutes)
+        expected = reference(
+            data,
+            end,
+            params.horizon_days,
+            params.target_minutes,
+            params.definitions,
+            params.lookback_days,
+        )
         expected = {name: expected[name] for name in RETENTION_KPIS}
         assert not mismatches(row["kpis"], expected), start

@@ -45,7 +45,7 @@ def _population(seed: int) -> tuple[list[dict], list[dict], dict]:
                     "status": "solved",
                     "type": "incident",
                     "csat": "good" if kind == "recovered" else "bad",
-                    "reopens": 0,
+                    "reopens": 0 if kind == "recovered" else 1,
                     "agent_replies": rng.randrange(1, 4),
                 }
             )

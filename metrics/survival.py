@@ -4,7 +4,7 @@ per recovery quality, with 95% bands and a log-rank test.
 Who is followed, from when (docs/metrics.md, "Retention curves"):
 - a customer with a failure ticket, from the moment their first failure was solved or
   closed (by as_of), when they were active then; their group is that failure's outcome:
-  ``recovered`` (not reopened, CSAT not bad) or ``unrecovered``;
+  ``recovered`` (not reopened; under 2026-11 also CSAT not bad) or ``unrecovered``;
 - a never-failed customer, from a landmark date matched to the failed customers' start:
   the median of their start instants; followed while active and never failed (a first
   failure after the landmark ends the follow-up, as a censoring).
@@ -97,7 +97,8 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
 def _split_label(f, split: str, params: MetricParams):
     """The group of a failed customer under ``split``."""
     if split == "recovery_group":  # a solved first failure: its state
-        return sa.case((is_put_right_sql(f.c.reopens, f.c.csat), RECOVERED), else_=UNRECOVERED)
+        put_right = is_put_right_sql(f.c.reopens, f.c.csat, params.definitions)
+        return sa.case((put_right, RECOVERED), else_=UNRECOVERED)
     if split == "one_touch":  # the one-touch preset's definition; unknown replies apart
         touch = one_touch_sql(f.c.agent_replies, params.one_touch)
         return sa.case(

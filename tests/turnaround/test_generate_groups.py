@@ -45,12 +45,6 @@ def world(tmp_path_factory) -> dict:
     return {"demo": demo, "t0": t0, "product": product}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the product's recovery group (metrics.facts.failed_customers) has no look-back "
-    "yet and still counts a bad CSAT against a recovery; the generator follows the current "
-    "definitions",
-)
 def test_every_customer_at_t0_is_in_the_generators_group(world) -> None:
     generator = dict(world["demo"].groups_at(world["t0"]).iter_rows())
     assert world["product"] == generator

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts.options import CURRENT_DEFINITIONS
 from data_contracts.recovery_rules import is_handoff, is_put_right
 from turnaround.generate import clock, settings
 from turnaround.generate.tickets import CHANNEL_NAMES, TicketSubjects
@@ -63,7 +64,7 @@ def _csat(rng, t: TicketSubjects, mood, is_solved, reopens, solve_seconds, csat_
     only, the recovery's lift (RECOVERED_CSAT_ODDS ** csat_effect)."""
     n = len(t.created_at)
     odds = {name: np.log(ratio) for name, ratio in settings.CSAT_BAD_ODDS.items()}
-    recovered = t.is_failure & is_solved & is_put_right(reopens, None)  # CSAT not part of it
+    recovered = t.is_failure & is_solved & is_put_right(reopens, None, CURRENT_DEFINITIONS)
     log_odds = (
         np.log(settings.CSAT_BAD_BASE / (1 - settings.CSAT_BAD_BASE))
         + odds["failure"] * t.is_failure
@@ -167,4 +168,4 @@ def draw_handling(
 def is_recovered_failure(t: TicketSubjects, h: Handling) -> np.ndarray:
     """Failures solved and never reopened: recovered under the current definitions
     (docs/metrics.md, Customer recovery groups), where CSAT is not part of the rule."""
-    return t.is_failure & h.is_solved & is_put_right(h.reopens, None)
+    return t.is_failure & h.is_solved & is_put_right(h.reopens, None, CURRENT_DEFINITIONS)

@@ -54,10 +54,22 @@ def generate(
         ),
     ] = "zendesk",
     nps_effect: Annotated[
-        float, typer.Option(help="Scale of recovery's lift on NPS (0 = none, 1 = default)")
-    ] = 1.0,
+        float,
+        typer.Option(
+            help="Scale of recovery's lift on NPS (0 = none, the default; 1 = +0.6 points)"
+        ),
+    ] = 0.0,
     retention_effect: Annotated[
-        float, typer.Option(help="Scale of recovery's effect on churn (0 = none, 1 = default)")
+        float,
+        typer.Option(
+            help="Scale of recovery's effect on churn (0 = none, the default; 10 = 40% less churn)"
+        ),
+    ] = 0.0,
+    csat_effect: Annotated[
+        float,
+        typer.Option(
+            help="Scale of recovery's lift on the recovered ticket's CSAT (1 = default, 0 = none)"
+        ),
     ] = 1.0,
     snapshots: Annotated[
         bool,
@@ -86,6 +98,7 @@ def generate(
                 fmt=fmt,
                 nps_effect=nps_effect,
                 retention_effect=retention_effect,
+                csat_effect=csat_effect,
                 snapshots=snapshots,
             )
     except OSError as exc:

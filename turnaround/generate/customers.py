@@ -31,6 +31,7 @@ class Customers:
     churn_hazard: np.ndarray  # churn per second while never failed
     first_name: np.ndarray  # index into FIRST_NAMES
     last_name: np.ndarray
+    mood: np.ndarray  # latent satisfaction: the customer's mean NPS score, which sways CSAT too
 
     def __len__(self) -> int:
         return len(self.signup_at)
@@ -77,4 +78,5 @@ def draw_customers(rng: np.random.Generator, n: int) -> Customers:
         churn_hazard=-np.log1p(-monthly[segment]) / _MONTH,
         first_name=rng.integers(0, len(FIRST_NAMES), n),
         last_name=rng.integers(0, len(LAST_NAMES), n),
+        mood=rng.normal(*settings.NPS_BASELINE, n),  # drawn last: the draws above stay as they were
     )

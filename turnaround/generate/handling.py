@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_contracts.options import CURRENT_DEFINITIONS
 from data_contracts.recovery_rules import is_handoff, is_put_right
 from turnaround.generate import clock, settings
 from turnaround.generate.tickets import CHANNEL_NAMES, TicketSubjects
@@ -57,17 +58,24 @@ def _first_reply(rng, t: TicketSubjects) -> tuple[np.ndarray, np.ndarray, np.nda
     return reply_at, calendar, business
 
 
-def _csat(rng, t: TicketSubjects, is_solved, reopens, solve_seconds) -> np.ndarray:
+def _csat(rng, t: TicketSubjects, mood, is_solved, reopens, solve_seconds, csat_effect):
+    """A rating per ticket: bad with log-odds from the ticket's experience, the customer's
+    latent satisfaction (``mood``, the mean of their NPS scores) and, on a recovered failure
+    only, the recovery's lift (RECOVERED_CSAT_ODDS ** csat_effect)."""
     n = len(t.created_at)
-    bad = settings.CSAT_BAD_IF
-    p_bad = (
-        settings.CSAT_BAD_BASE
-        + bad["failure"] * t.is_failure
-        + bad["reopened"] * (reopens > 0)
+    odds = {name: np.log(ratio) for name, ratio in settings.CSAT_BAD_ODDS.items()}
+    recovered = t.is_failure & is_solved & is_put_right(reopens, None, CURRENT_DEFINITIONS)
+    log_odds = (
+        np.log(settings.CSAT_BAD_BASE / (1 - settings.CSAT_BAD_BASE))
+        + odds["failure"] * t.is_failure
+        + odds["reopened"] * (reopens > 0)
         # handed off between groups (a reassignment within one does not sour the rating)
-        + bad["handoff"] * is_handoff(None, t.group_stations)
-        + bad["slow"] * (solve_seconds > settings.SLOW_RESOLUTION_DAYS * clock.DAY)
+        + odds["handoff"] * is_handoff(None, t.group_stations)
+        + odds["slow"] * (solve_seconds > settings.SLOW_RESOLUTION_DAYS * clock.DAY)
+        + np.log(settings.CSAT_MOOD_ODDS) * (mood[t.customer] - settings.NPS_BASELINE[0])
+        + np.log(settings.RECOVERED_CSAT_ODDS) * csat_effect * recovered
     )
+    p_bad = 1 / (1 + np.exp(-log_odds))
     offered = rng.random(n) < settings.CSAT_OFFERED
     answered = offered & (rng.random(n) < settings.CSAT_ANSWERED)
     rated = np.where(rng.random(n) < p_bad, CSAT_NAMES.index("bad"), CSAT_NAMES.index("good"))
@@ -85,7 +93,10 @@ def _compensation(rng, t: TicketSubjects, is_solved) -> np.ndarray:
     return np.where(given, amount, np.nan)
 
 
-def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
+def draw_handling(
+    rng: np.random.Generator, t: TicketSubjects, mood: np.ndarray, csat_effect: float
+) -> Handling:
+    """How each ticket was handled; ``mood`` is each customer's latent satisfaction."""
     n = len(t.created_at)
     cls = t.is_failure.astype(np.int64)  # 0 = other, 1 = failure
     no_reply = rng.random(n) < settings.NO_REPLY_SHARE
@@ -127,7 +138,7 @@ def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
     replies = 1 + extra + reopens + (t.group_stations - 1)
     replies = np.where(has_reply, replies, 0)
 
-    csat = _csat(rng, t, is_solved, reopens, solved_raw - t.created_at)
+    csat = _csat(rng, t, mood, is_solved, reopens, solved_raw - t.created_at, csat_effect)
     rated = (csat == CSAT_NAMES.index("good")) | (csat == CSAT_NAMES.index("bad"))
     rating_delay = rng.exponential(settings.CSAT_DELAY_HOURS * 3600, n).astype(np.int64)
     last_open_touch = reply_at + (rng.random(n) * (clock.END - reply_at)).astype(np.int64)
@@ -155,7 +166,6 @@ def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
 
 
 def is_recovered_failure(t: TicketSubjects, h: Handling) -> np.ndarray:
-    """Failures solved without a reopen and without a bad CSAT (docs/metrics.md, Customer
-    recovery groups): the 2026-11 definitions the demo was drawn with."""
-    csat = np.asarray(CSAT_NAMES)[h.csat]
-    return t.is_failure & h.is_solved & is_put_right(h.reopens, csat, "2026-11")
+    """Failures solved and never reopened: recovered under the current definitions
+    (docs/metrics.md, Customer recovery groups), where CSAT is not part of the rule."""
+    return t.is_failure & h.is_solved & is_put_right(h.reopens, None, CURRENT_DEFINITIONS)

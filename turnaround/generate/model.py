@@ -1,9 +1,11 @@
 """The demo simulation: customers, their tickets, churn and NPS answers, from one seed.
 
-Order of the steps: customers -> tickets over each customer's whole window -> recovery-state
-timeline from the failure tickets -> churn drawn from that timeline -> tickets after churn
-dropped (they never happened; the state before churn does not depend on them) -> survey
-answers while the customer is still active.
+Order of the steps: customers (each with a latent satisfaction) -> tickets over each
+customer's whole window, their CSAT swayed by that satisfaction -> recovery-state timeline
+from the failure tickets, by the product's group rule with its look-back (recovery.py) ->
+churn drawn from that timeline -> tickets after churn dropped (they never happened; the state
+before churn does not depend on them) -> survey answers while the customer is still active,
+swayed by the same satisfaction and by the state at the answer.
 
 The result is format-neutral: times as Unix seconds, Zendesk-style numeric ids beside the
 canonical ids, so every writer renders the same data.
@@ -11,6 +13,7 @@ canonical ids, so every writer renders the same data.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +35,7 @@ from turnaround.generate.handling import (
     draw_handling,
     is_recovered_failure,
 )
-from turnaround.generate.recovery import build_timeline, draw_churn
+from turnaround.generate.recovery import STATE_NAMES, StateTimeline, build_timeline, draw_churn
 from turnaround.generate.surveys import draw_responses
 from turnaround.generate.tickets import (
     CHANNEL_NAMES,
@@ -44,11 +47,30 @@ from turnaround.generate.tickets import (
 
 @dataclass
 class Demo:
-    """customers: one row per customer; tickets: one per ticket; responses: one per answer."""
+    """customers: one row per customer; tickets: one per ticket; responses: one per answer;
+    timeline: the recovery states that drove churn and NPS (recovery.py)."""
 
     customers: pl.DataFrame
     tickets: pl.DataFrame
     responses: pl.DataFrame
+    timeline: StateTimeline
+
+    def groups_at(self, at: dt.datetime) -> pl.DataFrame:
+        """customer_id and recovery_group at ``at`` of every customer active then (signed up
+        at or before it, not churned at or before it): the state the generator gave them,
+        the one the product's group rule reads from the written tickets."""
+        t = int(at.timestamp())
+        c = self.customers
+        churned = c["churned_at"].fill_null(np.iinfo(np.int64).max)
+        active = ((c["signup_at"] <= t) & (churned > t)).to_numpy()
+        index = np.flatnonzero(active)
+        state = self.timeline.state_at(index, np.full(len(index), t, dtype=np.int64))
+        return pl.DataFrame(
+            {
+                "customer_id": c["customer_id"].gather(index),
+                "recovery_group": np.asarray(STATE_NAMES, dtype=object)[state].astype(str),
+            }
+        )
 
 
 def _names(names: list[str], index: np.ndarray) -> pl.Series:
@@ -65,13 +87,17 @@ def customer_ids(n: int) -> list[str]:
 
 
 def simulate(
-    n_customers: int, seed: int, nps_effect: float = 1.0, retention_effect: float = 1.0
+    n_customers: int,
+    seed: int,
+    nps_effect: float = 0.0,
+    retention_effect: float = 0.0,
+    csat_effect: float = 1.0,
 ) -> Demo:
     # One random stream per step: retuning one step leaves the others' draws unchanged.
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
     customers = draw_customers(streams[0], n_customers)
     subjects = draw_ticket_subjects(streams[1], customers)
-    handling = draw_handling(streams[2], subjects)
+    handling = draw_handling(streams[2], subjects, customers.mood, csat_effect)
 
     failure = subjects.is_failure
     timeline = build_timeline(
@@ -82,7 +108,9 @@ def simulate(
         is_recovered_failure(subjects, handling)[failure],
     )
     churned_at = draw_churn(streams[3], timeline, customers.churn_hazard, retention_effect)
-    responses = draw_responses(streams[4], customers.signup_at, churned_at, timeline, nps_effect)
+    responses = draw_responses(
+        streams[4], customers.signup_at, customers.mood, churned_at, timeline, nps_effect
+    )
 
     leaves = np.where(churned_at >= 0, churned_at, np.iinfo(np.int64).max)
     kept = np.flatnonzero(subjects.created_at < leaves[subjects.customer])
@@ -145,4 +173,4 @@ def simulate(
             "comment": pl.Series(responses.comment, dtype=pl.String),
         }
     )
-    return Demo(customers_frame, tickets, responses_frame)
+    return Demo(customers_frame, tickets, responses_frame, timeline)

@@ -1,9 +1,13 @@
 """Each customer's recovery state over time, and churn driven by it.
 
-The state follows docs/metrics.md ("Customer recovery groups"): it changes only when a
-failure ticket is created or solved. Churn is a piecewise-constant hazard: the customer's
-base rate times the ratio for the state they are in, so a bad experience raises the chance
-of leaving from that moment on.
+The state is the product's recovery group (data_contracts.recovery_rules; docs/metrics.md,
+"Customer recovery groups") at every moment t: over the failure tickets created in the
+look-back (t - LOOKBACK_DAYS, t], with a solved failure recovered when it was never reopened
+(the current definitions: CSAT is not part of it). It changes only when a failure is created,
+solved, or leaves the look-back LOOKBACK_DAYS after its creation. Churn is a piecewise-constant
+hazard: the customer's base rate times the ratio for the state they are in, so a bad
+experience raises the chance of leaving from that moment on, and stops raising it once the
+failure has left the look-back.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from turnaround.generate import clock, settings
 
 STATE_NAMES = [rules.NEVER_FAILED, rules.IN_RECOVERY, rules.RECOVERED, rules.UNRECOVERED]
 NEVER_FAILED, IN_RECOVERY, RECOVERED, UNRECOVERED = range(4)
+LOOKBACK = rules.LOOKBACK_DAYS * clock.DAY
 
 
 @dataclass
@@ -28,10 +33,12 @@ class StateTimeline:
     state: np.ndarray  # index into STATE_NAMES
 
     def state_at(self, customer: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """The state of each ``customer`` at moment ``t`` (events at ``t`` count)."""
+        """The state of each ``customer`` at moment ``t`` (events at ``t`` count; a moment
+        before the customer's first row reads as never failed)."""
         keys = (self.customer << 32) | self.at
         row = np.searchsorted(keys, (customer << 32) | t, side="right") - 1
-        return self.state[row]
+        before = (row < 0) | (self.customer[np.maximum(row, 0)] != customer)
+        return np.where(before, NEVER_FAILED, self.state[np.maximum(row, 0)])
 
 
 def build_timeline(
@@ -41,21 +48,23 @@ def build_timeline(
     solved_at: np.ndarray,
     is_recovered: np.ndarray,
 ) -> StateTimeline:
-    """The timeline from failure tickets (solved_at < 0 while unsolved)."""
-    solved = solved_at >= 0
-    n = len(active_from)
-    ev_customer = np.concatenate([np.arange(n), customer, customer[solved]])
-    ev_at = np.concatenate([active_from, created_at, solved_at[solved]])
-    d_open = np.concatenate(
-        [np.zeros(n, np.int64), np.ones(len(customer), np.int64), -np.ones(solved.sum(), np.int64)]
-    )
-    d_failed = np.concatenate(
-        [np.zeros(n, np.int64), np.ones(len(customer), np.int64), np.zeros(solved.sum(), np.int64)]
-    )
-    d_bad = np.concatenate(
-        [np.zeros(n + len(customer), np.int64), (~is_recovered[solved]).astype(np.int64)]
-    )
-    kind = np.concatenate([np.zeros(n), np.ones(len(customer) + solved.sum())])
+    """The timeline from failure tickets (solved_at < 0 while unsolved; ``is_recovered``
+    judged on the solved ones). Each failure counts from its creation until it leaves the
+    look-back (its "exit", created_at + LOOKBACK_DAYS); a solve at or after the exit never
+    counts. Events after the export moment are left out."""
+    n, m = len(active_from), len(customer)
+    exit_at = created_at + LOOKBACK
+    solved = (solved_at >= 0) & (solved_at < exit_at)
+    exits = exit_at <= clock.END
+    bad = (~is_recovered).astype(np.int64)
+    zeros, ones = np.zeros(n, np.int64), np.ones(m, np.int64)
+    # Four kinds of event: each customer's first row, creations, solves, exits.
+    ev_customer = np.concatenate([np.arange(n), customer, customer[solved], customer[exits]])
+    ev_at = np.concatenate([active_from, created_at, solved_at[solved], exit_at[exits]])
+    d_open = np.concatenate([zeros, ones, -ones[solved], -(~solved[exits]).astype(np.int64)])
+    d_failed = np.concatenate([zeros, ones, 0 * ones[solved], -ones[exits]])
+    d_bad = np.concatenate([zeros, 0 * ones, bad[solved], -(bad * solved)[exits]])
+    kind = np.concatenate([np.zeros(n), np.ones(len(ev_at) - n)])
     order = np.lexsort((kind, ev_at, ev_customer))
     ev_customer, ev_at = ev_customer[order], ev_at[order]
     # Running totals per customer: each customer's first row (kind 0) carries zero change.

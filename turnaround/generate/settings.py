@@ -34,7 +34,7 @@ MONTHLY_CHURN_BY_SEGMENT = {"smb": 0.022, "mid_market": 0.014, "enterprise": 0.0
 # recovery groups).
 CHURN_HAZARD_RATIO = {NEVER_FAILED: 1.0, IN_RECOVERY: 1.5, UNRECOVERED: 2.6}
 # Recovered customers: hazard ratio RECOVERED_CHURN_HAZARD_RATIO ** retention_effect. The
-# default benefit is too small for 20,000 customers to detect (no paradox on retention).
+# default effect 0 churns them as never-failed customers churn (no paradox on retention).
 RECOVERED_CHURN_HAZARD_RATIO = 0.95
 
 # --- NPS survey ----------------------------------------------------------------------------
@@ -46,7 +46,7 @@ NPS_BASELINE = (8.1, 1.0)  # per-customer mean score and its spread across custo
 NPS_NOISE = 1.3  # spread of one answer around the customer's mean
 # Shift of the mean score by recovery state at the time of the answer.
 NPS_SHIFT = {NEVER_FAILED: 0.0, IN_RECOVERY: -1.0, UNRECOVERED: -2.6}
-RECOVERED_NPS_SHIFT = 0.6  # multiplied by nps_effect
+RECOVERED_NPS_SHIFT = 0.6  # multiplied by nps_effect (default 0: no paradox on NPS)
 COMMENT_SHARE = 0.35
 COMMENTS = {
     "promoter": (
@@ -192,8 +192,18 @@ EXTRA_REPLY_CONTINUE = {"failure": 0.7, "other": 0.45}  # chance of each further
 CSAT_OFFERED = 0.85
 CSAT_ANSWERED = 0.45
 CSAT_DELAY_HOURS = 6.0  # mean wait (exponential) from solve to the rating
+# A rating is bad with these odds: an ordinary ticket of a customer of average satisfaction
+# has CSAT_BAD_BASE; each of these multiplies the odds where it applies ...
 CSAT_BAD_BASE = 0.05
-CSAT_BAD_IF = {"failure": 0.25, "reopened": 0.25, "handoff": 0.08, "slow": 0.10}
+CSAT_BAD_ODDS = {"failure": 6.0, "reopened": 5.0, "handoff": 1.6, "slow": 2.0}
+# ... and so does each point of the customer's mean NPS score (NPS_BASELINE) above the
+# average: one latent satisfaction sways both, so a customer who scores NPS low also tends to
+# rate tickets bad.
+CSAT_MOOD_ODDS = 0.35
+# A recovered failure's rating (solved, never reopened): odds RECOVERED_CSAT_ODDS **
+# csat_effect. At the default its CSAT is above ordinary solved tickets' (the satisfaction
+# paradox the meta-analysis found); other tickets of the customer are unchanged.
+RECOVERED_CSAT_ODDS = 0.08
 SLOW_RESOLUTION_DAYS = 3
 COMPENSATION_SHARE = 0.18  # of solved failures
 COMPENSATION_SIGMA = 0.7

@@ -2,7 +2,8 @@
 
 Every active customer is invited once a quarter (each on their own day of the quarter) once
 they have been a customer for a month; each has their own propensity to answer. The score
-depends on the customer's general mood and on their recovery state when they answer.
+depends on the customer's latent satisfaction (their mood, which sways their CSAT ratings
+too) and on their recovery state when they answer (recovery.py: the product's group rule).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _comments(rng, score: np.ndarray) -> list[str | None]:
 def draw_responses(
     rng: np.random.Generator,
     signup_at: np.ndarray,
+    mood: np.ndarray,
     churned_at: np.ndarray,
     timeline: StateTimeline,
     nps_effect: float,
@@ -70,7 +72,6 @@ def draw_responses(
     order = np.lexsort((customer, responded_at))
     customer, responded_at = customer[order], responded_at[order]
 
-    mood = rng.normal(*settings.NPS_BASELINE, n)
     state = timeline.state_at(customer, responded_at)
     latent = mood[customer] + _score_shifts(nps_effect)[state]
     latent = latent + rng.normal(0.0, settings.NPS_NOISE, len(customer))

@@ -278,7 +278,11 @@ def _stratified_counts(followups) -> sa.Select:
     events = sa.func.sum(f.is_event)
     return (
         sa.select(
-            f.grp, f.stratum, f.days, events.label("events"), (sa.func.count() - events).label("censored")
+            f.grp,
+            f.stratum,
+            f.days,
+            events.label("events"),
+            (sa.func.count() - events).label("censored"),
         )
         .group_by(f.grp, f.stratum, f.days)
         .order_by(f.grp, f.stratum, f.days)
@@ -433,7 +437,9 @@ def survival_at(points: list, day: int) -> dict | None:
     return {key: found[-1][key] for key in ("survival", "ci_low", "ci_high")}
 
 
-def survival_with_variance(rows: list[tuple[int, int, int]], day: int) -> tuple[float, float] | None:
+def survival_with_variance(
+    rows: list[tuple[int, int, int]], day: int
+) -> tuple[float, float] | None:
     """The Kaplan-Meier survival on ``day`` from (day, events, censored) rows and its
     Greenwood variance ``S² Σ d / (n (n - d))``; None where follow-up does not reach the day
     (as ``survival_at``)."""
@@ -460,8 +466,13 @@ def survival_difference(
     found = survival_with_variance(first, day), survival_with_variance(second, day)
     sizes = _size(first), _size(second)
     if found[0] is None or found[1] is None:
-        return {"day": day, "value": None, "ci_low": None, "ci_high": None,
-                "verdict": NOT_ENOUGH_DATA}
+        return {
+            "day": day,
+            "value": None,
+            "ci_low": None,
+            "ci_high": None,
+            "verdict": NOT_ENOUGH_DATA,
+        }
     (s1, v1), (s2, v2) = found
     value = s1 - s2
     half = Z_95 * math.sqrt(v1 + v2)

@@ -205,6 +205,8 @@ def test_recovery_page_states_the_paradox_crude_and_like_for_like(run_app, loade
     paid = [m for m in at.metric if m.label == "Compensation paid"]
     assert paid[0].value == f"{money['compensation_total']:,.0f}"
     assert len(at.get("vega_lite_chart")) == 3  # NPS and retention by group, the curves
+    # The curves' verdict: the recovered - never-failed difference on day H.
+    assert any("Recovered minus never failed on day 90" in text for text in texts)
 
 
 def test_a_state_read_from_a_later_version_is_noted(run_app, engine, warehouse_url):

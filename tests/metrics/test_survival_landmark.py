@@ -240,7 +240,9 @@ def _random_world(seed: int):
         # Customers with more failures churn sooner, whatever their group.
         churn_days = rng.expovariate((1 + failures) / 500)
         churned_at = LANDMARK + dt.timedelta(days=churn_days) if churn_days < 365 else None
-        customers.append({"customer_id": customer_id, "signup_at": SIGNUP, "churned_at": churned_at})
+        customers.append(
+            {"customer_id": customer_id, "signup_at": SIGNUP, "churned_at": churned_at}
+        )
         end = churned_at or AS_OF
         days = math.floor((end - LANDMARK).total_seconds() / 86400)
         expected[customer_id] = (group, failures, days, int(churned_at is not None))

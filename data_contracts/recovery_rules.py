@@ -22,14 +22,17 @@ from typing import Any, NamedTuple, get_args
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
 
-from data_contracts.options import OneTouch
+from data_contracts.options import Definitions, OneTouch
 
 # A ticket of one of these types is a service failure (so is one with a failure tag).
 FAILURE_TYPES: tuple[str, ...] = ("incident", "problem")
 # The statuses of a solved ticket.
 SOLVED_STATUSES: tuple[str, ...] = ("solved", "closed")
-# The CSAT score that undoes a recovery (a null score is no sign against it).
+# The CSAT score that undoes a recovery (a null score is no sign against it), in the sets of
+# definitions that ask for it: from 2026-12 a recovered failure is judged by what the company
+# did only, since CSAT moves with the NPS and retention the recovered group is compared on.
 BAD_CSAT = "bad"
+CSAT_IN_PUT_RIGHT: tuple[str, ...] = ("2026-11",)
 # One touch per preset: how a solved ticket's agent replies compare with the bound.
 # The preset names are the vocabulary of options.OneTouch, in its order.
 ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = dict(
@@ -48,6 +51,9 @@ HANDOFF_ABOVE_STATIONS = 1
 # A customer's recovery group at t looks only at their failures created in the look-back
 # (t - LOOKBACK_DAYS, t] ([recovery] lookback_days), so older history never changes a group.
 LOOKBACK_DAYS = 365
+# The sets of definitions whose groups look at every failure since the data begins instead
+# (so the verdict moved with how much history was loaded).
+GROUPS_SINCE_BEGINNING: tuple[str, ...] = ("2026-11",)
 
 # A customer's recovery group at t, and a failure's own state at t, by the same names.
 NEVER_FAILED = "never_failed"
@@ -91,16 +97,23 @@ def is_failure_sql(
     )
 
 
-def is_put_right(reopens: Any, csat: Any) -> Any:
-    """A solved failure is recovered when this holds: never reopened and not rated bad (a
-    null count or score is no sign against it). On one ticket's values, or element-wise on
-    numpy arrays (reopen counts and CSAT names, without nulls)."""
-    return (_count(reopens) == 0) & (csat != BAD_CSAT)
+def is_put_right(reopens: Any, csat: Any, definitions: Definitions) -> Any:
+    """A solved failure is recovered when this holds under the set of ``definitions``: never
+    reopened, and under a set of CSAT_IN_PUT_RIGHT not rated bad either (a null count or
+    score is no sign against it). On one ticket's values, or element-wise on numpy arrays
+    (reopen counts and CSAT names, without nulls)."""
+    kept = _count(reopens) == 0
+    return kept & (csat != BAD_CSAT) if definitions in CSAT_IN_PUT_RIGHT else kept
 
 
-def is_put_right_sql(reopens: ColumnElement, csat: ColumnElement) -> ColumnElement[bool]:
+def is_put_right_sql(
+    reopens: ColumnElement, csat: ColumnElement, definitions: Definitions
+) -> ColumnElement[bool]:
     """``is_put_right`` in SQL, never NULL."""
-    return sa.and_(sa.func.coalesce(reopens, 0) == 0, sa.not_(csat.is_not_distinct_from(BAD_CSAT)))
+    kept = sa.func.coalesce(reopens, 0) == 0
+    if definitions not in CSAT_IN_PUT_RIGHT:
+        return kept
+    return sa.and_(kept, sa.not_(csat.is_not_distinct_from(BAD_CSAT)))
 
 
 def is_one_touch(agent_replies: int | None, preset: str) -> bool | None:

@@ -270,8 +270,8 @@ _ANALYST_KPIS = [
     _ticket_kpi(
         "recovery_rate",
         "Recovery rate",
-        "Solved or closed failures that are recovered (no reopen, CSAT not bad), over solved "
-        "or closed failures.",
+        "Solved or closed failures that are recovered (not reopened; under the 2026-11 "
+        "definitions also CSAT not bad), over solved or closed failures.",
         "ratio",
         True,
         "share",

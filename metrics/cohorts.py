@@ -15,6 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from data_contracts.options import COHORT_KINDS
+from data_contracts.recovery_rules import NEVER_FAILED
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.facts import failed_customers, has_history, is_failure
@@ -90,12 +91,10 @@ def compute_cohorts(
                 months.c.idx.label("w_id"),
                 sa.func.least(months.c.m_end, sa.literal(as_of, sa.DateTime())).label("w_end"),
             ).subquery("cohort_ends")
-            failed = failed_customers(
-                windows, "w_end", params.failure_tags, history=has_history(conn)
-            )
-            members_query = members_query.add_columns(
-                failed.c.recovery_group.label("recovery_group")
-            ).join(
+            failed = failed_customers(windows, "w_end", params, history=has_history(conn))
+            # A look-back shorter than the month can have let the first failure out by then.
+            group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+            members_query = members_query.add_columns(group.label("recovery_group")).outerjoin(
                 failed,
                 sa.and_(
                     failed.c.customer_id == c.customer_id,

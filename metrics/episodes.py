@@ -6,8 +6,9 @@ those of its first ticket, and filters and date ranges apply to its tickets):
 - ``tta_minutes``: the first ticket's time to acknowledge;
 - ``is_one_touch``: every ticket solved, with one agent reply or none across them all (the
   one-touch preset applies: exactly one reply under dbt_zendesk);
-- ``is_recovered``: every ticket solved, none reopened or rated bad (NULL until all are
-  solved); ``recovery_minutes``: from the first ticket's creation to the last solve;
+- ``is_recovered``: every ticket solved and recovered (none reopened; under 2026-11 none rated
+  bad either), NULL until all are solved; ``recovery_minutes``: from the first ticket's
+  creation to the last solve;
 - ``is_recovered_in_window``: recovered within the recovery window of its start (0 when
   solved otherwise, or still open past the window).
 With ``count = "customers"`` all of a customer's failures are one episode.

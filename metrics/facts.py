@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement, Select, Subquery
 
 from data_contracts.recovery_rules import (
+    GROUPS_SINCE_BEGINNING,
     IN_RECOVERY,
     NEVER_FAILED,
     RECOVERED,
@@ -35,7 +36,13 @@ from data_contracts.times import utc_now
 from metrics.dimensions import Dimension, Sources, expression
 from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
-from warehouse.dialect import has_any_tag, local_period_start, minutes_between, week_start
+from warehouse.dialect import (
+    add_days,
+    has_any_tag,
+    local_period_start,
+    minutes_between,
+    week_start,
+)
 from warehouse.schema import (
     METRIC_COLUMNS,
     VERSIONED_COLUMNS,
@@ -400,7 +407,7 @@ def ticket_facts(
     failure = t.is_fail
     has_solve_time = sa.and_(is_solved, t.solved_at.is_not(None))
     solved_failure = sa.and_(failure, has_solve_time)
-    recovered = sa.and_(solved_failure, is_put_right_sql(t.reopens, t.csat))
+    recovered = sa.and_(solved_failure, is_put_right_sql(t.reopens, t.csat, params.definitions))
     resolution = t.solve_minutes
     window = sa.literal(float(params.recovery_window_hours) * 60, sa.Float())
     source_business = sa.cast(t.first_reply_business_minutes, sa.Double())
@@ -418,7 +425,7 @@ def ticket_facts(
         src_groups = ticket_groups
     if scope.uses("recovery"):
         failed = failed_customers(
-            _windows(NO_SCOPE, points), "w_end", params.failure_tags, history=scope.history
+            _windows(NO_SCOPE, points), "w_end", params, history=scope.history
         )
         from_clause = from_clause.outerjoin(failed, failed.c.customer_id == t.customer_id)
         recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
@@ -498,29 +505,68 @@ def is_failure(failure_tags: tuple[str, ...]) -> ColumnElement[bool]:
     return is_failure_sql(tickets.c.type, tickets.c.tags, failure_tags, has_any_tag)
 
 
+def lookback_days(params: MetricParams) -> int | None:
+    """How many days before t a customer's failures group them at t: None under a set of
+    definitions that looks at every failure since the data begins."""
+    return None if params.definitions in GROUPS_SINCE_BEGINNING else params.lookback_days
+
+
 def failed_customers(
     windows: sa.FromClause,
     at: str,
-    failure_tags: tuple[str, ...],
+    params: MetricParams,
     last_solved_before: dt.datetime | None = None,
     history: bool = False,
 ) -> Subquery:
-    """One row per customer and window with a failure ticket created at or before the
-    window's instant ``at`` (a column of ``windows``).
+    """One row per customer and window with a failure ticket that groups them at the
+    window's instant ``at`` (a column of ``windows``): under the 2026-12 definitions one
+    created in the look-back ``(at - params.lookback_days, at]``, under 2026-11 any created
+    at or before ``at``.
 
     ``windows`` numbers its rows in ``w_id`` (joins match on it: an equality every warehouse
     can hash). Columns: customer_id, w_id, recovery_group (unrecovered | in_recovery |
-    recovered), and with ``last_solved_before`` last_solved_at (the latest solved_at of the
-    failures created at or before that instant: for a customer recovered then, when their
-    last failure was solved).
+    recovered), and with ``last_solved_before`` last_solved_at: for a customer recovered
+    then, when their last failure was solved (under 2026-12 the last of the look-back at
+    the window's instant, which the caller puts at ``last_solved_before``; under 2026-11 the
+    latest solved_at of the failures created at or before ``last_solved_before``).
 
     A failure's state at t is its version valid at t (``ticket_states``; without history,
-    its one row). Each customer's failures are summarised once, whatever the number of
-    windows: when the first one was created, and from when a not-recovered state (solved,
-    then reopened or rated bad) held for good; a customer is unrecovered at t from that
-    instant on. Only what holds for a while (a not-recovered state a later version undid,
-    a failure still open) is matched against the windows.
+    its one row); it is recovered by the rule of ``params.definitions``.
     """
+    days = lookback_days(params)
+    if days is None:
+        return _failed_customers_since_beginning(windows, at, params, last_solved_before, history)
+    failures = _failures(params, history)
+    c = failures.c
+    t = windows.c[at]
+    # Each failure of the look-back, in its version valid at t: a range join that gives
+    # each customer's window a row per failure it looks at.
+    looked_at = sa.and_(c.created_at <= t, add_days(c.created_at, float(days)) > t)
+    if history:
+        looked_at = sa.and_(looked_at, c.valid_from <= t, c.valid_to > t)
+    is_solved = sa.and_(c.solved_at.is_not(None), c.solved_at <= t)
+    put_right = is_put_right_sql(c.reopens, c.csat, params.definitions)
+
+    def any_of(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return sa.func.max(sa.case((condition, 1), else_=0)) == 1
+
+    recovery_group = recovery_group_sql(
+        {UNRECOVERED: any_of(sa.and_(is_solved, ~put_right)), IN_RECOVERY: any_of(~is_solved)}
+    )
+    columns = [c.customer_id, windows.c.w_id, recovery_group.label("recovery_group")]
+    if last_solved_before is not None:
+        columns.append(sa.func.max(c.solved_at).label("last_solved_at"))
+    return (
+        sa.select(*columns)
+        .select_from(failures.join(windows, looked_at))
+        .group_by(c.customer_id, windows.c.w_id)
+        .subquery("failed_customers")
+    )
+
+
+def _failures(params: MetricParams, history: bool) -> sa.CTE:
+    """One row per failure ticket (per version with history): customer_id, created_at,
+    solved_at, reopens, csat, valid_from, valid_to."""
     k = tickets.c
     if history:
         states = ticket_states(True)
@@ -536,15 +582,36 @@ def failed_customers(
             _at(NEVER).label("valid_to"),
         ]
         source = tickets
-    failures = (
+    return (
         sa.select(k.customer_id, k.created_at, *versioned)
         .select_from(source)
-        .where(is_failure(failure_tags))
+        .where(is_failure(params.failure_tags))
         .cte("failures")
     )
+
+
+def _failed_customers_since_beginning(
+    windows: sa.FromClause,
+    at: str,
+    params: MetricParams,
+    last_solved_before: dt.datetime | None,
+    history: bool,
+) -> Subquery:
+    """``failed_customers`` under the 2026-11 definitions: every failure created at or
+    before the window's instant, from the beginning of the data.
+
+    Each customer's failures are summarised once, whatever the number of windows: when the
+    first one was created, and from when a not-recovered state (solved, then reopened or
+    rated bad) held for good; a customer is unrecovered at t from that instant on. Only
+    what holds for a while (a not-recovered state a later version undid, a failure still
+    open) is matched against the windows.
+    """
+    failures = _failures(params, history)
     c = failures.c
     t = windows.c[at]
-    is_not_recovered = sa.and_(c.solved_at.is_not(None), ~is_put_right_sql(c.reopens, c.csat))
+    is_not_recovered = sa.and_(
+        c.solved_at.is_not(None), ~is_put_right_sql(c.reopens, c.csat, params.definitions)
+    )
     # From when a not-recovered state holds: created, solved, and this version valid.
     unrecovered_from = sa.func.greatest(c.created_at, c.solved_at, c.valid_from)
     for_good = c.valid_to == _at(NEVER)
@@ -641,7 +708,7 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     t0 + H (the window's end)."""
     c = customers.c
     w = _windows(scope, points)
-    failed = failed_customers(w, "w_t0", params.failure_tags, history=scope.history)
+    failed = failed_customers(w, "w_t0", params, history=scope.history)
     is_retained = sa.or_(c.churned_at.is_(None), c.churned_at > w.c.w_end)
     group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
@@ -698,7 +765,7 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
         had_failure = failed_in.c.customer_id.is_not(None)
         has_failure = _flag((sa.and_(active_year, had_failure), 1.0), (active_year, 0.0))
     if scope.uses("recovery"):
-        failed = failed_customers(w, "w_year_start", params.failure_tags, history=scope.history)
+        failed = failed_customers(w, "w_year_start", params, history=scope.history)
         from_clause = from_clause.outerjoin(failed, _same_window(failed, w))
         recovery = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
     columns, conditions = _customer_sliced(
@@ -734,7 +801,7 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
     failed = failed_customers(
         _windows(NO_SCOPE, points),
         "w_end",
-        params.failure_tags,
+        params,
         last_solved_before=points.as_of,
         history=scope.history,
     )

@@ -3,16 +3,19 @@
 A ticket's state at t is its version valid at t; for t before the first version loaded it
 is read from that first version, which may already know what happened after t (a reopen,
 a bad rating). The retention KPIs read the recovery groups at t0 = as_of - H, so they are
-the ones exposed: ``hindsight`` counts the failure tickets created by t0 whose first known
+the ones exposed: ``hindsight`` counts the failure tickets that group customers at t0 (those
+created by t0; under the 2026-12 definitions, in the look-back before it) whose first known
 version is dated after t0.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from data_contracts.times import isoformat_utc
-from metrics.facts import has_history, is_failure
+from metrics.facts import has_history, is_failure, lookback_days
 from metrics.live import tickets
 from metrics.params import MetricParams, TimePoints
 from warehouse.schema import ticket_versions
@@ -33,11 +36,16 @@ def hindsight(conn: sa.Connection, points: TimePoints, params: MetricParams) -> 
         )
         first_known = sa.func.coalesce(sa.func.least(t.updated_at, earliest), t.updated_at)
     later = sa.func.count().filter(first_known > t0)
-    total, known_later = conn.execute(
-        sa.select(sa.func.count(), later).where(is_failure(params.failure_tags), t.created_at <= t0)
-    ).one()
+    grouping = [is_failure(params.failure_tags), t.created_at <= t0]
+    created = f"created by {isoformat_utc(t0)}"
+    days = lookback_days(params)
+    if days is not None:  # only the look-back's failures group a customer at t0
+        start = t0 - dt.timedelta(days=days)
+        grouping.append(t.created_at > start)
+        created = f"created in ({isoformat_utc(start)}, {isoformat_utc(t0)}]"
+    total, known_later = conn.execute(sa.select(sa.func.count(), later).where(*grouping)).one()
     note = (
-        f"{known_later:,} of {total:,} failure tickets created by {isoformat_utc(t0)} were "
+        f"{known_later:,} of {total:,} failure tickets {created} were "
         "first loaded in a version dated later: their state then (status, reopens, CSAT) is "
         "read from that later version and may carry hindsight. Load earlier exports (or "
         "incremental ones) to give them their history."

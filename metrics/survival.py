@@ -108,7 +108,8 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
 def _split_label(f, split: str, params: MetricParams):
     """The group of a failed customer under ``split``."""
     if split == "recovery_group":  # a solved first failure: its state
-        return sa.case((is_put_right_sql(f.c.reopens, f.c.csat), RECOVERED), else_=UNRECOVERED)
+        put_right = is_put_right_sql(f.c.reopens, f.c.csat, params.definitions)
+        return sa.case((put_right, RECOVERED), else_=UNRECOVERED)
     if split == "one_touch":  # the one-touch preset's definition; unknown replies apart
         touch = one_touch_sql(f.c.agent_replies, params.one_touch)
         return sa.case(
@@ -250,7 +251,7 @@ def landmark_followups(
         window = sa.values(
             sa.column("w_id", sa.Integer()), sa.column("w_at", sa.DateTime()), name="landmark"
         ).data([(0, landmark)])
-        failed = failed_customers(window, "w_at", params.failure_tags, history=history)
+        failed = failed_customers(window, "w_at", params, history=history)
         grp = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
         source = customers.outerjoin(failed, failed.c.customer_id == c.customer_id)
     else:
@@ -500,7 +501,7 @@ def compute_survival(
     {"statistic", "df", "p_value"}}``.
 
     Under the current definitions, from the landmark as_of - ``max_day`` (docs/metrics.md,
-    "Retention curves"), plus ``"max_day"``, ``"definitions_version"``, per group
+    "Retention curves"), plus ``"max_day"``, per group
     ``"failure_counts"`` (customers per look-back failure count), ``"groups"`` and
     ``"strata"`` in ``"logrank"`` (the failed customers' groups it compares, stratified on
     the look-back failure count), and ``"difference"`` (recovered - never_failed survival on
@@ -533,7 +534,6 @@ def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day
         "landmark": None,
         "horizon_days": params.horizon_days,
         "max_day": max_day,
-        "definitions_version": params.definitions,
         "groups": [],
         "logrank": {**EMPTY_TEST, "groups": tested, "strata": STRATA},
         "difference": None,

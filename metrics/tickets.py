@@ -6,7 +6,8 @@ sorted and paginated in the warehouse), so a ticket list's rows add up to the KP
 row carries its recovery status at as_of:
 
 - ``not a failure``: no failure tag and not an incident or problem;
-- ``recovered``: a solved failure that was put right (not reopened, CSAT not bad);
+- ``recovered``: a solved failure that was put right (not reopened; under 2026-11 also CSAT
+  not bad);
 - ``not recovered``: a solved failure that was not put right;
 - ``in recovery``: a failure not solved by as_of.
 """

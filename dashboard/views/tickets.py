@@ -74,7 +74,7 @@ status = status_column.multiselect(
     key="status",
     bind="query-params",
     placeholder="Any",
-    help="Recovered: a solved failure put right (not reopened, CSAT not bad). Not recovered: "
+    help="Recovered: a solved failure put right (not reopened). Not recovered: "
     "solved, not put right. In recovery: a failure not solved yet.",
 )
 sort = sort_column.selectbox(

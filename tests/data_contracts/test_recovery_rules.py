@@ -9,8 +9,10 @@ import itertools
 
 import sqlalchemy as sa
 
-from data_contracts.options import ONE_TOUCH_PRESETS
+from data_contracts.options import CURRENT_DEFINITIONS, DEFINITIONS, ONE_TOUCH_PRESETS
 from data_contracts.recovery_rules import (
+    CSAT_IN_PUT_RIGHT,
+    GROUPS_SINCE_BEGINNING,
     IN_RECOVERY,
     NEVER_FAILED,
     ONE_TOUCH,
@@ -73,12 +75,12 @@ def _judged(rule: Judged) -> sa.ColumnElement:
     return sa.case((rule.known, sa.case((rule.holds, True), else_=False)))
 
 
-def _sql_verdicts(engine: sa.Engine) -> dict[str, dict]:
+def _sql_verdicts(engine: sa.Engine, definitions: str = "2026-11") -> dict[str, dict]:
     """Per ticket id, every rule's verdict evaluated by the warehouse."""
     c = tickets.c
     columns = {
         "failure": is_failure_sql(c.type, c.tags, FAILURE_TAGS, has_any_tag),
-        "put_right": is_put_right_sql(c.reopens, c.csat),
+        "put_right": is_put_right_sql(c.reopens, c.csat, definitions),
         "handoff": _judged(handoff_sql(c.assignee_stations, c.group_stations)),
         **{
             f"one_touch_{preset}": _judged(one_touch_sql(c.agent_replies, preset))
@@ -90,11 +92,11 @@ def _sql_verdicts(engine: sa.Engine) -> dict[str, dict]:
         return {row.ticket_id: dict(row._mapping) for row in conn.execute(query)}
 
 
-def _python_verdicts(ticket: dict) -> dict:
+def _python_verdicts(ticket: dict, definitions: str = "2026-11") -> dict:
     return {
         "ticket_id": ticket["ticket_id"],
         "failure": is_failure(ticket["type"], ticket["tags"], FAILURE_TAGS),
-        "put_right": is_put_right(ticket["reopens"], ticket["csat"]),
+        "put_right": is_put_right(ticket["reopens"], ticket["csat"], definitions),
         "handoff": is_handoff(ticket["assignee_stations"], ticket["group_stations"]),
         **{
             f"one_touch_{preset}": is_one_touch(ticket["agent_replies"], preset)
@@ -106,10 +108,45 @@ def _python_verdicts(ticket: dict) -> dict:
 def test_sql_and_python_agree_on_every_case(any_engine):
     grid = _grid()
     insert_rows(any_engine, "tickets", grid)
-    found = _sql_verdicts(any_engine)
-    assert len(found) == len(grid)
-    for ticket in grid:
-        assert found[ticket["ticket_id"]] == _python_verdicts(ticket), ticket
+    for definitions in DEFINITIONS:
+        found = _sql_verdicts(any_engine, definitions)
+        assert len(found) == len(grid)
+        for ticket in grid:
+            assert found[ticket["ticket_id"]] == _python_verdicts(ticket, definitions), ticket
+
+
+def test_put_right_per_definitions(any_engine):
+    """A solved failure rated bad but not reopened is put right under 2026-12 (what the
+    company did: solved, not reopened), not under 2026-11 (which also asked CSAT not bad);
+    a reopened one under neither; a null CSAT or reopen count is no sign against it."""
+    cases = [  # reopens, csat -> put right under 2026-11, 2026-12 (worked out by hand)
+        ((0, "bad"), (False, True)),
+        ((None, "bad"), (False, True)),
+        ((1, "good"), (False, False)),
+        ((2, "bad"), (False, False)),
+        ((0, "good"), (True, True)),
+        ((None, None), (True, True)),
+    ]
+    blank = dict.fromkeys(
+        ("type", "tags", "reopens", "csat", "agent_replies", "assignee_stations", "group_stations")
+    )
+    rows = [
+        _ticket(i, **(blank | {"reopens": n, "csat": csat}))
+        for i, ((n, csat), _) in enumerate(cases)
+    ]
+    insert_rows(any_engine, "tickets", rows)
+    for index, definitions in enumerate(("2026-11", "2026-12")):
+        found = _sql_verdicts(any_engine, definitions)
+        for row, (_, expected) in zip(rows, cases, strict=True):
+            assert found[row["ticket_id"]]["put_right"] is expected[index], (definitions, row)
+            python = is_put_right(row["reopens"], row["csat"], definitions)
+            assert bool(python) is expected[index], (definitions, row)
+
+
+def test_every_set_that_asks_csat_is_a_set_of_definitions():
+    assert set(CSAT_IN_PUT_RIGHT) <= set(DEFINITIONS)
+    assert set(GROUPS_SINCE_BEGINNING) <= set(DEFINITIONS)
+    assert CURRENT_DEFINITIONS not in CSAT_IN_PUT_RIGHT + GROUPS_SINCE_BEGINNING
 
 
 def test_hand_worked_verdicts(engine):
@@ -178,7 +215,9 @@ def test_recovery_groups_agree(engine):
             c.customer_id,
             recovery_group_sql(
                 {
-                    UNRECOVERED: any_of(sa.and_(is_solved, ~is_put_right_sql(c.reopens, c.csat))),
+                    UNRECOVERED: any_of(
+                        sa.and_(is_solved, ~is_put_right_sql(c.reopens, c.csat, "2026-11"))
+                    ),
                     IN_RECOVERY: any_of(~is_solved),
                 }
             ).label("recovery_group"),
@@ -196,7 +235,7 @@ def test_recovery_groups_agree(engine):
 
     in_python = {
         customer: recovery_group(
-            failure_state(solved_at is not None, is_put_right(reopens, csat))
+            failure_state(solved_at is not None, is_put_right(reopens, csat, "2026-11"))
             for solved_at, reopens, csat in failures
         )
         for customer, failures in customers.items()

@@ -4,7 +4,7 @@ As of 2024-06-30 12:00 UTC, months March to June 2024:
 - a signed up 03-05, never churned;       b signed up 03-20, churned 04-15;
 - c signed up 03-31 23:30 UTC (April 1 in Berlin), never churned;
 - d signed up 04-10, churned 06-05.
-Failures: b's ticket of 04-01, solved 04-02 and rated bad (unrecovered); a's of 04-02,
+Failures: b's ticket of 04-01, solved 04-02, reopened (unrecovered); a's of 04-02,
 solved 04-03 (recovered); d's of 04-20, never solved (in recovery).
 """
 
@@ -53,6 +53,7 @@ def sample(any_engine):
                 "solved_at": dt.datetime(2024, 4, 2),
                 "status": "solved",
                 "type": "incident",
+                "reopens": 1,
                 "csat": "bad",
             },
             {
@@ -108,6 +109,17 @@ def test_first_failure_cohorts_split_by_recovery_group(sample):
         ("2024-04", "in_recovery"): (1, [1]),  # d, churned after the end of May
         ("2024-04", "recovered"): (1, [1]),  # a
         ("2024-04", "unrecovered"): (1, [0]),  # b, churned in April
+    }
+
+
+def test_a_first_failure_out_of_a_short_look_back_leaves_its_customer_in_the_cohort(sample):
+    params = dataclasses.replace(PARAMS, lookback_days=12)
+    result = compute_cohorts(sample, params, by="first_failure_month", cohorts=4)
+    # At the end of April, (04-19, 05-01] holds d's failure only: a and b stay in April's
+    # cohort, never failed in that look-back (a retained at the end of May, b churned).
+    assert triangle(result) == {
+        ("2024-04", "in_recovery"): (1, [1]),  # d
+        ("2024-04", "never_failed"): (2, [1]),  # a and b: 1 of 2 retained
     }
 
 

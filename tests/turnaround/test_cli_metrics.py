@@ -52,7 +52,16 @@ def metrics(url: str, *args: str, **kwargs):
 
 def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     result = json_out(metrics(warehouse, "--json"))
-    assert set(result) == {"as_of", "kpis", "n", "paradox", "paradox_by_segment", "hindsight"}
+    assert set(result) == {
+        "as_of",
+        "kpis",
+        "n",
+        "paradox",
+        "paradox_by_segment",
+        "hindsight",
+        "definitions_version",
+    }
+    assert result["definitions_version"] == "2026-12"  # the current set, by default
     assert result["as_of"] == "2024-06-20T00:00:00Z"  # C2's churn is the latest timestamp
     # n: the tickets behind each ticket KPI (four solved tickets behind one-touch).
     assert result["n"]["ticket_volume"] == 4
@@ -260,3 +269,9 @@ def test_recovery(warehouse):
     shown = cli("recovery", "--warehouse", warehouse)
     assert shown.returncode == 0
     assert "by the customer" in shown.stdout and "0 answered on a later ticket" in shown.stdout
+
+
+def test_every_metric_json_names_its_definitions(warehouse):
+    for command in (("metrics", "--by", "channel"), ("cohorts",), ("survival",), ("recovery",)):
+        result = json_out(cli(*command, "--warehouse", warehouse, "--json"))
+        assert result["definitions_version"] == "2026-12", command

@@ -207,15 +207,21 @@ def metrics(
     if request.sliced:
         result = _computed(run, lambda: compute_slice(engine, params, request))
         if as_json:
-            print_json(result)
+            print_json(_versioned(result, params.definitions))
         else:
             _print_slice(result, request, kpi_targets(run))
         return
     result = _computed(run, lambda: compute_kpis(engine, params, request))
     if as_json:
-        print_json(result)
+        print_json(_versioned(result, params.definitions))
         return
     _print_kpis(result, kpi_targets(run))
+
+
+def _versioned(result: dict, definitions: str) -> dict:
+    """A metric command's JSON document with the set of definitions its numbers follow
+    (docs/definitions.md)."""
+    return result | {"definitions_version": definitions}
 
 
 def _computed(run, work):
@@ -366,7 +372,7 @@ def cohorts(
     _, engine = reader(run)
     result = reading(run, lambda: compute_cohorts(engine, params, by.value, months))
     if as_json:
-        print_json(result)
+        print_json(_versioned(result, params.definitions))
         return
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
@@ -412,7 +418,7 @@ def recovery(
     _, engine = reader(run)
     result = reading(run, lambda: compute_recovery(engine, params))
     if as_json:
-        print_json(result)
+        print_json(_versioned(result, params.definitions))
         return
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
@@ -506,7 +512,7 @@ def survival(
     _, engine = reader(run)
     result = reading(run, lambda: compute_survival(engine, params, by.value, days))
     if as_json:
-        print_json(result)
+        print_json(_versioned(result, params.definitions))
         return
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")

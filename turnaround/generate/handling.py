@@ -156,6 +156,6 @@ def draw_handling(rng: np.random.Generator, t: TicketSubjects) -> Handling:
 
 def is_recovered_failure(t: TicketSubjects, h: Handling) -> np.ndarray:
     """Failures solved without a reopen and without a bad CSAT (docs/metrics.md, Customer
-    recovery groups)."""
+    recovery groups): the 2026-11 definitions the demo was drawn with."""
     csat = np.asarray(CSAT_NAMES)[h.csat]
-    return t.is_failure & h.is_solved & is_put_right(h.reopens, csat)
+    return t.is_failure & h.is_solved & is_put_right(h.reopens, csat, "2026-11")

@@ -328,11 +328,13 @@ def test_an_empty_warehouse_has_no_curves(engine):
     assert result["logrank"]["statistic"] is None and result["difference"] is None
 
 
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", [3, 4])
 def test_a_world_without_a_recovery_effect_shows_overlapping_bands(tmp_path, seed):
     # A generated world where recovery changes neither churn nor NPS: the recovered and the
     # never-failed curves' 95% bands overlap on days 90, 180 and 365, and the difference on
-    # day H finds nothing.
+    # day H finds nothing. (Under 2026-11, seed 4's bands were apart on day 365: recovered
+    # 0.741 [0.705, 0.774], never failed 0.820 [0.778, 0.854].) The generator must draw churn
+    # from the same group rule as the product (look-back, recovered without CSAT).
     from etl.pipeline.load import load_paths
     from turnaround.generate import generate
     from warehouse import get_engine

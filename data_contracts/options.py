@@ -47,10 +47,10 @@ DATE_ORDERS: tuple[str, ...] = get_args(DateOrder)
 
 # How survival curves split failed customers (turnaround survival --by), and what each means.
 SURVIVAL_SPLITS: dict[str, str] = {
-    "recovery_group": "recovered or unrecovered first failure, against never-failed customers",
-    "tta_bucket": "time to first reply on the first failure",
-    "one_touch": "first failure solved with at most one agent reply, or more",
-    "compensation": "compensation given on the first failure, or none",
+    "recovery_group": "recovery group at the landmark, never-failed customers included",
+    "tta_bucket": "time to first reply on the failure that classifies the customer",
+    "one_touch": "that failure solved in one touch, or not",
+    "compensation": "compensation given on that failure, or none",
 }
 
 # What a cohort is made of: the customers who signed up, or first failed, in one month.

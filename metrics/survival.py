@@ -1,10 +1,17 @@
-"""Retention curves: Kaplan-Meier survival from a customer's failure, per recovery group or
-per recovery quality, with 95% bands and a log-rank test.
+"""Retention curves: Kaplan-Meier survival per recovery group or per recovery quality, with
+95% bands, a log-rank test and, per recovery group, the recovered - never_failed difference of
+survival on a fixed day.
 
-Who is followed, from when (docs/metrics.md, "Retention curves"):
+Who is followed, from when (docs/metrics.md, "Retention curves"), under the current
+definitions: every customer active at the landmark (as_of - max_day), classified once by
+their recovery group at the landmark (or, in a split by recovery quality, by their last
+look-back failure solved by then), followed from the landmark to churn (an event) or as_of
+(censored): the same rule for every group, no customer in two groups.
+
+Under the 2026-11 definitions:
 - a customer with a failure ticket, from the moment their first failure was solved or
   closed (by as_of), when they were active then; their group is that failure's outcome:
-  ``recovered`` (not reopened; under 2026-11 also CSAT not bad) or ``unrecovered``;
+  ``recovered`` (not reopened, CSAT not bad) or ``unrecovered``;
 - a never-failed customer, from a landmark date matched to the failed customers' start:
   the median of their start instants; followed while active and never failed (a first
   failure after the landmark ends the follow-up, as a censoring).
@@ -27,6 +34,7 @@ from scipy.stats import chi2
 
 from data_contracts.options import SURVIVAL_SPLITS
 from data_contracts.recovery_rules import (
+    IN_RECOVERY,
     NEVER_FAILED,
     RECOVERED,
     SOLVED_STATUSES,
@@ -36,9 +44,9 @@ from data_contracts.recovery_rules import (
 )
 from data_contracts.times import isoformat_utc, to_naive_utc
 from metrics.as_of import resolve_as_of
-from metrics.facts import is_failure
+from metrics.facts import failed_customers, has_history, is_failure
 from metrics.live import tickets
-from metrics.paradox import Z_95
+from metrics.paradox import NOT_ENOUGH_DATA, Z_95, verdict
 from metrics.params import MetricParams
 from warehouse.dialect import minutes_between, quantile_cont
 from warehouse.schema import customers
@@ -47,11 +55,14 @@ MINUTES_PER_DAY = 1440
 # TTA of the first failure, in minutes: the buckets of the tta_bucket split.
 TTA_BUCKETS = ((60, "under 1 h"), (240, "1 to 4 h"), (1440, "4 to 24 h"))
 SPLITS = SURVIVAL_SPLITS
-
+# Follow-up from the landmark (as_of - this many days) to as_of, by default.
+MAX_DAY = 365
+# Look-back failure counts from this many on are one stratum of the log-rank test ("3+").
+COUNT_CAP = 3
 
 # The order groups are shown in, per split.
 GROUP_ORDER = {
-    "recovery_group": (RECOVERED, UNRECOVERED, NEVER_FAILED),
+    "recovery_group": (RECOVERED, UNRECOVERED, IN_RECOVERY, NEVER_FAILED),
     "tta_bucket": (
         *(label for _, label in TTA_BUCKETS),
         "over 24 h",
@@ -176,6 +187,109 @@ def never_failed_followups(as_of: dt.datetime, params: MetricParams, landmark: d
     )
 
 
+def lookback_failure_counts(landmark: dt.datetime, params: MetricParams):
+    """Per customer with a failure created in the look-back (landmark - lookback_days,
+    landmark]: customer_id, failures (how many)."""
+    t = tickets.c
+    since = landmark - dt.timedelta(days=params.lookback_days)
+    return (
+        sa.select(t.customer_id, sa.func.count().label("failures"))
+        .where(
+            is_failure(params.failure_tags),
+            t.customer_id.is_not(None),
+            t.created_at > since,
+            t.created_at <= landmark,
+        )
+        .group_by(t.customer_id)
+        .subquery("lookback_failures")
+    )
+
+
+def last_solved_failures(landmark: dt.datetime, params: MetricParams):
+    """Per customer, the failure that classifies them in a split by recovery quality: the
+    last (by solved_at) of their look-back failures solved at or before the landmark."""
+    t = tickets.c
+    since = landmark - dt.timedelta(days=params.lookback_days)
+    order = sa.func.row_number().over(
+        partition_by=t.customer_id,
+        order_by=(t.solved_at.desc(), t.created_at.desc(), t.source.desc(), t.ticket_id.desc()),
+    )
+    ranked = (
+        sa.select(
+            t.customer_id,
+            t.created_at,
+            t.first_reply_at,
+            t.first_reply_bracket,
+            t.agent_replies,
+            t.compensation,
+            order.label("rank"),
+        )
+        .where(
+            is_failure(params.failure_tags),
+            t.customer_id.is_not(None),
+            t.created_at > since,
+            t.created_at <= landmark,
+            t.status.in_(SOLVED_STATUSES),
+            t.solved_at <= landmark,
+        )
+        .subquery("ranked_solved_failures")
+    )
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery("last_solved_failures")
+
+
+def landmark_followups(
+    as_of: dt.datetime, landmark: dt.datetime, params: MetricParams, split: str, history: bool
+):
+    """One row per customer active at the landmark (signed up at or before it, not churned
+    at or before it) and in a group of ``split`` then: grp, stratum (their look-back failure
+    count, capped at COUNT_CAP), days, is_event. Every group is followed from the landmark
+    to churn (an event) or as_of (censored)."""
+    c = customers.c
+    at = sa.literal(landmark, sa.DateTime())
+    counts = lookback_failure_counts(landmark, params)
+    if split == "recovery_group":  # the product's group rule, at the landmark
+        window = sa.values(
+            sa.column("w_id", sa.Integer()), sa.column("w_at", sa.DateTime()), name="landmark"
+        ).data([(0, landmark)])
+        failed = failed_customers(window, "w_at", params, history=history)
+        grp = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+        source = customers.outerjoin(failed, failed.c.customer_id == c.customer_id)
+    else:
+        last = last_solved_failures(landmark, params)
+        grp = _split_label(last, split, params)
+        source = customers.join(last, last.c.customer_id == c.customer_id)
+    is_event = sa.and_(c.churned_at.is_not(None), c.churned_at <= as_of)
+    end = sa.case((is_event, c.churned_at), else_=sa.literal(as_of, sa.DateTime()))
+    return (
+        sa.select(
+            grp.label("grp"),
+            sa.func.least(sa.func.coalesce(counts.c.failures, 0), COUNT_CAP).label("stratum"),
+            _days(at, end).label("days"),
+            sa.case((is_event, 1), else_=0).label("is_event"),
+        )
+        .select_from(source.outerjoin(counts, counts.c.customer_id == c.customer_id))
+        .where(c.signup_at <= at, sa.or_(c.churned_at.is_(None), c.churned_at > at))
+        .subquery("landmark_followups")
+    )
+
+
+def _stratified_counts(followups) -> sa.Select:
+    """One row per group, stratum and day: events, censored."""
+    f = followups.c
+    events = sa.func.sum(f.is_event)
+    return (
+        sa.select(
+            f.grp,
+            f.stratum,
+            f.days,
+            events.label("events"),
+            (sa.func.count() - events).label("censored"),
+        )
+        .group_by(f.grp, f.stratum, f.days)
+        .order_by(f.grp, f.stratum, f.days)
+    )
+
+
 def _counts(followups) -> sa.Select:
     """One row per group and day: events, censored."""
     events = sa.func.sum(followups.c.is_event)
@@ -200,6 +314,11 @@ class CurvePoint:
     survival: float
     ci_low: float
     ci_high: float
+    greenwood: float = 0.0  # sum of d / (n (n - d)) so far; not in the JSON
+
+    def as_json(self) -> dict:
+        """The point as the JSON gives it."""
+        return {key: value for key, value in self.__dict__.items() if key != "greenwood"}
 
 
 def kaplan_meier(counts: list[tuple[int, int, int]]) -> list[CurvePoint]:
@@ -215,7 +334,9 @@ def kaplan_meier(counts: list[tuple[int, int, int]]) -> list[CurvePoint]:
             survival *= 1 - events / at_risk
             greenwood += events / (at_risk * (at_risk - events)) if at_risk > events else math.inf
         points.append(
-            CurvePoint(day, at_risk, events, censored, survival, *_band(survival, greenwood))
+            CurvePoint(
+                day, at_risk, events, censored, survival, *_band(survival, greenwood), greenwood
+            )
         )
         at_risk -= events + censored
     return points
@@ -233,12 +354,42 @@ def _band(survival: float, greenwood: float) -> tuple[float, float]:
     return low, high
 
 
+EMPTY_TEST = {"statistic": None, "df": None, "p_value": None}
+
+
 def logrank(groups: dict[str, list[tuple[int, int, int]]]) -> dict:
     """The k-sample log-rank test from each group's (day, events, censored) rows:
     ``{"statistic", "df", "p_value"}`` (None with fewer than two groups or no events)."""
+    return stratified_logrank({name: {0: rows} for name, rows in groups.items()})
+
+
+def stratified_logrank(groups: dict[str, dict[int, list[tuple[int, int, int]]]]) -> dict:
+    """The k-sample log-rank test stratified: each group's (day, events, censored) rows per
+    stratum; observed minus expected and its variance are summed over the strata, each
+    stratum's computed within it (a stratum one group lacks adds nothing).
+    ``{"statistic", "df", "p_value"}`` (None with fewer than two groups or no events)."""
     names = sorted(groups)
     if len(names) < 2:
-        return {"statistic": None, "df": None, "p_value": None}
+        return dict(EMPTY_TEST)
+    k = len(names)
+    observed_minus_expected = [0.0] * k
+    covariance = [[0.0] * k for _ in range(k)]
+    for stratum in sorted({s for name in names for s in groups[name]}):
+        rows = {name: groups[name].get(stratum, []) for name in names}
+        _add_logrank_terms(rows, names, observed_minus_expected, covariance)
+    statistic = _quadratic_form(observed_minus_expected[:-1], [r[:-1] for r in covariance[:-1]])
+    if statistic is None:
+        return dict(EMPTY_TEST)
+    return {"statistic": statistic, "df": k - 1, "p_value": float(chi2.sf(statistic, k - 1))}
+
+
+def _add_logrank_terms(
+    groups: dict[str, list[tuple[int, int, int]]],
+    names: list[str],
+    observed_minus_expected: list[float],
+    covariance: list[list[float]],
+) -> None:
+    """Add one stratum's observed minus expected events and hypergeometric covariance."""
     by_day: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     at_risk = {}
     for name in names:
@@ -246,8 +397,6 @@ def logrank(groups: dict[str, list[tuple[int, int, int]]]) -> dict:
         for day, events, censored in groups[name]:
             by_day[day][name] = (events, censored)
     k = len(names)
-    observed_minus_expected = [0.0] * k
-    covariance = [[0.0] * k for _ in range(k)]
     for day in sorted(by_day):
         today = by_day[day]
         d = [today.get(name, (0, 0))[0] for name in names]
@@ -263,10 +412,6 @@ def logrank(groups: dict[str, list[tuple[int, int, int]]]) -> dict:
         for name in names:
             events, censored = today.get(name, (0, 0))
             at_risk[name] -= events + censored
-    statistic = _quadratic_form(observed_minus_expected[:-1], [r[:-1] for r in covariance[:-1]])
-    if statistic is None:
-        return {"statistic": None, "df": None, "p_value": None}
-    return {"statistic": statistic, "df": k - 1, "p_value": float(chi2.sf(statistic, k - 1))}
 
 
 def _quadratic_form(vector: list[float], matrix: list[list[float]]) -> float | None:
@@ -284,7 +429,7 @@ def survival_at(points: list, day: int) -> dict | None:
     """``{"survival", "ci_low", "ci_high"}`` on ``day``: the curve's last point at or before
     it (1 before the first point), provided follow-up reaches that day; None otherwise.
     ``points`` are CurvePoints or their JSON dicts."""
-    rows = [p if isinstance(p, dict) else p.__dict__ for p in points]
+    rows = [p if isinstance(p, dict) else p.as_json() for p in points]
     if not rows or rows[-1]["day"] < day:
         return None
     found = [p for p in rows if p["day"] <= day]
@@ -293,21 +438,177 @@ def survival_at(points: list, day: int) -> dict | None:
     return {key: found[-1][key] for key in ("survival", "ci_low", "ci_high")}
 
 
+def survival_with_variance(
+    rows: list[tuple[int, int, int]], day: int
+) -> tuple[float, float] | None:
+    """The Kaplan-Meier survival on ``day`` from (day, events, censored) rows and its
+    Greenwood variance ``S² Σ d / (n (n - d))``; None where follow-up does not reach the day
+    (as ``survival_at``)."""
+    points = kaplan_meier(rows)
+    if not points or points[-1].day < day:
+        return None
+    found = [p for p in points if p.day <= day]
+    if not found:
+        return 1.0, 0.0
+    point = found[-1]
+    return point.survival, 0.0 if point.survival <= 0.0 else point.survival**2 * point.greenwood
+
+
+def survival_difference(
+    first: list[tuple[int, int, int]],
+    second: list[tuple[int, int, int]],
+    day: int,
+    min_size: int,
+) -> dict:
+    """Survival on ``day`` of the first group minus the second's, two independent
+    Kaplan-Meier estimates: ``{"day", "value", "ci_low", "ci_high", "verdict"}``, the 95%
+    interval ``value ± z √(V₁ + V₂)`` with Greenwood variances; verdict holds, not_detected,
+    reversed, or not_enough_data (a group below ``min_size``, or follow-up short of the day)."""
+    found = survival_with_variance(first, day), survival_with_variance(second, day)
+    sizes = _size(first), _size(second)
+    if found[0] is None or found[1] is None:
+        return {
+            "day": day,
+            "value": None,
+            "ci_low": None,
+            "ci_high": None,
+            "verdict": NOT_ENOUGH_DATA,
+        }
+    (s1, v1), (s2, v2) = found
+    value = s1 - s2
+    half = Z_95 * math.sqrt(v1 + v2)
+    low, high = value - half, value + half
+    return {
+        "day": day,
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "verdict": NOT_ENOUGH_DATA if min(sizes) < min_size else verdict(low, high),
+    }
+
+
 def compute_survival(
     engine: sa.Engine,
     params: MetricParams = MetricParams(),  # noqa: B008
     by: str = "recovery_group",
+    max_day: int = MAX_DAY,
 ) -> dict:
     """Kaplan-Meier curves per group of ``by`` (one of SPLITS), and the log-rank test.
 
     ``{"as_of", "by", "landmark", "horizon_days", "groups": [{"group", "customers",
     "events", "at_horizon": {"survival", "ci_low", "ci_high"} or None, "curve": [{"day",
     "at_risk", "events", "censored", "survival", "ci_low", "ci_high"}]}], "logrank":
-    {"statistic", "df", "p_value"}}``. ``landmark`` is the never-failed customers' start
-    (only under recovery_group).
+    {"statistic", "df", "p_value"}}``.
+
+    Under the current definitions, from the landmark as_of - ``max_day`` (docs/metrics.md,
+    "Retention curves"), plus ``"max_day"``, per group
+    ``"failure_counts"`` (customers per look-back failure count), ``"groups"`` and
+    ``"strata"`` in ``"logrank"`` (the failed customers' groups it compares, stratified on
+    the look-back failure count), and ``"difference"`` (recovered - never_failed survival on
+    day min(H, max_day), ``survival_difference``, with the crude log-rank test of the two;
+    null outside recovery_group). Under 2026-11, from each customer's first failure, and
+    ``landmark`` is the never-failed customers' start (only under recovery_group).
     """
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
+    if params.definitions == "2026-11":
+        return _first_failure_survival(engine, params, by)
+    if isinstance(max_day, bool) or not isinstance(max_day, int) or max_day < 1:
+        raise SurvivalError(f"--days must be a whole number of days, 1 or more, not {max_day!r}")
+    return _landmark_survival(engine, params, by, max_day)
+
+
+STRATA = "lookback_failures"  # the log-rank strata: look-back failure count 0, 1, 2, 3+
+
+
+def _count_label(stratum: int) -> str:
+    return f"{stratum}+" if stratum >= COUNT_CAP else str(stratum)
+
+
+def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day: int) -> dict:
+    """compute_survival under the current definitions: every group from the landmark."""
+    tested = [RECOVERED, UNRECOVERED] if by == "recovery_group" else []
+    result: dict = {
+        "as_of": None,
+        "by": by,
+        "landmark": None,
+        "horizon_days": params.horizon_days,
+        "max_day": max_day,
+        "groups": [],
+        "logrank": {**EMPTY_TEST, "groups": tested, "strata": STRATA},
+        "difference": None,
+    }
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is None:
+            return result
+        as_of = to_naive_utc(as_of)
+        landmark = as_of - dt.timedelta(days=max_day)
+        followed = landmark_followups(as_of, landmark, params, by, has_history(conn))
+        rows = list(conn.execute(_stratified_counts(followed)))
+    result["as_of"] = isoformat_utc(as_of)
+    result["landmark"] = isoformat_utc(landmark)
+    strata: dict[str, dict[int, list[tuple[int, int, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for grp, stratum, days, events, censored in rows:
+        strata[grp][int(stratum)].append((int(days), int(events), int(censored)))
+    groups = {name: _merged(by_stratum) for name, by_stratum in strata.items()}
+    for name in sorted(groups, key=GROUP_ORDER[by].index):
+        curve = kaplan_meier(groups[name])
+        result["groups"].append(
+            {
+                "group": name,
+                "customers": curve[0].at_risk if curve else 0,
+                "events": sum(p.events for p in curve),
+                "at_horizon": survival_at(curve, params.horizon_days),
+                "curve": [point.as_json() for point in curve],
+                "failure_counts": {
+                    _count_label(s): _size(rows) for s, rows in sorted(strata[name].items())
+                },
+            }
+        )
+    # Failed customers' groups, compared within the same look-back failure count: customers
+    # who failed more often fail again more often after the landmark, whatever their group.
+    tested = [name for name in (tested or GROUP_ORDER[by]) if name in groups]
+    result["logrank"] = {
+        **stratified_logrank({name: strata[name] for name in tested}),
+        "groups": tested,
+        "strata": STRATA,
+    }
+    if by == "recovery_group":
+        first, second = groups.get(RECOVERED, []), groups.get(NEVER_FAILED, [])
+        result["difference"] = {
+            "groups": [RECOVERED, NEVER_FAILED],
+            **survival_difference(
+                first, second, min(params.horizon_days, max_day), params.min_group_size
+            ),
+            "method": "greenwood_wald",
+            "n": {RECOVERED: _size(first), NEVER_FAILED: _size(second)},
+            "logrank": logrank({RECOVERED: first, NEVER_FAILED: second})
+            if first and second
+            else dict(EMPTY_TEST),
+        }
+    return result
+
+
+def _size(rows: list[tuple[int, int, int]]) -> int:
+    """The customers followed: every row's churns and censorings."""
+    return sum(events + censored for _, events, censored in rows)
+
+
+def _merged(by_stratum: dict[int, list[tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
+    """(day, events, censored) rows of all strata together, one per day."""
+    days: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for rows in by_stratum.values():
+        for day, events, censored in rows:
+            days[day][0] += events
+            days[day][1] += censored
+    return [(day, events, censored) for day, (events, censored) in sorted(days.items())]
+
+
+def _first_failure_survival(engine: sa.Engine, params: MetricParams, by: str) -> dict:
+    """compute_survival under the 2026-11 definitions: from each customer's first failure."""
     result: dict = {
         "as_of": None,
         "by": by,
@@ -341,7 +642,7 @@ def compute_survival(
                 "customers": curve[0].at_risk if curve else 0,
                 "events": sum(p.events for p in curve),
                 "at_horizon": horizon,
-                "curve": [point.__dict__ for point in curve],
+                "curve": [point.as_json() for point in curve],
             }
         )
     result["logrank"] = logrank(groups)

@@ -71,20 +71,38 @@ st.caption(
 if report.get("hindsight") and report["hindsight"].get("first_known_later"):
     st.caption(f"Point in time: {report['hindsight']['note']}")
 
-st.header("Retention after a first failure")
 survival = ctx.fetch(compute_survival, params, "recovery_group")
+landmark = survival.get("max_day") is not None  # current definitions: from a landmark
+st.header("Retention by recovery group" if landmark else "Retention after a first failure")
 if survival["groups"]:
     ui.chart(
         charts.survival_chart(survival),
         "survival",
-        "Still a customer, days after a first failure",
+        f"Still a customer, days after {survival['landmark'][:10]}, by the group then"
+        if landmark
+        else "Still a customer, days after a first failure",
         file_name="retention_curves",
     )
     test = survival["logrank"]
+    difference = survival.get("difference")
+    if difference and difference["value"] is not None:
+        st.caption(
+            f"Kaplan–Meier curves with 95% bands, company-wide. Recovered minus never failed "
+            f"on day {difference['day']}: {difference['value']:+.1%} "
+            f"({difference['ci_low']:+.1%} to {difference['ci_high']:+.1%}), "
+            f"{difference['verdict'].replace('_', ' ')}. Later days also carry the churn of "
+            "failing again: customers who failed before fail again more often."
+        )
     if test["p_value"] is not None:
         differ = "the curves differ" if test["p_value"] < 0.05 else "no difference shown"
+        tested = (
+            "Log-rank test of recovered and unrecovered customers with as many failures in "
+            "the look-back"
+            if landmark
+            else "Kaplan–Meier curves with 95% bands, company-wide. Log-rank test"
+        )
         st.caption(
-            f"Kaplan–Meier curves with 95% bands, company-wide. Log-rank test: chi-square "
+            f"{tested}: chi-square "
             f"{test['statistic']:.1f} on {test['df']} df, p = {test['p_value']:.2g} ({differ})."
         )
     at_horizon = pl.DataFrame(

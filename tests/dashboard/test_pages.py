@@ -473,3 +473,26 @@ def test_results_are_cached_until_a_load_changes_the_data_version(
     assert _tile(at, "tta_median_minutes").value == fresh  # ...and the page shows it at once
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from tickets")).scalar_one() == 181
+
+
+def test_recovery_page_states_the_survival_difference(run_app, engine, warehouse_url):
+    # The hand-computed world of tests/metrics/test_survival_landmark.py: recovered minus
+    # never failed on day 90 is 2/3 - 3/4 = -8.3%, interval -76.5% to +59.8%.
+    from tests.metrics.test_survival_landmark import AS_OF as LATEST
+    from tests.metrics.test_survival_landmark import _hand_world
+
+    _hand_world(engine)
+    # A question at as_of (2024-12-31 12:00) makes it the data's latest time.
+    insert_rows(
+        engine,
+        "tickets",
+        [{"ticket_id": "q", "customer_id": "n4", "created_at": LATEST, "type": "question"}],
+    )
+    at = run_app(warehouse_url, page="views/recovery.py", dates=ALL_DATES)
+    assert not at.exception
+    texts = _texts(at)
+    assert any(
+        "Recovered minus never failed on day 90: -8.3% (-76.5% to +59.8%), not enough data" in t
+        for t in texts
+    )
+    assert any(t.startswith("Log-rank test of recovered and unrecovered customers") for t in texts)

@@ -1,12 +1,14 @@
-"""Retention curves: the warehouse's per-day counts give the Kaplan-Meier curves, bands and
-log-rank test lifelines computes from the same customers' durations (on DuckDB and
-PostgreSQL); the follow-up rules and the splits by hand."""
+"""Retention curves under the 2026-11 definitions (from each customer's first failure): the
+warehouse's per-day counts give the Kaplan-Meier curves, bands and log-rank test lifelines
+computes from the same customers' durations (on DuckDB and PostgreSQL); the follow-up rules
+and the splits by hand. tests/metrics/test_survival_landmark.py checks the current ones."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +18,8 @@ from lifelines.statistics import multivariate_logrank_test
 from metrics import MetricParams
 from metrics.survival import SurvivalError, compute_survival, kaplan_meier, logrank
 from tests.metrics.rows import insert
+
+EARLIER = MetricParams(as_of=dt.datetime(2024, 12, 31, 12, 0), definitions="2026-11")
 
 AS_OF = dt.datetime(2024, 12, 31, 12, 0)
 SIGNUP = dt.datetime(2023, 1, 1)
@@ -115,7 +119,7 @@ def test_curves_and_logrank_agree_with_lifelines(any_engine, seed):
     customers, tickets, failed = _population(seed)
     insert(any_engine, "customers", customers)
     insert(any_engine, "tickets", tickets)
-    result = compute_survival(any_engine, MetricParams(as_of=AS_OF))
+    result = compute_survival(any_engine, EARLIER)
     expected = _expected_durations(customers, tickets, failed)
 
     found = {g["group"]: g for g in result["groups"]}
@@ -185,24 +189,24 @@ def test_splits_by_recovery_quality(engine):
     insert(engine, "tickets", tickets)
 
     def sizes(by: str) -> dict[str, int]:
-        result = compute_survival(engine, MetricParams(as_of=AS_OF), by=by)
+        result = compute_survival(engine, EARLIER, by=by)
         assert result["landmark"] is None  # only the recovery-group split follows never-failed
         return {g["group"]: g["customers"] for g in result["groups"]}
 
     assert sizes("tta_bucket") == {"under 1 h": 1, "1 to 4 h": 1, "4 to 24 h": 1, "no reply": 1}
     assert sizes("one_touch") == {"one touch": 2, "not one touch": 2}  # 1 and 0; 2 and 3
-    dbt = compute_survival(engine, MetricParams(as_of=AS_OF, one_touch="dbt_zendesk"), "one_touch")
+    dbt = compute_survival(engine, replace(EARLIER, one_touch="dbt_zendesk"), "one_touch")
     assert {g["group"]: g["customers"] for g in dbt["groups"]} == {
         "one touch": 1,  # exactly one reply
         "not one touch": 3,
     }
     assert sizes("compensation") == {"compensated": 1, "not compensated": 3}
     with pytest.raises(SurvivalError, match="recovery_group"):
-        compute_survival(engine, MetricParams(as_of=AS_OF), by="channel")
+        compute_survival(engine, EARLIER, by="channel")
 
 
 def test_an_empty_warehouse_has_no_curves(engine):
-    result = compute_survival(engine)
+    result = compute_survival(engine, MetricParams(definitions="2026-11"))
     assert result["as_of"] is None and result["groups"] == []
     assert result["logrank"]["statistic"] is None
 
@@ -225,7 +229,7 @@ def test_a_reply_known_only_by_its_bracket_is_its_own_tta_group(engine):
             {**base, "ticket_id": "b2", "customer_id": "b2", "type": "incident"},  # no reply
         ],
     )
-    result = compute_survival(engine, MetricParams(as_of=AS_OF), by="tta_bucket")
+    result = compute_survival(engine, EARLIER, by="tta_bucket")
     assert {g["group"]: g["customers"] for g in result["groups"]} == {
         "reply time unknown": 1,
         "no reply": 1,

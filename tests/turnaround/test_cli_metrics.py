@@ -223,18 +223,18 @@ def test_cohorts(warehouse):
     assert bad.returncode == 2
 
 
-def test_survival(warehouse):
-    # C1's outage (T1) was solved and rated good on 6 May 12:00: recovered, still a customer
-    # on 20 June (as_of), 44 whole days later. C2 never failed: followed from the median
-    # start (the same instant), churned on 20 June: day 44. Log-rank on day 44: two at
+def test_survival(warehouse, tmp_path):
+    # as_of 20 June; --days 40 puts the landmark on 11 May. C1's outage (T1) was solved and
+    # rated good on 6 May: recovered then, still a customer on 20 June (censored, day 40).
+    # C2 never failed and churned on 20 June: day 40. Log-rank of the two on day 40: two at
     # risk, one churn: O - E = -0.5 for the recovered, V = 0.25, chi-square 1.
-    result = json_out(cli("survival", "--warehouse", warehouse, "--json"))
-    assert result["landmark"] == "2024-05-06T12:00:00Z"
+    result = json_out(cli("survival", "--warehouse", warehouse, "--days", "40", "--json"))
+    assert result["landmark"] == "2024-05-11T00:00:00Z" and result["max_day"] == 40
     groups = {g["group"]: g for g in result["groups"]}
     assert (groups["recovered"]["customers"], groups["recovered"]["events"]) == (1, 0)
     assert groups["never_failed"]["curve"] == [
         {
-            "day": 44,
+            "day": 40,
             "at_risk": 1,
             "events": 1,
             "censored": 0,
@@ -243,13 +243,26 @@ def test_survival(warehouse):
             "ci_high": 0.0,
         }
     ]
-    assert result["logrank"]["statistic"] == pytest.approx(1.0)
-    assert result["logrank"]["p_value"] == pytest.approx(0.317310507862914)
-    shown = cli("survival", "--warehouse", warehouse)
+    difference = result["difference"]
+    assert (difference["day"], difference["value"]) == (40, 1.0)  # min(H, 40); 1 - 0
+    assert difference["verdict"] == "not_enough_data"  # one customer a group
+    assert difference["logrank"]["statistic"] == pytest.approx(1.0)
+    assert difference["logrank"]["p_value"] == pytest.approx(0.317310507862914)
+    assert result["logrank"]["statistic"] is None  # no unrecovered customer to compare
+    shown = cli("survival", "--warehouse", warehouse, "--days", "40")
     assert shown.returncode == 0
-    assert "never failed" in shown.stdout and "chi-square 1.00 on 1 df" in shown.stdout
+    assert "never failed" in shown.stdout and "on day 40: +100.0%" in shown.stdout
+    # The 2026-11 definitions: C1 followed from the solve (6 May 12:00, day 44), C2 from
+    # the median start, the same instant.
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\ndefinitions = "2026-11"\n')
+    earlier = json_out(cli("survival", "--warehouse", warehouse, "--config", str(config), "--json"))
+    assert earlier["landmark"] == "2024-05-06T12:00:00Z" and "difference" not in earlier
+    assert earlier["logrank"]["statistic"] == pytest.approx(1.0)
     bad = cli("survival", "--warehouse", warehouse, "--by", "channel")
     assert bad.returncode == 2 and "recovery_group" in bad.stderr
+    bad = cli("survival", "--warehouse", warehouse, "--days", "0")
+    assert bad.returncode == 2 and "--days" in bad.stderr
 
 
 def test_recovery(warehouse):

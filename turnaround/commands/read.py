@@ -519,38 +519,52 @@ def survival(
     by: Annotated[
         SurvivalBy,
         typer.Option(
-            help="Curves per recovery group (with never-failed customers), or per recovery "
-            "quality of the first failure: time to first reply, one touch, compensation"
+            help="Curves per recovery group at the landmark (never-failed customers too), or "
+            "per recovery quality of the last failure solved by then: time to first reply, "
+            "one touch, compensation"
         ),
     ] = SurvivalBy.recovery_group,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Follow customers from as_of minus this many days (the landmark) to as_of",
+        ),
+    ] = 365,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
 ) -> None:
-    """Retention curves (Kaplan-Meier) from a customer's first failure, with 95% bands and a
-    log-rank test of whether the groups' curves differ."""
+    """Retention curves (Kaplan-Meier) of the customers active at a landmark, by their group
+    then, with 95% bands, a log-rank test and the recovered - never-failed difference."""
     from metrics.survival import compute_survival
 
     run = settings(config, log_level, as_json, warehouse)
     params = metric_params(run, as_of=_parse_as_of(as_of, as_json))
     _, engine = reader(run)
-    result = reading(run, lambda: compute_survival(engine, params, by.value))
+    result = reading(run, lambda: compute_survival(engine, params, by.value, days))
     if as_json:
         print_json(_versioned(result, params.definitions))
         return
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
         return
-    table = Table(
-        title=f"Customers still active d days after their first failure was solved "
+    earlier = "max_day" not in result  # the 2026-11 definitions: from the first failure
+    title = (
+        "Customers still active d days after their first failure was solved "
         f"(never-failed: after the landmark; as of {result['as_of']})"
+        if earlier
+        else f"Customers still active d days after {result['landmark']}, by their group then "
+        f"(as of {result['as_of']})"
     )
+    table = Table(title=title)
     table.add_column(by.value.replace("_", " "))
     table.add_column("customers", justify="right")
     table.add_column("churned", justify="right")
-    for day in SURVIVAL_DAYS:
+    shown_days = [d for d in SURVIVAL_DAYS if earlier or d <= result["max_day"]]
+    for day in shown_days:
         table.add_column(f"{day} d", justify="right")
     for group in result["groups"]:
         cells = [
@@ -558,20 +572,35 @@ def survival(
             f"{group['customers']:,}",
             f"{group['events']:,}",
         ]
-        for day in SURVIVAL_DAYS:
+        for day in shown_days:
             cells.append(_survival_at(group["curve"], day))
         table.add_row(*cells)
     out.print(table)
-    if result["landmark"]:
+    if earlier and result["landmark"]:
         out.print(
             f"Never-failed customers are followed from {result['landmark']}, the median start "
             "of the failed customers' follow-up.",
             highlight=False,
         )
+    difference = result.get("difference")
+    if difference and difference["value"] is not None:
+        out.print(
+            f"Recovered minus never failed on day {difference['day']}: "
+            f"{difference['value']:+.1%} ({difference['ci_low']:+.1%} to "
+            f"{difference['ci_high']:+.1%}), {difference['verdict'].replace('_', ' ')}",
+            highlight=False,
+        )
     test = result["logrank"]
     if test["p_value"] is not None:
+        tested = (
+            ""
+            if earlier
+            else " of "
+            + " and ".join(name.replace("_", " ") for name in test["groups"])
+            + " customers with as many look-back failures"
+        )
         out.print(
-            f"Log-rank test: chi-square {test['statistic']:.2f} on {test['df']} df, "
+            f"Log-rank test{tested}: chi-square {test['statistic']:.2f} on {test['df']} df, "
             f"p = {test['p_value']:.3g}"
             + (" (the curves differ)" if test["p_value"] < 0.05 else " (no difference shown)"),
             highlight=False,

@@ -11,6 +11,7 @@ canonical ids, so every writer renders the same data.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ from turnaround.generate.handling import (
     draw_handling,
     is_recovered_failure,
 )
-from turnaround.generate.recovery import build_timeline, draw_churn
+from turnaround.generate.recovery import STATE_NAMES, StateTimeline, build_timeline, draw_churn
 from turnaround.generate.surveys import draw_responses
 from turnaround.generate.tickets import (
     CHANNEL_NAMES,
@@ -44,11 +45,30 @@ from turnaround.generate.tickets import (
 
 @dataclass
 class Demo:
-    """customers: one row per customer; tickets: one per ticket; responses: one per answer."""
+    """customers: one row per customer; tickets: one per ticket; responses: one per answer;
+    timeline: the recovery states that drove churn and NPS (recovery.py)."""
 
     customers: pl.DataFrame
     tickets: pl.DataFrame
     responses: pl.DataFrame
+    timeline: StateTimeline
+
+    def groups_at(self, at: dt.datetime) -> pl.DataFrame:
+        """customer_id and recovery_group at ``at`` of every customer active then (signed up
+        at or before it, not churned at or before it): the state the generator gave them,
+        the one the product's group rule reads from the written tickets."""
+        t = int(at.timestamp())
+        c = self.customers
+        churned = c["churned_at"].fill_null(np.iinfo(np.int64).max)
+        active = ((c["signup_at"] <= t) & (churned > t)).to_numpy()
+        index = np.flatnonzero(active)
+        state = self.timeline.state_at(index, np.full(len(index), t, dtype=np.int64))
+        return pl.DataFrame(
+            {
+                "customer_id": c["customer_id"].gather(index),
+                "recovery_group": np.asarray(STATE_NAMES, dtype=object)[state].astype(str),
+            }
+        )
 
 
 def _names(names: list[str], index: np.ndarray) -> pl.Series:
@@ -145,4 +165,4 @@ def simulate(
             "comment": pl.Series(responses.comment, dtype=pl.String),
         }
     )
-    return Demo(customers_frame, tickets, responses_frame)
+    return Demo(customers_frame, tickets, responses_frame, timeline)

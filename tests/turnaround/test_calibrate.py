@@ -95,6 +95,8 @@ def test_the_exit_code_says_whether_a_verdict_failed(run) -> None:
     statuses = {v["name"]: v["status"] for v in found["verdicts"]}
     failed = "fail" in statuses.values()
     assert found["status"] == ("failed" if failed else "passed")
+    if failed:
+        assert found["message"].startswith("verdicts that failed: ")
     assert result.returncode == (1 if failed else 0)
     for verdict in found["verdicts"]:
         if verdict["status"] == "not_available":

@@ -200,7 +200,8 @@ def calibrate(
 ) -> dict:
     """Run ``worlds`` worlds of ``customers`` customers and judge every verdict.
 
-    ``{"status": "passed"|"failed", "settings": {...}, "limits": {...}, "effects": {...},
+    ``{"status": "passed"|"failed", "message" (when failed: the failing verdicts),
+    "settings": {...}, "limits": {...}, "effects": {...},
     "verdicts": [{"name", "label", "status", "reason", "worlds", "truth": {kind: value},
     "false_claims": metrics.calibration.false_claims, "coverage": {kind:
     metrics.calibration.coverage}}], "worlds": [{"world", "seed", "kind", "as_of",
@@ -221,9 +222,11 @@ def calibrate(
         progress(worlds, worlds)
     truths = _truths(sections, seed * SEED_STRIDE, truth_customers)
     judged = [_judge(verdict, rows, truths.get(verdict.name, {})) for verdict in VERDICTS]
-    failed = any(v["status"] == "fail" for v in judged)
+    failed = [v["name"] for v in judged if v["status"] == "fail"]
+    message = {"message": f"verdicts that failed: {', '.join(failed)}"} if failed else {}
     return {
         "status": "failed" if failed else "passed",
+        **message,
         "settings": {
             "worlds": worlds,
             "customers": customers,

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-large stress clean lock
+.PHONY: demo test test-fast lint bench bench-large stress calibrate clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ STRESS_BURNERS ?= 8
 stress: $(STAMP)
 	scripts/system-deps.sh
 	STRESS_RUNS=$(STRESS_RUNS) STRESS_BURNERS=$(STRESS_BURNERS) PYTHON=$(BIN)/python scripts/stress.sh
+
+# How often each verdict claims an effect that is not there, and how often its intervals hold
+# the truth (docs/metrics.md, Calibration): CALIBRATE_WORLDS worlds of CALIBRATE_CUSTOMERS
+# customers, about an hour on two cores; writes docs/calibration.md; exit 1 when a verdict fails.
+CALIBRATE_WORLDS ?= 400
+CALIBRATE_CUSTOMERS ?= 2000
+calibrate: $(STAMP)
+	$(BIN)/python scripts/calibration_page.py --worlds $(CALIBRATE_WORLDS) \
+		--customers $(CALIBRATE_CUSTOMERS) --seed 1
 
 # Re-resolve the pinned versions (run by hand, then commit constraints.txt).
 lock:

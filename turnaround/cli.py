@@ -16,7 +16,7 @@ import typer
 # typer carries its own click; its usage errors are not re-exported (typer is pinned).
 from typer._click.exceptions import UsageError
 
-from turnaround.commands import admin, inspect, load, pull, read, serve
+from turnaround.commands import admin, calibrate, inspect, load, pull, read, serve
 
 app = typer.Typer(
     help="Turnaround: service-recovery analytics for support tickets and NPS surveys.",
@@ -54,6 +54,7 @@ app.command()(read.cohorts)
 app.command()(read.survival)
 app.command()(read.recovery)
 app.command()(read.runs)
+app.command()(calibrate.calibrate)
 app.command()(admin.migrate)
 app.command()(admin.forget)
 app.command()(serve.dashboard)

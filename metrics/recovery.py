@@ -198,6 +198,7 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
         "unrecovered_customers": int(unrecovered),
         "small": min(recovered, unrecovered) < params.min_group_size,
         "unrecovered_path_days": None,
+        "unrecovered_revenue_path_days": None,
         "customer_months_kept": _total(sums, "days", (RECOVERED,)) / DAYS_PER_MONTH,
         "customer_months_at_unrecovered_path": None,
         "revenue_from_recovered": _total(sums, "mrr_days", (RECOVERED,)) / DAYS_PER_MONTH,
@@ -212,10 +213,19 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
     # The area under the unrecovered group's retention curve over (0, H], in days: nobody
     # is censored before t0 + H, so it is their mean days active (restricted mean survival).
     path_days = _total(sums, "days", (UNRECOVERED,)) / unrecovered
-    at_path = _total(sums, "mrr", (RECOVERED,)) * path_days / DAYS_PER_MONTH
+    # Money weighs every day by MRR on both sides: where customers with more MRR stay longer
+    # in every group, an unweighted path would credit recovery with that difference.
+    unrecovered_mrr = _total(sums, "mrr", (UNRECOVERED,))
+    revenue_path_days = (
+        _total(sums, "mrr_days", (UNRECOVERED,)) / unrecovered_mrr
+        if unrecovered_mrr > 0
+        else path_days
+    )
+    at_path = _total(sums, "mrr", (RECOVERED,)) * revenue_path_days / DAYS_PER_MONTH
     gain = found["revenue_from_recovered"] - at_path
     return found | {
         "unrecovered_path_days": path_days,
+        "unrecovered_revenue_path_days": revenue_path_days,
         "customer_months_at_unrecovered_path": recovered * path_days / DAYS_PER_MONTH,
         "revenue_at_unrecovered_path": at_path,
         "gain": gain,

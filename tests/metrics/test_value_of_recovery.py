@@ -45,7 +45,7 @@ def warehouse(any_engine):
     """At t0 (3 March), in (t0, t0 + 90 d]:
     recovered r1 (MRR 100, stays: 90 days, paid 10), r2 (MRR 200, churns 2 May: 60 days,
     paid 30); unrecovered (reopened) u1 (MRR 50, churns 18 March: 15 days, paid 5) and u2
-    (MRR 50, stays: 90 days, paid nothing); in_recovery i1 (MRR 80, failure open at t0,
+    (MRR 150, stays: 90 days, paid nothing); in_recovery i1 (MRR 80, failure open at t0,
     paid 20, stays); never-failed n1. Not in the cost: r1's 1000 on a failure before the
     look-back and 7 on one after t0, and x1's 500 (churned before t0, not grouped then)."""
     insert(
@@ -55,7 +55,7 @@ def warehouse(any_engine):
             customer("r1", 100.0),
             customer("r2", 200.0, dt.datetime(2024, 5, 2)),
             customer("u1", 50.0, dt.datetime(2024, 3, 18)),
-            customer("u2", 50.0),
+            customer("u2", 150.0),
             customer("i1", 80.0),
             customer("n1", 80.0),
             customer("x1", 60.0, dt.datetime(2024, 2, 1)),
@@ -89,21 +89,25 @@ def test_value_of_recovery_by_hand(warehouse):
     assert value["small"] is True  # 2 customers each, below 30
     # The unrecovered path: u1 15 days, u2 90 days -> (15 + 90) / 2 = 52.5 days of 90.
     assert value["unrecovered_path_days"] == pytest.approx(52.5)
+    # ... weighed by MRR for money: (50 x 15 + 150 x 90) / (50 + 150) = 14250 / 200 = 71.25.
+    assert value["unrecovered_revenue_path_days"] == pytest.approx(71.25)
     # Recovered customer-months: (90 + 60) / 30.4375; at the path: 2 x 52.5 / 30.4375.
     assert value["customer_months_kept"] == pytest.approx(150 / DAYS_PER_MONTH)
     assert value["customer_months_at_unrecovered_path"] == pytest.approx(105 / DAYS_PER_MONTH)
     # Revenue: (100 x 90 + 200 x 60) / 30.4375 = 21000 / 30.4375 = 689.94;
-    # at the path: (100 + 200) x 52.5 / 30.4375 = 15750 / 30.4375 = 517.45.
+    # at the path: (100 + 200) x 71.25 / 30.4375 = 21375 / 30.4375 = 702.26.
     assert value["revenue_from_recovered"] == pytest.approx(21000 / DAYS_PER_MONTH)
-    assert value["revenue_at_unrecovered_path"] == pytest.approx(15750 / DAYS_PER_MONTH)
-    # gain = 5250 / 30.4375 = 172.48
-    assert value["gain"] == pytest.approx(172.48459958932238)
+    assert value["revenue_at_unrecovered_path"] == pytest.approx(21375 / DAYS_PER_MONTH)
+    # gain = -375 / 30.4375 = -12.32: the unrecovered customer who stayed pays the most, so
+    # recovered customers' revenue stayed below the unrecovered path's. (Unweighted, the path
+    # of 52.5 days would have shown a gain of 5250 / 30.4375 = +172.48.)
+    assert value["gain"] == pytest.approx(-12.320328542094456)
     # cost = 10 + 30 (recovered) + 5 + 0 (unrecovered) + 20 (in recovery) = 65
     assert value["cost_by_group"] == {"recovered": 40.0, "unrecovered": 5.0, "in_recovery": 20.0}
     assert value["cost"] == pytest.approx(65.0)
-    # return = (172.48 - 65) / 65 = 1.654
-    assert value["return"] == pytest.approx((172.48459958932238 - 65.0) / 65.0)
-    assert value["return"] == pytest.approx(1.6536092244511135)
+    # return = (-12.32 - 65) / 65 = -1.1895
+    assert value["return"] == pytest.approx((-12.320328542094456 - 65.0) / 65.0)
+    assert value["return"] == pytest.approx(-1.1895435160322225)
 
 
 def test_the_currency_is_the_configured_one(warehouse):
@@ -180,8 +184,11 @@ def test_value_of_recovery_matches_plain_python_on_random_worlds(engine, seed):
         assert value["gain"] is None
         return
     path = sum(d for _, d in expected["unrecovered"]) / len(expected["unrecovered"])
-    gain = sum(m * (d - path) for m, d in expected["recovered"]) / DAYS_PER_MONTH
+    weights = sum(m for m, _ in expected["unrecovered"])
+    revenue_path = sum(m * d for m, d in expected["unrecovered"]) / weights
+    gain = sum(m * (d - revenue_path) for m, d in expected["recovered"]) / DAYS_PER_MONTH
     assert value["unrecovered_path_days"] == pytest.approx(path)
+    assert value["unrecovered_revenue_path_days"] == pytest.approx(revenue_path)
     assert value["gain"] == pytest.approx(gain)
     assert value["cost"] == pytest.approx(cost)
     assert value["return"] == (pytest.approx((gain - cost) / cost) if cost else None)

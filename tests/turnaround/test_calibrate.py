@@ -194,3 +194,4 @@ def test_the_page_make_calibrate_writes(run) -> None:
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(found["verdicts"])  # the header and one row per verdict
     assert "A verdict **fails**" in text
+    assert "verdict **passes** only when every check" in text

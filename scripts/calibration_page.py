@@ -2,7 +2,7 @@
 
 Usage: calibration_page.py [--out docs/calibration.md] CALIBRATE-OPTIONS...
 The options are passed to ``turnaround calibrate --json``; its progress shows on standard
-error. Exits with the command's code (0 every verdict passed, 1 one failed), after writing
+error. Exits with the command's code (0 no verdict failed, 1 one failed), after writing
 the page; on any other code the page is left as it was.
 """
 
@@ -78,7 +78,10 @@ def page(result: dict, command: str, when: dt.datetime, at_commit: str) -> str:
         'when the exact one-sided binomial test rejects "false claims ≤ 5%" at α = 0.01, or',
         "when fewer than 93% of its 95% intervals hold the truth, in the worlds without or",
         "with an effect. A failing verdict cannot be trusted as it stands: it is fixed, or",
-        "removed from the pages that lead with it, and this page is generated again.",
+        "removed from the pages that lead with it, and this page is generated again. A",
+        "verdict **passes** only when every check that applies to it was made with enough",
+        "worlds to catch a 15% rate of wrong answers at least half the time; otherwise it is",
+        "*not checked* or has *too few worlds*: nothing is known of it from this run.",
         "",
     ]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from metrics.calibration import ALPHA, COVERAGE_FLOOR
+from metrics.calibration import ALPHA, COVERAGE_FLOOR, JUDGED
 from tests.processes import cli, json_out
 
 pytestmark = pytest.mark.slow
@@ -94,13 +94,76 @@ def test_the_exit_code_says_whether_a_verdict_failed(run) -> None:
     result, found = run
     statuses = {v["name"]: v["status"] for v in found["verdicts"]}
     failed = "fail" in statuses.values()
-    assert found["status"] == ("failed" if failed else "passed")
+    assert found["status"] == ("failed" if failed else "not_judged")
+    assert found["passed"] is False  # 10 worlds without an effect are too few to judge
     if failed:
         assert found["message"].startswith("verdicts that failed: ")
+    else:
+        assert found["message"].startswith("not enough worlds to judge: ")
     assert result.returncode == (1 if failed else 0)
     for verdict in found["verdicts"]:
-        if verdict["status"] == "not_available":
+        if verdict["name"] in PRESENT:  # a false-claim check: 10 verdicts at most, too few
+            assert verdict["status"] in ("fail", "too_few_worlds", "not_checked")
+        if verdict["status"] not in ("fail", "pass"):
             assert verdict["reason"]
+    assert found["definitions_version"] == "2026-12"
+
+
+def _two_worlds(tmp_path, config: str) -> tuple:
+    """Two worlds of 300 customers, seed 1 (the same first two worlds as ``run``), measured
+    with ``config``."""
+    path = tmp_path / "turnaround.toml"
+    path.write_text(config)
+    result = cli(
+        "calibrate",
+        *("--worlds", "2", "--customers", "300", "--seed", "1", "--truth-customers", "2000"),
+        *("--json", "--config", str(path)),
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result, json_out(result)
+
+
+def test_the_config_reaches_every_world(run, tmp_path) -> None:
+    _, default = run
+    # The same first world with the default parameters gives a retention verdict...
+    assert default["worlds"][0]["verdicts"]["retention_delta"]["verdict"] != "not_enough_data"
+    # ...and none when every group must have 100,000 customers.
+    result, found = _two_worlds(tmp_path, "[metrics]\nmin_group_size = 100000\n")
+    assert [w["seed"] for w in found["worlds"]] == [w["seed"] for w in default["worlds"][:2]]
+    for world in found["worlds"]:
+        assert world["verdicts"]["retention_delta"]["verdict"] == "not_enough_data"
+    verdicts = {v["name"]: v for v in found["verdicts"]}
+    assert verdicts["retention_delta"]["false_claims"]["judged"] == 0
+    assert verdicts["retention_delta"]["status"] == "not_checked"
+    # Two worlds are never enough: not passed, said plainly, exit 0 without a failure.
+    assert (found["passed"], found["status"]) == (False, "not_judged")
+    assert result.returncode == 0
+    text = cli(
+        "calibrate",
+        *("--worlds", "2", "--customers", "300", "--truth-customers", "2000"),
+        *("--config", str(tmp_path / "turnaround.toml")),
+    )
+    assert "Not enough worlds to judge: " in text.stdout
+    assert text.returncode == 0
+
+
+def test_the_earlier_definitions_are_calibrated_when_configured(tmp_path) -> None:
+    _, found = _two_worlds(tmp_path, '[metrics]\ndefinitions = "2026-11"\n')
+    assert found["definitions_version"] == "2026-11"
+    # The 2026-11 survival follows customers from their first failure and gives no verdict.
+    survival = {v["name"]: v for v in found["verdicts"]}["survival.difference"]
+    assert (survival["status"], survival["worlds"]) == ("not_available", 0)
+    for world in found["worlds"]:
+        assert world["verdicts"]["survival.difference"] is None
+        assert world["verdicts"]["retention_delta"]["verdict"] in JUDGED + ("not_enough_data",)
+
+
+def test_a_bad_config_is_exit_2(tmp_path) -> None:
+    path = tmp_path / "turnaround.toml"
+    path.write_text('[metrics]\ndefinitions = "2025-01"\n')
+    result = cli("calibrate", "--worlds", "2", "--json", "--config", str(path))
+    assert result.returncode == 2
+    assert "definitions" in json_out(result)["message"]
 
 
 def test_bad_usage_is_exit_2_with_json() -> None:
@@ -131,3 +194,4 @@ def test_the_page_make_calibrate_writes(run) -> None:
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(found["verdicts"])  # the header and one row per verdict
     assert "A verdict **fails**" in text
+    assert "verdict **passes** only when every check" in text

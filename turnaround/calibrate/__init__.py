@@ -4,7 +4,8 @@ often each verdict claims an effect that is not there (docs/metrics.md, "Calibra
 Worlds alternate: odd-numbered ones have no recovery effect (every setting in EFFECTS at 0),
 even-numbered ones the known effects of EFFECTS["effect"]. Each world is generated in the
 canonical format, loaded into a fresh DuckDB warehouse in a temporary folder by the loader
-(etl.pipeline.load), and measured by the metrics (compute_kpis, compute_survival). Each
+(etl.pipeline.load), and measured by the metrics (compute_kpis, compute_survival) with the
+metric parameters given (the command's config). Each
 verdict's truth, per kind of world, comes from one large run of the generator alone
 (truth.py). The verdicts are data (VERDICTS): one missing from the metrics' output is
 reported as not available, and is calibrated once the metrics give it.
@@ -22,8 +23,17 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from metrics.calibration import ALPHA, COVERAGE_FLOOR, FALSE_CLAIM_LIMIT, coverage, false_claims
+from metrics.calibration import (
+    ALPHA,
+    BAD_RATE,
+    COVERAGE_FLOOR,
+    FALSE_CLAIM_LIMIT,
+    POWER_FLOOR,
+    coverage,
+    false_claims,
+)
 from metrics.calibration import status as judged_status
+from metrics.params import MetricParams
 from turnaround.calibrate import truth
 from turnaround.generate.model import Demo, simulate
 
@@ -47,28 +57,28 @@ HASH_KEY = "turnaround-calibrate"
 class Verdict:
     """One verdict the product gives: where a world's metrics put it, the generator setting
     that gives it an effect, and how its truth is computed from the generator alone
-    (``truth(population, section)``, section the metrics' output it is read from)."""
+    (``truth(population, section, params)``, section the metrics' output it is read from)."""
 
     name: str
     label: str
     source: str  # "kpis" (compute_kpis) or "survival" (compute_survival)
     path: tuple[str, ...]
     effect: str
-    truth: Callable[[Demo, dict], float | None]
+    truth: Callable[[Demo, dict, MetricParams], float | None]
     # False where the generator's world without an effect still has a difference (failures
     # rated worse than ordinary tickets): no false claim can be counted there.
     zero_without_effect: bool = True
 
 
-def _survival_truth(demo: Demo, section: dict) -> float | None:
+def _survival_truth(demo: Demo, section: dict, _: MetricParams) -> float | None:
     """Survival on the fixed day from the landmark (as_of - max_day): the same share as a
     retention from the landmark."""
     start = truth.AS_OF - dt.timedelta(days=section["max_day"])
     return truth.retention_difference(demo, start, section["difference"]["day"])
 
 
-def _retention_truth(matched: bool, demo: Demo, section: dict) -> float | None:
-    horizon = section.get("horizon_days", 90)
+def _retention_truth(matched: bool, demo: Demo, _: dict, params: MetricParams) -> float | None:
+    horizon = params.horizon_days
     start = truth.AS_OF - dt.timedelta(days=horizon)
     return truth.retention_difference(demo, start, horizon, matched)
 
@@ -96,7 +106,7 @@ VERDICTS: tuple[Verdict, ...] = (
         "kpis",
         ("paradox", "nps_delta"),
         "nps_effect",
-        lambda demo, _: truth.nps_difference(demo),
+        lambda demo, *_: truth.nps_difference(demo),
     ),
     Verdict(
         "nps_delta.matched",
@@ -104,7 +114,7 @@ VERDICTS: tuple[Verdict, ...] = (
         "kpis",
         ("paradox", "nps_delta", "matched"),
         "nps_effect",
-        lambda demo, _: truth.nps_difference(demo, matched=True),
+        lambda demo, *_: truth.nps_difference(demo, matched=True),
     ),
     Verdict(
         "csat_delta",
@@ -112,7 +122,7 @@ VERDICTS: tuple[Verdict, ...] = (
         "kpis",
         ("paradox", "csat_delta"),
         "csat_effect",
-        lambda demo, _: truth.csat_difference(demo),
+        lambda demo, *_: truth.csat_difference(demo),
         zero_without_effect=False,
     ),
     Verdict(
@@ -160,9 +170,14 @@ def _hash_key() -> Iterator[None]:
             os.environ[HASH_KEY_ENV] = before
 
 
-def run_world(customers: int, seed: int, kind: str) -> dict[str, dict]:
-    """One world generated, loaded into a fresh DuckDB warehouse and measured: the metrics'
-    output per source (``{"kpis": ..., "survival": ...}``)."""
+def run_world(
+    customers: int,
+    seed: int,
+    kind: str,
+    params: MetricParams = MetricParams(),  # noqa: B008
+) -> dict[str, dict]:
+    """One world generated, loaded into a fresh DuckDB warehouse and measured with
+    ``params``: the metrics' output per source (``{"kpis": ..., "survival": ...}``)."""
     from etl.pipeline.load import load_paths
     from metrics import compute_kpis
     from metrics.survival import compute_survival
@@ -175,7 +190,10 @@ def run_world(customers: int, seed: int, kind: str) -> dict[str, dict]:
         engine = get_engine(f"duckdb:///{Path(folder) / 'world.duckdb'}")
         try:
             load_paths(engine, [data])
-            return {"kpis": compute_kpis(engine), "survival": compute_survival(engine)}
+            return {
+                "kpis": compute_kpis(engine, params),
+                "survival": compute_survival(engine, params),
+            }
         finally:
             engine.dispose()
 
@@ -197,36 +215,50 @@ def calibrate(
     seed: int,
     truth_customers: int = TRUTH_CUSTOMERS,
     progress: Callable[[int, int], None] | None = None,
+    params: MetricParams = MetricParams(),  # noqa: B008
 ) -> dict:
-    """Run ``worlds`` worlds of ``customers`` customers and judge every verdict.
+    """Run ``worlds`` worlds of ``customers`` customers, each measured with ``params``, and
+    judge every verdict.
 
-    ``{"status": "passed"|"failed", "message" (when failed: the failing verdicts),
+    ``{"status": "passed"|"failed"|"not_judged", "passed": bool, "message" (unless passed:
+    the verdicts that failed, or could not be judged), "definitions_version",
     "settings": {...}, "limits": {...}, "effects": {...},
     "verdicts": [{"name", "label", "status", "reason", "worlds", "truth": {kind: value},
     "false_claims": metrics.calibration.false_claims, "coverage": {kind:
     metrics.calibration.coverage}}], "worlds": [{"world", "seed", "kind", "as_of",
     "verdicts": {name: {"value", "ci_low", "ci_high", "verdict"} or None}}]}``.
-    ``progress(done, worlds)`` is called before each world and after the last.
+    ``progress(done, worlds)`` is called before each world and after the last. ``failed``
+    when a verdict fails; else ``passed`` only when every verdict the metrics give passes
+    (one not_available is not given to anyone), and ``not_judged`` otherwise.
     """
     rows, sections = [], {}
     for world in range(1, worlds + 1):
         if progress:
             progress(world - 1, worlds)
         kind = world_kind(world)
-        output = run_world(customers, seed * SEED_STRIDE + world, kind)
+        output = run_world(customers, seed * SEED_STRIDE + world, kind, params)
         for verdict in VERDICTS:
             if _found(output.get(verdict.source), verdict.path):
                 sections.setdefault(verdict.name, output[verdict.source])
         rows.append(_world_row(world, seed * SEED_STRIDE + world, kind, output))
     if progress:
         progress(worlds, worlds)
-    truths = _truths(sections, seed * SEED_STRIDE, truth_customers)
+    truths = _truths(sections, seed * SEED_STRIDE, truth_customers, params)
     judged = [_judge(verdict, rows, truths.get(verdict.name, {})) for verdict in VERDICTS]
     failed = [v["name"] for v in judged if v["status"] == "fail"]
-    message = {"message": f"verdicts that failed: {', '.join(failed)}"} if failed else {}
+    unjudged = [v["name"] for v in judged if v["status"] in ("not_checked", "too_few_worlds")]
+    if failed:
+        outcome, message = "failed", f"verdicts that failed: {', '.join(failed)}"
+    elif unjudged or not any(v["status"] == "pass" for v in judged):
+        outcome = "not_judged"
+        message = f"not enough worlds to judge: {', '.join(unjudged) or 'no verdict given'}"
+    else:
+        outcome, message = "passed", None
     return {
-        "status": "failed" if failed else "passed",
-        **message,
+        "status": outcome,
+        "passed": outcome == "passed",
+        **({"message": message} if message else {}),
+        "definitions_version": params.definitions,
         "settings": {
             "worlds": worlds,
             "customers": customers,
@@ -237,6 +269,8 @@ def calibrate(
             "false_claim_rate": FALSE_CLAIM_LIMIT,
             "alpha": ALPHA,
             "coverage": COVERAGE_FLOOR,
+            "bad_rate": BAD_RATE,
+            "power": POWER_FLOOR,
         },
         "effects": {kind: generator_settings(kind) for kind in EFFECTS},
         "verdicts": judged,
@@ -244,7 +278,9 @@ def calibrate(
     }
 
 
-def _truths(sections: dict[str, dict], seed: int, customers: int) -> dict[str, dict]:
+def _truths(
+    sections: dict[str, dict], seed: int, customers: int, params: MetricParams
+) -> dict[str, dict]:
     """Each present verdict's truth per kind of world, from one population per kind."""
     if not sections:
         return {}
@@ -253,7 +289,7 @@ def _truths(sections: dict[str, dict], seed: int, customers: int) -> dict[str, d
         demo = truth.population(customers, seed, generator_settings(kind))
         for verdict in VERDICTS:
             if verdict.name in sections:
-                found[verdict.name][kind] = verdict.truth(demo, sections[verdict.name])
+                found[verdict.name][kind] = verdict.truth(demo, sections[verdict.name], params)
         del demo
     return found
 
@@ -269,7 +305,8 @@ def _judge(verdict: Verdict, rows: list[dict], truths: dict[str, float | None]) 
         reason = f"the generator has no {verdict.effect} setting"
     if reason:
         return result | {
-            "status": "not_available",
+            # a verdict the metrics give but the generator cannot test is not checked
+            "status": "not_available" if not given else "not_checked",
             "reason": reason,
             "truth": dict.fromkeys(EFFECTS),
             "false_claims": false_claims([]),
@@ -283,12 +320,32 @@ def _judge(verdict: Verdict, rows: list[dict], truths: dict[str, float | None]) 
         )
         for kind in EFFECTS
     }
-    checks = [claims["passes"], *(c["passes"] for c in covered.values())]
-    outcome = judged_status(*checks)
+    # Only the checks that apply: CSAT has no world where its comparison is 0.
+    checks = [claims] if verdict.zero_without_effect else []
+    outcome = judged_status(checks[0] if checks else None, *covered.values())
+    missing = [kind for kind, found in covered.items() if found["passes"] is None]
     if not verdict.zero_without_effect:
         reason = "the generator has no world without a difference here: coverage only"
     elif claims["judged"] == 0:
         reason = "no world without an effect gave a verdict (groups too small)"
+    if outcome == "not_checked" and missing:
+        reason = (reason + "; " if reason else "") + (
+            f"no interval or no truth in the worlds {' and '.join(missing)}"
+        )
+    elif outcome == "too_few_worlds":
+        short = [
+            f"{claims['judged']} verdicts without an effect"
+            for check in checks
+            if not check["enough_worlds"]
+        ] + [
+            f"{check['intervals']} intervals in the worlds {kind}"
+            for kind, check in covered.items()
+            if not check["enough_worlds"]
+        ]
+        reason = (reason + "; " if reason else "") + (
+            f"not enough worlds to judge ({', '.join(short)}: too few to fail a "
+            f"{100 * BAD_RATE:.0f}% rate of wrong answers at least half the time)"
+        )
     return result | {
         "status": outcome,
         "reason": reason,

@@ -1,7 +1,9 @@
 """``turnaround calibrate``: how often each verdict claims an effect that is not there.
 
-Exit codes: 0 every verdict passed (or could not be judged); 1 a verdict failed (its false
-claims are too many, or its intervals hold the truth too rarely); 2 bad usage.
+Exit codes: 0 no verdict failed (every one passed, or some could not be judged: too few
+worlds, or a check that could not be made; the output then says "not enough worlds to judge"
+and the JSON has "passed": false); 1 a verdict failed (its false claims are too many, or its
+intervals hold the truth too rarely); 2 bad usage or a bad config.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from turnaround.commands.common import (
     LogLevel,
     LogLevelOpt,
     err,
+    metric_params,
     out,
     print_json,
     settings,
@@ -110,7 +113,7 @@ def calibrate(
     truth. Exit 1 when a verdict fails (docs/metrics.md, Calibration)."""
     from turnaround.calibrate import calibrate as run_calibration
 
-    settings(config, log_level, as_json)
+    params = metric_params(settings(config, log_level, as_json))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -125,7 +128,7 @@ def calibrate(
             shown = min(done + 1, total)
             bar.update(task, completed=done, description=f"world {shown}/{total}")
 
-        result = run_calibration(worlds, customers, seed, truth_customers, progress)
+        result = run_calibration(worlds, customers, seed, truth_customers, progress, params)
     if as_json:
         print_json(result)
     else:
@@ -133,5 +136,7 @@ def calibrate(
         for verdict in result["verdicts"]:
             if verdict["reason"]:
                 out.print(f"{verdict['label']}: {verdict['reason']}.", highlight=False)
+        if not result["passed"]:
+            out.print(f"{result['message'][0].upper()}{result['message'][1:]}.", highlight=False)
     if result["status"] == "failed":
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from metrics.catalog import PARADOX_DELTAS
+from metrics.catalog import MULTIPLE_COMPARISONS, PARADOX_DELTAS
 from tests.metrics.test_api import CONTRACT_KPIS
 from tests.processes import cli, json_out
 
@@ -71,6 +71,26 @@ def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     assert result["kpis"]["one_touch_rate"] == pytest.approx(3 / 4)  # 0, 1, 1 replies of 4
     assert result["kpis"]["ticket_volume"] == 4
     assert set(result["paradox"]) == {*PARADOX_DELTAS, "primary", "primary_comparison"}
+
+
+def test_the_readable_paradox_leads_with_the_primary_verdict(warehouse):
+    done = metrics(warehouse)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout[done.stdout.index("Recovery paradox") :].splitlines()
+    # paradox["primary"] is retention_delta, its primary_comparison matched: that line
+    # first, labelled; every other comparison under "Secondary:"; the caveat last.
+    assert lines[0].startswith(
+        "Recovery paradox, primary: retention delta, like for like (tenure_band, segment, plan):"
+    )
+    assert lines[1] == "Secondary:"
+    secondary = [line.strip().split(":")[0] for line in lines[2:-1]]
+    assert secondary == [
+        "nps delta",
+        "nps delta, like for like (tenure_band, segment, plan)",
+        "retention delta",
+        "csat delta",
+    ]
+    assert lines[-1] == MULTIPLE_COMPARISONS
 
 
 def test_sliced_json_has_the_documented_shape(warehouse):

@@ -259,17 +259,38 @@ def _print_kpis(result: dict, targets: dict[str, float]) -> None:
     out.print(table)
     if result.get("notes"):
         out.print(f"n/a: {next(iter(result['notes'].values()))}.", highlight=False)
-    for name, delta in result["paradox"].items():
-        if not isinstance(delta, dict):  # "primary": the name of the delta leading the verdict
-            continue
-        label = name.replace("_", " ")
-        out.print(f"Recovery paradox, {label}: {_delta_text(name, delta)}", highlight=False)
-        if "matched" in delta:
-            out.print(
-                f"  like for like ({', '.join(delta['matched']['matched_on'])}): "
-                f"{_delta_text(name, delta['matched'])}",
-                highlight=False,
-            )
+    _print_paradox(result["paradox"])
+
+
+def _print_paradox(paradox: dict) -> None:
+    """The primary verdict first (``paradox["primary"]``, its ``primary_comparison``), then
+    every other comparison as secondary, then the multiple-comparison caveat."""
+    from metrics.catalog import MULTIPLE_COMPARISONS
+
+    shown = []  # (delta name, "matched" or None for the crude comparison), in JSON order
+    for name, delta in paradox.items():
+        if isinstance(delta, dict):  # not "primary" or "primary_comparison", two names
+            shown += [(name, None)] + ([(name, "matched")] if "matched" in delta else [])
+    comparison = paradox.get("primary_comparison")
+    primary = (
+        paradox["primary"],
+        comparison if comparison in paradox[paradox["primary"]] else None,
+    )
+    out.print(f"Recovery paradox, primary: {_paradox_line(paradox, *primary)}", highlight=False)
+    out.print("Secondary:", highlight=False)
+    for name, compared in shown:
+        if (name, compared) != primary:
+            out.print(f"  {_paradox_line(paradox, name, compared)}", highlight=False)
+    out.print(MULTIPLE_COMPARISONS, highlight=False)
+
+
+def _paradox_line(paradox: dict, name: str, comparison: str | None) -> str:
+    """``retention delta, like for like (tenure_band, segment, plan): +3.2 pp (...): holds``."""
+    delta, label = paradox[name], name.replace("_", " ")
+    if comparison is not None:
+        delta = delta[comparison]
+        label += f", like for like ({', '.join(delta['matched_on'])})"
+    return f"{label}: {_delta_text(name, delta)}"
 
 
 def _delta_text(name: str, delta: dict) -> str:

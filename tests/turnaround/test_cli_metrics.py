@@ -307,6 +307,26 @@ def test_recovery(warehouse):
     assert "value of recovery over" in shown.stdout and "gain — against" in shown.stdout
 
 
+def test_recovery_tells_one_money_story_per_definitions(warehouse, tmp_path):
+    # 2026-12: only the value of recovery, its cost and return, amounts in the configured
+    # currency (no compensation was paid: cost 0); the earlier lines would tell another story.
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\ncurrency = "EUR"\n')
+    shown = cli("recovery", "--warehouse", warehouse, "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())  # as wrapped lines read
+    cost = "gain — against the unrecovered path, cost EUR 0 (compensation to recovered EUR 0"
+    assert cost in text
+    assert "compensation paid" not in text and "monthly revenue kept" not in text
+    # 2026-11: only the earlier lines, in the default currency.
+    config.write_text('[metrics]\ndefinitions = "2026-11"\n')
+    shown = cli("recovery", "--warehouse", warehouse, "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "compensation paid: USD 0; to recovered customers — (— each, 0 customers)" in text
+    assert "value of recovery" not in text
+
+
 def test_every_metric_json_names_its_definitions(warehouse):
     for command in (("metrics", "--by", "channel"), ("cohorts",), ("survival",), ("recovery",)):
         result = json_out(cli(*command, "--warehouse", warehouse, "--json"))

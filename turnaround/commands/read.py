@@ -454,59 +454,7 @@ def recovery(
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
         return
-    money = result["economics"]
-
-    def amount(value) -> str:
-        return "—" if value is None else f"{value:,.0f}"
-
-    out.print(
-        f"Recovery economics (customers active at {money['at']}, followed "
-        f"{money['horizon_days']} days):",
-        highlight=False,
-    )
-    out.print(
-        f"  compensation paid: {amount(money['compensation_total'])}; to recovered customers "
-        f"{amount(money['compensation_recovered'])} "
-        f"({amount(money['compensation_per_recovered_customer'])} each, "
-        f"{money['recovered_customers']:,} customers)",
-        highlight=False,
-    )
-    out.print(
-        f"  monthly revenue kept by recovered customers: {amount(money['mrr_kept'])}; at the "
-        f"unrecovered retention rate: {amount(money['mrr_kept_at_unrecovered_rate'])}; "
-        f"gained {amount(money['mrr_gained'])} a month",
-        highlight=False,
-    )
-    value = money.get("value_of_recovery")
-    if value is None:  # definitions 2026-11
-        roi = money["roi"]
-        out.print(
-            f"  net of compensation over the horizon: {amount(money['net_gain'])}"
-            + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
-            highlight=False,
-        )
-    else:
-        paid = value["cost_by_group"]
-        returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
-        out.print(
-            f"  value of recovery over {value['window_start']} to {value['window_end']} "
-            f"({value['currency']}): gain {amount(value['gain'])} against the unrecovered "
-            f"path, cost {amount(value['cost'])} (compensation to recovered "
-            f"{amount(paid['recovered'])}, unrecovered {amount(paid['unrecovered'])}, in "
-            f"recovery {amount(paid['in_recovery'])}), return (gain − cost) / cost {returned}",
-            highlight=False,
-        )
-        effect = money["compensation_effect"]
-        if effect["difference"] is not None:
-            given, not_given = effect["compensated"], effect["not_compensated"]
-            out.print(
-                f"  compensation's own effect on {money['horizon_days']}-day retention: "
-                f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
-                f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
-                f"{effect['difference'] * 100:+.1f} points (95% CI {effect['ci_low'] * 100:.1f} "
-                f"to {effect['ci_high'] * 100:.1f})",
-                highlight=False,
-            )
+    _print_economics(result["economics"], params.currency)
     table = Table(title="Proactive and customer-reported failures")
     for column in ("reported", "failures", "recovery rate", "customers at t0", "retention"):
         table.add_column(column, justify="left" if column == "reported" else "right")
@@ -528,6 +476,69 @@ def recovery(
         f"{share} within {loop['within_hours']:g} h",
         highlight=False,
     )
+
+
+def _print_economics(money: dict, currency: str) -> None:
+    """One account of what recovery buys: the value of recovery, its cost and return under
+    the current definitions; the earlier compensation and revenue-kept lines under 2026-11
+    (the JSON keeps both)."""
+
+    def amount(value) -> str:
+        return "—" if value is None else f"{currency} {value:,.0f}"
+
+    out.print(
+        f"Recovery economics (customers active at {money['at']}, followed "
+        f"{money['horizon_days']} days):",
+        highlight=False,
+    )
+    value = money.get("value_of_recovery")
+    if value is None:  # definitions 2026-11
+        roi = money["roi"]
+        out.print(
+            f"  compensation paid: {amount(money['compensation_total'])}; to recovered "
+            f"customers {amount(money['compensation_recovered'])} "
+            f"({amount(money['compensation_per_recovered_customer'])} each, "
+            f"{money['recovered_customers']:,} customers)",
+            highlight=False,
+        )
+        out.print(
+            f"  monthly revenue kept by recovered customers: {amount(money['mrr_kept'])}; at "
+            f"the unrecovered retention rate: {amount(money['mrr_kept_at_unrecovered_rate'])}; "
+            f"gained {amount(money['mrr_gained'])} a month",
+            highlight=False,
+        )
+        out.print(
+            f"  net of compensation over the horizon: {amount(money['net_gain'])}"
+            + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
+            highlight=False,
+        )
+        return
+    paid = value["cost_by_group"]
+    returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
+    out.print(
+        f"  value of recovery over {value['window_start']} to {value['window_end']}: gain "
+        f"{amount(value['gain'])} against the unrecovered path, cost {amount(value['cost'])} "
+        f"(compensation to recovered {amount(paid['recovered'])}, unrecovered "
+        f"{amount(paid['unrecovered'])}, in recovery {amount(paid['in_recovery'])}), return "
+        f"(gain − cost) / cost {returned}",
+        highlight=False,
+    )
+    effect = money["compensation_effect"]
+    if effect["difference"] is not None:
+        given, not_given = effect["compensated"], effect["not_compensated"]
+        out.print(
+            f"  compensation's own effect on {money['horizon_days']}-day retention: "
+            f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
+            f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
+            f"{_points(effect['difference'], effect['ci_low'], effect['ci_high'])}",
+            highlight=False,
+        )
+
+
+def _points(value: float, low: float, high: float) -> str:
+    """A difference of two shares in percentage points with its signed interval, as the
+    paradox deltas print: ``-1.3 pp (95% CI -2.2 to +7.6)``."""
+    return f"{value * 100:+.1f} pp (95% CI {low * 100:+.1f} to {high * 100:+.1f})"
 
 
 SurvivalBy = choices("SurvivalBy", SURVIVAL_SPLITS)

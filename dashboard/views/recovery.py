@@ -195,4 +195,12 @@ with right:
         "—" if loop["median_hours"] is None else format_minutes(loop["median_hours"] * 60),
         border=True,
     )
-    st.caption(f"n = {loop['judged']:,} of {loop['signals']:,} detractor signals could be judged.")
+    undated = loop.get("undated_bad_ratings") or 0  # None under 2026-11: not counted
+    st.caption(
+        f"n = {loop['judged']:,} of {loop['signals']:,} detractor signals could be judged."
+        + (
+            f" {undated:,} bad rating{'s' if undated != 1 else ''} without a known time left out."
+            if undated
+            else ""
+        )
+    )

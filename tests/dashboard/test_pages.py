@@ -265,6 +265,12 @@ def test_recovery_page_states_the_paradox_crude_and_like_for_like(run_app, loade
     assert tiles["Cost: compensation"] == money_text(value["cost"], "USD")
     assert tiles["Return"] == return_text(value["return"])
     assert "Revenue kept (MRR)" not in tiles
+    # The 10 unrecovered customers' bad CSAT has no dated rating, and the ticket's first
+    # version loaded was already bad: when it was given is unknown, so the loop leaves the
+    # 10 out, and says so.
+    loop = compute_recovery(get_engine(loaded_warehouse, read_only=True))["close_the_loop"]
+    assert loop["undated_bad_ratings"] == 10
+    assert any(t.endswith(" 10 bad ratings without a known time left out.") for t in texts)
     assert len(at.get("vega_lite_chart")) == 3  # NPS and retention by group, the curves
 
 

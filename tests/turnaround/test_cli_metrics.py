@@ -302,6 +302,7 @@ def test_recovery(warehouse):
     assert shown.returncode == 0
     assert "by the customer" in shown.stdout
     assert "0 answered by an agent's reply since" in shown.stdout
+    assert "; 1 bad rating without a known time left out" in " ".join(shown.stdout.split())
     value = result["economics"]["value_of_recovery"]
     assert value["recovered_customers"] == 0 and value["gain"] is None
     assert "value of recovery over" in shown.stdout and "gain — against" in shown.stdout

@@ -473,9 +473,18 @@ def recovery(
     out.print(
         f"Close the loop: {loop['signals']:,} detractor responses and bad ratings in 365 days; "
         f"{loop['closed']:,} answered by an agent's reply since, median {median}; "
-        f"{share} within {loop['within_hours']:g} h",
+        f"{share} within {loop['within_hours']:g} h" + _undated_text(loop),
         highlight=False,
     )
+
+
+def _undated_text(loop: dict) -> str:
+    """``"; 2 bad ratings without a known time left out"``, or "" when none (or 2026-11,
+    which does not count them)."""
+    undated = loop.get("undated_bad_ratings") or 0
+    if not undated:
+        return ""
+    return f"; {undated:,} bad rating{'s' if undated != 1 else ''} without a known time left out"
 
 
 def _print_economics(money: dict, currency: str) -> None:

@@ -88,8 +88,8 @@ if survival["groups"]:
     if difference and difference["value"] is not None:
         st.caption(
             f"Kaplan–Meier curves with 95% bands, company-wide. Recovered minus never failed "
-            f"on day {difference['day']}: {difference['value']:+.1%} "
-            f"({difference['ci_low']:+.1%} to {difference['ci_high']:+.1%}), "
+            f"on day {difference['day']}: {difference['value'] * 100:+.1f} percentage points "
+            f"(95% CI {difference['ci_low'] * 100:+.1f} to {difference['ci_high'] * 100:+.1f}), "
             f"{difference['verdict'].replace('_', ' ')}. Later days also carry the churn of "
             "failing again: customers who failed before fail again more often."
         )

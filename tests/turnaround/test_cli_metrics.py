@@ -271,7 +271,9 @@ def test_survival(warehouse, tmp_path):
     assert result["logrank"]["statistic"] is None  # no unrecovered customer to compare
     shown = cli("survival", "--warehouse", warehouse, "--days", "40")
     assert shown.returncode == 0
-    assert "never failed" in shown.stdout and "on day 40: +100.0%" in shown.stdout
+    # A difference of two shares: percentage points, with a signed interval.
+    assert "never failed" in shown.stdout
+    assert "on day 40: +100.0 pp (95% CI +100.0 to +100.0)" in shown.stdout
     # The 2026-11 definitions: C1 followed from the solve (6 May 12:00, day 44), C2 from
     # the median start, the same instant.
     config = tmp_path / "turnaround.toml"
@@ -283,6 +285,13 @@ def test_survival(warehouse, tmp_path):
     assert bad.returncode == 2 and "recovery_group" in bad.stderr
     bad = cli("survival", "--warehouse", warehouse, "--days", "0")
     assert bad.returncode == 2 and "--days" in bad.stderr
+
+
+def test_differences_of_shares_print_in_points_with_a_signed_interval():
+    from turnaround.commands.read import _points
+
+    # 0.487 - 0.5 = -0.013: -1.3 points; the interval's ends keep their signs.
+    assert _points(0.487 - 0.5, -0.022, 0.076) == "-1.3 pp (95% CI -2.2 to +7.6)"
 
 
 def test_recovery(warehouse):

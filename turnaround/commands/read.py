@@ -627,8 +627,8 @@ def survival(
     if difference and difference["value"] is not None:
         out.print(
             f"Recovered minus never failed on day {difference['day']}: "
-            f"{difference['value']:+.1%} ({difference['ci_low']:+.1%} to "
-            f"{difference['ci_high']:+.1%}), {difference['verdict'].replace('_', ' ')}",
+            f"{_points(difference['value'], difference['ci_low'], difference['ci_high'])}, "
+            f"{difference['verdict'].replace('_', ' ')}",
             highlight=False,
         )
     test = result["logrank"]

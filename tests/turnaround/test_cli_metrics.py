@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from data_contracts.options import ONE_TOUCH_PRESETS
 from metrics.catalog import MULTIPLE_COMPARISONS, PARADOX_DELTAS
 from tests.metrics.test_api import CONTRACT_KPIS
 from tests.processes import cli, json_out
@@ -137,6 +138,17 @@ def test_the_readable_table_shows_n_and_marks_small_groups(warehouse):
     assert "(n=2)" in done.stdout  # one-touch of C1's two solved tickets (pro)
     assert "pro *" in done.stdout
     assert "small group: fewer than 30" in done.stdout
+
+
+def test_one_touch_help_states_each_presets_rule():
+    done = cli("metrics", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())  # the help box's lines, rejoined
+    # explore counts at most one reply (fewer than 2), not exactly one.
+    assert "explore, solved or closed with fewer than 2 agent replies (Zendesk Explore)" in text
+    for name, rule in ONE_TOUCH_PRESETS.items():
+        assert f"{name}, {rule}" in text
+    assert "exactly 1 reply)" not in text
 
 
 def test_config_settings_and_flags(warehouse, tmp_path):

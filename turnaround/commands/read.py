@@ -73,6 +73,12 @@ HorizonOpt = Annotated[
 
 
 OneTouch = choices("OneTouch", ONE_TOUCH_PRESETS)
+# Each preset's rule as data_contracts.options words it, so the help cannot drift from it.
+ONE_TOUCH_HELP = (
+    "One-touch definition: "
+    + "; ".join(f"{name}, {rule}" for name, rule in ONE_TOUCH_PRESETS.items())
+    + " (default: the config's metrics.one_touch, else explore)"
+)
 Count = choices("Count", COUNTS)
 
 
@@ -140,9 +146,7 @@ def metrics(
     ] = None,
     one_touch: Annotated[
         OneTouch | None,
-        typer.Option(
-            help="One-touch definition (default: explore, exactly 1 reply)", show_default=False
-        ),
+        typer.Option(help=ONE_TOUCH_HELP, show_default=False),
     ] = None,
     min_group_size: Annotated[
         int | None,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from data_contracts.times import parse_utc, to_naive_utc
+from metrics.catalog import MULTIPLE_COMPARISONS
 
 # How each paradox delta is worded: what is compared, its unit, and the scale from the
 # metrics package's value (NPS points as is; retention fractions to percentage points).
@@ -30,9 +31,6 @@ _DELTA_WORDING: dict[str, dict[str, Any]] = {
 }
 SUBJECT, OBJECT = "Recovered customers' {measure}", "never-failed customers'"
 GROUPS = "recovered and never-failed customers' {measure}"
-MULTIPLE_COMPARISONS = (
-    "Several comparisons are shown; one in twenty will look like an effect by chance."
-)
 
 _VERDICT_CLAUSES = {
     "holds": "the recovery paradox holds on {dimension}",

@@ -467,3 +467,7 @@ PARADOX_DELTAS: dict[str, ParadoxDelta] = {delta.name: delta for delta in _DELTA
 # would lead with the comparison most likely to look good. The others are secondary.
 PRIMARY_DELTA = "retention_delta"
 PRIMARY_COMPARISON = "matched"
+# Said under the secondary comparisons wherever they are shown (dashboard, CLI).
+MULTIPLE_COMPARISONS = (
+    "Several comparisons are shown; one in twenty will look like an effect by chance."
+)

@@ -88,8 +88,8 @@ if survival["groups"]:
     if difference and difference["value"] is not None:
         st.caption(
             f"Kaplan–Meier curves with 95% bands, company-wide. Recovered minus never failed "
-            f"on day {difference['day']}: {difference['value']:+.1%} "
-            f"({difference['ci_low']:+.1%} to {difference['ci_high']:+.1%}), "
+            f"on day {difference['day']}: {difference['value'] * 100:+.1f} percentage points "
+            f"(95% CI {difference['ci_low'] * 100:+.1f} to {difference['ci_high'] * 100:+.1f}), "
             f"{difference['verdict'].replace('_', ' ')}. Later days also carry the churn of "
             "failing again: customers who failed before fail again more often."
         )
@@ -195,4 +195,12 @@ with right:
         "—" if loop["median_hours"] is None else format_minutes(loop["median_hours"] * 60),
         border=True,
     )
-    st.caption(f"n = {loop['judged']:,} of {loop['signals']:,} detractor signals could be judged.")
+    undated = loop.get("undated_bad_ratings") or 0  # None under 2026-11: not counted
+    st.caption(
+        f"n = {loop['judged']:,} of {loop['signals']:,} detractor signals could be judged."
+        + (
+            f" {undated:,} bad rating{'s' if undated != 1 else ''} without a known time left out."
+            if undated
+            else ""
+        )
+    )

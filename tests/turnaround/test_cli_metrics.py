@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from metrics.catalog import PARADOX_DELTAS
+from data_contracts.options import ONE_TOUCH_PRESETS
+from metrics.catalog import MULTIPLE_COMPARISONS, PARADOX_DELTAS
 from tests.metrics.test_api import CONTRACT_KPIS
 from tests.processes import cli, json_out
 
@@ -73,6 +74,26 @@ def test_plain_json_keeps_its_shape_and_adds_no_filters(warehouse):
     assert set(result["paradox"]) == {*PARADOX_DELTAS, "primary", "primary_comparison"}
 
 
+def test_the_readable_paradox_leads_with_the_primary_verdict(warehouse):
+    done = metrics(warehouse)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout[done.stdout.index("Recovery paradox") :].splitlines()
+    # paradox["primary"] is retention_delta, its primary_comparison matched: that line
+    # first, labelled; every other comparison under "Secondary:"; the caveat last.
+    assert lines[0].startswith(
+        "Recovery paradox, primary: retention delta, like for like (tenure_band, segment, plan):"
+    )
+    assert lines[1] == "Secondary:"
+    secondary = [line.strip().split(":")[0] for line in lines[2:-1]]
+    assert secondary == [
+        "nps delta",
+        "nps delta, like for like (tenure_band, segment, plan)",
+        "retention delta",
+        "csat delta",
+    ]
+    assert lines[-1] == MULTIPLE_COMPARISONS
+
+
 def test_sliced_json_has_the_documented_shape(warehouse):
     result = json_out(metrics(warehouse, "--by", "channel", "--grain", "month", "--json"))
     assert set(result) >= {"as_of", "by", "grain", "filters", "rows"}
@@ -117,6 +138,17 @@ def test_the_readable_table_shows_n_and_marks_small_groups(warehouse):
     assert "(n=2)" in done.stdout  # one-touch of C1's two solved tickets (pro)
     assert "pro *" in done.stdout
     assert "small group: fewer than 30" in done.stdout
+
+
+def test_one_touch_help_states_each_presets_rule():
+    done = cli("metrics", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())  # the help box's lines, rejoined
+    # explore counts at most one reply (fewer than 2), not exactly one.
+    assert "explore, solved or closed with fewer than 2 agent replies (Zendesk Explore)" in text
+    for name, rule in ONE_TOUCH_PRESETS.items():
+        assert f"{name}, {rule}" in text
+    assert "exactly 1 reply)" not in text
 
 
 def test_config_settings_and_flags(warehouse, tmp_path):
@@ -251,7 +283,9 @@ def test_survival(warehouse, tmp_path):
     assert result["logrank"]["statistic"] is None  # no unrecovered customer to compare
     shown = cli("survival", "--warehouse", warehouse, "--days", "40")
     assert shown.returncode == 0
-    assert "never failed" in shown.stdout and "on day 40: +100.0%" in shown.stdout
+    # A difference of two shares: percentage points, with a signed interval.
+    assert "never failed" in shown.stdout
+    assert "on day 40: +100.0 pp (95% CI +100.0 to +100.0)" in shown.stdout
     # The 2026-11 definitions: C1 followed from the solve (6 May 12:00, day 44), C2 from
     # the median start, the same instant.
     config = tmp_path / "turnaround.toml"
@@ -263,6 +297,13 @@ def test_survival(warehouse, tmp_path):
     assert bad.returncode == 2 and "recovery_group" in bad.stderr
     bad = cli("survival", "--warehouse", warehouse, "--days", "0")
     assert bad.returncode == 2 and "--days" in bad.stderr
+
+
+def test_differences_of_shares_print_in_points_with_a_signed_interval():
+    from turnaround.commands.read import _points
+
+    # 0.487 - 0.5 = -0.013: -1.3 points; the interval's ends keep their signs.
+    assert _points(0.487 - 0.5, -0.022, 0.076) == "-1.3 pp (95% CI -2.2 to +7.6)"
 
 
 def test_recovery(warehouse):
@@ -282,9 +323,30 @@ def test_recovery(warehouse):
     assert shown.returncode == 0
     assert "by the customer" in shown.stdout
     assert "0 answered by an agent's reply since" in shown.stdout
+    assert "; 1 bad rating without a known time left out" in " ".join(shown.stdout.split())
     value = result["economics"]["value_of_recovery"]
     assert value["recovered_customers"] == 0 and value["gain"] is None
     assert "value of recovery over" in shown.stdout and "gain — against" in shown.stdout
+
+
+def test_recovery_tells_one_money_story_per_definitions(warehouse, tmp_path):
+    # 2026-12: only the value of recovery, its cost and return, amounts in the configured
+    # currency (no compensation was paid: cost 0); the earlier lines would tell another story.
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\ncurrency = "EUR"\n')
+    shown = cli("recovery", "--warehouse", warehouse, "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())  # as wrapped lines read
+    cost = "gain — against the unrecovered path, cost EUR 0 (compensation to recovered EUR 0"
+    assert cost in text
+    assert "compensation paid" not in text and "monthly revenue kept" not in text
+    # 2026-11: only the earlier lines, in the default currency.
+    config.write_text('[metrics]\ndefinitions = "2026-11"\n')
+    shown = cli("recovery", "--warehouse", warehouse, "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "compensation paid: USD 0; to recovered customers — (— each, 0 customers)" in text
+    assert "value of recovery" not in text
 
 
 def test_every_metric_json_names_its_definitions(warehouse):

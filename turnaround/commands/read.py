@@ -73,6 +73,12 @@ HorizonOpt = Annotated[
 
 
 OneTouch = choices("OneTouch", ONE_TOUCH_PRESETS)
+# Each preset's rule as data_contracts.options words it, so the help cannot drift from it.
+ONE_TOUCH_HELP = (
+    "One-touch definition: "
+    + "; ".join(f"{name}, {rule}" for name, rule in ONE_TOUCH_PRESETS.items())
+    + " (default: the config's metrics.one_touch, else explore)"
+)
 Count = choices("Count", COUNTS)
 
 
@@ -140,9 +146,7 @@ def metrics(
     ] = None,
     one_touch: Annotated[
         OneTouch | None,
-        typer.Option(
-            help="One-touch definition (default: explore, exactly 1 reply)", show_default=False
-        ),
+        typer.Option(help=ONE_TOUCH_HELP, show_default=False),
     ] = None,
     min_group_size: Annotated[
         int | None,
@@ -259,17 +263,38 @@ def _print_kpis(result: dict, targets: dict[str, float]) -> None:
     out.print(table)
     if result.get("notes"):
         out.print(f"n/a: {next(iter(result['notes'].values()))}.", highlight=False)
-    for name, delta in result["paradox"].items():
-        if not isinstance(delta, dict):  # "primary": the name of the delta leading the verdict
-            continue
-        label = name.replace("_", " ")
-        out.print(f"Recovery paradox, {label}: {_delta_text(name, delta)}", highlight=False)
-        if "matched" in delta:
-            out.print(
-                f"  like for like ({', '.join(delta['matched']['matched_on'])}): "
-                f"{_delta_text(name, delta['matched'])}",
-                highlight=False,
-            )
+    _print_paradox(result["paradox"])
+
+
+def _print_paradox(paradox: dict) -> None:
+    """The primary verdict first (``paradox["primary"]``, its ``primary_comparison``), then
+    every other comparison as secondary, then the multiple-comparison caveat."""
+    from metrics.catalog import MULTIPLE_COMPARISONS
+
+    shown = []  # (delta name, "matched" or None for the crude comparison), in JSON order
+    for name, delta in paradox.items():
+        if isinstance(delta, dict):  # not "primary" or "primary_comparison", two names
+            shown += [(name, None)] + ([(name, "matched")] if "matched" in delta else [])
+    comparison = paradox.get("primary_comparison")
+    primary = (
+        paradox["primary"],
+        comparison if comparison in paradox[paradox["primary"]] else None,
+    )
+    out.print(f"Recovery paradox, primary: {_paradox_line(paradox, *primary)}", highlight=False)
+    out.print("Secondary:", highlight=False)
+    for name, compared in shown:
+        if (name, compared) != primary:
+            out.print(f"  {_paradox_line(paradox, name, compared)}", highlight=False)
+    out.print(MULTIPLE_COMPARISONS, highlight=False)
+
+
+def _paradox_line(paradox: dict, name: str, comparison: str | None) -> str:
+    """``retention delta, like for like (tenure_band, segment, plan): +3.2 pp (...): holds``."""
+    delta, label = paradox[name], name.replace("_", " ")
+    if comparison is not None:
+        delta = delta[comparison]
+        label += f", like for like ({', '.join(delta['matched_on'])})"
+    return f"{label}: {_delta_text(name, delta)}"
 
 
 def _delta_text(name: str, delta: dict) -> str:
@@ -433,59 +458,7 @@ def recovery(
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
         return
-    money = result["economics"]
-
-    def amount(value) -> str:
-        return "—" if value is None else f"{value:,.0f}"
-
-    out.print(
-        f"Recovery economics (customers active at {money['at']}, followed "
-        f"{money['horizon_days']} days):",
-        highlight=False,
-    )
-    out.print(
-        f"  compensation paid: {amount(money['compensation_total'])}; to recovered customers "
-        f"{amount(money['compensation_recovered'])} "
-        f"({amount(money['compensation_per_recovered_customer'])} each, "
-        f"{money['recovered_customers']:,} customers)",
-        highlight=False,
-    )
-    out.print(
-        f"  monthly revenue kept by recovered customers: {amount(money['mrr_kept'])}; at the "
-        f"unrecovered retention rate: {amount(money['mrr_kept_at_unrecovered_rate'])}; "
-        f"gained {amount(money['mrr_gained'])} a month",
-        highlight=False,
-    )
-    value = money.get("value_of_recovery")
-    if value is None:  # definitions 2026-11
-        roi = money["roi"]
-        out.print(
-            f"  net of compensation over the horizon: {amount(money['net_gain'])}"
-            + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
-            highlight=False,
-        )
-    else:
-        paid = value["cost_by_group"]
-        returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
-        out.print(
-            f"  value of recovery over {value['window_start']} to {value['window_end']} "
-            f"({value['currency']}): gain {amount(value['gain'])} against the unrecovered "
-            f"path, cost {amount(value['cost'])} (compensation to recovered "
-            f"{amount(paid['recovered'])}, unrecovered {amount(paid['unrecovered'])}, in "
-            f"recovery {amount(paid['in_recovery'])}), return (gain − cost) / cost {returned}",
-            highlight=False,
-        )
-        effect = money["compensation_effect"]
-        if effect["difference"] is not None:
-            given, not_given = effect["compensated"], effect["not_compensated"]
-            out.print(
-                f"  compensation's own effect on {money['horizon_days']}-day retention: "
-                f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
-                f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
-                f"{effect['difference'] * 100:+.1f} points (95% CI {effect['ci_low'] * 100:.1f} "
-                f"to {effect['ci_high'] * 100:.1f})",
-                highlight=False,
-            )
+    _print_economics(result["economics"], params.currency)
     table = Table(title="Proactive and customer-reported failures")
     for column in ("reported", "failures", "recovery rate", "customers at t0", "retention"):
         table.add_column(column, justify="left" if column == "reported" else "right")
@@ -504,9 +477,81 @@ def recovery(
     out.print(
         f"Close the loop: {loop['signals']:,} detractor responses and bad ratings in 365 days; "
         f"{loop['closed']:,} answered by an agent's reply since, median {median}; "
-        f"{share} within {loop['within_hours']:g} h",
+        f"{share} within {loop['within_hours']:g} h" + _undated_text(loop),
         highlight=False,
     )
+
+
+def _undated_text(loop: dict) -> str:
+    """``"; 2 bad ratings without a known time left out"``, or "" when none (or 2026-11,
+    which does not count them)."""
+    undated = loop.get("undated_bad_ratings") or 0
+    if not undated:
+        return ""
+    return f"; {undated:,} bad rating{'s' if undated != 1 else ''} without a known time left out"
+
+
+def _print_economics(money: dict, currency: str) -> None:
+    """One account of what recovery buys: the value of recovery, its cost and return under
+    the current definitions; the earlier compensation and revenue-kept lines under 2026-11
+    (the JSON keeps both)."""
+
+    def amount(value) -> str:
+        return "—" if value is None else f"{currency} {value:,.0f}"
+
+    out.print(
+        f"Recovery economics (customers active at {money['at']}, followed "
+        f"{money['horizon_days']} days):",
+        highlight=False,
+    )
+    value = money.get("value_of_recovery")
+    if value is None:  # definitions 2026-11
+        roi = money["roi"]
+        out.print(
+            f"  compensation paid: {amount(money['compensation_total'])}; to recovered "
+            f"customers {amount(money['compensation_recovered'])} "
+            f"({amount(money['compensation_per_recovered_customer'])} each, "
+            f"{money['recovered_customers']:,} customers)",
+            highlight=False,
+        )
+        out.print(
+            f"  monthly revenue kept by recovered customers: {amount(money['mrr_kept'])}; at "
+            f"the unrecovered retention rate: {amount(money['mrr_kept_at_unrecovered_rate'])}; "
+            f"gained {amount(money['mrr_gained'])} a month",
+            highlight=False,
+        )
+        out.print(
+            f"  net of compensation over the horizon: {amount(money['net_gain'])}"
+            + ("" if roi is None else f" (ROI {roi:.1f}× the compensation)"),
+            highlight=False,
+        )
+        return
+    paid = value["cost_by_group"]
+    returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
+    out.print(
+        f"  value of recovery over {value['window_start']} to {value['window_end']}: gain "
+        f"{amount(value['gain'])} against the unrecovered path, cost {amount(value['cost'])} "
+        f"(compensation to recovered {amount(paid['recovered'])}, unrecovered "
+        f"{amount(paid['unrecovered'])}, in recovery {amount(paid['in_recovery'])}), return "
+        f"(gain − cost) / cost {returned}",
+        highlight=False,
+    )
+    effect = money["compensation_effect"]
+    if effect["difference"] is not None:
+        given, not_given = effect["compensated"], effect["not_compensated"]
+        out.print(
+            f"  compensation's own effect on {money['horizon_days']}-day retention: "
+            f"compensated {given['retention']:.1%} ({given['customers']:,}), not "
+            f"{not_given['retention']:.1%} ({not_given['customers']:,}), difference "
+            f"{_points(effect['difference'], effect['ci_low'], effect['ci_high'])}",
+            highlight=False,
+        )
+
+
+def _points(value: float, low: float, high: float) -> str:
+    """A difference of two shares in percentage points with its signed interval, as the
+    paradox deltas print: ``-1.3 pp (95% CI -2.2 to +7.6)``."""
+    return f"{value * 100:+.1f} pp (95% CI {low * 100:+.1f} to {high * 100:+.1f})"
 
 
 SurvivalBy = choices("SurvivalBy", SURVIVAL_SPLITS)
@@ -586,8 +631,8 @@ def survival(
     if difference and difference["value"] is not None:
         out.print(
             f"Recovered minus never failed on day {difference['day']}: "
-            f"{difference['value']:+.1%} ({difference['ci_low']:+.1%} to "
-            f"{difference['ci_high']:+.1%}), {difference['verdict'].replace('_', ' ')}",
+            f"{_points(difference['value'], difference['ci_low'], difference['ci_high'])}, "
+            f"{difference['verdict'].replace('_', ' ')}",
             highlight=False,
         )
     test = result["logrank"]

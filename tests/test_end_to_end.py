@@ -51,6 +51,7 @@ def _metrics(url: str, *args: str) -> dict:
 SOURCE_MEASURED = {
     "business_tta_median_minutes": ("zendesk",),
     "business_tta_p90_minutes": ("zendesk",),
+    "business_tta_within_target_pct": ("zendesk",),
     "first_resolution_median_minutes": (),
     "first_resolution_p90_minutes": (),
 }

@@ -337,7 +337,12 @@ def test_a_bad_rating_signals_close_the_loop_when_it_was_given(any_engine, tmp_p
         path.write_text(json.dumps(content))
         load_paths(any_engine, [path])
     before = compute_recovery(any_engine, MetricParams(as_of=AS_OF))["close_the_loop"]
-    assert (before["signals"], before["closed"]) == (1, 1)  # solve time: March answers it
+    # No rating time known yet (the ticket was bad in its first version loaded): left out
+    # and counted, not timed from the solve before the customer complained.
+    assert (before["signals"], before["closed"], before["undated_bad_ratings"]) == (0, 0, 1)
+    earlier = MetricParams(as_of=AS_OF, definitions="2026-11")
+    old = compute_recovery(any_engine, earlier)["close_the_loop"]
+    assert (old["signals"], old["closed"]) == (1, 1)  # 2026-11, solve time: March answers it
     path = tmp_path / "ratings.json"
     path.write_text(json.dumps(RATINGS))
     load_paths(any_engine, [path])

@@ -284,8 +284,24 @@ def analyst_ticket_kpis(
     }
 
 
-def analyst_customer_kpis(data: dict, customers: list[dict], as_of: dt.datetime) -> dict:
-    """customer_failure_rate and monthly_attrition_rate over ``customers`` (UTC months)."""
+def attrition_month(as_of: dt.datetime, definitions: str) -> tuple[dt.datetime, dt.datetime]:
+    """(start, end] of the UTC month monthly_attrition_rate counts churn in: the month so far
+    under 2026-11; else the last full month by as_of (as_of's own month at its last
+    microsecond, else the month before)."""
+    start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if definitions == "2026-11":
+        return start, as_of
+    following = (start + dt.timedelta(days=32)).replace(day=1)
+    if as_of >= following - dt.timedelta(microseconds=1):
+        return start, min(following, as_of)
+    return (start - dt.timedelta(days=1)).replace(day=1), start
+
+
+def analyst_customer_kpis(
+    data: dict, customers: list[dict], as_of: dt.datetime, definitions: str = "2026-12"
+) -> dict:
+    """customer_failure_rate, monthly_attrition_rate and attrition_month_to_date over
+    ``customers`` (UTC months)."""
 
     def active(c, t):
         return c["signup_at"] <= t and (c["churned_at"] is None or c["churned_at"] > t)
@@ -297,6 +313,8 @@ def analyst_customer_kpis(data: dict, customers: list[dict], as_of: dt.datetime)
     month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     active_year = [c for c in customers if active(c, year_ago)]
     active_month = [c for c in customers if active(c, month_start)]
+    measured_start, measured_end = attrition_month(as_of, definitions)
+    active_measured = [c for c in customers if active(c, measured_start)]
 
     def had_failure(c):
         return any(
@@ -309,6 +327,9 @@ def analyst_customer_kpis(data: dict, customers: list[dict], as_of: dt.datetime)
     return {
         "customer_failure_rate": ratio(sum(map(had_failure, active_year)), len(active_year)),
         "monthly_attrition_rate": ratio(
+            sum(churned_by(c, measured_end) for c in active_measured), len(active_measured)
+        ),
+        "attrition_month_to_date": ratio(
             sum(churned_by(c, as_of) for c in active_month), len(active_month)
         ),
     }

@@ -119,7 +119,7 @@ def test_customer_kpis_per_plan_match_the_reference(warehouse, data):
             params.lookback_days,
         )
         expected = {name: expected[name] for name in (*RETENTION_KPIS, "nps", "nps_recovered")}
-        expected |= analyst_customer_kpis(part, customers, as_of)
+        expected |= analyst_customer_kpis(part, customers, as_of, params.definitions)
         if plan not in rows:  # no row: nothing of this plan in any fact set
             assert all(value is None for value in expected.values()), expected
             continue

@@ -31,6 +31,9 @@ ONE_TOUCH_PRESETS: dict[str, str] = dict(
 Definitions = Literal["2026-12", "2026-11"]
 DEFINITIONS: tuple[str, ...] = get_args(Definitions)
 CURRENT_DEFINITIONS: str = DEFINITIONS[0]
+# The sets that keep the rules 2026-12 changed: every switch between a rule and the one it
+# replaced asks whether the chosen set is one of these.
+BEFORE_2026_12: tuple[str, ...] = ("2026-11",)
 
 # What the recovery KPIs count: tickets, failure episodes, or customers (all of a
 # customer's failures as one).

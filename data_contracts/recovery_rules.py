@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, get_args
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnElement
 
-from data_contracts.options import Definitions, OneTouch
+from data_contracts.options import BEFORE_2026_12, Definitions, OneTouch
 
 # A ticket of one of these types is a service failure (so is one with a failure tag).
 FAILURE_TYPES: tuple[str, ...] = ("incident", "problem")
@@ -32,7 +32,7 @@ SOLVED_STATUSES: tuple[str, ...] = ("solved", "closed")
 # definitions that ask for it: from 2026-12 a recovered failure is judged by what the company
 # did only, since CSAT moves with the NPS and retention the recovered group is compared on.
 BAD_CSAT = "bad"
-CSAT_IN_PUT_RIGHT: tuple[str, ...] = ("2026-11",)
+CSAT_IN_PUT_RIGHT: tuple[str, ...] = BEFORE_2026_12
 # One touch per preset: how a solved ticket's agent replies compare with the bound.
 # The preset names are the vocabulary of options.OneTouch, in its order.
 ONE_TOUCH: dict[str, tuple[Callable[[Any, int], Any], int]] = dict(
@@ -53,7 +53,7 @@ HANDOFF_ABOVE_STATIONS = 1
 LOOKBACK_DAYS = 365
 # The sets of definitions whose groups look at every failure since the data begins instead
 # (so the verdict moved with how much history was loaded).
-GROUPS_SINCE_BEGINNING: tuple[str, ...] = ("2026-11",)
+GROUPS_SINCE_BEGINNING: tuple[str, ...] = BEFORE_2026_12
 
 # A customer's recovery group at t, and a failure's own state at t, by the same names.
 NEVER_FAILED = "never_failed"

@@ -22,6 +22,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import Subquery
 
+from data_contracts.options import BEFORE_2026_12
 from data_contracts.recovery_rules import one_touch_sql
 from metrics.facts import NO_SCOPE, Scope, _flag, ticket_facts
 from metrics.params import MetricParams, TimePoints
@@ -96,7 +97,7 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     age = minutes_between(e.e_start, sa.literal(points.as_of, sa.DateTime()))
     # One touch judges an episode solved as it judges a ticket (a solved ticket without a
     # solved_at counts); the 2026-11 definitions asked every ticket for its solved_at.
-    touch_solved = solved if params.definitions == "2026-11" else e.e_is_solved == e.e_tickets
+    touch_solved = solved if params.definitions in BEFORE_2026_12 else e.e_is_solved == e.e_tickets
     replies_known = sa.and_(touch_solved, e.e_replies_known == e.e_tickets)
     # The one-touch rule on the episode's replies; known when every ticket's are.
     touch = one_touch_sql(e.e_replies, params.one_touch).holds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from data_contracts.options import BEFORE_2026_12
 from metrics.as_of import resolve_as_of
 from metrics.catalog import RECOVERY_GROUPS, Measure
 from metrics.facts import Scope, has_history, nps_facts
@@ -55,7 +56,7 @@ def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) ->
             queries = measure_queries(group_measures(), points, params, scope)
             for query, measures in queries.values():
                 estimates |= read_estimates(conn.execute(query).one()._mapping, measures)
-            if params.definitions != "2026-11":
+            if params.definitions not in BEFORE_2026_12:
                 facts = nps_facts(points, params, scope)
                 query = cluster_sums_select(
                     facts, facts.c.nps_points, facts.c.n_customer, [facts.c.recovery_group]
@@ -71,7 +72,7 @@ def recovery_groups(engine: sa.Engine, params: MetricParams = MetricParams()) ->
         retention_low, retention_high = rate_interval(Group.of(retention, "ratio"))
         nps_group = Group.of(nps, "nps")
         nps_low, nps_high = nps_interval(nps_group) if nps_group.n else (None, None)
-        if params.definitions != "2026-11":
+        if params.definitions not in BEFORE_2026_12:
             nps_low, nps_high = _clustered_interval(cells.get(group, []))
         rows.append(
             {

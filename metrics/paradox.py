@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from data_contracts.options import BEFORE_2026_12
 from data_contracts.recovery_rules import NEVER_FAILED, RECOVERED
 from metrics.catalog import (
     PARADOX_DELTAS,
@@ -453,7 +454,7 @@ def paradox(
         if delta.compares == "tickets":
             result[name] = _clustered_crude(delta, cells, min_size)
             continue
-        if definitions == "2026-11":
+        if definitions in BEFORE_2026_12:
             pairs = [_groups(delta, stratum) for stratum in strata]
             crude = paradox_delta(delta, estimates, min_size)
             result[name] = crude | {"matched": matched_delta(pairs, delta.unit, min_size)}
@@ -488,7 +489,7 @@ def segment_paradox(
     for name, delta in PARADOX_DELTAS.items():
         if delta.compares != "customers":
             continue
-        if definitions == "2026-11" or delta.unit != "nps":
+        if definitions in BEFORE_2026_12 or delta.unit != "nps":
             found[name] = paradox_delta(delta, estimates, min_size)
             continue
         kept = {

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from data_contracts.options import (
+    BEFORE_2026_12,
     COUNTS,
     CURRENT_DEFINITIONS,
     DEFINITIONS,
@@ -127,7 +128,7 @@ def attrition_month(
     tz = params.reporting_timezone
     first_day = local_date(last, tz).replace(day=1)
     start = local_midnight(first_day, tz)
-    if params.definitions == "2026-11":
+    if params.definitions in BEFORE_2026_12:
         return start, end
     following = local_midnight(shift(first_day, "month"), tz)
     if last >= following - MICROSECOND:

@@ -13,6 +13,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from data_contracts.options import BEFORE_2026_12
 from data_contracts.recovery_rules import IN_RECOVERY, NEVER_FAILED, RECOVERED, UNRECOVERED
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
@@ -71,7 +72,7 @@ def economics(conn: sa.Connection, points: TimePoints, params: MetricParams, sco
     recovered = groups.get(RECOVERED)
     unrecovered = groups.get(UNRECOVERED)
     spent = sum(float(g["compensation"]) for g in groups.values())
-    earlier = params.definitions == "2026-11"
+    earlier = params.definitions in BEFORE_2026_12
     result: dict = {
         "at": points.retention_start,
         "horizon_days": params.horizon_days,
@@ -338,7 +339,7 @@ def _loop_signals(points: TimePoints, params: MetricParams, history: bool):
     detractors = sa.select(
         n.customer_id, n.responded_at.label("signal_at"), sa.literal("detractor").label("kind")
     ).where(n.score <= 6, n.responded_at > start, n.responded_at <= as_of)
-    if params.definitions == "2026-11":
+    if params.definitions in BEFORE_2026_12:
         # A ticket without dated ratings signalled at its solve time.
         rated_at = sa.func.coalesce(t.solved_at, t.updated_at, t.created_at)
         undated = sa.select(
@@ -414,7 +415,7 @@ def _loop_contacts(numbered, points: TimePoints, params: MetricParams, history: 
     its first_reply_at (NULL where unknown) and first_reply_bracket."""
     g = numbered.c
     as_of = points.as_of
-    if params.definitions == "2026-11":
+    if params.definitions in BEFORE_2026_12:
         # The first reply on the customer's next ticket created after the signal.
         later = tickets.alias("next_ticket")
         lt = later.c
@@ -528,7 +529,7 @@ def close_the_loop(
     )
     median = row["median"][0] if row["median"] else None
     undated = None
-    if params.definitions != "2026-11":
+    if params.definitions not in BEFORE_2026_12:
         undated = int(conn.execute(_undated_bad_ratings(points, history, timed=False)).scalar())
     return {
         "signals": int(row["signals"]),

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from scipy.stats import chi2
 
-from data_contracts.options import SURVIVAL_SPLITS
+from data_contracts.options import BEFORE_2026_12, SURVIVAL_SPLITS
 from data_contracts.recovery_rules import (
     IN_RECOVERY,
     NEVER_FAILED,
@@ -511,7 +511,7 @@ def compute_survival(
     """
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
-    if params.definitions == "2026-11":
+    if params.definitions in BEFORE_2026_12:
         return _first_failure_survival(engine, params, by)
     if isinstance(max_day, bool) or not isinstance(max_day, int) or max_day < 1:
         raise SurvivalError(f"--days must be a whole number of days, 1 or more, not {max_day!r}")

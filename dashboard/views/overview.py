@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import charts, filters, ui, wording
 from dashboard.kpi_tiles import KPI_GROUPS, kpi_tile, last_complete
+from data_contracts.options import BEFORE_2026_12
 from metrics import KPI_CATALOG, compute_kpis, compute_slice
 
 # Trend charts: (KPIs drawn together, the KPI whose target is the rule line, title).
@@ -27,7 +28,7 @@ current = ctx.fetch(compute_kpis, params, sel.request())
 trend = ctx.fetch(
     compute_slice, params, sel.trend_request(tuple(dict.fromkeys(TREND_KPIS + TILE_KPIS)))
 )
-if params.definitions == "2026-11":  # then: the range against the range just before it
+if params.definitions in BEFORE_2026_12:  # then: the range against the range just before it
     changes = f"changes against the {sel.days} days before"
     earlier = sel.previous()
     previous = ctx.fetch(compute_kpis, params, earlier.request()) if earlier else {"kpis": {}}

@@ -274,7 +274,6 @@ class Difference:
     strata: int = 1
     dropped: int = 0  # strata left out: no never-failed data, or one never-failed customer
     unmatched: int = 0  # first's observations in the strata left out
-    unmatched_clusters: int = 0
 
 
 def _small_sample(clusters: int, n: int, parameters: int) -> float | None:
@@ -335,7 +334,6 @@ def standardised_difference(
     kept = {k: e for k, e in sums.items() if e[0] and e[2] and e[4] >= needed}
     dropped = [k for k, e in sums.items() if e[0] and k not in kept]
     unmatched = sum(sums[k][0] for k in dropped)
-    unmatched_clusters = sum(c.weight for c in first if key(c) in dropped)
     n1, n2 = sum(e[0] for e in kept.values()), sum(e[2] for e in kept.values())
     g1 = sum({c.cluster: c.weight for c in first if key(c) in kept}.values())
     g2 = sum({c.cluster: c.weight for c in second if key(c) in kept}.values())
@@ -344,9 +342,7 @@ def standardised_difference(
         clusters = tuple(sum({c.cluster: c.weight for c in g}.values()) for g in (first, second))
         if by_stratum:
             sizes = clusters = (0, 0)
-        return Difference(
-            None, None, sizes, clusters, 0, len(dropped), unmatched, unmatched_clusters
-        )
+        return Difference(None, None, sizes, clusters, 0, len(dropped), unmatched)
     means = {k: e[3] / e[2] for k, e in kept.items()}
     value = sum(e[1] - e[0] * means[k] for k, e in kept.items()) / n1
     influence: dict[object, float] = {}
@@ -374,7 +370,6 @@ def standardised_difference(
         len(kept),
         len(dropped),
         int(unmatched),
-        unmatched_clusters,
     )
 
 

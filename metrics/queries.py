@@ -200,15 +200,13 @@ def cluster_sums_select(
     facts: Subquery, value: ColumnElement, cluster: ColumnElement, keys: Sequence[ColumnElement]
 ) -> Select:
     """One row per ``keys`` values and cluster (a customer) with a non-null ``value``: n (its
-    values), total (their sum) and square (the sum of their squares), for cluster-robust
-    intervals (metrics.paradox.Cell)."""
+    values) and total (their sum), for cluster-robust intervals (metrics.paradox.Cell)."""
     return (
         sa.select(
             *keys,
             cluster.label("cluster"),
             sa.func.count(value).label("n"),
             sa.func.sum(value).label("total"),
-            sa.func.sum(value * value).label("square"),
         )
         .select_from(facts)
         .where(value.is_not(None))

@@ -57,7 +57,7 @@ TTA_BUCKETS = ((60, "under 1 h"), (240, "1 to 4 h"), (1440, "4 to 24 h"))
 SPLITS = SURVIVAL_SPLITS
 # Follow-up from the landmark (as_of - this many days) to as_of, by default.
 MAX_DAY = 365
-# Look-back failure counts from this many on are one stratum of the log-rank test ("3+").
+# Look-back ticket (and failure) counts from this many on are one stratum ("3+").
 COUNT_CAP = 3
 
 # The order groups are shown in, per split.
@@ -187,21 +187,20 @@ def never_failed_followups(as_of: dt.datetime, params: MetricParams, landmark: d
     )
 
 
-def lookback_failure_counts(landmark: dt.datetime, params: MetricParams):
-    """Per customer with a failure created in the look-back (landmark - lookback_days,
-    landmark]: customer_id, failures (how many)."""
+def lookback_counts(landmark: dt.datetime, params: MetricParams, failures: bool):
+    """Per customer with a ticket (``failures``: a failure ticket) created in the look-back
+    (landmark - lookback_days, landmark]: customer_id, tickets (how many)."""
     t = tickets.c
     since = landmark - dt.timedelta(days=params.lookback_days)
+    kept = [t.customer_id.is_not(None), t.created_at > since, t.created_at <= landmark]
+    if failures:
+        kept.append(is_failure(params.failure_tags))
+    name = "lookback_failures" if failures else "lookback_tickets"
     return (
-        sa.select(t.customer_id, sa.func.count().label("failures"))
-        .where(
-            is_failure(params.failure_tags),
-            t.customer_id.is_not(None),
-            t.created_at > since,
-            t.created_at <= landmark,
-        )
+        sa.select(t.customer_id, sa.func.count().label("tickets"))
+        .where(*kept)
         .group_by(t.customer_id)
-        .subquery("lookback_failures")
+        .subquery(name)
     )
 
 
@@ -241,12 +240,13 @@ def landmark_followups(
     as_of: dt.datetime, landmark: dt.datetime, params: MetricParams, split: str, history: bool
 ):
     """One row per customer active at the landmark (signed up at or before it, not churned
-    at or before it) and in a group of ``split`` then: grp, stratum (their look-back failure
-    count, capped at COUNT_CAP), days, is_event. Every group is followed from the landmark
-    to churn (an event) or as_of (censored)."""
+    at or before it) and in a group of ``split`` then: grp, failures and tickets (their
+    look-back failure and ticket counts, each capped at COUNT_CAP), days, is_event. Every
+    group is followed from the landmark to churn (an event) or as_of (censored)."""
     c = customers.c
     at = sa.literal(landmark, sa.DateTime())
-    counts = lookback_failure_counts(landmark, params)
+    failures = lookback_counts(landmark, params, failures=True)
+    all_tickets = lookback_counts(landmark, params, failures=False)
     if split == "recovery_group":  # the product's group rule, at the landmark
         window = sa.values(
             sa.column("w_id", sa.Integer()), sa.column("w_at", sa.DateTime()), name="landmark"
@@ -263,30 +263,35 @@ def landmark_followups(
     return (
         sa.select(
             grp.label("grp"),
-            sa.func.least(sa.func.coalesce(counts.c.failures, 0), COUNT_CAP).label("stratum"),
+            _capped(failures.c.tickets).label("failures"),
+            _capped(all_tickets.c.tickets).label("tickets"),
             _days(at, end).label("days"),
             sa.case((is_event, 1), else_=0).label("is_event"),
         )
-        .select_from(source.outerjoin(counts, counts.c.customer_id == c.customer_id))
+        .select_from(
+            source.outerjoin(failures, failures.c.customer_id == c.customer_id).outerjoin(
+                all_tickets, all_tickets.c.customer_id == c.customer_id
+            )
+        )
         .where(c.signup_at <= at, sa.or_(c.churned_at.is_(None), c.churned_at > at))
         .subquery("landmark_followups")
     )
 
 
+def _capped(count) -> sa.ColumnElement:
+    """A look-back count (null: none) capped at COUNT_CAP."""
+    return sa.func.least(sa.func.coalesce(count, 0), COUNT_CAP)
+
+
 def _stratified_counts(followups) -> sa.Select:
-    """One row per group, stratum and day: events, censored."""
+    """One row per group, look-back failure and ticket count, and day: events, censored."""
     f = followups.c
     events = sa.func.sum(f.is_event)
+    keys = (f.grp, f.failures, f.tickets, f.days)
     return (
-        sa.select(
-            f.grp,
-            f.stratum,
-            f.days,
-            events.label("events"),
-            (sa.func.count() - events).label("censored"),
-        )
-        .group_by(f.grp, f.stratum, f.days)
-        .order_by(f.grp, f.stratum, f.days)
+        sa.select(*keys, events.label("events"), (sa.func.count() - events).label("censored"))
+        .group_by(*keys)
+        .order_by(*keys)
     )
 
 
@@ -443,9 +448,9 @@ def survival_with_variance(
 ) -> tuple[float, float] | None:
     """The Kaplan-Meier survival on ``day`` from (day, events, censored) rows and its
     Greenwood variance ``S² Σ d / (n (n - d))``; None where follow-up does not reach the day
-    (as ``survival_at``)."""
+    (as ``survival_at``), unless everyone followed churned before it (survival 0)."""
     points = kaplan_meier(rows)
-    if not points or points[-1].day < day:
+    if not points or (points[-1].day < day and points[-1].survival > 0.0):
         return None
     found = [p for p in points if p.day <= day]
     if not found:
@@ -487,6 +492,55 @@ def survival_difference(
     }
 
 
+def standardised_difference(
+    first: dict[int, list[tuple[int, int, int]]],
+    second: dict[int, list[tuple[int, int, int]]],
+    day: int,
+    min_size: int,
+) -> dict:
+    """Survival on ``day`` of the first group minus the second's within each stratum, averaged
+    over the strata with the first group's weights (direct standardisation to the first
+    group's mix): ``{"day", "value", "ci_low", "ci_high", "verdict", "left_out"}``, the 95%
+    interval ``value ± z √(Σ w² (V₁ + V₂))`` with Greenwood variances, strata independent.
+    Strata the second group lacks are left out (``left_out``: the first group's customers
+    in them). Verdict as ``survival_difference``; not_enough_data as well without a stratum
+    in common or where follow-up falls short of the day."""
+    common = sorted(set(first) & set(second))
+    left_out = sum(_size(rows) for stratum, rows in first.items() if stratum not in second)
+    result = {
+        "day": day,
+        "value": None,
+        "ci_low": None,
+        "ci_high": None,
+        "verdict": NOT_ENOUGH_DATA,
+        "left_out": left_out,
+    }
+    found = {
+        stratum: (
+            survival_with_variance(first[stratum], day),
+            survival_with_variance(second[stratum], day),
+        )
+        for stratum in common
+    }
+    if not found or any(a is None or b is None for a, b in found.values()):
+        return result
+    total = sum(_size(first[stratum]) for stratum in common)
+    value = variance = 0.0
+    for stratum, ((s1, v1), (s2, v2)) in found.items():
+        weight = _size(first[stratum]) / total
+        value += weight * (s1 - s2)
+        variance += weight**2 * (v1 + v2)
+    half = Z_95 * math.sqrt(variance)
+    low, high = value - half, value + half
+    sizes = sum(map(_size, first.values())), sum(map(_size, second.values()))
+    return result | {
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "verdict": NOT_ENOUGH_DATA if min(sizes) < min_size else verdict(low, high),
+    }
+
+
 def compute_survival(
     engine: sa.Engine,
     params: MetricParams = MetricParams(),  # noqa: B008
@@ -502,12 +556,14 @@ def compute_survival(
 
     Under the current definitions, from the landmark as_of - ``max_day`` (docs/metrics.md,
     "Retention curves"), plus ``"max_day"``, per group
-    ``"failure_counts"`` (customers per look-back failure count), ``"groups"`` and
-    ``"strata"`` in ``"logrank"`` (the failed customers' groups it compares, stratified on
-    the look-back failure count), and ``"difference"`` (recovered - never_failed survival on
-    day min(H, max_day), ``survival_difference``, with the crude log-rank test of the two;
-    null outside recovery_group). Under 2026-11, from each customer's first failure, and
-    ``landmark`` is the never-failed customers' start (only under recovery_group).
+    ``"failure_counts"`` and ``"ticket_counts"`` (customers per look-back failure and
+    ticket count), ``"groups"`` and ``"strata"`` in ``"logrank"`` (the groups it compares,
+    stratified on the look-back ticket count), and ``"difference"`` (recovered -
+    never_failed survival on day min(H, max_day) within the same look-back ticket count,
+    ``standardised_difference``, with the crude difference and the crude log-rank test of
+    the two beside it; null outside recovery_group). Under 2026-11, from each customer's
+    first failure, and ``landmark`` is the never-failed customers' start (only under
+    recovery_group).
     """
     if by not in SPLITS:
         raise SurvivalError(f"--by must be one of {', '.join(SPLITS)}, not {by!r}")
@@ -518,7 +574,7 @@ def compute_survival(
     return _landmark_survival(engine, params, by, max_day)
 
 
-STRATA = "lookback_failures"  # the log-rank strata: look-back failure count 0, 1, 2, 3+
+STRATA = "lookback_tickets"  # the strata compared within: look-back ticket count 0, 1, 2, 3+
 
 
 def _count_label(stratum: int) -> str:
@@ -545,15 +601,17 @@ def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day
         as_of = to_naive_utc(as_of)
         landmark = as_of - dt.timedelta(days=max_day)
         followed = landmark_followups(as_of, landmark, params, by, has_history(conn))
-        rows = list(conn.execute(_stratified_counts(followed)))
+        rows = [
+            (grp, int(failures), int(count), int(days), int(events), int(censored))
+            for grp, failures, count, days, events, censored in conn.execute(
+                _stratified_counts(followed)
+            )
+        ]
     result["as_of"] = isoformat_utc(as_of)
     result["landmark"] = isoformat_utc(landmark)
-    strata: dict[str, dict[int, list[tuple[int, int, int]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for grp, stratum, days, events, censored in rows:
-        strata[grp][int(stratum)].append((int(days), int(events), int(censored)))
+    strata = _by_stratum(rows, key=2)  # look-back ticket count
     groups = {name: _merged(by_stratum) for name, by_stratum in strata.items()}
+    failure_counts = _by_stratum(rows, key=1)
     for name in sorted(groups, key=GROUP_ORDER[by].index):
         curve = kaplan_meier(groups[name])
         result["groups"].append(
@@ -563,13 +621,12 @@ def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day
                 "events": sum(p.events for p in curve),
                 "at_horizon": survival_at(curve, params.horizon_days),
                 "curve": [point.as_json() for point in curve],
-                "failure_counts": {
-                    _count_label(s): _size(rows) for s, rows in sorted(strata[name].items())
-                },
+                "failure_counts": _sizes(failure_counts[name]),
+                "ticket_counts": _sizes(strata[name]),
             }
         )
-    # Failed customers' groups, compared within the same look-back failure count: customers
-    # who failed more often fail again more often after the landmark, whatever their group.
+    # Groups are compared within the same look-back ticket count: customers who write more
+    # fail again more often after the landmark, and churn with it, whatever their group.
     tested = [name for name in (tested or GROUP_ORDER[by]) if name in groups]
     result["logrank"] = {
         **stratified_logrank({name: strata[name] for name in tested}),
@@ -578,12 +635,16 @@ def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day
     }
     if by == "recovery_group":
         first, second = groups.get(RECOVERED, []), groups.get(NEVER_FAILED, [])
+        day = min(params.horizon_days, max_day)
+        crude = survival_difference(first, second, day, params.min_group_size)
         result["difference"] = {
             "groups": [RECOVERED, NEVER_FAILED],
-            **survival_difference(
-                first, second, min(params.horizon_days, max_day), params.min_group_size
+            **standardised_difference(
+                strata.get(RECOVERED, {}), strata.get(NEVER_FAILED, {}), day, params.min_group_size
             ),
-            "method": "greenwood_wald",
+            "method": "standardised_greenwood_wald",
+            "strata": STRATA,
+            "crude": {key: crude[key] for key in ("value", "ci_low", "ci_high", "verdict")},
             "n": {RECOVERED: _size(first), NEVER_FAILED: _size(second)},
             "logrank": logrank({RECOVERED: first, NEVER_FAILED: second})
             if first and second
@@ -595,6 +656,32 @@ def _landmark_survival(engine: sa.Engine, params: MetricParams, by: str, max_day
 def _size(rows: list[tuple[int, int, int]]) -> int:
     """The customers followed: every row's churns and censorings."""
     return sum(events + censored for _, events, censored in rows)
+
+
+def _by_stratum(
+    rows: list[tuple[str, int, int, int, int, int]], key: int
+) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
+    """(grp, failures, tickets, days, events, censored) rows as group -> stratum (the value
+    at ``key``) -> (day, events, censored) rows, one per day."""
+    cells: dict[str, dict[int, dict[int, list[int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    )
+    for row in rows:
+        cell = cells[row[0]][row[key]][row[3]]
+        cell[0] += row[4]
+        cell[1] += row[5]
+    return {
+        grp: {
+            stratum: [(day, e, c) for day, (e, c) in sorted(days.items())]
+            for stratum, days in by_stratum.items()
+        }
+        for grp, by_stratum in cells.items()
+    }
+
+
+def _sizes(by_stratum: dict[int, list[tuple[int, int, int]]]) -> dict[str, int]:
+    """Customers per stratum, labelled "0", "1", "2", "3+"."""
+    return {_count_label(s): _size(rows) for s, rows in sorted(by_stratum.items())}
 
 
 def _merged(by_stratum: dict[int, list[tuple[int, int, int]]]) -> list[tuple[int, int, int]]:

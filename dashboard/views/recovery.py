@@ -88,15 +88,17 @@ if survival["groups"]:
     if difference and difference["value"] is not None:
         st.caption(
             f"Kaplan–Meier curves with 95% bands, company-wide. Recovered minus never failed "
-            f"on day {difference['day']}: {difference['value'] * 100:+.1f} percentage points "
+            f"on day {difference['day']}, customers with as many tickets in the look-back "
+            f"compared: {difference['value'] * 100:+.1f} percentage points "
             f"(95% CI {difference['ci_low'] * 100:+.1f} to {difference['ci_high'] * 100:+.1f}), "
-            f"{difference['verdict'].replace('_', ' ')}. Later days also carry the churn of "
-            "failing again: customers who failed before fail again more often."
+            f"{difference['verdict'].replace('_', ' ')}. The curves are each group's own: "
+            "customers who write more fail again more often, so past day "
+            f"{difference['day']} the recovered curve also carries the churn of failing again."
         )
     if test["p_value"] is not None:
         differ = "the curves differ" if test["p_value"] < 0.05 else "no difference shown"
         tested = (
-            "Log-rank test of recovered and unrecovered customers with as many failures in "
+            "Log-rank test of recovered and unrecovered customers with as many tickets in "
             "the look-back"
             if landmark
             else "Kaplan–Meier curves with 95% bands, company-wide. Log-rank test"

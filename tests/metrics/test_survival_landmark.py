@@ -1,8 +1,9 @@
 """Retention curves under the current definitions: every customer active at the landmark
 (as_of - max_day) is classified once, by their group then, and followed to churn or as_of.
 Hand-computed curves, difference and stratified log-rank (DuckDB and PostgreSQL); the
-difference's interval against statsmodels' Greenwood standard errors, the stratified test
-against statsmodels' ``survdiff``, the curves against lifelines."""
+difference within look-back ticket counts against statsmodels' Kaplan-Meier and Greenwood
+standard errors per stratum, the stratified test against statsmodels' ``survdiff``, the
+curves against lifelines."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from metrics import MetricParams
 from metrics.survival import (
     SurvivalError,
     compute_survival,
+    standardised_difference,
     stratified_logrank,
     survival_at,
     survival_difference,
@@ -45,6 +47,11 @@ def _failure(ticket_id: str, customer_id: str, created: dt.datetime, **values) -
         "reopens": 0,
         **values,
     }
+
+
+def _ordinary(ticket_id: str, customer_id: str, created: dt.datetime) -> dict:
+    """A ticket that is not a failure: it counts only in the look-back ticket count."""
+    return _failure(ticket_id, customer_id, created, type="question")
 
 
 def _hand_world(engine) -> None:
@@ -82,6 +89,13 @@ def _hand_world(engine) -> None:
         _failure("i1-a", "i1", dt.datetime(2023, 12, 30), solved=dt.datetime(2024, 1, 5)),
         _failure("n2-a", "n2", dt.datetime(2024, 2, 1)),
         _failure("x1-a", "x1", dt.datetime(2023, 10, 1)),
+        # never-failed customers' ordinary tickets in the look-back: n1 and n2 one, n3 two
+        # (n4 none); n2's failure is after the landmark
+        _ordinary("n1-q", "n1", dt.datetime(2023, 7, 1)),
+        _ordinary("n2-q", "n2", dt.datetime(2023, 8, 1)),
+        _ordinary("n3-q", "n3", dt.datetime(2023, 9, 1)),
+        _ordinary("n3-r", "n3", dt.datetime(2023, 10, 1)),
+        _ordinary("n4-q", "n4", dt.datetime(2022, 10, 1)),  # before the look-back
     ]
     insert(engine, "customers", customers)
     insert(engine, "tickets", tickets)
@@ -124,20 +138,35 @@ def test_every_group_is_followed_from_the_landmark_by_hand(any_engine):
     # r2's failure after the landmark does not count; r3 had two in the look-back.
     assert groups["recovered"]["failure_counts"] == {"1": 2, "2": 1}
     assert groups["never_failed"]["failure_counts"] == {"0": 4}
+    assert groups["recovered"]["ticket_counts"] == {"1": 2, "2": 1}
+    assert groups["never_failed"]["ticket_counts"] == {"0": 1, "1": 2, "2": 1}
 
-    # Day H = 90: recovered S = 2/3, Greenwood sum 1/(3*2) = 1/6, V = 4/9 * 1/6 = 2/27;
-    # never failed S = 3/4, sum 1/(4*3) = 1/12, V = 9/16 * 1/12 = 3/64.
-    # value = 2/3 - 3/4 = -1/12; half width 1.959964 * sqrt(2/27 + 3/64) = 0.681631.
+    # Day H = 90 within look-back ticket counts, weighted by the recovered customers in each.
+    # 1 ticket: recovered r1 (day 30), r2 (censored): S = 1/2, Greenwood sum 1/(2*1),
+    #   V = 1/4 * 1/2 = 1/8; never failed n1 (day 60), n2 (day 200): S = 1/2, V = 1/8.
+    # 2 tickets: r3 (day 100) and n3 (censored): S = 1 both, V = 0.
+    # value = 2/3 * (1/2 - 1/2) + 1/3 * (1 - 1) = 0; variance (2/3)^2 * (1/8 + 1/8) = 1/9,
+    # half width 1.959964 / 3 = 0.653321. (n4, 0 tickets, has no recovered customer beside.)
     difference = result["difference"]
     assert difference["day"] == 90 and difference["n"] == {"recovered": 3, "never_failed": 4}
-    half = 1.959963984540054 * math.sqrt(2 / 27 + 3 / 64)
-    assert half == pytest.approx(0.681631, abs=1e-6)
+    assert difference["strata"] == "lookback_tickets" and difference["left_out"] == 0
+    half = 1.959963984540054 / 3
+    assert half == pytest.approx(0.653321, abs=1e-6)
     assert (difference["value"], difference["ci_low"], difference["ci_high"]) == pytest.approx(
-        (-1 / 12, -1 / 12 - half, -1 / 12 + half)
+        (0.0, -half, half)
     )
     assert difference["verdict"] == "not_detected"
+    # Crude: recovered S = 2/3, Greenwood sum 1/(3*2) = 1/6, V = 4/9 * 1/6 = 2/27; never
+    # failed S = 3/4, sum 1/(4*3) = 1/12, V = 9/16 * 1/12 = 3/64. value = 2/3 - 3/4 = -1/12;
+    # half width 1.959964 * sqrt(2/27 + 3/64) = 0.681631.
+    crude = difference["crude"]
+    half = 1.959963984540054 * math.sqrt(2 / 27 + 3 / 64)
+    assert half == pytest.approx(0.681631, abs=1e-6)
+    assert (crude["value"], crude["ci_low"], crude["ci_high"]) == pytest.approx(
+        (-1 / 12, -1 / 12 - half, -1 / 12 + half)
+    )
 
-    # Log-rank of recovered against unrecovered within look-back failure counts. Count 2
+    # Log-rank of recovered against unrecovered within look-back ticket counts. Count 2
     # holds r3 alone: nothing to compare. Count 1: r1 (30), r2 (censored), u1 (10), u2.
     # Day 10: 2 + 2 at risk, u1 churns: O - E (recovered) = 0 - 2/4 = -1/2,
     #   V = 1 * 3/3 * 2/4 * 2/4 = 1/4. Day 30: 2 + 1 at risk, r1 churns: O - E = 1 - 2/3,
@@ -145,7 +174,7 @@ def test_every_group_is_followed_from_the_landmark_by_hand(any_engine):
     # (Unstratified, r3 would add day 100 to the sums: 0.00088 instead.)
     test = result["logrank"]
     assert test["groups"] == ["recovered", "unrecovered"]
-    assert test["strata"] == "lookback_failures" and test["df"] == 1
+    assert test["strata"] == "lookback_tickets" and test["df"] == 1
     assert test["statistic"] == pytest.approx(1 / 17)
 
 
@@ -153,7 +182,8 @@ def test_the_difference_needs_groups_of_the_minimum_size(engine):
     _hand_world(engine)
     result = compute_survival(engine, MetricParams(as_of=AS_OF))  # minimum 30 customers
     assert result["difference"]["verdict"] == "not_enough_data"
-    assert result["difference"]["value"] == pytest.approx(-1 / 12)
+    assert result["difference"]["value"] == pytest.approx(0.0)
+    assert result["difference"]["crude"]["value"] == pytest.approx(-1 / 12)
 
 
 def test_a_shorter_follow_up_moves_the_landmark(engine):
@@ -219,33 +249,48 @@ def test_splits_classify_by_the_last_failure_solved_by_the_landmark(engine):
 
 
 def _random_world(seed: int):
-    """Customers active at the landmark with 0 to 4 look-back failures each, recovered or
-    not, and churn after it; per customer what the definition says (group, look-back
-    failure count, days, churned), computed without the code under test."""
+    """Customers active at the landmark with 0 to 4 look-back failures and 0 to 3 ordinary
+    tickets each, recovered or not, and churn after it; per customer what the definition
+    says (group, look-back ticket count, days, churned), computed without the code under
+    test."""
     rng = random.Random(seed)
     customers, tickets, expected = [], [], {}
-    for i in range(150):
+    for i in range(200):
         customer_id = f"c{i:03d}"
         failures = rng.choice((0, 0, 1, 1, 2, 3, 4))
+        ordinary = rng.choice((0, 1, 1, 2, 3))
         bad = False
-        for j in range(failures):
+        for j in range(failures + ordinary):
             created = LANDMARK - dt.timedelta(hours=rng.randrange(48, 24 * 360))
+            if j >= failures:
+                tickets.append(_ordinary(f"{customer_id}-{j}", customer_id, created))
+                continue
             reopened = rng.random() < 0.3
             bad = bad or reopened
             tickets.append(
                 _failure(f"{customer_id}-{j}", customer_id, created, reopens=int(reopened))
             )
         group = "never_failed" if not failures else "unrecovered" if bad else "recovered"
-        # Customers with more failures churn sooner, whatever their group.
-        churn_days = rng.expovariate((1 + failures) / 500)
+        # Customers who write more churn sooner, whatever their group.
+        churn_days = rng.expovariate((1 + failures + ordinary) / 500)
         churned_at = LANDMARK + dt.timedelta(days=churn_days) if churn_days < 365 else None
         customers.append(
             {"customer_id": customer_id, "signup_at": SIGNUP, "churned_at": churned_at}
         )
         end = churned_at or AS_OF
         days = math.floor((end - LANDMARK).total_seconds() / 86400)
-        expected[customer_id] = (group, failures, days, int(churned_at is not None))
+        expected[customer_id] = (group, failures + ordinary, days, int(churned_at is not None))
     return customers, tickets, expected
+
+
+def _statsmodels_at_day(rows: list[tuple[int, int]], day: int) -> tuple[float, float]:
+    """Kaplan-Meier survival and its Greenwood standard error on ``day`` by statsmodels,
+    from (days, churned) per customer."""
+    fit = SurvfuncRight([d for d, _ in rows], [e for _, e in rows])
+    before = [k for k, t in enumerate(fit.surv_times) if t <= day]
+    if not before:
+        return 1.0, 0.0
+    return fit.surv_prob[before[-1]], fit.surv_prob_se[before[-1]]
 
 
 def test_random_world_agrees_with_lifelines_and_statsmodels(any_engine):
@@ -264,23 +309,36 @@ def test_random_world_agrees_with_lifelines_and_statsmodels(any_engine):
             reference = kmf.survival_function_.loc[point["day"]].iloc[0]
             assert point["survival"] == pytest.approx(reference, abs=1e-9)
 
-    # The difference on day 90 against statsmodels' Kaplan-Meier and Greenwood errors.
-    def at_day(name: str) -> tuple[float, float]:
-        mine = [(d, e) for g, _, d, e in rows if g == name]
-        fit = SurvfuncRight([d for d, _ in mine], [e for _, e in mine])
-        before = [k for k, t in enumerate(fit.surv_times) if t <= 90]
-        if not before:
-            return 1.0, 0.0
-        return fit.surv_prob[before[-1]], fit.surv_prob_se[before[-1]]
+    # The difference on day 90 within look-back ticket counts (3+ one stratum), each
+    # stratum's survival and standard error by statsmodels, weighted by the recovered
+    # customers in it; beside it the crude difference.
+    def stratum(name: str, count: int | None) -> list[tuple[int, int]]:
+        return [
+            (d, e) for g, n, d, e in rows if g == name and (count is None or min(n, 3) == count)
+        ]
 
-    (s1, se1), (s2, se2) = at_day("recovered"), at_day("never_failed")
+    recovered_counts = {min(n, 3) for g, n, *_ in rows if g == "recovered"}
+    assert recovered_counts == {1, 2, 3}  # every stratum has never-failed customers too
+    size = len(stratum("recovered", None))
+    value = variance = 0.0
+    for count in sorted(recovered_counts):
+        weight = len(stratum("recovered", count)) / size
+        (s1, se1) = _statsmodels_at_day(stratum("recovered", count), 90)
+        (s2, se2) = _statsmodels_at_day(stratum("never_failed", count), 90)
+        value += weight * (s1 - s2)
+        variance += weight**2 * (se1**2 + se2**2)
     difference = result["difference"]
-    assert difference["value"] == pytest.approx(s1 - s2, abs=1e-9)
+    half = 1.959963984540054 * math.sqrt(variance)
+    assert difference["value"] == pytest.approx(value, abs=1e-9)
+    assert difference["ci_low"] == pytest.approx(value - half, abs=1e-9)
+    assert difference["ci_high"] == pytest.approx(value + half, abs=1e-9)
+    (s1, se1) = _statsmodels_at_day(stratum("recovered", None), 90)
+    (s2, se2) = _statsmodels_at_day(stratum("never_failed", None), 90)
     half = 1.959963984540054 * math.sqrt(se1**2 + se2**2)
-    assert difference["ci_low"] == pytest.approx(s1 - s2 - half, abs=1e-9)
-    assert difference["ci_high"] == pytest.approx(s1 - s2 + half, abs=1e-9)
+    assert difference["crude"]["value"] == pytest.approx(s1 - s2, abs=1e-9)
+    assert difference["crude"]["ci_high"] == pytest.approx(s1 - s2 + half, abs=1e-9)
 
-    # Recovered against unrecovered, stratified on the look-back failure count (3+ one
+    # Recovered against unrecovered, stratified on the look-back ticket count (3+ one
     # stratum), against statsmodels' survdiff; and the crude recovered - never_failed test
     # against lifelines.
     failed = [(g, n, d, e) for g, n, d, e in rows if g in ("recovered", "unrecovered")]
@@ -300,6 +358,28 @@ def test_random_world_agrees_with_lifelines_and_statsmodels(any_engine):
         [e for g, _, e in crude if g == "never_failed"],
     )
     assert difference["logrank"]["statistic"] == pytest.approx(reference.test_statistic, rel=1e-9)
+
+
+def test_the_standardised_difference_weights_strata_by_the_first_group():
+    # Stratum 1: first S(30) = 1/2 (2 followed, 1 churns on day 10), second S(30) = 1.
+    # Stratum 2: first S(30) = 1 (1 followed), second S(30) = 2/3 (3 followed, 1 churns).
+    # Stratum 5: only the first group: left out with its 4 customers.
+    # Weights by the first group's customers in the kept strata: 2/3 and 1/3.
+    # value = 2/3 * (1/2 - 1) + 1/3 * (1 - 2/3) = -1/3 + 1/9 = -2/9.
+    # Variances: stratum 1 first 1/4 * 1/(2*1) = 1/8; stratum 2 second 4/9 * 1/(3*2) = 2/27.
+    # Σ w² V = 4/9 * 1/8 + 1/9 * 2/27 = 1/18 + 2/243.
+    first = {1: [(10, 1, 0), (40, 0, 1)], 2: [(40, 0, 1)], 5: [(40, 0, 4)]}
+    second = {1: [(40, 0, 1)], 2: [(20, 1, 0), (40, 0, 2)], 0: [(40, 0, 9)]}
+    found = standardised_difference(first, second, 30, min_size=1)
+    half = 1.959963984540054 * math.sqrt(1 / 18 + 2 / 243)
+    assert found["value"] == pytest.approx(-2 / 9)
+    assert (found["ci_low"], found["ci_high"]) == pytest.approx((-2 / 9 - half, -2 / 9 + half))
+    assert found["left_out"] == 4 and found["verdict"] == "not_detected"
+    # No stratum in common: nothing to compare.
+    assert standardised_difference({1: first[1]}, {0: second[0]}, 30, 1)["value"] is None
+    # A stratum whose customers all churned before the day reads survival 0 there.
+    gone = standardised_difference({1: [(10, 2, 0)]}, {1: [(40, 0, 2)]}, 30, 1)
+    assert gone["value"] == pytest.approx(-1.0)
 
 
 def test_stratified_logrank_of_one_stratum_is_the_plain_test_and_strata_matter():

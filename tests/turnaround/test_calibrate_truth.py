@@ -9,7 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from turnaround.calibrate.truth import csat_difference, nps_difference, retention_difference
+from turnaround.calibrate.truth import (
+    csat_difference,
+    nps_difference,
+    retention_difference,
+    survival_difference,
+)
 from turnaround.generate.model import Demo
 from turnaround.generate.recovery import IN_RECOVERY, NEVER_FAILED, RECOVERED, StateTimeline
 
@@ -78,6 +83,28 @@ def test_matched_retention_leaves_out_strata_without_never_failed_customers() ->
     # Strata (tenure over 2 years, smb, plan): "pro" holds C1 (1) against C3, C4 (1, 1);
     # "basic" holds only C2, recovered: left out. 1 * (1 - 1) = 0.
     assert retention_difference(world(), START, 10, matched=True) == pytest.approx(0.0)
+
+
+def test_survival_difference_compares_customers_with_as_many_look_back_tickets() -> None:
+    # Tickets created in (START - 365 days, START], by customer: C1 two, C2 one, C3 one, C4
+    # two (one of C4's is older than the look-back, one of C1's is after START).
+    tickets = pl.DataFrame(
+        {
+            "customer_id": ["C000001"] * 3 + ["C000002", "C000003"] + ["C000004"] * 3,
+            "created_at": [T - 300 * DAY, T - 100 * DAY, T + DAY, T - 50 * DAY, T - 9 * DAY]
+            + [T - 400 * DAY, T - 20 * DAY, T],
+        }
+    )
+    demo = Demo(CUSTOMERS, tickets, RESPONSES, TIMELINE)
+    # Kept at START + 10 days: C1 yes, C2 no, C3 yes, C4 yes. One ticket: C2 (0) against
+    # C3 (1); two tickets: C1 (1) against C4 (1). Weights 1/2 each (one recovered customer
+    # in each): 1/2 * (0 - 1) + 1/2 * (1 - 1) = -1/2.
+    assert survival_difference(demo, START, 10, 365, 3) == pytest.approx(-0.5)
+    # Capped at one ticket, all four are in one stratum: the crude difference.
+    assert survival_difference(demo, START, 10, 365, 1) == pytest.approx(0.5 - 1.0)
+    # A look-back of 30 days, (START - 30 days, START]: recovered C1 and C2 have no ticket
+    # in it, never-failed C3 one and C4 two: no stratum holds both groups.
+    assert survival_difference(demo, START, 10, 30, 3) is None
 
 
 def test_nps_difference_by_hand() -> None:

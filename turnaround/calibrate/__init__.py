@@ -34,6 +34,7 @@ from metrics.calibration import (
 )
 from metrics.calibration import status as judged_status
 from metrics.params import MetricParams
+from metrics.survival import COUNT_CAP
 from turnaround.calibrate import truth
 from turnaround.generate.model import Demo, simulate
 
@@ -70,11 +71,12 @@ class Verdict:
     zero_without_effect: bool = True
 
 
-def _survival_truth(demo: Demo, section: dict, _: MetricParams) -> float | None:
-    """Survival on the fixed day from the landmark (as_of - max_day): the same share as a
-    retention from the landmark."""
-    start = truth.AS_OF - dt.timedelta(days=section["max_day"])
-    return truth.retention_difference(demo, start, section["difference"]["day"])
+def _survival_truth(demo: Demo, section: dict, params: MetricParams) -> float | None:
+    """Survival on the fixed day from the landmark (as_of - max_day) within the same
+    look-back ticket count: the same share as a retention from the landmark."""
+    landmark = truth.AS_OF - dt.timedelta(days=section["max_day"])
+    day = section["difference"]["day"]
+    return truth.survival_difference(demo, landmark, day, params.lookback_days, COUNT_CAP)
 
 
 def _retention_truth(matched: bool, demo: Demo, _: dict, params: MetricParams) -> float | None:

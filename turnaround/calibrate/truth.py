@@ -46,14 +46,16 @@ def _tenure_band(days: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(TENURE_BANDS[-1][0]))
 
 
-def _difference(rows: pl.DataFrame, value: str, matched: bool) -> float | None:
-    """Mean of ``value`` of recovered rows minus never-failed rows; ``matched``: the
-    never-failed rows directly standardised to the recovered rows' mix of strata (tenure
-    band, segment, plan), strata without never-failed rows left out (metrics.paradox)."""
+MATCHED = ("tenure_band", "segment", "plan")  # the matched comparisons' strata
+
+
+def _difference(rows: pl.DataFrame, value: str, strata: tuple[str, ...] = ()) -> float | None:
+    """Mean of ``value`` of recovered rows minus never-failed rows, within the ``strata``
+    columns' strata (none: crude), the never-failed rows directly standardised to the
+    recovered rows' mix of strata, strata without never-failed rows left out
+    (metrics.paradox, metrics.survival)."""
     rows = rows.with_columns(
-        stratum=pl.concat_str("tenure_band", "segment", "plan", separator="|")
-        if matched
-        else pl.lit("all")
+        stratum=pl.concat_str(*strata, separator="|") if strata else pl.lit("all")
     )
     means = rows.group_by("stratum", "group").agg(mean=pl.col(value).mean(), n=pl.len())
     recovered = means.filter(pl.col("group") == RECOVERED)
@@ -69,11 +71,39 @@ def retention_difference(
     demo: Demo, start: dt.datetime, days: int, matched: bool = False
 ) -> float | None:
     """Recovered minus never-failed share of customers active at ``start`` (by their group
-    then) not churned by ``start + days``: H-day retention with start = as_of - H, and
-    survival on a fixed day from a landmark."""
+    then) not churned by ``start + days``: H-day retention with start = as_of - H."""
+    return _difference(_kept(demo, start, days), "kept", MATCHED if matched else ())
+
+
+def survival_difference(
+    demo: Demo, landmark: dt.datetime, days: int, lookback_days: int, cap: int
+) -> float | None:
+    """Survival on a fixed day from a landmark: as ``retention_difference`` from the
+    landmark, within the same look-back ticket count (tickets created in (landmark -
+    ``lookback_days``, landmark], ``cap`` and more one stratum), as compute_survival's
+    ``difference``."""
+    at = _seconds(landmark)
+    since = at - lookback_days * DAY
+    written = pl.col("created_at")
+    counts = (
+        demo.tickets.filter(written > since, written <= at)
+        .group_by("customer_id")
+        .agg(tickets=pl.len())
+    )
+    rows = (
+        _kept(demo, landmark, days)
+        .join(counts, on="customer_id", how="left")
+        .with_columns(tickets=pl.min_horizontal(pl.col("tickets").fill_null(0), cap))
+    )
+    return _difference(rows, "kept", ("tickets",))
+
+
+def _kept(demo: Demo, start: dt.datetime, days: int) -> pl.DataFrame:
+    """Customers active at ``start`` with their group then, customer columns, tenure_band
+    and kept (1.0 when not churned by ``start + days``)."""
     end = _seconds(start + dt.timedelta(days=days))
     churned = pl.col("churned_at")
-    rows = (
+    return (
         demo.groups_at(start)
         .rename({"recovery_group": "group"})
         .join(demo.customers, on="customer_id")
@@ -82,7 +112,6 @@ def retention_difference(
             tenure_band=_tenure_band((_seconds(start) - pl.col("signup_at")) / DAY),
         )
     )
-    return _difference(rows, "kept", matched)
 
 
 def _rows(demo: Demo, customer: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -116,7 +145,7 @@ def nps_difference(demo: Demo, as_of: dt.datetime = AS_OF, matched: bool = False
         points=pl.when(score >= 9).then(100.0).when(score >= 7).then(0.0).otherwise(-100.0),
         tenure_band=_tenure_band((pl.col("responded_at") - pl.col("signup_at")) / DAY),
     )
-    return _difference(rows, "points", matched)
+    return _difference(rows, "points", MATCHED if matched else ())
 
 
 def csat_difference(demo: Demo, as_of: dt.datetime = AS_OF) -> float | None:
@@ -136,4 +165,4 @@ def csat_difference(demo: Demo, as_of: dt.datetime = AS_OF) -> float | None:
         group=pl.when(is_failure).then(pl.lit(RECOVERED)).otherwise(pl.lit(NEVER_FAILED)),
         good=(pl.col("csat") == "good").cast(pl.Float64),
     )
-    return _difference(rated, "good", matched=False)
+    return _difference(rated, "good")

@@ -628,9 +628,16 @@ def survival(
             highlight=False,
         )
     difference = result.get("difference")
-    if difference and difference["value"] is not None:
+    if difference and difference["value"] is None:
         out.print(
-            f"Recovered minus never failed on day {difference['day']}: "
+            f"Recovered minus never failed on day {difference['day']}: not enough data to "
+            "compare customers with as many look-back tickets",
+            highlight=False,
+        )
+    elif difference:
+        out.print(
+            f"Recovered minus never failed on day {difference['day']}, customers with as many "
+            "look-back tickets: "
             f"{_points(difference['value'], difference['ci_low'], difference['ci_high'])}, "
             f"{difference['verdict'].replace('_', ' ')}",
             highlight=False,
@@ -642,7 +649,7 @@ def survival(
             if earlier
             else " of "
             + " and ".join(name.replace("_", " ") for name in test["groups"])
-            + " customers with as many look-back failures"
+            + " customers with as many look-back tickets"
         )
         out.print(
             f"Log-rank test{tested}: chi-square {test['statistic']:.2f} on {test['df']} df, "

@@ -558,6 +558,12 @@ def lookback_days(params: MetricParams) -> int | None:
     return None if params.definitions in GROUPS_SINCE_BEGINNING else params.lookback_days
 
 
+def lookback_start(at: dt.datetime, params: MetricParams) -> dt.datetime:
+    """The first instant before ``at`` that the current rule's look-back excludes: failures
+    created in ``(lookback_start, at]`` group a customer at ``at``."""
+    return at - dt.timedelta(days=params.lookback_days)
+
+
 def failed_customers(
     windows: sa.FromClause,
     at: str,

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from metrics.facts import is_failure
 from metrics.live import tickets
 from metrics.params import MetricParams
-from metrics.periods import local_date
 from warehouse.dialect import minutes_between, quantile_cont
 
 # With no failure solved in the year before as_of there is nothing to learn the time from:
@@ -57,9 +56,3 @@ def is_complete(period_end: dt.datetime, as_of: dt.datetime, days: float) -> boo
     """Whether the period ending at ``period_end`` (exclusive, naive UTC) is complete at
     ``as_of``: ``period_end + days <= as_of``. The period holding as_of never is."""
     return period_end + dt.timedelta(days=days) <= as_of
-
-
-def last_complete_day(as_of: dt.datetime, days: float, tz: str) -> dt.date:
-    """The last local day of ``tz`` that is complete at ``as_of``: a day D is complete when
-    its end (local midnight of D + 1) is at or before ``as_of - days``."""
-    return local_date(as_of - dt.timedelta(days=days), tz) - dt.timedelta(days=1)

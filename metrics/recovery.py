@@ -23,6 +23,7 @@ from metrics.facts import (
     has_any_tag,
     has_history,
     is_failure,
+    lookback_start,
     retention_facts,
     ticket_facts,
     ticket_states,
@@ -120,7 +121,7 @@ def _lookback_compensation(t0: dt.datetime, params: MetricParams):
     """Per customer with a failure created in the look-back (t0 - lookback_days, t0]: the
     compensation on those failures (0 when none was paid), each ticket as known at as_of."""
     t = tickets.c
-    start = t0 - dt.timedelta(days=params.lookback_days)
+    start = lookback_start(t0, params)
     return (
         sa.select(
             t.customer_id,
@@ -193,7 +194,7 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
     found: dict = {
         "window_start": isoformat_utc(t0),
         "window_end": isoformat_utc(points.retention_end),
-        "cost_window_start": isoformat_utc(t0 - dt.timedelta(days=params.lookback_days)),
+        "cost_window_start": isoformat_utc(lookback_start(t0, params)),
         "currency": params.currency,
         "recovered_customers": int(recovered),
         "unrecovered_customers": int(unrecovered),

@@ -44,7 +44,7 @@ from data_contracts.recovery_rules import (
 )
 from data_contracts.times import isoformat_utc, to_naive_utc
 from metrics.as_of import resolve_as_of
-from metrics.facts import failed_customers, has_history, is_failure
+from metrics.facts import failed_customers, has_history, is_failure, lookback_start
 from metrics.live import tickets
 from metrics.paradox import NOT_ENOUGH_DATA, Z_95, verdict
 from metrics.params import MetricParams
@@ -78,6 +78,19 @@ class SurvivalError(ValueError):
     """A survival request that cannot be computed as asked."""
 
 
+def _failure_columns() -> tuple:
+    """The columns of a failure a split by recovery quality classifies by (_split_label)."""
+    t = tickets.c
+    return (
+        t.customer_id,
+        t.created_at,
+        t.first_reply_at,
+        t.first_reply_bracket,
+        t.agent_replies,
+        t.compensation,
+    )
+
+
 def first_failures(as_of: dt.datetime, params: MetricParams):
     """Each customer's first failure ticket created at or before as_of, one row each."""
     t = tickets.c
@@ -86,16 +99,11 @@ def first_failures(as_of: dt.datetime, params: MetricParams):
     )
     ranked = (
         sa.select(
-            t.customer_id,
-            t.created_at,
-            t.first_reply_at,
-            t.first_reply_bracket,
+            *_failure_columns(),
             t.solved_at,
             t.status,
             t.reopens,
             t.csat,
-            t.agent_replies,
-            t.compensation,
             t.tags,
             order.label("rank"),
         )
@@ -191,7 +199,7 @@ def lookback_counts(landmark: dt.datetime, params: MetricParams, failures: bool)
     """Per customer with a ticket (``failures``: a failure ticket) created in the look-back
     (landmark - lookback_days, landmark]: customer_id, tickets (how many)."""
     t = tickets.c
-    since = landmark - dt.timedelta(days=params.lookback_days)
+    since = lookback_start(landmark, params)
     kept = [t.customer_id.is_not(None), t.created_at > since, t.created_at <= landmark]
     if failures:
         kept.append(is_failure(params.failure_tags))
@@ -208,21 +216,13 @@ def last_solved_failures(landmark: dt.datetime, params: MetricParams):
     """Per customer, the failure that classifies them in a split by recovery quality: the
     last (by solved_at) of their look-back failures solved at or before the landmark."""
     t = tickets.c
-    since = landmark - dt.timedelta(days=params.lookback_days)
+    since = lookback_start(landmark, params)
     order = sa.func.row_number().over(
         partition_by=t.customer_id,
         order_by=(t.solved_at.desc(), t.created_at.desc(), t.source.desc(), t.ticket_id.desc()),
     )
     ranked = (
-        sa.select(
-            t.customer_id,
-            t.created_at,
-            t.first_reply_at,
-            t.first_reply_bracket,
-            t.agent_replies,
-            t.compensation,
-            order.label("rank"),
-        )
+        sa.select(*_failure_columns(), order.label("rank"))
         .where(
             is_failure(params.failure_tags),
             t.customer_id.is_not(None),

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from metrics import MetricParams, compute_kpis, weekly_trends
-from metrics.maturity import DEFAULT_MATURITY_DAYS, last_complete_day
+from metrics.maturity import DEFAULT_MATURITY_DAYS
 from metrics.slices import SliceRequest, compute_slice
 from tests.metrics.rows import insert
 
@@ -151,14 +151,6 @@ def test_weekly_trends_mark_the_weeks_not_yet_complete(weeks):
         dt.date(2026, 10, 12),
     ]
     assert frame["complete"].to_list() == [True, True, False]
-
-
-def test_the_last_complete_day():
-    # as_of 10-14 12:00 less 2 days is 10-12 12:00: day 10-11 (ending 10-12 00:00) is the last.
-    assert last_complete_day(AS_OF, 2, "UTC") == dt.date(2026, 10, 11)
-    # In Berlin (UTC+2) 10-12 12:00 UTC is 14:00 local, the same local day.
-    assert last_complete_day(AS_OF, 2, "Europe/Berlin") == dt.date(2026, 10, 11)
-    assert last_complete_day(dt.datetime(2026, 10, 14), 0, "UTC") == dt.date(2026, 10, 13)
 
 
 @pytest.fixture

@@ -229,7 +229,9 @@ class Window:
     end: dt.datetime  # the period's end (capped at as_of), or as_of
     t0: dt.datetime  # end - H: retention's starting point
     year_start: dt.datetime  # end - 365 days: attrition and failure rate look since then
-    month_start: dt.datetime  # monthly attrition counts churn in (month_start, month_end]
+    # Monthly attrition counts churn in (month_start, month_end]; None: a period with no
+    # full month to measure (metrics.slices).
+    month_start: dt.datetime | None
     month_end: dt.datetime
     mtd_start: dt.datetime  # the start of end's calendar month: attrition month to date
 
@@ -794,7 +796,9 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
     of the window end's month (each NULL for a customer not active at its start)."""
     c, t = customers.c, tickets.c
     w = _windows(scope, points)
-    active_year, active_month = _is_active_at(w.c.w_year_start), _is_active_at(w.c.w_month_start)
+    active_year = _is_active_at(w.c.w_year_start)
+    # NULL in every window reads as text on PostgreSQL: the cast keeps it a timestamp.
+    active_month = _is_active_at(sa.cast(w.c.w_month_start, sa.DateTime()))
     active_mtd = _is_active_at(w.c.w_mtd_start)
     churned_by_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_end)
     churned_by_month_end = sa.and_(c.churned_at.is_not(None), c.churned_at <= w.c.w_month_end)

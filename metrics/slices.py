@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from data_contracts.options import GRAINS
+from data_contracts.options import BEFORE_2026_12, GRAINS
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.catalog import KPI_CATALOG
@@ -166,13 +166,18 @@ def validate(
 
 def _windows(spans: list[Period], as_of: dt.datetime, params: MetricParams):
     """One measuring point per period: its end (the next period's first instant, so a churn
-    at exactly midnight counts in the period it ends), capped at as_of."""
+    at exactly midnight counts in the period it ends), capped at as_of. Under the current
+    definitions a period's monthly attrition is the last full month that ends inside it; a
+    period in which no month ends (a month not yet over, most weeks and days) has none
+    (``month_start`` None: no customer is counted)."""
     windows = []
     for period in spans:
         end = min(period.end, as_of)
         # The period's last moment (end itself may be the next month's first).
         last = min(period.end - MICROSECOND, as_of)
         measured_start, measured_end = attrition_month(last, end, params)
+        if params.definitions not in BEFORE_2026_12 and measured_end <= period.start:
+            measured_start = None  # the month ended before the period began
         windows.append(
             Window(
                 period.first_day,

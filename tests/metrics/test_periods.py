@@ -7,6 +7,7 @@ as_of is Wednesday 2026-10-14 12:00 UTC; ISO weeks start on Mondays 09-28, 10-05
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -209,8 +210,24 @@ def test_monthly_attrition_per_month_row(churns):
         "attrition_month_to_date": pytest.approx(2 / 4),  # measured at its end: the same
     }
     assert october["kpis"]["attrition_month_to_date"] == pytest.approx(1 / 3)
-    # The month not yet over is never called the month: its row has the last full one.
-    assert october["kpis"]["monthly_attrition_rate"] == pytest.approx(2 / 4)
+    # The month not yet over is never called the month, nor given September's value again:
+    # no month ends inside it, so its row has none.
+    assert october["kpis"]["monthly_attrition_rate"] is None
+    assert october["n"]["monthly_attrition_rate"] == 0
+
+
+def test_monthly_attrition_per_week_row_is_the_month_ending_in_it(churns):
+    # Weeks from Monday 09-28: September ends (10-01 00:00) inside the week 09-28..10-04,
+    # which gives September (2 / 4 as above); the weeks after it hold no month's end.
+    params = MetricParams(as_of=AS_OF, maturity_days=0)
+    request = SliceRequest(grain="week", start=dt.date(2026, 9, 28), kpis=KINDS)
+    rows = {r["period_start"]: r for r in compute_slice(churns, params, request)["rows"]}
+    assert rows["2026-09-28"]["kpis"]["monthly_attrition_rate"] == pytest.approx(2 / 4)
+    assert rows["2026-10-05"]["kpis"]["monthly_attrition_rate"] is None
+    # Under 2026-11 every row keeps its month to date at the row's end.
+    earlier = dataclasses.replace(params, definitions="2026-11")
+    rows = {r["period_start"]: r for r in compute_slice(churns, earlier, request)["rows"]}
+    assert rows["2026-10-05"]["kpis"]["monthly_attrition_rate"] is not None
 
 
 def test_the_cli_json_carries_period_end_and_complete(weeks, any_warehouse_url):

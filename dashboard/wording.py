@@ -168,6 +168,13 @@ def value_of_recovery_text(value: Mapping[str, Any]) -> str:
             + ("; small groups, read with care" if value["small"] else "")
             + ")."
         )
+        if value.get("gain_ci_low") is not None:
+            low, high = value["gain_ci_low"], value["gain_ci_high"]
+            kept += (
+                f" The value's 95% interval runs from {money_text(low, currency)} to "
+                f"{money_text(high, currency)}"
+                + (": it could be nothing." if low <= 0 <= high else ".")
+            )
     paid = value["cost_by_group"]
     since = parse_utc(value["cost_window_start"])
     cost = (

@@ -10,6 +10,7 @@ aggregation runs in the warehouse; Python only combines a handful of sums.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import sqlalchemy as sa
 
@@ -29,7 +30,7 @@ from metrics.facts import (
     ticket_states,
 )
 from metrics.live import tickets
-from metrics.paradox import Group, newcombe
+from metrics.paradox import Z_95, Group, newcombe
 from metrics.params import MetricParams, TimePoints
 from metrics.queries import quantile_cont
 from metrics.survival import first_failures
@@ -139,7 +140,8 @@ def _customer_sums(
     """The customers active at t0, summed per recovery group at t0 and whether their
     look-back failures were compensated (``compensated`` 1 or 0): ``customers``,
     ``retained`` (still customers at t0 + H), ``days`` (days active in (t0, t0 + H]),
-    ``mrr``, ``mrr_days`` (MRR x days active) and ``compensation`` (on look-back failures)."""
+    ``mrr``, ``mrr_days`` (MRR x days active), ``mrr2``, ``mrr2_days``, ``mrr2_days2`` (MRR²,
+    x days, x days²) and ``compensation`` (on look-back failures)."""
     facts = retention_facts(points, params, scope)
     paid = _lookback_compensation(points.retention_start, params)
     f, c = facts.c, customers.c
@@ -160,6 +162,10 @@ def _customer_sums(
             sa.func.sum(days).label("days"),
             sa.func.sum(mrr).label("mrr"),
             sa.func.sum(mrr * days).label("mrr_days"),
+            # for the gain's variance (value_of_recovery): sums of MRR² (x days, x days²)
+            sa.func.sum(mrr * mrr).label("mrr2"),
+            sa.func.sum(mrr * mrr * days).label("mrr2_days"),
+            sa.func.sum(mrr * mrr * days * days).label("mrr2_days2"),
             sa.func.sum(compensation).label("compensation"),
         )
         .select_from(
@@ -206,9 +212,14 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
         "revenue_from_recovered": _total(sums, "mrr_days", (RECOVERED,)) / DAYS_PER_MONTH,
         "revenue_at_unrecovered_path": None,
         "gain": None,
+        "gain_ci_low": None,
+        "gain_ci_high": None,
         "cost": cost,
         "cost_by_group": cost_by_group,
         "return": None,
+        "return_ci_low": None,
+        "return_ci_high": None,
+        "method": "mrr_weighted_ratio_sandwich",
     }
     if not recovered or not unrecovered:
         return found
@@ -223,9 +234,10 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
         if unrecovered_mrr > 0
         else path_days
     )
-    at_path = _total(sums, "mrr", (RECOVERED,)) * revenue_path_days / DAYS_PER_MONTH
+    recovered_mrr = _total(sums, "mrr", (RECOVERED,))
+    at_path = recovered_mrr * revenue_path_days / DAYS_PER_MONTH
     gain = found["revenue_from_recovered"] - at_path
-    return found | {
+    found |= {
         "unrecovered_path_days": path_days,
         "unrecovered_revenue_path_days": revenue_path_days,
         "customer_months_at_unrecovered_path": recovered * path_days / DAYS_PER_MONTH,
@@ -233,6 +245,32 @@ def value_of_recovery(sums: list[dict], points: TimePoints, params: MetricParams
         "gain": gain,
         "return": (gain - cost) / cost if cost > 0 else None,
     }
+    if recovered_mrr <= 0 or unrecovered_mrr <= 0:
+        return found
+    # gain = recovered MRR x (their MRR-weighted mean days - the unrecovered ones') / month:
+    # a difference of two ratio estimators, each with its linearised (sandwich) variance.
+    variance = _ratio_variance(sums, RECOVERED) + _ratio_variance(sums, UNRECOVERED)
+    half = Z_95 * math.sqrt(variance) * recovered_mrr / DAYS_PER_MONTH
+    found |= {"gain_ci_low": gain - half, "gain_ci_high": gain + half}
+    if cost > 0:
+        found |= {
+            "return_ci_low": (gain - half - cost) / cost,
+            "return_ci_high": (gain + half - cost) / cost,
+        }
+    return found
+
+
+def _ratio_variance(sums: list[dict], group: str) -> float:
+    """The variance of a group's MRR-weighted mean days active, R = Σ m d / Σ m, by
+    linearisation: Σ m² (d - R)² / (Σ m)² (the sandwich variance of a weighted mean)."""
+    weight = _total(sums, "mrr", (group,))
+    ratio = _total(sums, "mrr_days", (group,)) / weight
+    spread = (
+        _total(sums, "mrr2_days2", (group,))
+        - 2 * ratio * _total(sums, "mrr2_days", (group,))
+        + ratio**2 * _total(sums, "mrr2", (group,))
+    )
+    return max(spread, 0.0) / weight**2
 
 
 def compensation_effect(sums: list[dict], points: TimePoints, params: MetricParams) -> dict:

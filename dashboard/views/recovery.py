@@ -128,8 +128,27 @@ st.header("What recovery buys")
 recovery = ctx.fetch(compute_recovery, params)
 money = recovery["economics"]
 value = money["value_of_recovery"]
-if value is None:  # definitions 2026-11
-    st.info("The value of recovery is computed under the 2026-12 definitions.")
+if value is None:  # definitions 2026-11: the numbers as published, named as the CLI names them
+    columns = st.columns(2)
+    columns[0].metric(
+        "Net of compensation (2026-11)",
+        wording.money_text(money["net_gain"], params.currency),
+        help="The 2026-11 definition: the monthly revenue gap between recovered customers and "
+        f"the unrecovered retention rate at day {horizon}, times the whole horizon, less the "
+        "compensation paid to recovered customers.",
+        border=True,
+    )
+    columns[1].metric(
+        "ROI (2026-11)",
+        wording.return_text(money["roi"]),
+        help="Net of compensation over the compensation paid to recovered customers.",
+        border=True,
+    )
+    st.caption(
+        'Kept as first defined ([metrics] definitions = "2026-11"): these overstate the '
+        "return (the gap builds up over the horizon; only the recovered customers' "
+        "compensation is counted). The 2026-12 definitions give the value of recovery instead."
+    )
 else:
     currency = value["currency"]
     columns = st.columns(3)

@@ -136,6 +136,16 @@ def test_value_of_recovery_says_what_is_compared_and_what_it_cost():
     )
 
 
+def test_value_of_recovery_gives_its_interval_and_says_when_it_could_be_nothing():
+    spans_zero = value_of_recovery_text(VALUE | {"gain_ci_low": -410.0, "gain_ci_high": 12_500.0})
+    assert (
+        "read with care). The value's 95% interval runs from USD -410 to USD 12k: it could "
+        "be nothing. Cost:" in spans_zero
+    )
+    above = value_of_recovery_text(VALUE | {"gain_ci_low": 40.0, "gain_ci_high": 300.0})
+    assert "The value's 95% interval runs from USD 40 to USD 300. Cost:" in above
+
+
 def test_compensation_without_effect_says_none_is_shown():
     effect = {
         "compensated": {"customers": 4, "retention": 0.5},

@@ -5,10 +5,13 @@ PostgreSQL; the 2026-11 fields keep their earlier values."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import pytest
+from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.tools import add_constant
 
 from metrics import MetricParams
 from metrics.recovery import compute_recovery
@@ -108,6 +111,21 @@ def test_value_of_recovery_by_hand(warehouse):
     # return = (-12.32 - 65) / 65 = -1.1895
     assert value["return"] == pytest.approx((-12.320328542094456 - 65.0) / 65.0)
     assert value["return"] == pytest.approx(-1.1895435160322225)
+    # The interval: gain = 300 / 30.4375 x (R_r - R_u), the MRR-weighted mean days
+    # R_r = 21000 / 300 = 70, R_u = 71.25. Sandwich variances Σ m² (d - R)² / (Σ m)²:
+    # recovered (100² x 20² + 200² x 10²) / 300² = 8,000,000 / 90,000 = 88.889;
+    # unrecovered (50² x 56.25² + 150² x 18.75²) / 200² = 15,820,312.5 / 40,000 = 395.508.
+    # half width 1.959964 x sqrt(484.397) x 300 / 30.4375 = 1.959964 x 22.00901 x 9.85626.
+    half = 1.959963984540054 * math.sqrt(8_000_000 / 90_000 + 15_820_312.5 / 40_000) * 300
+    half /= DAYS_PER_MONTH
+    assert half == pytest.approx(425.16, abs=0.01)
+    assert (value["gain_ci_low"], value["gain_ci_high"]) == pytest.approx(
+        (-12.320328542094456 - half, -12.320328542094456 + half)
+    )
+    assert (value["return_ci_low"], value["return_ci_high"]) == pytest.approx(
+        ((-12.320328542094456 - half - 65) / 65, (-12.320328542094456 + half - 65) / 65)
+    )
+    assert value["method"] == "mrr_weighted_ratio_sandwich"
 
 
 def test_the_currency_is_the_configured_one(warehouse):
@@ -192,3 +210,16 @@ def test_value_of_recovery_matches_plain_python_on_random_worlds(engine, seed):
     assert value["gain"] == pytest.approx(gain)
     assert value["cost"] == pytest.approx(cost)
     assert value["return"] == (pytest.approx((gain - cost) / cost) if cost else None)
+    # The gain's interval against statsmodels: weighted least squares of days on a
+    # recovered indicator, weights MRR, with the HC0 sandwich covariance; its slope is the
+    # difference of the MRR-weighted mean days.
+    rows = [(1.0, m, d) for m, d in expected["recovered"]]
+    rows += [(0.0, m, d) for m, d in expected["unrecovered"]]
+    fit = WLS(
+        [d for *_, d in rows], add_constant([x for x, *_ in rows]), weights=[m for _, m, _ in rows]
+    ).fit(cov_type="HC0")
+    scale = sum(m for m, _ in expected["recovered"]) / DAYS_PER_MONTH
+    assert fit.params[1] * scale == pytest.approx(gain)
+    half = 1.959963984540054 * fit.bse[1] * scale
+    assert value["gain_ci_low"] == pytest.approx(gain - half)
+    assert value["gain_ci_high"] == pytest.approx(gain + half)

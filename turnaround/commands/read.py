@@ -528,9 +528,14 @@ def _print_economics(money: dict, currency: str) -> None:
         return
     paid = value["cost_by_group"]
     returned = "—" if value["return"] is None else f"{value['return']:.1f}×"
+    if value["return_ci_low"] is not None:
+        returned += f" (95% CI {value['return_ci_low']:.1f}× to {value['return_ci_high']:.1f}×)"
+    gain = amount(value["gain"])
+    if value["gain_ci_low"] is not None:
+        gain += f" (95% CI {amount(value['gain_ci_low'])} to {amount(value['gain_ci_high'])})"
     out.print(
         f"  value of recovery over {value['window_start']} to {value['window_end']}: gain "
-        f"{amount(value['gain'])} against the unrecovered path, cost {amount(value['cost'])} "
+        f"{gain} against the unrecovered path, cost {amount(value['cost'])} "
         f"(compensation to recovered {amount(paid['recovered'])}, unrecovered "
         f"{amount(paid['unrecovered'])}, in recovery {amount(paid['in_recovery'])}), return "
         f"(gain − cost) / cost {returned}",

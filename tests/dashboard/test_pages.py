@@ -274,6 +274,22 @@ def test_recovery_page_states_the_paradox_crude_and_like_for_like(run_app, loade
     assert len(at.get("vega_lite_chart")) == 3  # NPS and retention by group, the curves
 
 
+def test_recovery_page_under_2026_11_shows_the_money_as_first_defined(
+    run_app, loaded_warehouse, tmp_path
+):
+    config = tmp_path / "turnaround.toml"
+    config.write_text('[metrics]\ndefinitions = "2026-11"\n')
+    at = run_app(loaded_warehouse, page="views/recovery.py", dates=ALL_DATES, config=config)
+    assert not at.exception
+    engine = get_engine(loaded_warehouse, read_only=True)
+    money = compute_recovery(engine, MetricParams(definitions="2026-11"))["economics"]
+    assert money["value_of_recovery"] is None and money["net_gain"] is not None
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Net of compensation (2026-11)"] == money_text(money["net_gain"], "USD")
+    assert tiles["ROI (2026-11)"] == return_text(money["roi"])
+    assert "Value of recovery" not in tiles
+
+
 def test_a_state_read_from_a_later_version_is_noted(run_app, engine, warehouse_url):
     """A failure created before t0 whose only version is dated after t0: its state at t0
     may know too much, and the Recovery page says so."""
@@ -483,7 +499,7 @@ def test_results_are_cached_until_a_load_changes_the_data_version(
 
 def test_recovery_page_states_the_survival_difference(run_app, engine, warehouse_url):
     # The hand-computed world of tests/metrics/test_survival_landmark.py: recovered minus
-    # never failed on day 90 is 2/3 - 3/4 = -8.3 percentage points, interval -76.5 to +59.8.
+    # never failed on day 90 within look-back ticket counts is 0, interval ±1.959964 / 3.
     from tests.metrics.test_survival_landmark import AS_OF as LATEST
     from tests.metrics.test_survival_landmark import _hand_world
 
@@ -497,6 +513,9 @@ def test_recovery_page_states_the_survival_difference(run_app, engine, warehouse
     at = run_app(warehouse_url, page="views/recovery.py", dates=ALL_DATES)
     assert not at.exception
     texts = _texts(at)
-    shown = "on day 90: -8.3 percentage points (95% CI -76.5 to +59.8), not enough data"
+    shown = (
+        "on day 90, customers with as many tickets in the look-back compared: +0.0 percentage "
+        "points (95% CI -65.3 to +65.3), not enough data"
+    )
     assert any(shown in t for t in texts)
     assert any(t.startswith("Log-rank test of recovered and unrecovered customers") for t in texts)

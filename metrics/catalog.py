@@ -146,7 +146,8 @@ _KPIS = [
         label="NPS, recovered customers",
         description=(
             "NPS of the last 365 days' responses of customers recovered at as_of, given after "
-            "their last failure was solved."
+            "their last failure was solved (and once their last older failure had left the "
+            "look-back)."
         ),
         unit="nps",
         higher_is_better=True,
@@ -156,7 +157,10 @@ _KPIS = [
     Kpi(
         name="nps_never_failed",
         label="NPS, never-failed customers",
-        description="NPS of the last 365 days' responses of customers with no service failure.",
+        description=(
+            "NPS of the last 365 days' responses of customers with no service failure in the "
+            "look-back, given once their last older failure had left it."
+        ),
         unit="nps",
         higher_is_better=True,
         default_target=None,

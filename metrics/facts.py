@@ -860,7 +860,9 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
     """One row per NPS response in (as_of - 365 days, as_of] (from ``scope.since`` on, when
     given): nps_points (+100, 0, -100) and the responder's recovery group at as_of; NULL
     group for a recovered customer's response given before (or when) their last failure was
-    solved."""
+    solved. Under the current definitions also NULL for a response given before the
+    responder's last failure to leave the look-back left it (``_last_exits``): a response
+    counts for the group its customer was in from then to as_of, whatever the group."""
     r = nps_responses.c
     failed = failed_customers(
         _windows(NO_SCOPE, points),
@@ -870,13 +872,25 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
         history=scope.history,
     )
     raw_group = sa.func.coalesce(failed.c.recovery_group, NEVER_FAILED)
+    settled = []
+    from_clause = nps_responses.outerjoin(failed, failed.c.customer_id == r.customer_id)
+    days = lookback_days(params)
+    if days is not None:
+        exits = _last_exits(points.as_of, params, days)
+        from_clause = from_clause.outerjoin(exits, exits.c.customer_id == r.customer_id)
+        settled = [
+            (
+                sa.and_(exits.c.last_exit.is_not(None), r.responded_at < exits.c.last_exit),
+                sa.null(),
+            )
+        ]
     recovery_group = sa.case(
+        *settled,
         (failed.c.recovery_group.is_(None), NEVER_FAILED),
         (failed.c.recovery_group != RECOVERED, failed.c.recovery_group),
         (r.responded_at > failed.c.last_solved_at, RECOVERED),
     )
     nps_points = sa.case((r.score >= 9, 100.0), (r.score <= 6, -100.0), else_=0.0)
-    from_clause = nps_responses.outerjoin(failed, failed.c.customer_id == r.customer_id)
     if scope.uses_level("customer"):
         from_clause = from_clause.outerjoin(customers, customers.c.customer_id == r.customer_id)
     src = Sources(None, customers, None, raw_group, r.responded_at)
@@ -906,6 +920,26 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
         .select_from(from_clause)
         .where(start, r.responded_at <= points.as_of, *conditions)
         .subquery("nps_facts")
+    )
+
+
+def _last_exits(as_of: dt.datetime, params: MetricParams, days: int) -> Subquery:
+    """Per customer with a failure that left the look-back by ``as_of`` (created at or
+    before as_of - ``days``): last_exit, the latest such failure's creation + ``days``, the
+    last moment a failure leaving the look-back changed their group."""
+    t = tickets.c
+    return (
+        sa.select(
+            t.customer_id,
+            add_days(sa.func.max(t.created_at), float(days)).label("last_exit"),
+        )
+        .where(
+            is_failure(params.failure_tags),
+            t.customer_id.is_not(None),
+            t.created_at <= as_of - dt.timedelta(days=days),
+        )
+        .group_by(t.customer_id)
+        .subquery("last_exits")
     )
 
 

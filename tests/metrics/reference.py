@@ -167,6 +167,21 @@ def reference(
 
     in_window = [r for r in responses if year_ago < r["responded_at"] <= as_of]
 
+    def settled(r) -> bool:
+        """Under 2026-12 a response counts once every failure that left the customer's
+        look-back by as_of had left it (created + lookback_days at or before the response):
+        the customer was in their as_of group from then on."""
+        if definitions == "2026-11":
+            return True
+        exits = [
+            x["created_at"] + dt.timedelta(days=lookback_days)
+            for x in data["tickets"]
+            if x["customer_id"] == r["customer_id"]
+            and is_failure(x)
+            and x["created_at"] + dt.timedelta(days=lookback_days) <= as_of
+        ]
+        return all(r["responded_at"] >= exit for exit in exits)
+
     def counts_for_recovered(r):
         if group(r["customer_id"], as_of) != "recovered":
             return False
@@ -176,7 +191,7 @@ def reference(
                 r["customer_id"], as_of, data["tickets"], definitions, lookback_days
             )
         )
-        return r["responded_at"] > last_solved
+        return r["responded_at"] > last_solved and settled(r)
 
     return {
         "tta_median_minutes": quantile(ttas, 0.5),
@@ -205,7 +220,7 @@ def reference(
             [
                 nps_points(r["score"])
                 for r in in_window
-                if group(r["customer_id"], as_of) == "never_failed"
+                if group(r["customer_id"], as_of) == "never_failed" and settled(r)
             ]
         ),
     }

@@ -1,5 +1,6 @@
 """History loaded before the look-back changes no recovery group: the seeded demo, and the same
-demo with every ticket created before as_of - H - lookback_days removed, give the same
+demo with every ticket created before every look-back the comparisons read removed (the NPS
+window's start, as_of - 365 days, less lookback_days; t0 = as_of - H is later), give the same
 retention KPIs, recovery groups and paradox at as_of under the 2026-12 definitions. Under
 2026-11 (groups over every failure since the data began) the same trim moves them."""
 
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from data_contracts.recovery_rules import LOOKBACK_DAYS
 from metrics import MetricParams, compute_kpis, recovery_groups
 from turnaround.cli import app
 from warehouse import get_engine
@@ -21,8 +21,13 @@ from warehouse import get_engine
 runner = CliRunner()
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 HORIZON_DAYS = 90  # MetricParams' default H
-# t0's look-back starts here: a ticket created before it groups no customer at t0 or later.
-CUTOFF = AS_OF - dt.timedelta(days=HORIZON_DAYS + LOOKBACK_DAYS)
+NPS_WINDOW_DAYS = 365  # the NPS comparison reads responses in (as_of - 365 days, as_of]
+# A look-back shorter than the default 365 days, so that the two-year demo has history
+# before every look-back the comparisons read.
+LOOKBACK_DAYS = 180
+# The earliest look-back read: a response's group is settled by the failures of the
+# look-back before it (docs/metrics.md, "Recovery paradox"), and t0 = as_of - H is later.
+CUTOFF = AS_OF - dt.timedelta(days=max(HORIZON_DAYS, NPS_WINDOW_DAYS) + LOOKBACK_DAYS)
 RETENTION_KPIS = ("recovered_retention", "never_failed_retention", "unrecovered_retention")
 NPS_KPIS = ("nps_recovered", "nps_never_failed")
 
@@ -73,7 +78,7 @@ def answers(url: str, definitions: str) -> dict:
     """Everything the recovery groups decide at AS_OF: the retention and group NPS KPIs with
     their n, every group's size, rates and intervals, the paradox and hindsight."""
     engine = get_engine(url)
-    params = MetricParams(as_of=AS_OF, definitions=definitions)
+    params = MetricParams(as_of=AS_OF, definitions=definitions, lookback_days=LOOKBACK_DAYS)
     result = compute_kpis(engine, params)
     groups = recovery_groups(engine, params)
     engine.dispose()

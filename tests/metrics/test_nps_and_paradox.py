@@ -110,6 +110,42 @@ def test_nps_recovered_counts_responses_after_the_last_failure_was_solved(engine
     assert rows["unrecovered"]["nps"] == pytest.approx(-100.0)
 
 
+def test_a_response_counts_once_the_group_it_counts_for_has_settled(engine):
+    # Look-back 365 days. "left": never failed at as_of, but a failure created 400 days
+    # before as_of left the look-back 35 days before as_of; "rec": recovered at as_of (a
+    # failure solved 60 days before), with an older reopened failure that left the
+    # look-back 30 days before as_of; "never": no failure at all.
+    insert(
+        engine,
+        "tickets",
+        [
+            failure("left", AS_OF - 399 * DAY, created_at=AS_OF - 400 * DAY),
+            failure("rec", AS_OF - 60 * DAY, created_at=AS_OF - 61 * DAY),
+            failure("rec", AS_OF - 380 * DAY, created_at=AS_OF - 395 * DAY, reopens=1),
+        ],
+    )
+    insert(
+        engine,
+        "nps_responses",
+        [
+            response("left", AS_OF - 36 * DAY, 0),  # failure still in the look-back: out
+            response("left", AS_OF - 35 * DAY, 10),  # at its leaving: never failed since
+            response("rec", AS_OF - 40 * DAY, 10),  # after the solve, still unrecovered: out
+            response("rec", AS_OF - 10 * DAY, 9),
+            response("never", AS_OF - 300 * DAY, 8),
+        ],
+    )
+    kpis = result(engine)
+    # never failed: left +100, never 0 -> 50 of 2; recovered: +100 of 1.
+    assert kpis["kpis"]["nps_never_failed"] == pytest.approx(50.0)
+    assert kpis["n"]["nps_never_failed"] == 2
+    assert kpis["kpis"]["nps_recovered"] == pytest.approx(100.0)
+    assert kpis["n"]["nps_recovered"] == 1
+    # Under 2026-11 every failure since the data began groups a customer ("left" recovered,
+    # "rec" unrecovered by its reopened failure): the never-failed NPS is "never" alone.
+    assert earlier(engine)["kpis"]["nps_never_failed"] == pytest.approx(0.0)
+
+
 def test_nps_of_a_group_without_responses_is_none(engine):
     insert(engine, "nps_responses", [response("never", AS_OF - DAY, 10)])
     kpis = result(engine)["kpis"]

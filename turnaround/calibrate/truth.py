@@ -123,9 +123,10 @@ def _rows(demo: Demo, customer: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def nps_difference(demo: Demo, as_of: dt.datetime = AS_OF, matched: bool = False) -> float | None:
     """NPS of recovered minus never-failed responders over the responses in (as_of - 365
-    days, as_of], each responder by their group at as_of (or when they left), a recovered
-    customer's responses only once their last failure was solved: in the state the
-    customer is still in at as_of."""
+    days, as_of], each responder by their group at as_of (or when they left), and only the
+    responses given in the state the customer is still in then (for a recovered customer,
+    once their last failure was solved; for any, once their last failure to leave the
+    look-back left it)."""
     end = _seconds(as_of)
     responses = demo.responses.filter(
         pl.col("responded_at") > end - NPS_WINDOW_DAYS * DAY, pl.col("responded_at") <= end
@@ -141,7 +142,7 @@ def nps_difference(demo: Demo, as_of: dt.datetime = AS_OF, matched: bool = False
     since = at_end == _rows(demo, index, responses["responded_at"].to_numpy())
     score = pl.col("score")
     rows = responses.with_columns(
-        group=pl.Series(np.where((state != RECOVERED) | since, state, "")),
+        group=pl.Series(np.where(since, state, "")),
         points=pl.when(score >= 9).then(100.0).when(score >= 7).then(0.0).otherwise(-100.0),
         tenure_band=_tenure_band((pl.col("responded_at") - pl.col("signup_at")) / DAY),
     )

@@ -77,7 +77,9 @@ def _week(start: dt.date) -> SliceRequest:
 
 def test_each_side_is_the_trends_period_and_each_interval_its_units(weeks):
     found = compute_changes(weeks, PARAMS, _week(SECOND), _week(FIRST))
-    trend = compute_slice(weeks, PARAMS, SliceRequest(kpis=KPIS, grain="week", start=FIRST, end=END))
+    trend = compute_slice(
+        weeks, PARAMS, SliceRequest(kpis=KPIS, grain="week", start=FIRST, end=END)
+    )
     rows = {row["period_start"]: row for row in trend["rows"]}
     changes = found["changes"]
     for name in KPIS:

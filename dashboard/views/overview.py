@@ -125,7 +125,7 @@ st.markdown(
         current["n"].get("recovery_rate"),
         badge,
         _with_words("recovery_rate"),
-        compared_with[0].upper() + compared_with[1:],
+        compared_with,
         lead,
     )
 )

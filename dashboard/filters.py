@@ -35,6 +35,13 @@ DEFAULT_GRAIN = "week"
 DEFAULT_DAYS = 30  # the default range: the last 30 days up to the data's as-of day
 DATES_KEY = "dates"
 GRAIN_KEY = "grain"
+PRESET_KEY = "preset"
+COMPARE_KEY = "compare"
+# Quick ranges, each ending on the data's as-of day (the picker's days still rule).
+PRESETS = ("last 7 days", "last 30 days", "last 90 days", "quarter to date", "year to date")
+# What the Overview's changes compare the last complete period (or the range) with.
+COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
+DEFAULT_COMPARISON = "previous"
 GOTO_KEY = "_goto"  # a drill-through's wish for another page, read by app.py
 TREND_PERIODS = 520  # ten years of weeks: a trend of a longer range wants a coarser grain
 
@@ -48,6 +55,7 @@ class Selection:
     end: dt.date
     grain: str
     where: tuple[tuple[str, tuple[str, ...]], ...]
+    compare: str = DEFAULT_COMPARISON  # a key of COMPARISONS
 
     def request(
         self, kpis: tuple[str, ...] = (), by: tuple[str, ...] = (), grain: str | None = None
@@ -68,7 +76,18 @@ class Selection:
             self.start - dt.timedelta(days=1),
             self.grain,
             self.where,
+            self.compare,
         )
+
+    def compared(self) -> Selection | None:
+        """The range the comparison choice compares this one with: the range just before
+        (``previous``) or the same days a year earlier (None before the first day)."""
+        if self.compare != "last_year":
+            return self.previous()
+        start, end = year_earlier(self.start), year_earlier(self.end)
+        if start < FIRST_DAY:
+            return None
+        return Selection(start, end, self.grain, self.where, self.compare)
 
     @property
     def days(self) -> int:
@@ -102,6 +121,39 @@ def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
     before loads checked their dates may lie outside them)."""
     end = min(max(as_of_day, FIRST_DAY), LAST_DAY)
     return max(end - dt.timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY), end
+
+
+def year_earlier(day: dt.date) -> dt.date:
+    """The same day a year earlier (28 Feb for 29 Feb)."""
+    if day.year <= FIRST_DAY.year:
+        return FIRST_DAY - dt.timedelta(days=1)
+    return day.replace(year=day.year - 1, day=min(day.day, 28 if day.month == 2 else day.day))
+
+
+def preset_range(preset: str, as_of_day: dt.date) -> tuple[dt.date, dt.date]:
+    """The days of a quick range ending on ``as_of_day``: "last N days" (N days, as-of
+    included), "quarter to date", "year to date"; within the picker's days."""
+    end = min(max(as_of_day, FIRST_DAY), LAST_DAY)
+    if preset.startswith("last "):
+        start = end - dt.timedelta(days=int(preset.split()[1]) - 1)
+    elif preset == "quarter to date":
+        start = end.replace(month=3 * ((end.month - 1) // 3) + 1, day=1)
+    elif preset == "year to date":
+        start = end.replace(month=1, day=1)
+    else:
+        raise ValueError(f"unknown range {preset!r}; expected one of {', '.join(PRESETS)}")
+    return max(start, FIRST_DAY), end
+
+
+def _apply_preset(as_of_day: dt.date) -> None:
+    preset = st.session_state.get(PRESET_KEY)
+    if preset in PRESETS:
+        st.session_state[DATES_KEY] = preset_range(preset, as_of_day)
+
+
+def _dates_picked() -> None:
+    """Dates picked by hand: no quick range holds any more."""
+    st.session_state[PRESET_KEY] = None
 
 
 # How a link may write a day: as Streamlit's date input reads it from the query string.
@@ -140,6 +192,17 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
         st.warning(problem, icon=":material/event_busy:")
     with st.sidebar:
         st.header("Filters")
+        st.selectbox(
+            "Quick range",
+            PRESETS,
+            index=None,
+            key=PRESET_KEY,
+            bind="query-params",
+            placeholder="Pick a range…",
+            on_change=_apply_preset,
+            args=(as_of_day,),
+            help="Sets the dates below to a range ending on the data's as-of day.",
+        )
         chosen = st.date_input(
             "Dates",
             value=default_range(as_of_day),
@@ -147,6 +210,7 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
             max_value=LAST_DAY,
             key=DATES_KEY,
             bind="query-params",
+            on_change=_dates_picked,
             help="Tickets created and NPS responses given on these days (reporting time zone); "
             "retention and attrition are measured at the range's end. The default is the "
             f"last {DEFAULT_DAYS} days of data.",
@@ -159,6 +223,15 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
             key=GRAIN_KEY,
             bind="query-params",
             help="Calendar days, weeks (Monday first), months or quarters of the trends.",
+        )
+        compare = st.selectbox(
+            "Compare with",
+            tuple(COMPARISONS),
+            format_func=COMPARISONS.get,
+            key=COMPARE_KEY,
+            bind="query-params",
+            help="What the Overview's changes compare with: the period just before, or the "
+            "same period a year earlier.",
         )
         where = []
         for name in FILTERS:
@@ -177,7 +250,9 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
                 args=(as_of_day,),
                 icon=":material/filter_alt_off:",
             )
-    return Selection(start, end, grain or DEFAULT_GRAIN, tuple(where))
+    return Selection(
+        start, end, grain or DEFAULT_GRAIN, tuple(where), compare or DEFAULT_COMPARISON
+    )
 
 
 def _range(chosen, as_of_day: dt.date) -> tuple[dt.date, dt.date]:
@@ -209,6 +284,7 @@ def clear_filters(as_of_day: dt.date) -> None:
     for name in ALL_FILTERS:
         st.session_state[name] = []
     st.session_state[DATES_KEY] = default_range(as_of_day)
+    st.session_state[PRESET_KEY] = None
 
 
 def can_drill(name: str, value: object) -> bool:
@@ -231,6 +307,7 @@ def drill(
         st.session_state[name] = [str(value)]
     if period is not None:
         st.session_state[DATES_KEY] = period
+        st.session_state[PRESET_KEY] = None  # the dates are no quick range any more
     st.session_state[GOTO_KEY] = page
 
 

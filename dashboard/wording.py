@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from data_contracts.times import parse_utc, to_naive_utc
-from metrics.catalog import MULTIPLE_COMPARISONS
+from metrics.catalog import KPI_CATALOG, MULTIPLE_COMPARISONS
 
 # How each paradox delta is worded: what is compared, its unit, and the scale from the
 # metrics package's value (NPS points as is; retention fractions to percentage points).
@@ -221,3 +221,94 @@ def provisional_text(maturity_days: float) -> str:
     values of later ones are provisional"``."""
     days = f"{maturity_days:g} day" + ("" if maturity_days == 1 else "s")
     return f"a period is complete {days} after its end; values of later ones are provisional"
+
+
+# Each Overview tile's tooltip in plain words: what it counts over the selected range
+# ({start} to {end}) or at its end ({end}; retention from {t0}, attrition from {year_ago}).
+_RANGE = "tickets created from {start} to {end}"
+_NPS = (
+    "Net Promoter Score (% promoters, 9-10, minus % detractors, 0-6) of the responses given "
+    "from {start} to {end}"
+)
+TILE_HELP = {
+    "tta_median_minutes": "Median time from a ticket's creation to the first agent reply, "
+    f"over {_RANGE}.",
+    "tta_p90_minutes": "Time from a ticket's creation to the first agent reply that 90% of "
+    f"{_RANGE} stayed within.",
+    "tta_within_target_pct": f"Of {_RANGE}, the share answered within the acknowledgement "
+    "target (an unanswered open ticket older than the target counts as missed).",
+    "one_touch_rate": f"Of the solved or closed {_RANGE}, the share solved with at most one "
+    "agent reply.",
+    "handoff_rate": f"Of the solved or closed {_RANGE}, the share that passed through more "
+    "than one agent or group.",
+    "recovery_rate": "Of the service failures (incidents, problems, failure tags) among the "
+    f"solved or closed {_RANGE}, the share put right: not reopened (under the 2026-11 "
+    "definitions, also not rated bad).",
+    "recovered_retention": "Of the customers who were customers on {t0} and recovered by "
+    "then (their last failure put right), the share still customers on {end}.",
+    "never_failed_retention": "Of the customers who were customers on {t0} and had had no "
+    "service failure by then, the share still customers on {end}.",
+    "unrecovered_retention": "Of the customers who were customers on {t0} with a failure not "
+    "put right by then, the share still customers on {end}.",
+    "attrition_rate_12m": "Of the customers who were customers on {year_ago}, the share that "
+    "left by {end}.",
+    "nps": _NPS + ".",
+    "nps_recovered": _NPS + ", by customers recovered on {end}, given after their last "
+    "failure was put right.",
+    "nps_never_failed": _NPS + ", by customers with no service failure by {end}.",
+}
+
+
+def tile_help(name: str, start: dt.date, end: dt.date, horizon_days: int) -> str:
+    """The tooltip of KPI ``name``'s tile over the range ``start`` to ``end`` (local days)."""
+    label = KPI_CATALOG[name].label
+    days = {
+        "start": f"{start:%d %b %Y}",
+        "end": f"{end:%d %b %Y}",
+        "t0": f"{end - dt.timedelta(days=horizon_days):%d %b %Y}",
+        "year_ago": f"{end - dt.timedelta(days=365):%d %b %Y}",
+    }
+    text = TILE_HELP.get(name)
+    return f"**{label}.** " + (text.format(**days) if text else KPI_CATALOG[name].description)
+
+
+# How the tiles' comparison is named, by the shared filters' comparison choice.
+COMPARED_WITH = {"previous": "the {grain} before", "last_year": "the same {grain} a year earlier"}
+
+
+def comparison_text(now_start: str, before_start: str, grain: str) -> str:
+    """``"changes: the week of 19 Oct 2026, the last complete, against the week of 12 Oct
+    2026"``: which periods the tiles' changes compare."""
+    now, before = dt.date.fromisoformat(now_start), dt.date.fromisoformat(before_start)
+    return (
+        f"changes: the {grain} of {now:%d %b %Y}, the last complete, against the {grain} of "
+        f"{before:%d %b %Y}"
+    )
+
+
+def recovery_sentence(
+    value: float | None,
+    n: int | None,
+    target_badge: str,
+    change: Mapping[str, Any] | None,
+    compared: str,
+    verdict: str,
+) -> str:
+    """The Overview's first line: the recovery rate, its change against the comparison period
+    (worded "better"/"worse" only beyond noise) and its target, then the paradox's primary
+    verdict (``paradox_lead``'s sentence)."""
+    if value is None:
+        rate = "No recovery rate over this range (no solved failures)"
+    else:
+        rate = f"Recovery rate {value:.1%} of {n or 0:,} solved failures ({target_badge})"
+    if change is None or change.get("change") is None:
+        moved = "no change to show"
+    else:
+        words = change.get("words") or "no clear change"
+        low, high = change.get("ci_low"), change.get("ci_high")
+        ci = "" if low is None else f"; 95% CI {low * 100:+.1f} to {high * 100:+.1f} pp"
+        moved = (
+            f"{compared}: {change['now']:.1%} against {change['before']:.1%}, "
+            f"{change['change'] * 100:+.1f} pp, {words}{ci}"
+        )
+    return f"{rate}; {moved}. {verdict}"

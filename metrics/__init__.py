@@ -5,6 +5,7 @@ The CLI and the dashboard call only these names.
 
 from metrics.api import compute_kpis, data_as_of
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS, RECOVERY_GROUPS, Kpi, Measure
+from metrics.changes import compute_changes
 from metrics.cohorts import compute_cohorts
 from metrics.dimensions import DIMENSIONS, Dimension
 from metrics.formatting import format_value
@@ -24,6 +25,7 @@ __all__ = [
     "MetricParams",
     "SliceError",
     "SliceRequest",
+    "compute_changes",
     "compute_cohorts",
     "compute_kpis",
     "compute_slice",

@@ -222,16 +222,27 @@ class SlicedRow:
     period_end: dt.datetime | None = None
 
 
-def slice_estimates(
+@dataclass(frozen=True)
+class Planned:
+    """What a slice measures: its KPIs, dimensions, periods, time points and fact scope."""
+
+    as_of: dt.datetime
+    names: list[str]
+    dims: tuple[Dimension, ...]
+    spans: list[Period]
+    points: TimePoints
+    scope: Scope
+
+
+def plan_slice(
     conn: sa.Connection,
     as_of: dt.datetime,
     params: MetricParams,
     request: SliceRequest,
     max_dimensions: int = MAX_DIMENSIONS,
-) -> tuple[dt.datetime, list[SlicedRow], dict[str, str]]:
-    """The measuring instant, the rows of the slice (ordered by dimension values, then
-    period) and notes on KPIs left null, for a warehouse with data up to ``as_of``.
-    ``max_dimensions`` lets the paradox's matching slice by more dimensions than --by."""
+) -> Planned:
+    """The measuring instant, periods and fact scope of ``request`` (no period when its
+    --from is after the data's latest day): what slice_estimates queries."""
     names, dims, filters = validate(request, max_dimensions)
     tz = params.reporting_timezone
     as_of, since = date_range(as_of, params, request)
@@ -250,9 +261,8 @@ def slice_estimates(
                 "periods; give a later --from or a coarser --grain"
             )
         if not spans:  # --from after the data's latest day: no period to show
-            return as_of, [], {}
+            return Planned(as_of, names, dims, [], TimePoints.at(as_of, params), Scope())
         since = max(since, spans[0].start) if since is not None else spans[0].start
-    points = TimePoints.at(as_of, params)
     scope = Scope(
         dims=dims,
         filters=filters,
@@ -263,6 +273,24 @@ def slice_estimates(
         scheduled=params.schedule is not None,
         history=has_history(conn),
     )
+    return Planned(as_of, names, dims, spans, TimePoints.at(as_of, params), scope)
+
+
+def slice_estimates(
+    conn: sa.Connection,
+    as_of: dt.datetime,
+    params: MetricParams,
+    request: SliceRequest,
+    max_dimensions: int = MAX_DIMENSIONS,
+) -> tuple[dt.datetime, list[SlicedRow], dict[str, str]]:
+    """The measuring instant, the rows of the slice (ordered by dimension values, then
+    period) and notes on KPIs left null, for a warehouse with data up to ``as_of``.
+    ``max_dimensions`` lets the paradox's matching slice by more dimensions than --by."""
+    planned = plan_slice(conn, as_of, params, request, max_dimensions)
+    as_of, names, dims, spans = planned.as_of, planned.names, planned.dims, planned.spans
+    points, scope = planned.points, planned.scope
+    if request.grain and not spans:  # --from after the data's latest day: no period to show
+        return as_of, [], {}
     measures = {name: KPI_CATALOG[name].measure for name in names}
     notes: dict[str, str] = {}
     ticket_dims = [d.name for d in scope.used() if d.level == "ticket"]

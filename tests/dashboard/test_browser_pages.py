@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 import pytest
 
-from dashboard.kpi_tiles import SHORT_LABELS
 from metrics import KPI_CATALOG, format_value
 from tests.dashboard.serving import chromium, require_browser, serving
 from tests.processes import cli, json_out
@@ -73,7 +72,7 @@ def _metrics(warehouse: str, *args: str) -> dict:
 
 
 def _tile(page, name: str) -> str:
-    label = SHORT_LABELS.get(name, KPI_CATALOG[name].label)
+    label = KPI_CATALOG[name].label  # the tile's label adds its window
     metric = page.get_by_test_id("stMetric").filter(has_text=label).first
     return metric.get_by_test_id("stMetricValue").inner_text()
 
@@ -222,3 +221,47 @@ def test_tables_offer_only_the_csv_that_is_safe_for_spreadsheets(site, browser):
     assert "Search" in labels  # the toolbar is there
     assert "Download as CSV" not in labels
     assert page.get_by_role("button", name="CSV", exact=True).count() >= 1
+
+
+def test_the_overview_leads_with_recovery_and_the_verdict_and_every_tile_has_its_target(
+    site, browser
+):
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(url)
+    text = _settled(page, "Trends")
+    reported = _metrics(warehouse)
+    # The first line: the recovery rate of the range with its n and target, then the
+    # paradox's primary verdict, as the CLI words it (like for like, 90-day retention).
+    rate, n = reported["kpis"]["recovery_rate"], reported["n"]["recovery_rate"]
+    assert f"Recovery rate {rate:.1%} of {n:,} solved failures (no target set)" in text
+    assert "Like for like (tenure, segment and plan): " in text
+    assert "90-day retention" in text
+    # The verdict's tile, and the recovery rate's.
+    tiles = page.get_by_test_id("stMetric")
+    verdict = tiles.filter(has_text="Recovery paradox, retention 90 days")
+    assert verdict.count() == 1
+    matched = reported["paradox"]["retention_delta"]["matched"]
+    shown = verdict.get_by_test_id("stMetricValue").inner_text()
+    assert shown == f"{matched['value'] * 100:+.1f} pp"
+    assert tiles.filter(has_text="Retention, 90 days: recovered").count() == 1
+    # Every tile's target or "no target set": of 14 tiles the two with catalog targets, and
+    # 12 without (the sentence says it once more for the recovery rate).
+    body = page.inner_text("body")
+    assert tiles.count() == 14
+    assert len(re.findall(r"(?:on|off) target [≤≥]", body)) == 2
+    assert body.count("no target set") == 12 + 1
+
+
+def test_a_quick_range_sets_the_dates_and_is_kept_in_the_url(site, browser):
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(url)
+    _settled(page, "Trends")
+    page.get_by_test_id("stSelectbox").filter(has_text="Quick range").click()
+    page.get_by_role("option", name="last 7 days", exact=True).click()
+    page.wait_for_url(re.compile(r"preset=last"), timeout=WAIT_MS)
+    text = _settled(page, "25 Oct 2026 to 31 Oct 2026 (7 days)")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["dates"] == ["2026-10-25", "2026-10-31"]
+    assert "One-touch resolution · 7 days" in text

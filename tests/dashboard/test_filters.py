@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from dashboard.filters import Selection, default_range, period_of
 from metrics import SliceRequest
 
@@ -40,4 +42,34 @@ def test_default_range_and_a_clicked_period():
     assert period_of(dt.date(2026, 10, 1), "quarter") == (
         dt.date(2026, 10, 1),
         dt.date(2026, 12, 31),
+    )
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [
+        # as-of day Sat 31 Oct 2026: 7 days with it are 25 to 31 Oct
+        ("last 7 days", (dt.date(2026, 10, 25), dt.date(2026, 10, 31))),
+        ("last 30 days", (dt.date(2026, 10, 2), dt.date(2026, 10, 31))),
+        ("last 90 days", (dt.date(2026, 8, 3), dt.date(2026, 10, 31))),
+        ("quarter to date", (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+        ("year to date", (dt.date(2026, 1, 1), dt.date(2026, 10, 31))),
+    ],
+)
+def test_quick_ranges_end_on_the_as_of_day(preset, expected):
+    from dashboard.filters import preset_range
+
+    assert preset_range(preset, dt.date(2026, 10, 31)) == expected
+
+
+def test_the_same_period_a_year_earlier():
+    from dashboard.filters import Selection, year_earlier
+
+    assert year_earlier(dt.date(2024, 2, 29)) == dt.date(2023, 2, 28)
+    sel = Selection(dt.date(2026, 10, 2), dt.date(2026, 10, 31), "week", (), "last_year")
+    earlier = sel.compared()
+    assert (earlier.start, earlier.end) == (dt.date(2025, 10, 2), dt.date(2025, 10, 31))
+    assert (
+        Selection(dt.date(1900, 3, 1), dt.date(1900, 3, 5), "week", (), "last_year").compared()
+        is None
     )

@@ -128,21 +128,28 @@ st.header("What recovery buys")
 recovery = ctx.fetch(compute_recovery, params)
 money = recovery["economics"]
 value = money["value_of_recovery"]
+
+
+def _money_tiles(*tiles: tuple[str, str, str]) -> None:
+    """One bordered tile per (label, shown value, tooltip), side by side."""
+    for column, (label, shown, tip) in zip(st.columns(len(tiles)), tiles, strict=True):
+        column.metric(label, shown, help=tip, border=True)
+
+
 if value is None:  # definitions 2026-11: the numbers as published, named as the CLI names them
-    columns = st.columns(2)
-    columns[0].metric(
-        "Net of compensation (2026-11)",
-        wording.money_text(money["net_gain"], params.currency),
-        help="The 2026-11 definition: the monthly revenue gap between recovered customers and "
-        f"the unrecovered retention rate at day {horizon}, times the whole horizon, less the "
-        "compensation paid to recovered customers.",
-        border=True,
-    )
-    columns[1].metric(
-        "ROI (2026-11)",
-        wording.return_text(money["roi"]),
-        help="Net of compensation over the compensation paid to recovered customers.",
-        border=True,
+    _money_tiles(
+        (
+            "Net of compensation (2026-11)",
+            wording.money_text(money["net_gain"], params.currency),
+            "The 2026-11 definition: the monthly revenue gap between recovered customers and "
+            f"the unrecovered retention rate at day {horizon}, times the whole horizon, less "
+            "the compensation paid to recovered customers.",
+        ),
+        (
+            "ROI (2026-11)",
+            wording.return_text(money["roi"]),
+            "Net of compensation over the compensation paid to recovered customers.",
+        ),
     )
     st.caption(
         'Kept as first defined ([metrics] definitions = "2026-11"): these overstate the '
@@ -151,26 +158,20 @@ if value is None:  # definitions 2026-11: the numbers as published, named as the
     )
 else:
     currency = value["currency"]
-    columns = st.columns(3)
-    columns[0].metric(
-        "Value of recovery",
-        wording.money_text(value["gain"], currency),
-        help="What recovered customers paid over the last "
-        f"{horizon} days above what they would have paid had they stayed like unrecovered "
-        "customers (their MRR times the months they stayed beyond that path).",
-        border=True,
-    )
-    columns[1].metric(
-        "Cost: compensation",
-        wording.money_text(value["cost"], currency),
-        help="All compensation on the failures that grouped the customers, recovered or not.",
-        border=True,
-    )
-    columns[2].metric(
-        "Return",
-        wording.return_text(value["return"]),
-        help="(Value of recovery − cost) / cost.",
-        border=True,
+    _money_tiles(
+        (
+            "Value of recovery",
+            wording.money_text(value["gain"], currency),
+            f"What recovered customers paid over the last {horizon} days above what they "
+            "would have paid had they stayed like unrecovered customers (their MRR times the "
+            "months they stayed beyond that path).",
+        ),
+        (
+            "Cost: compensation",
+            wording.money_text(value["cost"], currency),
+            "All compensation on the failures that grouped the customers, recovered or not.",
+        ),
+        ("Return", wording.return_text(value["return"]), "(Value of recovery − cost) / cost."),
     )
     st.caption(wording.value_of_recovery_text(value) + " Company-wide.")
     st.caption(wording.compensation_effect_text(money["compensation_effect"], horizon))

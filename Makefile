@@ -46,7 +46,7 @@ stress: $(STAMP)
 
 # How often each verdict claims an effect that is not there, and how often its intervals hold
 # the truth (docs/metrics.md, Calibration): CALIBRATE_WORLDS worlds of CALIBRATE_CUSTOMERS
-# customers, about an hour on two cores; writes docs/calibration.md; exit 1 when a verdict fails.
+# customers, 9 minutes on two cores; writes docs/calibration.md; exit 1 when a verdict fails.
 CALIBRATE_WORLDS ?= 400
 CALIBRATE_CUSTOMERS ?= 2000
 calibrate: $(STAMP)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, filters, ui, wording
+from dashboard import data, filters, sign_in, ui, wording
 from data_contracts.settings import ConfigError
 from data_contracts.times import parse_utc, utc_now
 from metrics import data_as_of
@@ -21,6 +21,7 @@ from metrics.periods import local_date
 PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="Turnaround", page_icon=":material/autorenew:", layout="wide")
+sign_in.require()  # before anything is read: a signed-out visitor sees no data
 
 PAGE_LIST = {
     "overview": st.Page(

@@ -145,6 +145,7 @@ def dashboard(
 ) -> None:
     """Serve the Streamlit dashboard (read-only: it never writes the warehouse)."""
     import dashboard as dashboard_pkg
+    from dashboard.sign_in import reachable_from_elsewhere, secrets_have_sign_in
     from warehouse.engine import resolve_url
 
     run = settings(config, log_level, False, warehouse)
@@ -156,6 +157,13 @@ def dashboard(
         env["TURNAROUND_CONFIG"] = str(run.config.path.resolve())
     shown = "localhost" if address in ("127.0.0.1", "localhost") else address
     out.print(f"Turnaround dashboard on http://{shown}:{port} (Ctrl+C to stop)", highlight=False)
+    if reachable_from_elsewhere(address) and not secrets_have_sign_in(Path.cwd()):
+        err.print(
+            f"warning: {address} is reachable from other machines and no sign-in is configured "
+            "(.streamlit/secrets.toml [auth]): anyone who reaches the dashboard can read your "
+            'customers\' tickets (README, "Sign-in")',
+            highlight=False,
+        )
     command = streamlit_command(app_file, address, port)
     sys.stdout.flush()
     # Become the server (no child left behind): a scheduler's or a shell's signal reaches it.

@@ -205,6 +205,48 @@ def date_range(
     return as_of, since
 
 
+def slice_scope(
+    conn: sa.Connection,
+    as_of: dt.datetime,
+    params: MetricParams,
+    request: SliceRequest,
+    max_dimensions: int = MAX_DIMENSIONS,
+) -> tuple[dt.datetime, list[Period], Scope]:
+    """The measuring instant, the periods (empty without a grain) and the fact sets' Scope
+    of ``request``: what ``slice_estimates`` aggregates, and what metrics.units lists."""
+    names, dims, filters = validate(request, max_dimensions)
+    tz = params.reporting_timezone
+    as_of, since = date_range(as_of, params, request)
+    spans: list[Period] = []
+    if request.grain:
+        last = local_date(as_of, tz)
+        if request.start is not None:
+            first = request.start
+        else:
+            count = DEFAULT_PERIODS[request.grain] - 1
+            first = shift_period(floor(last, request.grain), request.grain, -count)
+        spans = periods(first, last, request.grain, tz)
+        if len(spans) > MAX_PERIODS:
+            raise SliceError(
+                f"{len(spans):,} {request.grain}s from {first} on: at most {MAX_PERIODS:,} "
+                "periods; give a later --from or a coarser --grain"
+            )
+        if not spans:  # --from after the data's latest day: no period to show
+            return as_of, [], Scope()
+        since = max(since, spans[0].start) if since is not None else spans[0].start
+    scope = Scope(
+        dims=dims,
+        filters=filters,
+        grain=request.grain,
+        since=since,
+        windows=_windows(spans, as_of, params) if spans else (),
+        business_intervals=_business_intervals(conn, params, names, since, as_of),
+        scheduled=params.schedule is not None,
+        history=has_history(conn),
+    )
+    return as_of, spans, scope
+
+
 @dataclass
 class SlicedRow:
     """One group of a slice: its dimension values, its period and every KPI's estimate.
@@ -227,37 +269,11 @@ def slice_estimates(
     """The measuring instant, the rows of the slice (ordered by dimension values, then
     period) and notes on KPIs left null, for a warehouse with data up to ``as_of``.
     ``max_dimensions`` lets the paradox's matching slice by more dimensions than --by."""
-    names, dims, filters = validate(request, max_dimensions)
-    tz = params.reporting_timezone
-    as_of, since = date_range(as_of, params, request)
-    spans: list[Period] = []
-    if request.grain:
-        last = local_date(as_of, tz)
-        if request.start is not None:
-            first = request.start
-        else:
-            count = DEFAULT_PERIODS[request.grain] - 1
-            first = shift_period(floor(last, request.grain), request.grain, -count)
-        spans = periods(first, last, request.grain, tz)
-        if len(spans) > MAX_PERIODS:
-            raise SliceError(
-                f"{len(spans):,} {request.grain}s from {first} on: at most {MAX_PERIODS:,} "
-                "periods; give a later --from or a coarser --grain"
-            )
-        if not spans:  # --from after the data's latest day: no period to show
-            return as_of, [], {}
-        since = max(since, spans[0].start) if since is not None else spans[0].start
+    names, dims, _ = validate(request, max_dimensions)
+    as_of, spans, scope = slice_scope(conn, as_of, params, request, max_dimensions)
+    if request.grain and not spans:  # --from after the data's latest day: no period to show
+        return as_of, [], {}
     points = TimePoints.at(as_of, params)
-    scope = Scope(
-        dims=dims,
-        filters=filters,
-        grain=request.grain,
-        since=since,
-        windows=_windows(spans, as_of, params) if spans else (),
-        business_intervals=_business_intervals(conn, params, names, since, as_of),
-        scheduled=params.schedule is not None,
-        history=has_history(conn),
-    )
     measures = {name: KPI_CATALOG[name].measure for name in names}
     notes: dict[str, str] = {}
     ticket_dims = [d.name for d in scope.used() if d.level == "ticket"]

@@ -25,9 +25,8 @@ st.title("Service recovery: overview")
 current = ctx.fetch(compute_kpis, params, sel.request())
 # Every KPI per period, measured at the range's end: the trends draw it, and the tiles' changes
 # compare its last complete period with the one before (never an immature one).
-trend = ctx.fetch(
-    compute_slice, params, sel.trend_request(tuple(dict.fromkeys(TREND_KPIS + TILE_KPIS)))
-)
+trend_request = sel.trend_request(tuple(dict.fromkeys(TREND_KPIS + TILE_KPIS)))
+trend = ctx.fetch(compute_slice, params, trend_request)
 if params.definitions in BEFORE_2026_12:  # then: the range against the range just before it
     changes = f"changes against the {sel.days} days before"
     earlier = sel.previous()
@@ -82,11 +81,12 @@ st.caption(
 )
 
 
-def _drill_period(key: str) -> None:
+def _drill_period(key: str, names: tuple[str, ...]) -> None:
     for point in ui.picked(key):
         start = ui.as_date(point.get("period_start"))
-        if start is not None:
-            filters.drill({}, sel.clip(filters.period_of(start, sel.grain)))
+        if start is not None:  # the clicked line's KPI (the first when the pick has none)
+            kpi = point.get("kpi") if point.get("kpi") in names else names[0]
+            filters.drill_point({}, trend_request, start, kpi)
             return
 
 
@@ -100,7 +100,7 @@ for row in (TRENDS[:2], TRENDS[2:]) if trend["rows"] else ():
                 charts.trend_chart(trend["rows"], list(names), sel.grain, targets.get(target_kpi)),
                 key,
                 title,
-                on_pick=lambda key=key: _drill_period(key),
+                on_pick=lambda key=key, names=names: _drill_period(key, names),
                 file_name=key,
                 help=" ".join(
                     f"**{KPI_CATALOG[n].label}:** {KPI_CATALOG[n].description}" for n in names

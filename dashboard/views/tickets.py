@@ -138,14 +138,13 @@ found = ctx.fetch(
 total = found["total"]
 pages = max(1, -(-total // PAGE_SIZE))
 shown_page = found["offset"] // PAGE_SIZE + 1
-counted = ""
 if kpi:
-    counted = (
-        f" counted in {KPI_CATALOG[kpi].label} ({format_value(kpi, found['value'])}, "
-        f"n {found['n']:,})"
+    st.markdown(
+        f"**Counted in {KPI_CATALOG[kpi].label}:** {format_value(kpi, found['value'])}, "
+        f"n {found['n']:,}" + (f" ({sel.grain} of {period:%d %b %Y})" if period else "")
     )
 count_column.markdown(
-    f"**{total:,} {units.key}**{counted} · page {shown_page:,} of {pages:,}"
+    f"**{total:,} {units.key}** · page {shown_page:,} of {pages:,}"
     + (" · :orange[none match]" if not total else "")
 )
 with download_column:

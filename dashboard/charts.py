@@ -144,7 +144,7 @@ def trend_chart(
     """KPIs ``names`` (one unit) per period from ``compute_slice`` rows (one row per period),
     a line each, the target as a dashed rule; an incomplete period (``complete`` false) is
     drawn on a dashed segment with a hollow point, its tooltip saying so; clicking a point
-    picks its period."""
+    picks its period and its line's KPI."""
     frame = pl.DataFrame(
         {
             "period_start": [r["period_start"] for r in rows],
@@ -165,7 +165,7 @@ def trend_chart(
         (pl.col("value") / scale).alias("value"),
         pl.col("kpi").replace_strict(labels).alias("series"),
     )
-    pick = alt.selection_point(name=PICK, fields=["period_start"], on="click")
+    pick = alt.selection_point(name=PICK, fields=["period_start", "kpi"], on="click")
     y_title = axis_title(names[0], unit_text)
     if len(names) > 1:  # the series name the statistic; the axis the measure
         y_title = f"{KPI_CATALOG[names[0]].label.split(',')[0]} ({unit_text or '%'})"

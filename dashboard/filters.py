@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard.charts import NO_VALUE
 from data_contracts.options import GRAINS
 from metrics import DIMENSIONS, SliceRequest
-from metrics.periods import shift
+from metrics.periods import floor, shift
 from metrics.slices import FIRST_DAY, LAST_DAY
 
 # Multi-selects in the sidebar, then the ones a drill-through may also set (in an expander).
@@ -43,6 +43,10 @@ PRESETS = ("last 7 days", "last 30 days", "last 90 days", "quarter to date", "ye
 COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
 DEFAULT_COMPARISON = "previous"
 GOTO_KEY = "_goto"  # a drill-through's wish for another page, read by app.py
+# The Tickets page's own query parameters a drill-through sets: the KPI whose units to list
+# (empty: every ticket) and the day at whose end a period's point was measured.
+UNITS_KEY = "units"
+AT_KEY = "at"
 TREND_PERIODS = 520  # ten years of weeks: a trend of a longer range wants a coarser grain
 
 
@@ -109,11 +113,6 @@ class Selection:
             start=max(min(first, self.start), longest),
             end=self.end,
         )
-
-    def clip(self, period: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
-        """``period`` within this range: a slice's first and last periods count only the
-        range's days."""
-        return max(period[0], self.start), min(period[1], self.end)
 
 
 def default_range(as_of_day: dt.date) -> tuple[dt.date, dt.date]:
@@ -297,10 +296,13 @@ def drill(
     values: dict[str, object],
     period: tuple[dt.date, dt.date] | None = None,
     page: str = "tickets",
+    kpi: str | None = None,
+    at: dt.date | None = None,
 ) -> None:
     """Narrow the shared filters to ``values`` (dimension: value) and ``period``, and ask for
-    ``page``. Called from a click callback, before the filter widgets of the next run; every
-    value is one ``can_drill`` allows."""
+    ``page``; on the Tickets page, list the units of ``kpi`` (None: every ticket), measured
+    at the end of day ``at`` (None: of the range). Called from a click callback, before the
+    filter widgets of the next run; every value is one ``can_drill`` allows."""
     for name, value in values.items():
         if name not in ALL_FILTERS or value is None:
             raise ValueError(f"cannot drill into {name}={value!r}")
@@ -308,7 +310,48 @@ def drill(
     if period is not None:
         st.session_state[DATES_KEY] = period
         st.session_state[PRESET_KEY] = None  # the dates are no quick range any more
+    st.session_state[UNITS_KEY] = kpi or ""
+    st.session_state[AT_KEY] = at
     st.session_state[GOTO_KEY] = page
+
+
+def point_days(request: SliceRequest, start: dt.date) -> tuple[dt.date, dt.date]:
+    """The days a point of ``request`` (a slice with a grain) for the period starting
+    ``start`` counts: the period within the slice's range, so a week that began before the
+    range's first day counts from that day. A point before the selected range (a trend
+    reaches back further) is its own period, never a reversed range."""
+    first, last = period_of(start, request.grain)
+    if request.start is not None:
+        first = max(first, request.start)
+    if request.end is not None:
+        last = min(last, request.end)
+    return first, last
+
+
+def drill_point(
+    values: dict[str, object], request: SliceRequest, start: dt.date, kpi: str | None
+) -> None:
+    """Open the Tickets page on the units of ``kpi`` behind the point of ``request`` for the
+    period starting ``start``: the range moves to that period (``point_days``), measured
+    where the slice measured it (at the end of the slice's last day), so the list has the
+    point's n (metrics.units.kpi_units with that period)."""
+    drill(values, point_days(request, start), kpi=kpi, at=request.end)
+
+
+def units_request(
+    sel: Selection, kpi: str | None, at: dt.date | None
+) -> tuple[SliceRequest, dt.date | None]:
+    """What the Tickets page lists for ``kpi``: the request and the period (or None) that
+    ``kpi_units`` takes. When ``at`` is set and the range lies in one period of the grain
+    (ending at that period's end or at ``at``), the period of a slice from the range's start
+    to ``at``, as a drill-through from a point asks; otherwise the range measured at its end."""
+    kpis = (kpi,) if kpi else ()
+    first, last = period_of(floor(sel.start, sel.grain), sel.grain)
+    if at is not None and at >= sel.end and sel.end <= last and sel.end in (last, at):
+        return SliceRequest(
+            kpis=kpis, grain=sel.grain, where=sel.where, start=sel.start, end=at
+        ), first
+    return sel.request(kpis=kpis), None
 
 
 def period_of(start: dt.date, grain: str) -> tuple[dt.date, dt.date]:

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +15,7 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.filters import Selection
 from metrics import SliceError
+from metrics.formatting import csv_bytes, spreadsheet_safe
 
 CONTEXT_KEY = "_context"
 
@@ -148,40 +147,8 @@ def chart(
     )
 
 
-# A text cell a spreadsheet would run as a formula (OWASP's "CSV Injection"): one that starts
-# with = + - @, a tab or a carriage return, unless it is just a number ("-5", "-0.25"). One
-# pattern pair for Python's re and polars' regex engine alike.
-FORMULA_START = r"^[=+\-@\t\r]"
-PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
-
-
-def _safe_text(text: str) -> str:
-    if re.match(FORMULA_START, text) and not re.match(PLAIN_NUMBER, text):
-        return "'" + text
-    return text
-
-
-def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with a single quote before every text cell, and column name, that a
-    spreadsheet would run as a formula; numbers, numeric columns and other text as they were."""
-    quoted = []
-    for name, dtype in frame.schema.items():
-        if not isinstance(dtype, TEXT_TYPES):
-            continue
-        text = pl.col(name).cast(pl.String)
-        is_formula = text.str.contains(FORMULA_START) & ~text.str.contains(PLAIN_NUMBER)
-        quoted.append(pl.when(is_formula).then(pl.lit("'") + text).otherwise(text).alias(name))
-    return frame.with_columns(quoted).rename(_safe_text)
-
-
-def csv_bytes(rows: Iterable[dict] | pl.DataFrame) -> bytes:
-    """A table as CSV for a download, safe to open in a spreadsheet (``spreadsheet_safe``):
-    every CSV file the product writes for a user is made here."""
-    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows))
-    buffer = io.BytesIO()
-    spreadsheet_safe(frame).write_csv(buffer)
-    return buffer.getvalue()
+# Every CSV file the product writes for a user is made by metrics.formatting.csv_bytes.
+__all__ = ["csv_bytes", "spreadsheet_safe"]
 
 
 def csv_button(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import sqlalchemy as sa
@@ -46,6 +47,32 @@ def _pool(parts: list[dict[str, Estimate]], names: list[str]) -> dict[str, Estim
     return pooled
 
 
+def kpi_estimates(
+    conn: sa.Connection, as_of: dt.datetime, params: MetricParams, request: SliceRequest
+) -> tuple[dt.datetime, dict[str, Estimate], dict[str, str], list[SlicedRow]]:
+    """The measuring instant, the estimate of every KPI of ``request`` (one slice: filters
+    and a date range, no dimensions or grain) as ``compute_kpis`` reports it, notes on KPIs
+    left null, and the paradox's matching strata (empty when nothing was pooled)."""
+    # Retention and NPS are computed once, per stratum of the paradox's matching; the
+    # company-wide values pool the strata (exact for their shares and means). Under a
+    # ticket filter they have no value: nothing to split.
+    pooled = [n for n in request.kpis if KPI_CATALOG[n].measure.facts in POOLED_FACTS]
+    if not all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
+        pooled = []
+    rest = tuple(n for n in request.kpis if n not in pooled)
+    estimates: dict[str, Estimate] = {}
+    notes: dict[str, str] = {}
+    rows: list[SlicedRow] = []
+    if rest:
+        as_of, found, notes = slice_estimates(conn, as_of, params, replace(request, kpis=rest))
+        estimates = dict(found[0].estimates)
+    if pooled:
+        matching = replace(request, kpis=tuple(pooled), by=MATCH_ON)
+        as_of, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
+        estimates |= _pool([row.estimates for row in rows], pooled)
+    return as_of, estimates, notes, rows
+
+
 def compute_kpis(
     engine: sa.Engine,
     params: MetricParams = MetricParams(),  # noqa: B008
@@ -80,23 +107,9 @@ def compute_kpis(
     with engine.connect() as conn:
         as_of = resolve_as_of(conn, params)
         if as_of is not None:
-            # Retention and NPS are computed once, per stratum of the paradox's matching; the
-            # company-wide values pool the strata (exact for their shares and means). Under a
-            # ticket filter they have no value: nothing to split.
-            pooled = [n for n in computed.kpis if KPI_CATALOG[n].measure.facts in POOLED_FACTS]
-            if not all(DIMENSIONS[name].level == "customer" for name, _ in request.where):
-                pooled = []
-            rest = tuple(n for n in computed.kpis if n not in pooled)
-            if rest:
-                as_of, rows, notes = slice_estimates(
-                    conn, as_of, params, replace(request, kpis=rest)
-                )
-                estimates = dict(rows[0].estimates)
-            if pooled:
-                matching = replace(request, kpis=tuple(pooled), by=MATCH_ON)
-                as_of, rows, _ = slice_estimates(conn, as_of, params, matching, len(MATCH_ON))
+            as_of, estimates, notes, rows = kpi_estimates(conn, as_of, params, computed)
+            if rows:
                 strata = [row.estimates for row in rows]
-                estimates |= _pool(strata, pooled)
                 segment = MATCH_ON.index("segment")  # each segment: its strata pooled
                 segments = pooled_by(rows, segment)
             # Per customer: the sums behind the cluster-robust intervals.

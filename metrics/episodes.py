@@ -56,7 +56,10 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
     dims = [c for c in tf.columns if c.name.startswith("d") and c.name[1:].isdigit()]
     if scope.grain:
         dims.append(f.period_start)
-    needed = [f.ep_source, f.ep_ticket, f.ep_created, f.ep_solved_at, f.ep_is_solved, f.ep_replies]
+    needed = [
+        *(f.ep_source, f.ep_ticket, f.ep_customer, f.ep_created),
+        *(f.ep_solved_at, f.ep_is_solved, f.ep_replies),
+    ]
     marked = (
         sa.select(
             *dims,
@@ -106,6 +109,12 @@ def episode_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SC
         sa.select(
             *carried,
             sa.literal(1.0, sa.Float()).label("is_episode"),
+            # what a KPI's unit list shows (metrics/units): the first ticket, its customer
+            e.ep_source,
+            e.ep_ticket,
+            e.ep_customer,
+            e.e_start.label("ep_created"),
+            e.e_tickets.label("ep_tickets"),
             e.tta_minutes,
             _flag((sa.and_(replies_known, touch), 1.0), (replies_known, 0.0)).label("is_one_touch"),
             _flag((recovered, 1.0), (solved, 0.0)).label("is_recovered"),

@@ -772,6 +772,7 @@ def retention_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
             _always_flag(is_retained).label("is_retained"),
             c.customer_id.label("r_customer"),  # for recovery economics (metrics/recovery.py)
             c.mrr.label("r_mrr"),
+            c.churned_at.label("r_churned_at"),  # what a KPI's unit list shows (metrics/units)
         ],
         scope,
         params,
@@ -841,6 +842,8 @@ def attrition_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_
             _flag((sa.and_(active_mtd, churned_by_end), 1.0), (active_mtd, 0.0)).label(
                 "is_churned_mtd"
             ),
+            c.customer_id.label("a_customer"),  # what a KPI's unit list shows (metrics/units)
+            c.churned_at.label("a_churned_at"),
         ],
         scope,
         params,
@@ -904,6 +907,10 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
             sa.cast(nps_points, sa.Float()).label("nps_points"),
             recovery_group.label("recovery_group"),
             r.customer_id.label("n_customer"),  # the cluster of a clustered NPS (metrics/clusters)
+            # what a KPI's unit list shows (metrics/units)
+            r.response_id.label("n_response"),
+            r.responded_at.label("n_responded_at"),
+            r.score.label("n_score"),
         ],
         scope,
         src,

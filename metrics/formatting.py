@@ -1,6 +1,12 @@
-"""Human formatting of KPI values for the dashboard and the CLI."""
+"""Human formatting of KPI values for the dashboard and the CLI, and spreadsheet-safe CSV."""
 
 from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+
+import polars as pl
 
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS
 
@@ -42,3 +48,39 @@ def format_minutes(value: float) -> str:
         return f"{whole // 60} h {whole % 60:02d} m"
     hours = round(value / 60)
     return f"{hours // 24} d {hours % 24:02d} h"
+
+
+# A text cell a spreadsheet would run as a formula (OWASP's "CSV Injection"): one that starts
+# with = + - @, a tab or a carriage return, unless it is just a number ("-5", "-0.25"). One
+# pattern pair for Python's re and polars' regex engine alike.
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
+
+
+def _safe_text(text: str) -> str:
+    if re.match(FORMULA_START, text) and not re.match(PLAIN_NUMBER, text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with a single quote before every text cell, and column name, that a
+    spreadsheet would run as a formula; numbers, numeric columns and other text as they were."""
+    quoted = []
+    for name, dtype in frame.schema.items():
+        if not isinstance(dtype, TEXT_TYPES):
+            continue
+        text = pl.col(name).cast(pl.String)
+        is_formula = text.str.contains(FORMULA_START) & ~text.str.contains(PLAIN_NUMBER)
+        quoted.append(pl.when(is_formula).then(pl.lit("'") + text).otherwise(text).alias(name))
+    return frame.with_columns(quoted).rename(_safe_text)
+
+
+def csv_bytes(rows: Iterable[dict] | pl.DataFrame) -> bytes:
+    """A table as CSV for a download, safe to open in a spreadsheet (``spreadsheet_safe``):
+    every CSV file the product writes for a user is made here."""
+    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows))
+    buffer = io.BytesIO()
+    spreadsheet_safe(frame).write_csv(buffer)
+    return buffer.getvalue()

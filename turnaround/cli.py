@@ -16,7 +16,7 @@ import typer
 # typer carries its own click; its usage errors are not re-exported (typer is pinned).
 from typer._click.exceptions import UsageError
 
-from turnaround.commands import admin, calibrate, inspect, load, pull, read, serve
+from turnaround.commands import admin, calibrate, inspect, load, pull, read, serve, tickets
 
 app = typer.Typer(
     help="Turnaround: service-recovery analytics for support tickets and NPS surveys.",
@@ -50,6 +50,7 @@ app.command()(inspect.inspect)
 app.add_typer(pull.pull_app, name="pull")
 app.command()(pull.refresh)
 app.command()(read.metrics)
+app.command()(tickets.tickets)
 app.command()(read.cohorts)
 app.command()(read.survival)
 app.command()(read.recovery)

@@ -34,9 +34,8 @@ dim = dim_column.selectbox(
 st.caption(KPI_CATALOG[kpi].description)
 # A customer KPI under a ticket dimension or filter, or a range too long for its grain, is
 # explained here; the triangle below still shows.
-result = ctx.fetch_or_explain(
-    compute_slice, params, sel.request(kpis=(kpi,), by=(dim,), grain=sel.grain)
-) or {"rows": [], "notes": {}}
+slice_request = sel.request(kpis=(kpi,), by=(dim,), grain=sel.grain)
+result = ctx.fetch_or_explain(compute_slice, params, slice_request) or {"rows": [], "notes": {}}
 if kpi in result["notes"]:
     st.info(f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}: {result['notes'][kpi]}.")
 rows = result["rows"]
@@ -48,7 +47,7 @@ def _drill_cell() -> None:
         start = ui.as_date(point.get("period_start"))
         value = point.get("value_of")
         if start is not None and filters.can_drill(dim, value):
-            filters.drill({dim: value}, sel.clip(filters.period_of(start, sel.grain)))
+            filters.drill_point({dim: value}, slice_request, start, kpi)
             return
 
 
@@ -90,8 +89,8 @@ def _drill_row() -> None:
     if chosen:
         row = rows[chosen[0]]
         if filters.can_drill(dim, row[dim]):
-            period = filters.period_of(ui.as_date(row["period_start"]), sel.grain)
-            filters.drill({dim: row[dim]}, sel.clip(period))
+            start = ui.as_date(row["period_start"])
+            filters.drill_point({dim: row[dim]}, slice_request, start, kpi)
 
 
 ui.table(table, "slice_table", on_select=_drill_row, selection_mode="single-row")

@@ -197,11 +197,12 @@ st.caption(
 )
 
 
-def _drill_period(key: str) -> None:
+def _drill_period(key: str, names: tuple[str, ...]) -> None:
     for point in ui.picked(key):
         start = ui.as_date(point.get("period_start"))
-        if start is not None:
-            filters.drill({}, sel.clip(filters.period_of(start, sel.grain)))
+        if start is not None:  # the clicked line's KPI (the first when the pick has none)
+            kpi = point.get("kpi") if point.get("kpi") in names else names[0]
+            filters.drill_point({}, trend_request, start, kpi)
             return
 
 
@@ -215,7 +216,7 @@ for row in (TRENDS[:2], TRENDS[2:]) if trend["rows"] else ():
                 charts.trend_chart(trend["rows"], list(names), sel.grain, targets.get(target_kpi)),
                 key,
                 title,
-                on_pick=lambda key=key: _drill_period(key),
+                on_pick=lambda key=key, names=names: _drill_period(key, names),
                 file_name=key,
                 help=" ".join(
                     f"**{KPI_CATALOG[n].label}:** {KPI_CATALOG[n].description}" for n in names

@@ -1,18 +1,14 @@
-"""Tickets: the rows behind the current filters, searched, sorted and paged in the warehouse,
-each with its recovery status, and the history of the customer of a selected row."""
+"""Tickets: the rows behind the current filters, or the units behind one KPI's n (a
+drill-through from a point), searched, sorted and paged in the warehouse, each ticket with its
+recovery status, and the history of the customer of a selected row (metrics.units)."""
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui, wording
-from metrics.tickets import (
-    RECOVERY_STATUSES,
-    SORTS,
-    TICKET_COLUMNS,
-    customer_history,
-    ticket_export,
-    ticket_page,
-)
+from dashboard import data, filters, ui, wording
+from metrics import KPI_CATALOG, format_value
+from metrics.tickets import TICKET_COLUMNS, customer_history
+from metrics.units import RECOVERY_STATUSES, kpi_units, unit_list, units_export
 
 PAGE_SIZE = 50
 CUSTOMER_KEY = "customer"
@@ -44,6 +40,14 @@ COLUMNS = {
     "product_area": "Product area",
     "recovery_status": "Recovery status",
     "agent_replies": "Agent replies",
+    "value": "Value",
+    "responded_at": "Responded",
+    "score": "Score",
+    "recovery_group": "Recovery group",
+    "response_id": "Response",
+    "tickets": "Tickets",
+    "outcome": "Outcome",
+    "churned_at": "Churned",
 }
 
 
@@ -57,34 +61,64 @@ ctx = ui.context()
 sel, params = ctx.selection, ctx.setup.params
 
 st.title("Tickets")
+kpi_column, at_column = st.columns([3, 1])
+kpi = (
+    kpi_column.selectbox(
+        "Counted in",
+        ["", *KPI_CATALOG],
+        format_func=lambda name: KPI_CATALOG[name].label if name else "Every ticket",
+        key=filters.UNITS_KEY,
+        bind="query-params",
+        help="List exactly the tickets, customers, NPS responses or episodes a KPI counts, "
+        "each with the value it adds (a drill-through from a chart sets it).",
+    )
+    or None
+)
+at = at_column.date_input(
+    "Measured at the end of",
+    value=None,
+    key=filters.AT_KEY,
+    bind="query-params",
+    help="A point of a trend is measured at its chart's last day: its tickets are listed as "
+    "they stood then. Empty: the range's last day.",
+)
+request, period = filters.units_request(sel, kpi, at)
+units = unit_list(kpi, params)
+measured = at if period is not None else sel.end
 st.caption(
     wording.as_of_text(ctx.as_of)
-    + " · tickets created "
+    + " · created "
     + wording.range_text(sel)
-    + ", with the filters in the sidebar."
+    + f", measured at the end of {measured:%d %b %Y}, with the filters in the sidebar."
 )
 
 search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1.4])
 search = search_column.text_input(
     "Search", key="q", bind="query-params", placeholder="Ticket or customer id"
 )
-status = status_column.multiselect(
-    "Recovery status",
-    RECOVERY_STATUSES,
-    key="status",
-    bind="query-params",
-    placeholder="Any",
-    help="Recovered: a solved failure put right (not reopened). Not recovered: "
-    "solved, not put right. In recovery: a failure not solved yet.",
-)
+status = ()
+if units.key == "tickets":
+    status = status_column.multiselect(
+        "Recovery status",
+        RECOVERY_STATUSES,
+        key="status",
+        bind="query-params",
+        placeholder="Any",
+        help="Recovered: a solved failure put right (not reopened). Not recovered: "
+        "solved, not put right. In recovery: a failure not solved yet.",
+    )
+sorts = [col for col in units.sorts if col != "value" or kpi]
 sort = sort_column.selectbox(
-    "Sort by", SORTS, format_func=SORT_LABELS.get, key="sort", bind="query-params"
+    "Sort by",
+    sorts,
+    format_func=lambda col: SORT_LABELS.get(col, col.replace("_", " ").capitalize()),
+    key="sort",
+    bind="query-params",
 )
 descending = order_column.toggle(
     "Descending", value=True, key="desc", help="Newest or largest first"
 )
 
-request = sel.request()
 arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)
 page_column, count_column, download_column = st.columns([1, 3, 1])
 page = page_column.number_input(
@@ -92,28 +126,42 @@ page = page_column.number_input(
 )
 # One count and one page per run; a page past the end shows the last one.
 found = ctx.fetch(
-    ticket_page, params, request, offset=(int(page) - 1) * PAGE_SIZE, limit=PAGE_SIZE, **arguments
+    kpi_units,
+    params,
+    request,
+    kpi,
+    period,
+    offset=(int(page) - 1) * PAGE_SIZE,
+    limit=PAGE_SIZE,
+    **arguments,
 )
 total = found["total"]
 pages = max(1, -(-total // PAGE_SIZE))
 shown_page = found["offset"] // PAGE_SIZE + 1
+if kpi:
+    st.markdown(
+        f"**Counted in {KPI_CATALOG[kpi].label}:** {format_value(kpi, found['value'])}, "
+        f"n {found['n']:,}" + (f" ({sel.grain} of {period:%d %b %Y})" if period else "")
+    )
 count_column.markdown(
-    f"**{total:,} tickets** · page {shown_page:,} of {pages:,}"
+    f"**{total:,} {units.key}** · page {shown_page:,} of {pages:,}"
     + (" · :orange[none match]" if not total else "")
 )
 with download_column:
 
     def _export() -> bytes:
         engine = data.warehouse_engine(ctx.setup.url)
-        chunks = ticket_export(engine, params, request, **arguments)
-        frames = [_frame(chunk) for chunk in chunks]
-        return ui.csv_bytes(pl.concat(frames, how="vertical_relaxed") if frames else _frame([]))
+        chunks = units_export(engine, params, request, kpi, period, **arguments)
+        frames = [_frame(chunk, units.columns) for chunk in chunks]
+        if not frames:
+            return ui.csv_bytes(_frame([], units.columns))
+        return ui.csv_bytes(pl.concat(frames, how="vertical_relaxed"))
 
-    ui.csv_button(_export, "tickets", "tickets_csv", label=f"CSV ({total:,} rows)")
+    ui.csv_button(_export, units.key, "tickets_csv", label=f"CSV ({total:,} rows)")
 
-rows = _frame(found["rows"])
+rows = _frame(found[units.key], units.columns)
 # A table of its own per selection and page: a selected row never points at another ticket.
-table_key = "ticket_table_" + str(abs(hash((repr(request), repr(arguments), shown_page))))
+table_key = "ticket_table_" + str(abs(hash((repr(request), period, repr(arguments), shown_page))))
 
 
 def _show_customer() -> None:

@@ -5,6 +5,7 @@ A screenshot of each page is saved under tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -13,6 +14,7 @@ import polars as pl
 import pytest
 
 from metrics import KPI_CATALOG, format_value
+from metrics.periods import floor, shift
 from tests.dashboard.serving import chromium, require_browser, serving
 from tests.processes import cli, json_out
 
@@ -265,3 +267,36 @@ def test_a_quick_range_sets_the_dates_and_is_kept_in_the_url(site, browser):
     query = parse_qs(urlparse(page.url).query)
     assert query["dates"] == ["2026-10-25", "2026-10-31"]
     assert "One-touch resolution · 7 days" in text
+
+
+def test_a_trend_point_before_the_range_opens_its_own_period_with_its_n(site, browser):
+    """The Overview's one-touch trend reaches 26 weeks back from the range's end; its fifth
+    week lies months before the 30-day range. Clicking it moves the range to that week (not
+    a reversed range) and lists exactly the tickets its n counts, measured where the trend
+    measured them (the end of the range's last day)."""
+    url, warehouse = site
+    first = shift(floor(dt.date.fromisoformat(RANGE[1]), "week"), "week", -25)
+    week = shift(first, "week", 4)
+    args = ("--kpi", "one_touch_rate", "--grain", "week", "--from", first.isoformat())
+    rows = json_out(cli("metrics", "--warehouse", warehouse, "--to", RANGE[1], *args, "--json"))
+    point = next(r for r in rows["rows"] if r["period_start"] == week.isoformat())
+    n = point["n"]["one_touch_rate"]
+    assert n > 0 and week < dt.date.fromisoformat(RANGE[0])
+    page = browser.new_page()
+    page.goto(url)
+    _settled(page, "Trends")
+    chart = page.get_by_test_id("stVegaLiteChart").nth(2)  # one-touch resolution
+    mark = chart.locator(
+        f'path[aria-roledescription="point"][aria-label*="Period starting: {week.isoformat()}"]'
+    )
+    mark.first.wait_for(timeout=WAIT_MS)  # Vega draws after the run has ended
+    mark.first.click()
+    page.wait_for_url(re.compile(r"/tickets\?"), timeout=WAIT_MS)
+    text = _settled(page, "tickets · page")
+    found = re.search(r"Counted in One-touch resolution: .*?, n ([\d,]+)", text)
+    assert found, (page.url, text[:800])
+    assert int(found.group(1).replace(",", "")) == _ticket_count(text) == n, page.url
+    query = parse_qs(urlparse(page.url).query)
+    last = week + dt.timedelta(days=6)
+    assert query["dates"] == [week.isoformat(), last.isoformat()]  # the week, in order
+    assert "error" not in text.lower()

@@ -95,7 +95,8 @@ def test_tta_trend_runs_to_hours_with_the_target_as_a_rule(weeks):
     p90 = {r["period"]: r["value"] for r in rows if r["series"] == "90th percentile"}
     assert p90["07 Sep"] == pytest.approx(400 / 60)
     assert rule["mark"]["type"] == "rule" and _rows_of(spec, 1) == [{"target": 1.0}]
-    assert _pick(spec)["select"]["fields"] == ["period_start"]  # a click picks a period
+    # a click picks a period and the line (the KPI) it is on
+    assert _pick(spec)["select"]["fields"] == ["period_start", "kpi"]
 
 
 def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from dashboard.sign_in import reachable_from_elsewhere, secrets_have_sign_in
+from data_contracts.serving import reachable_from_elsewhere, secrets_have_sign_in
 from tests.dashboard.conftest import APP, APP_TIMEOUT_SECONDS
 from warehouse.engine import ENV_VAR
 

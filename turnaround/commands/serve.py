@@ -145,7 +145,7 @@ def dashboard(
 ) -> None:
     """Serve the Streamlit dashboard (read-only: it never writes the warehouse)."""
     import dashboard as dashboard_pkg
-    from dashboard.sign_in import reachable_from_elsewhere, secrets_have_sign_in
+    from data_contracts.serving import reachable_from_elsewhere, secrets_have_sign_in
     from warehouse.engine import resolve_url
 
     run = settings(config, log_level, False, warehouse)

@@ -59,3 +59,27 @@ def shown_name(names: Names, dim: str, value: object) -> object:
     if value is None:
         return None
     return names.get(dim, {}).get(str(value), value)
+
+
+def dimension_names(
+    engine: sa.Engine,
+    dims: tuple[str, ...],
+    params: MetricParams = MetricParams(),  # noqa: B008
+) -> Names:
+    """``id_names`` on its own connection: what a page shows the ids of ``dims`` by."""
+    with engine.connect() as conn:
+        return id_names(conn, dims, params)
+
+
+def labels(names: Names, dim: str, values: list[object]) -> list[str | None]:
+    """``values`` of ``dim`` as shown side by side (a chart's legend, a table's column): by
+    name, and a name two ids share followed by the id, so two agents never look like one."""
+    shown = [None if v is None else str(shown_name(names, dim, v)) for v in values]
+    ids: dict[str, set[str]] = {}
+    for value, label in zip(values, shown, strict=True):
+        if label is not None:
+            ids.setdefault(label, set()).add(str(value))
+    return [
+        label if label is None or len(ids[label]) == 1 else f"{label} ({value})"
+        for value, label in zip(values, shown, strict=True)
+    ]

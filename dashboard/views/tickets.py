@@ -5,6 +5,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, ui, wording
+from metrics.names import Names, dimension_names
 from metrics.tickets import (
     RECOVERY_STATUSES,
     SORTS,
@@ -47,10 +48,14 @@ COLUMNS = {
 }
 
 
-def _frame(rows: list[dict], columns=TICKET_COLUMNS) -> pl.DataFrame:
+def _frame(rows: list[dict], columns=TICKET_COLUMNS, names: Names | None = None) -> pl.DataFrame:
+    """The rows as a table; with ``names``, a group shown by its name (the CSV keeps the id)."""
     if not rows:
         return pl.DataFrame(schema=list(columns))
-    return pl.DataFrame(rows, infer_schema_length=None).select(columns)
+    frame = pl.DataFrame(rows, infer_schema_length=None).select(columns)
+    if names and "group" in frame.columns:
+        frame = frame.with_columns(pl.col("group").replace(names.get("group", {})))
+    return frame
 
 
 ctx = ui.context()
@@ -111,7 +116,8 @@ with download_column:
 
     ui.csv_button(_export, "tickets", "tickets_csv", label=f"CSV ({total:,} rows)")
 
-rows = _frame(found["rows"])
+names = ctx.fetch(dimension_names, ("group",), params)
+rows = _frame(found["rows"], names=names)
 # A table of its own per selection and page: a selected row never points at another ticket.
 table_key = "ticket_table_" + str(abs(hash((repr(request), repr(arguments), shown_page))))
 
@@ -158,7 +164,7 @@ ticket_column, nps_column = st.columns([3, 1])
 with ticket_column:
     st.subheader(f"{len(history['tickets']):,} tickets")
     ui.table(
-        _frame(history["tickets"]),
+        _frame(history["tickets"], names=names),
         "customer_tickets",
         f"customer_{customer_id}_tickets",
         column_config=COLUMNS,

@@ -16,6 +16,7 @@ from data_contracts.times import parse_utc, utc_now
 from metrics import data_as_of
 from metrics.dimensions import dimension_values
 from metrics.health import last_runs, staleness
+from metrics.names import dimension_names
 from metrics.periods import local_date
 
 PAGES = Path(__file__).parent / "views"
@@ -73,7 +74,8 @@ if banner:
 
 options = data.fetch(setup, version, dimension_values, filters.ALL_FILTERS, setup.params)
 as_of_day = local_date(parse_utc(as_of), setup.params.reporting_timezone)
-selection = filters.sidebar(options, as_of_day)
+names = data.fetch(setup, version, dimension_names, filters.ALL_FILTERS, setup.params)
+selection = filters.sidebar(options, as_of_day, names)
 with st.sidebar:
     if st.button(
         "Refresh data",

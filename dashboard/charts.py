@@ -207,24 +207,33 @@ def trend_chart(
 
 
 def by_dimension_chart(
-    rows: list[dict], name: str, dim: str, dim_label: str, grain: str
+    rows: list[dict],
+    name: str,
+    dim: str,
+    dim_label: str,
+    grain: str,
+    shown_as: list[str | None] | None = None,
 ) -> alt.Chart:
-    """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows); a small
-    group's point is drawn hollow; an incomplete period is on a dashed segment, its tooltip
-    saying so; clicking a point picks its value and period."""
+    """KPI ``name`` per period, a line per value of ``dim`` (``compute_slice`` rows), each
+    labelled as ``shown_as`` says (a group or an agent by name: metrics.names.labels; else
+    the value); a small group's point is drawn hollow; an incomplete period is on a dashed
+    segment, its tooltip saying so; clicking a point picks its value (the id) and period."""
+    values = [None if r[dim] is None else str(r[dim]) for r in rows]
     frame = pl.DataFrame(
         {
-            "value_of": [None if r[dim] is None else str(r[dim]) for r in rows],
+            "value_of": values,
+            "shown_as": values if shown_as is None else shown_as,
             "period_start": [r["period_start"] for r in rows],
             "value": [r["kpis"][name] for r in rows],
             "n": [r["n"][name] for r in rows],
             "small": [SMALL if r["small"] else "" for r in rows],
             **_maturity(rows),
         },
-        schema_overrides={"value": pl.Float64, "value_of": pl.String},
+        schema_overrides={"value": pl.Float64, "value_of": pl.String, "shown_as": pl.String},
     ).with_columns(
         _period_label(grain, [r["period_start"] for r in rows]),
         pl.col("value_of").fill_null(NO_VALUE),
+        pl.col("shown_as").fill_null(NO_VALUE),
     )
     scale, unit_text = _scale([name], frame, ["value"])
     frame = frame.with_columns(pl.col("value") / scale)
@@ -232,15 +241,16 @@ def by_dimension_chart(
     title = axis_title(name, unit_text)
     x = _period_x(grain)
     y = alt.Y("value:Q", title=title, axis=_axis(name))
+    # one colour per label (labels differ where ids do), the pick by the id
     color = alt.Color(
-        "value_of:N",
+        "shown_as:N",
         title=dim_label,
         scale=alt.Scale(range=list(PALETTE)),
         legend=alt.Legend(orient="top"),
     )
     base = alt.Chart(frame)
     # A small group's point is hollow (filled points have n at least min_group_size).
-    fill = alt.Fill("value_of:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
+    fill = alt.Fill("shown_as:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
     points = (
         base.mark_point(size=70, filled=False, strokeWidth=2, fillOpacity=1)
         .encode(
@@ -250,7 +260,7 @@ def by_dimension_chart(
             fill=alt.condition(f"datum.small == '{SMALL}'", alt.value("white"), fill),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
-                alt.Tooltip("value_of:N", title=dim_label),
+                alt.Tooltip("shown_as:N", title=dim_label),
                 alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("value:Q", title=title, format=_value_format(name)),
                 alt.Tooltip("n:Q", title="n", format=",d"),

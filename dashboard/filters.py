@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.charts import NO_VALUE
 from data_contracts.options import GRAINS
 from metrics import DIMENSIONS, SliceRequest
+from metrics.names import Names, shown_name
 from metrics.periods import floor, shift
 from metrics.slices import FIRST_DAY, LAST_DAY
 
@@ -183,9 +184,12 @@ def _url_day(value: str) -> dt.date | None:
     return None
 
 
-def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
+def sidebar(
+    options: dict[str, list[str]], as_of_day: dt.date, names: Names | None = None
+) -> Selection:
     """The filter widgets (in the sidebar) and what they select; a note on the page when
-    the link's dates could not be used."""
+    the link's dates could not be used. A group or an agent is offered by ``names`` (its
+    name), chosen and linked by its id."""
     problem = url_dates_problem(st.query_params.get_all(DATES_KEY))
     if problem:
         st.warning(problem, icon=":material/event_busy:")
@@ -234,12 +238,12 @@ def sidebar(options: dict[str, list[str]], as_of_day: dt.date) -> Selection:
         )
         where = []
         for name in FILTERS:
-            where += _multiselect(name, options)
+            where += _multiselect(name, options, names or {})
         # open when a drill-through or a link narrowed one of these
         chosen_more = any(st.session_state.get(n) or st.query_params.get(n) for n in MORE_FILTERS)
         with st.expander("More filters", expanded=chosen_more):
             for name in MORE_FILTERS:
-                where += _multiselect(name, options)
+                where += _multiselect(name, options, names or {})
         if any(values for _, values in where) or st.session_state.get(DATES_KEY) != default_range(
             as_of_day
         ):
@@ -266,16 +270,38 @@ def _range(chosen, as_of_day: dt.date) -> tuple[dt.date, dt.date]:
     return default_range(as_of_day)
 
 
-def _multiselect(name: str, options: dict[str, list[str]]) -> list[tuple[str, tuple[str, ...]]]:
+def _multiselect(
+    name: str, options: dict[str, list[str]], names: Names
+) -> list[tuple[str, tuple[str, ...]]]:
     dim = DIMENSIONS[name]
+    choices = options.get(name, [])
+    if not names.get(name):  # shown as it is: the widget keeps the URL itself
+        values = st.multiselect(
+            dim.label,
+            choices,
+            key=name,
+            bind="query-params",
+            placeholder="All",
+            help=dim.description,
+        )
+        return [(name, tuple(values))] if values else []
+    # A group or an agent, shown by name and linked by id. The URL binding would write the
+    # shown label, so the ids are written here: a link must not change when a group is
+    # renamed, nor give an employee's name away.
+    if name not in st.session_state:
+        st.session_state[name] = [v for v in st.query_params.get_all(name) if v in choices]
     values = st.multiselect(
         dim.label,
-        options.get(name, []),
+        choices,
+        format_func=lambda value: str(shown_name(names, name, value)),
         key=name,
-        bind="query-params",
         placeholder="All",
         help=dim.description,
     )
+    if values:
+        st.query_params[name] = values
+    elif name in st.query_params:
+        del st.query_params[name]
     return [(name, tuple(values))] if values else []
 
 

@@ -77,6 +77,9 @@ currency = "EUR"               # of MRR and compensation (ISO 4217)
 tta_p90_minutes = 60
 csat_score = 0.85
 
+[privacy]
+pseudonymise_agents = true     # agents shown as "Agent 7f3a9c", never by name
+
 [recovery]
 lookback_days = 365            # only failures created this close before t group a customer
 
@@ -415,6 +418,15 @@ class ScheduleSettings(_Section):
     holidays: Annotated[list[dt.date | str], _checked(_dates)] | None = None
 
 
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+class PrivacySettings(_Section):
+    # agents are shown by a stable pseudonym instead of their name, everywhere names show
+    pseudonymise_agents: Annotated[bool, _checked(_boolean)] | None = None
+
+
 class DashboardSettings(_Section):
     address: Text | None = None
     port: _at_least(1, 65535, integer=True) | None = None
@@ -446,6 +458,7 @@ class Settings(_Section):
     recovery: RecoverySettings | None = None
     schedule: ScheduleSettings | None = None
     dashboard: DashboardSettings | None = None
+    privacy: PrivacySettings | None = None
 
 
 @dataclass(frozen=True)

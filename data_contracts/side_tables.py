@@ -26,6 +26,9 @@ class SideTable:
     key: tuple[str, ...]
     columns: tuple[Column, ...]  # the frame's, in order
     bookkeeping: tuple[str, ...]  # of BOOKKEEPING, stored after the frame's columns
+    # the column naming the employee a row is about (an agent's id), where it is one's own
+    # personal data: what ``turnaround forget`` erases by that id
+    person: str | None = None
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -45,6 +48,7 @@ def _load(raw: dict) -> SideTable:
         tuple(raw["key"]),
         columns_of(raw["columns"]),
         tuple(raw["bookkeeping"]),
+        raw.get("person"),
     )
 
 
@@ -52,6 +56,7 @@ SIDE_TABLES: dict[str, SideTable] = {
     side.frame: side for side in map(_load, yaml.safe_load(SIDE_TABLE_FILE.read_text()))
 }
 TICKET_METRICS = SIDE_TABLES["ticket_metrics"]
+AGENTS = SIDE_TABLES["agents"]
 
 # Ticket column -> the ticket-metrics column its value comes from, in the metrics' order (the
 # source time of the values, ``metrics_updated_at``, last). A newer ticket version without

@@ -27,10 +27,10 @@ from warehouse.dialect import (
     local_period_start,
     minutes_between,
 )
-from warehouse.schema import customers, ticket_groups
+from warehouse.schema import customers
 
 Level = Literal["ticket", "customer"]
-Kind = Literal["column", "group_name", "failure_tag", "tag_prefix", "month", "tenure", "recovery"]
+Kind = Literal["column", "failure_tag", "tag_prefix", "month", "tenure", "recovery"]
 
 # Tenure bands: (label, days of tenure below which a customer is in the band).
 TENURE_BANDS: tuple[tuple[str, int | None], ...] = (
@@ -53,6 +53,8 @@ class Dimension:
     column: str | None = None
     # the closed set of values, where there is one (a ticket column's: its contract's)
     values: tuple[str, ...] | None = None
+    # the side table (its frame) that names the dimension's ids for display (metrics/names.py)
+    named_by: str | None = None
 
 
 _DIMENSIONS = [
@@ -69,11 +71,12 @@ _DIMENSIONS = [
         "group",
         "Group",
         "ticket",
-        "group_name",
-        "The ticket's group by name: the source's group names (Zendesk groups) are looked up "
-        "when the query runs, so they may arrive before or after the tickets; the group id "
-        "where no name is known.",
+        "column",
+        "The ticket's group, by its id in the source (a canonical file's `group_name`); shown "
+        "by the name the source's groups give it (Zendesk groups, `groups.csv`), looked up "
+        "when the query runs, and by the id where no name is known.",
         column="group_name",
+        named_by="groups",
     ),
     Dimension(
         "priority",
@@ -115,8 +118,11 @@ _DIMENSIONS = [
         "Assignee",
         "ticket",
         "column",
-        "The assignee's id in the source.",
+        "The assignee's id in the source; shown by the agent's name (Zendesk agents, "
+        "`agents.csv`), or pseudonym under `[privacy] pseudonymise_agents`, and by the id "
+        "where no name is known.",
         column="assignee_id",
+        named_by="agents",
     ),
     Dimension(
         "segment", "Segment", "customer", "column", "The customer's segment.", column="segment"
@@ -164,7 +170,6 @@ class Sources:
 
     tickets: sa.FromClause | None
     customers: sa.FromClause | None
-    groups: sa.FromClause | None
     recovery_group: ColumnElement | None
     at: ColumnElement  # the fact's moment, for tenure
 
@@ -174,8 +179,6 @@ def expression(dim: Dimension, src: Sources, params: MetricParams) -> ColumnElem
     if dim.kind == "column":
         table = src.tickets if dim.level == "ticket" else src.customers
         return table.c[dim.column]
-    if dim.kind == "group_name":
-        return sa.func.coalesce(src.groups.c.name, src.tickets.c.group_name)
     if dim.kind == "failure_tag":
         t = src.tickets.c
         whens = [(has_any_tag(t.tags, [tag]), sa.literal(tag)) for tag in params.failure_tags]
@@ -215,7 +218,7 @@ def dimension_values(
 ) -> dict[str, list[str]]:
     """The values each dimension of ``names`` takes in the warehouse (the closed set where
     there is one), as ``--where`` takes them: what a filter's choices are."""
-    t, g = tickets.c, ticket_groups.c
+    t = tickets.c
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:
         for name in names:
@@ -230,11 +233,6 @@ def dimension_values(
                 table = tickets if dim.level == "ticket" else customers
                 value = table.c[dim.column]
                 source: sa.FromClause = table
-            elif dim.kind == "group_name":
-                value = sa.func.coalesce(g.name, t.group_name)
-                source = tickets.outerjoin(
-                    ticket_groups, sa.and_(g.source == t.source, g.group_id == t.group_name)
-                )
             elif dim.kind == "tag_prefix":
                 value = first_tag_with_prefix(t.tags, params.product_area_prefix)
                 source = tickets

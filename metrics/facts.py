@@ -49,7 +49,6 @@ from warehouse.schema import (
     customers,
     etl_runs,
     nps_responses,
-    ticket_groups,
     ticket_ratings,
     ticket_versions,
 )
@@ -445,16 +444,10 @@ def ticket_facts(
     source_business = sa.cast(t.first_reply_business_minutes, sa.Double())
 
     from_clause = base
-    src_customers = src_groups = recovery = None
+    src_customers = recovery = None
     if scope.uses_level("customer"):
         from_clause = from_clause.outerjoin(customers, customers.c.customer_id == t.customer_id)
         src_customers = customers
-    if scope.uses("group_name"):
-        g = ticket_groups.c
-        from_clause = from_clause.outerjoin(
-            ticket_groups, sa.and_(g.source == t.source, g.group_id == t.group_name)
-        )
-        src_groups = ticket_groups
     if scope.uses("recovery"):
         failed = failed_customers(
             _windows(NO_SCOPE, points), "w_end", params, history=scope.history
@@ -538,7 +531,7 @@ def ticket_facts(
         t.reopens.label("t_reopens"),
         t.csat.label("t_csat"),
     ]
-    src = Sources(base, src_customers, src_groups, recovery, t.created_at)
+    src = Sources(base, src_customers, recovery, t.created_at)
     period = (
         local_period_start(t.created_at, scope.grain, params.reporting_timezone)
         if scope.grain
@@ -753,7 +746,7 @@ def _customer_sliced(
     recovery: ColumnElement | None,
     at: ColumnElement,
 ) -> tuple[list[ColumnElement], list[ColumnElement]]:
-    src = Sources(None, customers, None, recovery, at)
+    src = Sources(None, customers, recovery, at)
     period = w.c.period_start if scope.grain else None
     return _sliced(columns, scope, src, params, period)
 
@@ -896,7 +889,7 @@ def nps_facts(points: TimePoints, params: MetricParams, scope: Scope = NO_SCOPE)
     nps_points = sa.case((r.score >= 9, 100.0), (r.score <= 6, -100.0), else_=0.0)
     if scope.uses_level("customer"):
         from_clause = from_clause.outerjoin(customers, customers.c.customer_id == r.customer_id)
-    src = Sources(None, customers, None, raw_group, r.responded_at)
+    src = Sources(None, customers, raw_group, r.responded_at)
     period = (
         local_period_start(r.responded_at, scope.grain, params.reporting_timezone)
         if scope.grain

@@ -59,6 +59,7 @@ class MetricParams:
     lookback_days: int = LOOKBACK_DAYS  # failures that group a customer at t: (t - this, t]
     maturity_days: float | None = None  # a period is complete this long after its end
     currency: str = "USD"  # the currency of MRR and compensation, for money shown
+    pseudonymise_agents: bool = False  # agents shown by pseudonym, never by name
 
     def __post_init__(self) -> None:
         # The CLI, the config and the dashboard offer only these; a caller of the Python API

@@ -14,6 +14,7 @@ from data_contracts.settings import (
     Config,
     ConfigError,
     MetricsSettings,
+    PrivacySettings,
     RecoverySettings,
     SettingChecks,
     read_config,
@@ -58,7 +59,11 @@ def _hours(value: Any) -> str | None:
 # The settings that are metric parameters, by section and the name they share.
 METRIC_SETTINGS: tuple[tuple[str, str], ...] = tuple(
     (section, f.name)
-    for section, model in (("metrics", MetricsSettings), ("recovery", RecoverySettings))
+    for section, model in (
+        ("metrics", MetricsSettings),
+        ("recovery", RecoverySettings),
+        ("privacy", PrivacySettings),
+    )
     for f in fields(MetricParams)
     if f.name in model.model_fields
 )
@@ -73,8 +78,8 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def metric_params(config: Config, **overrides: Any) -> MetricParams:
-    """The metric parameters of ``config`` ([metrics], [recovery] and [schedule]), then
-    ``overrides`` that are not None (a command's options). A schedule or time zone that
+    """The metric parameters of ``config`` ([metrics], [recovery], [privacy] and [schedule]),
+    then ``overrides`` that are not None (a command's options). A schedule or time zone that
     cannot be used is a ``ConfigError`` naming it."""
     values = {}
     for section, key in METRIC_SETTINGS:

@@ -29,6 +29,7 @@ from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
 from metrics.facts import Scope, Window, has_history
 from metrics.live import tickets
 from metrics.maturity import is_complete, maturity_days
+from metrics.names import Names, id_names, name_field, shown_name
 from metrics.params import MetricParams, TimePoints, attrition_month, month_start
 from metrics.periods import (
     DEFAULT_PERIODS,
@@ -361,14 +362,20 @@ def row_json(
     min_size: int,
     as_of: dt.datetime | None = None,
     maturity: float = 0,
+    id_names: Names | None = None,
 ) -> dict:
-    """One row of the sliced JSON: dimension values, period_start, period_end, complete,
-    kpis, n and small. ``complete`` (metrics.maturity): the period ended ``maturity`` days
-    or more before ``as_of``; a row without a grain covers the range up to as_of, so it is
-    never complete."""
+    """One row of the sliced JSON: dimension values, beside a named dimension's id its name
+    (``group_name``: metrics/names.py), period_start, period_end, complete, kpis, n and
+    small. ``complete`` (metrics.maturity): the period ended ``maturity`` days or more
+    before ``as_of``; a row without a grain covers the range up to as_of, so it is never
+    complete."""
     counts = {name: row.estimates[name].count for name in names}
     size = max((n for n in counts.values() if n is not None), default=0)
-    result: dict = dict(zip(dims, row.values, strict=True))
+    result: dict = {}
+    for dim, value in zip(dims, row.values, strict=True):
+        result[dim] = value
+        if DIMENSIONS[dim].named_by is not None:
+            result[name_field(dim)] = shown_name(id_names or {}, dim, value)
     if grain:
         result["period_start"] = row.period_start.isoformat()
     result["period_end"] = isoformat_utc(row.period_end)
@@ -392,7 +399,8 @@ def compute_slice(
     """The ``turnaround metrics --by/--grain --json`` object (docs/contract.md, JSON output).
 
     ``{"as_of", "by", "grain", "filters", "min_group_size", "maturity_days", "rows":
-    [{<dim>: value, ..., "period_start", "period_end", "complete", "kpis", "n", "small"}],
+    [{<dim>: value, [<dim>_name: its name,] ..., "period_start", "period_end", "complete",
+    "kpis", "n", "small"}],
     "notes": {kpi: why it is null}}``. A row is ``small`` when the largest n behind its KPIs
     is below ``params.min_group_size``; ``complete`` when its period ended at least
     ``maturity_days`` before as_of (metrics.maturity).
@@ -414,10 +422,20 @@ def compute_slice(
             return result
         as_of, rows, notes = slice_estimates(conn, as_of, params, request)
         maturity = maturity_days(conn, as_of, params)
+        shown_names = id_names(conn, request.by, params)
     result["as_of"] = isoformat_utc(as_of)
     result["maturity_days"] = maturity
     result["rows"] = [
-        row_json(row, request.by, request.grain, names, params.min_group_size, as_of, maturity)
+        row_json(
+            row,
+            request.by,
+            request.grain,
+            names,
+            params.min_group_size,
+            as_of,
+            maturity,
+            shown_names,
+        )
         for row in rows
     ]
     result["notes"] = notes

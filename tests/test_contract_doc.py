@@ -9,6 +9,7 @@ import typer
 
 from data_contracts.docs import DOC_PATH, render
 from etl.sources.canonical_csv import HEADERS
+from etl.sources.canonical_names import NAME_FILES
 from metrics.catalog import CONTRACT_KPIS
 from turnaround.cli import app
 from warehouse.engine import DEFAULT_URL
@@ -67,6 +68,12 @@ def test_the_canonical_csv_headers_are_the_readers():
     shown = dict(line.split() for line in first_block(section("Canonical CSV")))
     files = {"tickets": "tickets.csv", "nps_responses": "nps.csv", "customers": "customers.csv"}
     assert shown == {files[table]: header for table, (_, header) in HEADERS.items()}
+
+
+def test_the_optional_names_files_are_the_readers():
+    blocks = section("Canonical CSV").split("```\n")
+    shown = dict(line.split() for line in blocks[3].splitlines())
+    assert shown == {f"{frame}.csv": f"{column},name" for frame, (_, column) in NAME_FILES.items()}
 
 
 def test_the_metrics_json_lists_the_contract_kpis_in_their_order():

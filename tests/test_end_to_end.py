@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from typer.testing import CliRunner
 
 from metrics import KPI_CATALOG, format_value
 from turnaround.cli import app
+from turnaround.generate.settings import AGENT_ID_BASE, AGENTS_PER_GROUP, GROUPS
+from turnaround.generate.writers import agent_name
 from warehouse.engine import ENV_VAR
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -108,8 +111,29 @@ def test_reloading_the_demo_loads_nothing_twice(loaded):
 
 def test_runs_lists_the_loads(loaded):
     runs = json.loads(_cli("runs", "--json", "--warehouse", loaded["canonical"]))
-    assert runs[0]["status"] == "succeeded" and runs[0]["files"] == 3
+    # tickets, nps, customers, and the optional groups.csv and agents.csv
+    assert runs[0]["status"] == "succeeded" and runs[0]["files"] == 5
     assert runs[0]["rows_read"] == runs[0]["rows_loaded"] > 0
+
+
+def test_metrics_by_group_and_assignee_carry_the_demos_names(loaded, tmp_path):
+    teams = {str(group_id): name for name, group_id in GROUPS.items()}
+    agents = {str(AGENT_ID_BASE + n): agent_name(n) for n in range(len(GROUPS) * AGENTS_PER_GROUP)}
+    for url in loaded.values():
+        by_group = _metrics(url, "--by", "group", "--kpi", "ticket_volume")
+        # the id as it was (what --where takes), its name beside it
+        assert {r["group"]: r["group_name"] for r in by_group["rows"]} == teams
+        by_agent = _metrics(url, "--by", "assignee", "--kpi", "ticket_volume")
+        named = {r["assignee"]: r["assignee_name"] for r in by_agent["rows"] if r["assignee"]}
+        assert named == {agent: agents[agent] for agent in named}
+    config = tmp_path / "turnaround.toml"
+    config.write_text("[privacy]\npseudonymise_agents = true\n")
+    hidden = _metrics(
+        loaded["zendesk"], "--by", "assignee", "--kpi", "ticket_volume", "--config", str(config)
+    )
+    shown = [r["assignee_name"] for r in hidden["rows"] if r["assignee"]]
+    assert all(re.fullmatch(r"Agent [0-9a-f]{6}", name) for name in shown)
+    assert len(set(shown)) == len(shown) == len(named)  # one pseudonym per agent
 
 
 def test_dashboard_tiles_show_what_the_cli_reports(loaded, monkeypatch):

@@ -38,7 +38,9 @@ def test_load_and_metrics_on_postgresql_match_duckdb(pg_url, tmp_path):
             continue
         assert on_pg["kpis"][name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
     runs = json.loads(cli("runs", "--json", "--warehouse", pg_url).stdout)
-    assert runs[0]["status"] == "succeeded" and runs[0]["files"] == 3
+    assert (
+        runs[0]["status"] == "succeeded" and runs[0]["files"] == 5
+    )  # with groups.csv and agents.csv
 
 
 def test_the_customers_csv_loads_into_postgresql(pg_url):

@@ -127,12 +127,22 @@ def _to_v6(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
     return _add_columns(conn, V6_COLUMNS)
 
 
+V7_TABLES = ("ticket_agents",)
+
+
+def _to_v7(conn: sa.Connection, move_hash_key: MoveHashKey) -> list[str]:
+    """Version 7: agent names (and their pseudonyms) for sliced metrics."""
+    metadata.create_all(conn, checkfirst=True)
+    return ["created " + ", ".join(V7_TABLES)]
+
+
 STEPS: dict[int, Callable[[sa.Connection, MoveHashKey], list[str]]] = {
     1: _to_v2,
     2: _to_v3,
     3: _to_v4,
     4: _to_v5,
     5: _to_v6,
+    6: _to_v7,
 }
 
 

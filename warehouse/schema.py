@@ -6,11 +6,13 @@ Grain of each table:
   tickets also keeps the columns its contract lists as ``stored`` (the source requester, the
   source time of its metric values, the first-resolution time, the ticket a follow-up was
   opened from).
-- held_ticket_metrics, customer_identities, ticket_groups, ticket_ratings: the side tables
+- held_ticket_metrics, customer_identities, ticket_groups, ticket_ratings, ticket_agents: the
+  side tables
   (data_contracts/side_tables.yaml) -- metrics that arrived before their ticket, source users
   mapped to a customer_id, the names a source's groups have (looked up when tickets are
   sliced by group: a Zendesk ticket stores the group id), and a ticket's CSAT score and when
-  it was given (Zendesk satisfaction_ratings), for point-in-time CSAT.
+  it was given (Zendesk satisfaction_ratings), for point-in-time CSAT, and the names (and
+  pseudonyms) of a source's agents, looked up like the group names.
 - quarantine: one row per rejected input row (batch_id, source_file, target_table, row_number).
 - etl_runs: one row per run (batch_id): loads, refusals, skips, erasures.
 - etl_run_files: one row per file per run (batch_id, source_file, target_table).
@@ -33,7 +35,7 @@ from data_contracts import CONTRACTS, SIDE_TABLES, Column, SideTable
 from data_contracts.contract import BOOKKEEPING, LINEAGE_COLUMNS, SOURCE
 from data_contracts.side_tables import FED_BY_METRICS
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SQL_TYPES = {
     "string": sa.String,
@@ -203,6 +205,7 @@ held_ticket_metrics = _side_table(SIDE_TABLES["ticket_metrics"])
 customer_identities = _side_table(SIDE_TABLES["identities"])
 ticket_groups = _side_table(SIDE_TABLES["groups"])
 ticket_ratings = _side_table(SIDE_TABLES["ratings"])
+ticket_agents = _side_table(SIDE_TABLES["agents"])
 
 warehouse_meta = sa.Table(
     "warehouse_meta",

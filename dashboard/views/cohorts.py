@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import charts, filters, ui, wording
 from metrics import DIMENSIONS, KPI_CATALOG, compute_cohorts, compute_slice, format_value
+from metrics.names import dimension_names, labels
 
 ctx = ui.context()
 sel, params = ctx.selection, ctx.setup.params
@@ -39,6 +40,9 @@ result = ctx.fetch_or_explain(compute_slice, params, slice_request) or {"rows": 
 if kpi in result["notes"]:
     st.info(f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}: {result['notes'][kpi]}.")
 rows = result["rows"]
+# a group or an agent by name (or pseudonym); the chart picks and the filters take the id
+names = ctx.fetch(dimension_names, (dim,), params)
+shown_as = labels(names, dim, [r[dim] for r in rows])
 result_maturity = result.get("maturity_days") or 0
 
 
@@ -53,7 +57,7 @@ def _drill_cell() -> None:
 
 if rows and kpi not in result["notes"]:
     ui.chart(
-        charts.by_dimension_chart(rows, kpi, dim, DIMENSIONS[dim].label, sel.grain),
+        charts.by_dimension_chart(rows, kpi, dim, DIMENSIONS[dim].label, sel.grain, shown_as),
         "slice_chart",
         f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()}, per {sel.grain}",
         on_pick=_drill_cell,
@@ -63,14 +67,14 @@ if rows and kpi not in result["notes"]:
 table = pl.DataFrame(
     [
         {
-            DIMENSIONS[dim].label: None if r[dim] is None else str(r[dim]),
+            DIMENSIONS[dim].label: label,
             "Period starting": r["period_start"],
             KPI_CATALOG[kpi].label: format_value(kpi, r["kpis"][kpi]),
             "n": r["n"][kpi],
             "Small group": "small" if r["small"] else "",
             "Period": "complete" if r["complete"] else "provisional",
         }
-        for r in rows
+        for r, label in zip(rows, shown_as, strict=True)
     ],
     schema={
         DIMENSIONS[dim].label: pl.String,

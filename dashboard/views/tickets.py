@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import data, filters, ui, wording
 from metrics import KPI_CATALOG, format_value
+from metrics.names import Names, dimension_names
 from metrics.tickets import TICKET_COLUMNS, customer_history
 from metrics.units import RECOVERY_STATUSES, kpi_units, unit_list, units_export
 
@@ -51,10 +52,14 @@ COLUMNS = {
 }
 
 
-def _frame(rows: list[dict], columns=TICKET_COLUMNS) -> pl.DataFrame:
+def _frame(rows: list[dict], columns=TICKET_COLUMNS, names: Names | None = None) -> pl.DataFrame:
+    """The rows as a table; with ``names``, a group shown by its name (the CSV keeps the id)."""
     if not rows:
         return pl.DataFrame(schema=list(columns))
-    return pl.DataFrame(rows, infer_schema_length=None).select(columns)
+    frame = pl.DataFrame(rows, infer_schema_length=None).select(columns)
+    if names and "group" in frame.columns:
+        frame = frame.with_columns(pl.col("group").replace(names.get("group", {})))
+    return frame
 
 
 ctx = ui.context()
@@ -159,7 +164,8 @@ with download_column:
 
     ui.csv_button(_export, units.key, "tickets_csv", label=f"CSV ({total:,} rows)")
 
-rows = _frame(found[units.key], units.columns)
+names = ctx.fetch(dimension_names, ("group",), params)
+rows = _frame(found[units.key], units.columns, names=names)
 # A table of its own per selection and page: a selected row never points at another ticket.
 table_key = "ticket_table_" + str(abs(hash((repr(request), period, repr(arguments), shown_page))))
 
@@ -206,7 +212,7 @@ ticket_column, nps_column = st.columns([3, 1])
 with ticket_column:
     st.subheader(f"{len(history['tickets']):,} tickets")
     ui.table(
-        _frame(history["tickets"]),
+        _frame(history["tickets"], names=names),
         "customer_tickets",
         f"customer_{customer_id}_tickets",
         column_config=COLUMNS,

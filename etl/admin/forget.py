@@ -1,10 +1,11 @@
-"""``turnaround forget CUSTOMER_ID|EMAIL``: erase one person everywhere, for a data-protection
-request.
+"""``turnaround forget CUSTOMER_ID|AGENT_ID|EMAIL``: erase one person everywhere, for a
+data-protection request.
 
 An email is turned into its customer id with the hash key (raw emails are never stored), so
 the person is found the way every reader would have keyed them. Erased, in one transaction:
 their tickets, NPS responses, customer row, source identities, and the quarantined rows that
-were theirs. The run is recorded in ``etl_runs`` with the counts and without the id. Then,
+were theirs; for an agent (an employee), their name and pseudonym (the tickets they handled
+stay, with their id). The run is recorded in ``etl_runs`` with the counts and without the id. Then,
 still under the writer lock, their records leave the raw pages pulls keep for replay
 (``etl/sources/pull/erase.py``), and a DuckDB file is compacted, so the erased rows' bytes leave it
 too (``warehouse/compact.py``).
@@ -96,10 +97,34 @@ def _like(text: str) -> str:
 
 # The tables whose rows are a customer's own: every canonical table, and every side table
 # that carries a customer id.
-PERSONAL_TABLES: tuple[str, ...] = (
+CUSTOMER_TABLES: tuple[str, ...] = (
     *CANONICAL_TABLES,
     *(t.table for t in SIDE_TABLES.values() if any(c.name == "customer_id" for c in t.columns)),
 )
+# The tables whose rows are an employee's own (an agent's name), and the column naming them:
+# every side table that declares one (``person`` in side_tables.yaml).
+EMPLOYEE_TABLES: dict[str, str] = {t.table: t.person for t in SIDE_TABLES.values() if t.person}
+PERSONAL_TABLES: tuple[str, ...] = (*CUSTOMER_TABLES, *EMPLOYEE_TABLES)
+
+
+def agent_ids_for(conn: sa.Connection, who: str, customer_ids: list[str]) -> set[tuple]:
+    """The (table, source, agent id) rows ``who`` is stored under as an employee: the id as
+    given; for an email, its keyed hash (in ``customer_ids``: a canonical agent id that was an
+    email) and the ids of the source users with that email."""
+    ci = tables["customer_identities"]
+    users = conn.execute(
+        sa.select(ci.c.source, ci.c.user_id).where(
+            sa.or_(ci.c.email_hash.in_(customer_ids), ci.c.customer_id.in_(customer_ids))
+        )
+    ).all()
+    found: set[tuple] = set()
+    for table, column in EMPLOYEE_TABLES.items():
+        t = tables[table]
+        wanted = [t.c[column].in_([who.strip(), *customer_ids])]
+        wanted += [sa.and_(t.c.source == source, t.c[column] == user) for source, user in users]
+        query = sa.select(t.c.source, t.c[column]).where(sa.or_(*wanted))
+        found |= {(table, source, agent) for source, agent in conn.execute(query)}
+    return found
 
 
 def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnElement[bool]:
@@ -111,9 +136,12 @@ def _names_user(q: sa.Table, table: str, key: str, user_id: str) -> sa.ColumnEle
     )
 
 
-def _person(conn: sa.Connection, customer_ids: list[str], options: LoadOptions) -> Person:
+def _person(
+    conn: sa.Connection, customer_ids: list[str], options: LoadOptions, agents: set[tuple]
+) -> Person:
     """The person as the kept pull pages may name them: their ids, and the source records the
-    warehouse has for them (read before they are erased)."""
+    warehouse has for them (read before they are erased); an agent by their Zendesk user id,
+    so the user record with their name leaves the pages too."""
     ci, t, n = tables["customer_identities"], tables["tickets"], tables["nps_responses"]
 
     def ids(column, where) -> frozenset[str]:
@@ -127,7 +155,8 @@ def _person(conn: sa.Connection, customer_ids: list[str], options: LoadOptions) 
     stored = meta_value(conn, "hash_key_fingerprint")
     return Person(
         customer_ids=frozenset(customer_ids),
-        user_ids=ids(ci.c.user_id, ci.c.customer_id.in_(customer_ids)),
+        user_ids=ids(ci.c.user_id, ci.c.customer_id.in_(customer_ids))
+        | {agent for _, source, agent in agents if source == "zendesk"},
         ticket_ids=ids(t.c.ticket_id, sa.and_(theirs, t.c.source == "zendesk")),
         response_ids=ids(
             n.c.response_id, sa.and_(n.c.customer_id.in_(customer_ids), n.c.source == "delighted")
@@ -137,7 +166,9 @@ def _person(conn: sa.Connection, customer_ids: list[str], options: LoadOptions) 
     )
 
 
-def _erase(conn: sa.Connection, customer_ids: list[str], user_ids: list[str]) -> dict[str, int]:
+def _erase(
+    conn: sa.Connection, customer_ids: list[str], user_ids: list[str], agents: set[tuple]
+) -> dict[str, int]:
     q = tables["quarantine"]
     # The tickets' earlier versions first: they carry no customer id of their own.
     history = versions.forget_tickets(conn, tables["tickets"].c.customer_id.in_(customer_ids))
@@ -145,14 +176,24 @@ def _erase(conn: sa.Connection, customer_ids: list[str], user_ids: list[str]) ->
         name: conn.execute(
             tables[name].delete().where(tables[name].c.customer_id.in_(customer_ids))
         )
-        for name in PERSONAL_TABLES
+        for name in CUSTOMER_TABLES
     }
+    # An agent's name: their tickets stay (the customers'), with the agent's id on them.
+    for name, column in EMPLOYEE_TABLES.items():
+        t = tables[name]
+        theirs = [
+            sa.and_(t.c.source == source, t.c[column] == agent)
+            for table, source, agent in agents
+            if table == name
+        ]
+        counts[name] = conn.execute(t.delete().where(sa.or_(sa.false(), *theirs)))
     # A quarantined row carries the customer it would have had, where its reader could tell;
     # a Zendesk record the reader could not convert names the person by their user id.
     named = [q.c.customer_id.in_([*customer_ids, *user_ids])]
     for user_id in user_ids:
         named += [
             _names_user(q, "identities", "id", user_id),
+            _names_user(q, "agents", "id", user_id),
             _names_user(q, "tickets", "requester_id", user_id),
         ]
     counts["quarantine"] = conn.execute(q.delete().where(sa.or_(*named)))
@@ -181,8 +222,11 @@ def forget(
         with warehouse.write(options.wait_seconds) as conn:
             ensure_schema(conn, warehouse.display)
             customer_ids = customer_ids_for(conn, who, options)
-            person = _person(conn, customer_ids, options)
-            erased = Erased(customer_ids, _erase(conn, customer_ids, sorted(person.user_ids)))
+            agents = agent_ids_for(conn, who, customer_ids)
+            person = _person(conn, customer_ids, options, agents)
+            erased = Erased(
+                customer_ids, _erase(conn, customer_ids, sorted(person.user_ids), agents)
+            )
             owed = meta_value(conn, UNCOMPACTED) is not None  # an earlier --no-compact's
             if any(erased.counts.values()) and warehouse.path is not None:
                 set_meta_value(conn, UNCOMPACTED, report.batch_id)

@@ -29,12 +29,13 @@ from warehouse.schema import tickets as tickets_table
 MERGE_OUTCOME = {INSERT: "rows_loaded", REPLACE: "rows_replaced", DUPLICATE: "rows_duplicates"}
 
 
-# Merge order: source users first (tickets map to customers through them), then groups and
-# ratings, then the canonical tables, then held ticket metrics. (target, staged name, key)
+# Merge order: source users first (tickets map to customers through them), then groups,
+# agents and ratings, then the canonical tables, then held ticket metrics.
+# (target, staged name, key)
 MERGES = tuple(
     (declared.table, declared.frame, declared.key)
     for declared in (
-        *(SIDE_TABLES[frame] for frame in ("identities", "groups", "ratings")),
+        *(SIDE_TABLES[frame] for frame in ("identities", "groups", "agents", "ratings")),
         *(CONTRACTS[table] for table in CANONICAL_TABLES),
         SIDE_TABLES["ticket_metrics"],
     )

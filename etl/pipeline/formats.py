@@ -29,6 +29,7 @@ SNIFF_BYTES = 64 * 1024
 
 READER_MODULES = (
     "etl.sources.canonical_csv",
+    "etl.sources.canonical_names",
     "etl.sources.zendesk",
     "etl.sources.delighted",
     "etl.sources.freshdesk",

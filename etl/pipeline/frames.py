@@ -40,6 +40,7 @@ class ReadResult:
     ticket_metrics: pl.DataFrame | None = None
     identities: pl.DataFrame | None = None
     groups: pl.DataFrame | None = None
+    agents: pl.DataFrame | None = None
     ratings: pl.DataFrame | None = None
     rejected: list[Rejected] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # unused stream -> records

@@ -111,6 +111,16 @@ def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
     assert [r["period"] for r in _rows_of(months, 3)] == ["Sep 2026"] * 3
 
 
+def test_by_dimension_chart_labels_ids_by_name_and_picks_the_id():
+    rows = [{"group": "5", **_row("2026-09-07", one_touch_rate=0.5)}]
+    spec = by_dimension_chart(rows, "one_touch_rate", "group", "Group", "week", ["VIP"]).to_dict()
+    [row] = _rows_of(spec, 1)
+    assert (row["value_of"], row["shown_as"]) == ("5", "VIP")
+    _, points, _ = spec["layer"]
+    assert points["encoding"]["color"]["field"] == "shown_as"  # the legend names it
+    assert spec["params"][0]["select"]["fields"][0] == "value_of"  # a click picks the id
+
+
 def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
     rows = [
         {"channel": "chat", **_row("2026-09-07", one_touch_rate=0.5)},
@@ -126,7 +136,7 @@ def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
     assert lines["encoding"]["color"]["scale"]["range"] == list(PALETTE)
     hollow = points["encoding"]["fill"]
     assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": "white"}
-    assert hollow["field"] == "value_of"  # other points are filled with their line's colour
+    assert hollow["field"] == "shown_as"  # other points are filled with their line's colour
     assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
 
 

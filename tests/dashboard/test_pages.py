@@ -37,7 +37,7 @@ from metrics.tickets import ticket_page
 from tests.conftest import insert_rows
 from tests.dashboard.conftest import ALL_DATES, ALL_RANGE, AS_OF
 from warehouse import get_engine
-from warehouse.schema import etl_runs
+from warehouse.schema import etl_runs, tables
 
 DEFAULTS = MetricParams()
 ALL = SliceRequest(start=ALL_RANGE[0], end=ALL_RANGE[1])
@@ -531,3 +531,76 @@ def test_recovery_page_states_the_survival_difference(run_app, engine, warehouse
     )
     assert any(shown in t for t in texts)
     assert any(t.startswith("Log-rank test of recovered and unrecovered customers") for t in texts)
+
+
+@pytest.fixture
+def named_warehouse(engine: sa.Engine, warehouse_url: str) -> str:
+    """Three tickets in two groups and by two agents, one of each named in the side tables
+    (a group 7 and an agent a2 that no source names)."""
+    created = AS_OF - dt.timedelta(days=3)
+    rows = [("k1", "5", "a1"), ("k2", "5", "a1"), ("k3", "7", "a2")]
+    insert_rows(
+        engine,
+        "tickets",
+        [
+            {"ticket_id": t, "customer_id": "c1", "created_at": created, "updated_at": AS_OF}
+            | {"group_name": group, "assignee_id": agent}
+            for t, group, agent in rows
+        ],
+    )
+    lineage = {"source": "test", "batch_id": "b", "source_file": "names"}
+    with engine.begin() as conn:
+        conn.execute(tables["ticket_groups"].insert(), [lineage | {"group_id": "5", "name": "VIP"}])
+        conn.execute(
+            tables["ticket_agents"].insert(),
+            [lineage | {"agent_id": "a1", "name": "Dana Park", "pseudonym": "Agent 0a1b2c"}],
+        )
+    return warehouse_url
+
+
+@pytest.mark.parametrize(
+    ("by", "pseudonymise", "expected"),
+    [
+        ("Group", False, {"VIP": 2, "7": 1}),  # an unnamed group by its id
+        ("Assignee", False, {"Dana Park": 2, "a2": 1}),
+        ("Assignee", True, {"Agent 0a1b2c": 2, "a2": 1}),
+    ],
+)
+def test_groups_and_agents_show_by_name_and_filter_by_id(
+    run_app, named_warehouse, tmp_path, by, pseudonymise, expected
+):
+    config = tmp_path / "turnaround.toml"
+    config.write_text(f"[privacy]\npseudonymise_agents = {str(pseudonymise).lower()}\n")
+    at = run_app(
+        named_warehouse,
+        page="views/cohorts.py",
+        config=config,
+        dates=ALL_DATES,
+        kpi=KPI_CATALOG["ticket_volume"].label,
+        by=by,
+    )
+    assert not at.exception
+    table = at.dataframe[0].value
+    label = KPI_CATALOG["ticket_volume"].label
+    assert dict(zip(table[by], table[label].astype(int), strict=True)) == expected
+    # the sidebar offers the group by name; a link chooses it by its id
+    assert sorted(at.multiselect(key="group").options) == ["7", "VIP"]
+    linked = run_app(
+        named_warehouse,
+        page="views/cohorts.py",
+        config=config,
+        dates=ALL_DATES,
+        kpi=KPI_CATALOG["ticket_volume"].label,
+        by=by,
+        group=["5"],
+    )
+    assert not linked.exception
+    assert linked.multiselect(key="group").value == ["5"]
+    # choosing the unnamed group too: the link holds both ids, never a name
+    linked.multiselect(key="group").select("7").run()
+    assert not linked.exception
+    linked_ids = linked.query_params["group"]
+    assert sorted(linked_ids if isinstance(linked_ids, list) else [linked_ids]) == ["5", "7"]
+    linked.multiselect(key="group").unselect("7").run()
+    narrowed = linked.dataframe[0].value
+    assert list(narrowed[label].astype(int)) == [2]  # k1 and k2, the VIP group's

@@ -71,9 +71,10 @@ def test_any_load_order_gives_the_group_name_and_first_resolution(any_engine, tm
     for name in order:  # one run per file
         load_paths(any_engine, [files[name]])
     result = compute_slice(any_engine, PARAMS, SliceRequest(by=("group",), kpis=("ticket_volume",)))
-    assert {r["group"]: r["kpis"]["ticket_volume"] for r in result["rows"]} == {
-        "Billing": 1,
-        "66": 1,  # no name known: the id
+    # sliced by the stable id; the name beside it, the id where no name is known
+    assert {(r["group"], r["group_name"]): r["kpis"]["ticket_volume"] for r in result["rows"]} == {
+        ("55", "Billing"): 1,
+        ("66", "66"): 1,
     }
     kpis = compute_kpis(any_engine, PARAMS)["kpis"]
     assert kpis["first_resolution_median_minutes"] == 600
@@ -91,4 +92,4 @@ def test_a_newer_groups_export_renames_the_group(any_engine, tmp_path):
     stale = load_paths(any_engine, [write(tmp_path, "g3", older)])  # older: changes nothing
     assert stale.totals()["rows_duplicates"] == 1, stale.totals()
     result = compute_slice(any_engine, PARAMS, SliceRequest(by=("group",), kpis=("ticket_volume",)))
-    assert "Billing & refunds" in {r["group"] for r in result["rows"]}
+    assert {r["group"]: r["group_name"] for r in result["rows"]}["55"] == "Billing & refunds"

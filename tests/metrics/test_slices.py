@@ -268,10 +268,18 @@ def test_ticket_dimensions(sample):
     assert channel["chat"]["n"]["csat_score"] == 1
     group = by(sample, by=("group",))
     assert {k: r["kpis"]["ticket_volume"] for k, r in group.items()} == {
-        "Billing team": 1,
+        "101": 1,
         "999": 1,
         "Tier 1": 1,
         None: 2,
+    }
+    # The name of a source group beside its id (ticket_groups names zendesk's 101 only: the
+    # sample's tickets are of the "test" source, and a name is looked up by id alone).
+    assert {k: r["group_name"] for k, r in group.items()} == {
+        "101": "Billing team",
+        "999": "999",
+        "Tier 1": "Tier 1",
+        None: None,
     }
     assert set(by(sample, by=("priority",))) == {"high", "urgent", None}
     assert {k: r["kpis"]["ticket_volume"] for k, r in by(sample, by=("type",)).items()} == {

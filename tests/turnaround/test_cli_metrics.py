@@ -178,6 +178,7 @@ def test_config_settings_and_flags(warehouse, tmp_path):
         ('[schedule]\ntimezone = "UTC"\nhours = {mon = 9}\n', "schedule.hours must be"),
         ('[metrics]\nreporting_timezone = "localtime"\n', "metrics.reporting_timezone must be"),
         ("[metrics]\nhorizon_days = 1000000\n", "metrics.horizon_days must be between 1"),
+        ('[privacy]\npseudonymise_agents = "yes"\n', "privacy.pseudonymise_agents must be true"),
     ],
 )
 def test_a_bad_metrics_setting_exits_2_naming_the_key(warehouse, tmp_path, toml, message):

@@ -23,10 +23,14 @@ HEADERS = {
     "nps.csv": "response_id,customer_id,responded_at,score,comment",
     "customers.csv": "customer_id,signup_at,churned_at,segment,plan,region,mrr",
 }
+# The optional names files: the same whatever the seed.
+NAME_HEADERS = {"groups.csv": "group_id,name", "agents.csv": "agent_id,name"}
 ZENDESK_FILES = [
     "zendesk_tickets.jsonl",
     "zendesk_ticket_metrics.jsonl",
     "zendesk_users.jsonl",
+    "zendesk_groups.json",
+    "zendesk_agents.jsonl",
     "delighted_responses.json",
     "customers.csv",
 ]
@@ -56,8 +60,8 @@ def small(tmp_path_factory) -> dict[str, Path]:
 def test_file_sets_and_return_values(tmp_path: Path) -> None:
     canonical = generate(tmp_path / "c", customers=50, fmt="canonical")
     zendesk = generate(tmp_path / "z", customers=50, fmt="zendesk")
-    assert sorted(p.name for p in canonical) == sorted(HEADERS)
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted(HEADERS)
+    assert sorted(p.name for p in canonical) == sorted({**HEADERS, **NAME_HEADERS})
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted({**HEADERS, **NAME_HEADERS})
     assert sorted(p.name for p in zendesk) == sorted(ZENDESK_FILES)
     assert all(p.is_file() for p in canonical + zendesk)
 
@@ -81,9 +85,25 @@ def test_different_seed_gives_different_data(tmp_path: Path, small) -> None:
 
 
 def test_canonical_headers_are_the_contract(small) -> None:
-    for name, header in HEADERS.items():
+    for name, header in {**HEADERS, **NAME_HEADERS}.items():
         first_line = (small["canonical"] / name).read_text(encoding="utf-8").split("\n")[0]
         assert first_line == header
+
+
+def test_groups_and_agents_are_named_alike_in_both_formats(small) -> None:
+    groups = {r["group_id"]: r["name"] for r in read_csv(small["canonical"] / "groups.csv")}
+    page = json.loads((small["zendesk"] / "zendesk_groups.json").read_text())
+    assert groups == {str(g["id"]): g["name"] for g in page["groups"]}
+    assert groups == {str(i): name for name, i in settings.GROUPS.items()}  # its own teams
+    agents = {r["agent_id"]: r["name"] for r in read_csv(small["canonical"] / "agents.csv")}
+    users = read_jsonl(small["zendesk"] / "zendesk_agents.jsonl")
+    assert all(u["role"] == "agent" for u in users)
+    assert agents == {str(u["id"]): u["name"] for u in users}
+    # every agent a ticket names, each with a name of their own: 5 groups of 8
+    assert len(set(agents.values())) == len(agents) == 40
+    tickets = read_csv(small["canonical"] / "tickets.csv")
+    assert {t["assignee_id"] for t in tickets} - {""} <= set(agents)
+    assert {t["group_name"] for t in tickets} <= set(groups)
 
 
 def test_customers_csv_is_the_same_in_both_formats(small) -> None:

@@ -118,7 +118,7 @@ def migrate(
 
 
 def forget(
-    who: Annotated[str, typer.Argument(help="The customer id, or the email address, to erase")],
+    who: Annotated[str, typer.Argument(help="The customer id, agent id or email address to erase")],
     warehouse: WarehouseOpt = None,
     wait: WaitOpt = DEFAULT_WAIT_SECONDS,
     config: ConfigOpt = None,
@@ -135,9 +135,10 @@ def forget(
     """Erase one person everywhere in the warehouse, for a data-protection request.
 
     Tickets, NPS responses, the customer row, source identities, and quarantined rows that
-    name them; then their records in the raw pages pulls keep for replay ([pull] folder). An
-    email is matched through its keyed hash (raw emails are never stored). A DuckDB file is
-    then compacted: a deleted row's bytes would otherwise stay in its free pages.
+    name them; an agent's name (by their id); then their records in the raw pages pulls keep
+    for replay ([pull] folder). An email is matched through its keyed hash (raw emails are
+    never stored). A DuckDB file is then compacted: a deleted row's bytes would otherwise
+    stay in its free pages.
     """
     from etl.admin.forget import forget as erase
     from etl.pipeline.load import LoadOptions

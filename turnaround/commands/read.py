@@ -321,6 +321,7 @@ def _filters_text(filters: dict) -> str:
 
 def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
     from metrics import KPI_CATALOG, format_value
+    from metrics.names import name_field
 
     if result["as_of"] is None:
         out.print("The warehouse is empty: load exports with `turnaround load PATH...`.")
@@ -343,7 +344,9 @@ def _print_slice(result: dict, request, targets: dict[str, float]) -> None:
         table.add_column(header, justify="right")
     any_small = any_incomplete = False
     for row in result["rows"]:
-        cells = ["(none)" if row[dim] is None else str(row[dim]) for dim in result["by"]]
+        # a group or an agent by name (their id where none is known): metrics/names.py
+        shown = [row.get(name_field(dim), row[dim]) for dim in result["by"]]
+        cells = ["(none)" if value is None else str(value) for value in shown]
         if result["grain"]:
             incomplete = not row.get("complete", True)
             any_incomplete = any_incomplete or incomplete

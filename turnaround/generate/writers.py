@@ -1,14 +1,17 @@
 """Render a simulated Demo as files: canonical CSVs, or Zendesk + Delighted API exports.
 
 Both renderings carry the same data, so reading either gives the same canonical rows: the
-canonical group_name is the Zendesk group_id as text; via.channel names the channel as Zendesk
-does (settings.ZENDESK_VIA_CHANNEL); the first reply is created_at plus whole calendar
-minutes; all times are whole seconds. The canonical tickets.csv has no column for
-business-hours reply minutes; Zendesk's are Mon-Fri 09:00-17:00 UTC minutes.
+canonical group_name is the Zendesk group_id as text, named in groups.csv as the Zendesk
+groups export names it, and every agent is named in agents.csv as in the Zendesk agent
+users (names that depend on the agent's number alone, never on the seed); via.channel names
+the channel as Zendesk does (settings.ZENDESK_VIA_CHANNEL); the first reply is created_at
+plus whole calendar minutes; all times are whole seconds. The canonical tickets.csv has no
+column for business-hours reply minutes; Zendesk's are Mon-Fri 09:00-17:00 UTC minutes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -33,6 +36,7 @@ TICKET_COLUMNS, NPS_COLUMNS, CUSTOMER_COLUMNS = (
     for table in ("tickets", "nps_responses", "customers")
 )
 METRIC_ID_OFFSET = 900_000_000_000
+AGENT_DOMAIN = "turnaround-demo.example.com"  # the demo agents' emails
 VIA_CHANNEL = settings.ZENDESK_VIA_CHANNEL
 
 
@@ -94,6 +98,7 @@ def write_canonical_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
         *sorted(written),
         _write_csv(nps, out_dir / "nps.csv"),
         write_customers(demo, out_dir),
+        *write_names(out_dir),
     ]
 
 
@@ -106,7 +111,80 @@ def write_canonical(demo: Demo, out_dir: Path) -> list[Path]:
         _write_csv(tickets, out_dir / "tickets.csv"),
         _write_csv(nps, out_dir / "nps.csv"),
         write_customers(demo, out_dir),
+        *write_names(out_dir),
     ]
+
+
+def agent_name(number: int) -> str:
+    """The demo agent ``number``'s name: a first and a last name stepped through at rates
+    whose cycles (32 and 28 names) meet only after 224 agents, so no two share one."""
+    first, last = settings.FIRST_NAMES.split(), settings.LAST_NAMES.split()
+    return f"{first[number * 5 % len(first)]} {last[(number * 3 + 7) % len(last)]}"
+
+
+def _agents() -> pl.DataFrame:
+    """Every demo agent (AGENTS_PER_GROUP in each group): id and name."""
+    numbers = range(len(settings.GROUPS) * settings.AGENTS_PER_GROUP)
+    return pl.DataFrame(
+        {
+            "agent_id": [settings.AGENT_ID_BASE + n for n in numbers],
+            "name": [agent_name(n) for n in numbers],
+        }
+    )
+
+
+def write_names(out_dir: Path) -> list[Path]:
+    """The optional canonical groups.csv and agents.csv (docs/contract.md, Canonical CSV)."""
+    groups = pl.DataFrame(
+        {"group_id": list(settings.GROUPS.values()), "name": list(settings.GROUPS)}
+    )
+    return [
+        _write_csv(groups, out_dir / "groups.csv"),
+        _write_csv(_agents(), out_dir / "agents.csv"),
+    ]
+
+
+def _write_zendesk_names(out_dir: Path) -> list[Path]:
+    """The Zendesk groups export (a ``GET /api/v2/groups.json`` page) and the agents, as the
+    users export holds them (role ``agent``), in a file of their own beside the end-users."""
+    since = dt.datetime.fromtimestamp(clock.START, dt.UTC).strftime(ISO_Z)
+    groups = [
+        {
+            "url": f"{settings.ZENDESK_URL}/groups/{group_id}.json",
+            "id": group_id,
+            "name": name,
+            "description": "",
+            "default": group_id == next(iter(settings.GROUPS.values())),
+            "deleted": False,
+            "created_at": since,
+            "updated_at": since,
+        }
+        for name, group_id in settings.GROUPS.items()
+    ]
+    page = out_dir / "zendesk_groups.json"
+    page.write_text(
+        json.dumps(
+            {"groups": groups, "next_page": None, "previous_page": None, "count": len(groups)}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    agents = [
+        {
+            "url": f"{settings.ZENDESK_URL}/users/{r['agent_id']}.json",
+            "id": r["agent_id"],
+            "name": r["name"],
+            "email": f"{r['name'].replace(' ', '.')}.{r['agent_id']}@{AGENT_DOMAIN}".lower(),
+            "created_at": since,
+            "updated_at": since,
+            "role": "agent",
+            "external_id": None,
+            "active": True,
+            "verified": True,
+        }
+        for r in _agents().iter_rows(named=True)
+    ]
+    return [page, _write_lines(agents, out_dir / "zendesk_agents.jsonl")]
 
 
 def _write_lines(records, path: Path) -> Path:
@@ -247,13 +325,15 @@ def _write_delighted(demo: Demo, out_dir: Path) -> Path:
 
 
 def write_zendesk(demo: Demo, out_dir: Path) -> list[Path]:
-    """Zendesk tickets, ticket metrics and users (JSON Lines), Delighted responses (a JSON
-    array, one response per line) and the canonical customers.csv."""
+    """Zendesk tickets, ticket metrics, users and agents (JSON Lines), groups (an API page),
+    Delighted responses (a JSON array, one response per line) and the canonical
+    customers.csv."""
     rows = list(_zendesk_rows(demo).iter_rows(named=True))
     return [
         _write_lines(map(_ticket_record, rows), out_dir / "zendesk_tickets.jsonl"),
         _write_lines(map(_metric_record, rows), out_dir / "zendesk_ticket_metrics.jsonl"),
         _write_lines(_user_records(demo), out_dir / "zendesk_users.jsonl"),
+        *_write_zendesk_names(out_dir),
         _write_delighted(demo, out_dir),
         write_customers(demo, out_dir),
     ]
@@ -276,6 +356,7 @@ def write_zendesk_snapshots(demo: Demo, out_dir: Path) -> list[Path]:
         *sorted(written),
         _write_lines(map(_metric_record, rows), out_dir / "zendesk_ticket_metrics.jsonl"),
         _write_lines(_user_records(demo), out_dir / "zendesk_users.jsonl"),
+        *_write_zendesk_names(out_dir),
         _write_delighted(demo, out_dir),
         write_customers(demo, out_dir),
     ]

@@ -1,7 +1,8 @@
 """Read a Zendesk API export (JSON page, JSON Lines, Singer or Airbyte records).
 
 Grain of the frames returned: ``tickets`` one row per ticket record, ``ticket_metrics`` one
-row per ticket_metric record, ``identities`` one row per user record, in file order (an
+row per ticket_metric record, ``identities`` one row per user record, ``agents`` one row
+per user record of an agent or admin, in file order (an
 incremental export may hold the same object twice; the loader keeps the newest).
 """
 
@@ -46,6 +47,7 @@ from etl.sources.zendesk.settings import (
 )
 from etl.sources.zendesk.transforms import (
     FieldError,
+    agent_row,
     group_row,
     identity_row,
     rating_row,
@@ -188,8 +190,8 @@ BATCH_RECORDS = 20_000
 def read_batches(
     path: Path, ctx: ReadContext, batch_records: int | None = None
 ) -> Iterator[ReadResult]:
-    """Read a Zendesk export into tickets, ticket_metrics, identities, groups and ratings
-    frames, ``batch_records`` records at a time.
+    """Read a Zendesk export into tickets, ticket_metrics, identities, groups, agents and
+    ratings frames, ``batch_records`` records at a time.
 
     Records of other streams are counted in ``skipped``; records whose fields cannot be
     converted are returned as ``rejected``, and so are broken lines (in the last batch, once
@@ -236,6 +238,14 @@ def read_batches(
                 batch.rejected.append(Rejected(table, item.row_number, _raw(item), reason))
                 continue
             batch.add(table, row, item)
+            if table == "identities":  # an agent's name too, from the same user record
+                try:
+                    agent = agent_row(item.data, ctx.hash_key)
+                except FieldError as exc:
+                    batch.rejected.append(Rejected("agents", item.row_number, _raw(item), str(exc)))
+                    agent = None
+                if agent is not None:
+                    batch.add("agents", agent, item)
             if batch.size >= batch_records and is_zendesk:
                 yield batch.result()
                 batch = _Batch()

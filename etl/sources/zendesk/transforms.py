@@ -15,8 +15,8 @@ from typing import Any
 
 from data_contracts import CONTRACTS, SIDE_TABLES
 from data_contracts.times import to_naive_utc
-from etl.identity import email_customer_id, looks_like_email
-from etl.sources.zendesk.settings import CHANNELS, COMPENSATION_FIELD_ID, OTHER_CHANNEL
+from etl.identity import agent_pseudonym, email_customer_id, looks_like_email
+from etl.sources.zendesk.settings import CHANNELS, COMPENSATION_FIELD_ID, OTHER_CHANNEL, SOURCE
 
 # canonical column -> (conversion, path into the Zendesk ticket object)
 TICKET_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -208,6 +208,9 @@ def convert(obj: dict, steps: Plan) -> dict[str, Any]:
 
 # side-table column -> path into the Zendesk group object, and into its satisfaction_rating
 GROUP_PATHS = {"group_id": ("id",), "name": ("name",), "updated_at": ("updated_at",)}
+AGENT_PATHS = {"agent_id": ("id",), "name": ("name",), "updated_at": ("updated_at",)}
+# The user roles that make a Zendesk user an agent, whose name a ticket's assignee id shows.
+AGENT_ROLES = frozenset({"agent", "admin"})
 RATING_PATHS = {
     "rating_id": ("id",),
     "ticket_id": ("ticket_id",),
@@ -223,16 +226,19 @@ def side_columns(
     frame: str, paths: dict[str, tuple[str, ...]]
 ) -> dict[str, tuple[str, tuple[str, ...]]]:
     """A side table's column map (column -> (conversion, path)), in its declared order: its
-    ``*_id`` columns are Zendesk ids, its other columns converted by their declared type."""
+    ``*_id`` columns are Zendesk ids, its other columns converted by their declared type. A
+    column without a path (an agent's pseudonym) is the reader's own to fill."""
     return {
         c.name: ("id" if c.name.endswith("_id") else SIDE_CONVERSIONS[c.type], paths[c.name])
         for c in SIDE_TABLES[frame].columns
+        if c.name in paths
     }
 
 
 TICKET_PLAN = plan(TICKET_COLUMNS)
 GROUP_PLAN = plan(side_columns("groups", GROUP_PATHS))
 RATING_PLAN = plan(side_columns("ratings", RATING_PATHS))
+AGENT_PLAN = plan(side_columns("agents", AGENT_PATHS))
 TICKET_METRIC_PLAN = plan(side_columns("ticket_metrics", TICKET_METRIC_PATHS))
 
 
@@ -284,6 +290,17 @@ def rating_row(rating: dict) -> dict[str, Any]:
     if row["updated_at"] is None:
         raise FieldError("updated_at: the satisfaction rating has no time")
     return row | {"score": score}
+
+
+def agent_row(user: dict, hash_key: str) -> dict[str, Any] | None:
+    """A Zendesk user who is an agent (role agent or admin): id, name and pseudonym; None for
+    any other user (a customer's name is never kept)."""
+    if user.get("role") not in AGENT_ROLES:
+        return None
+    row = convert(user, AGENT_PLAN)
+    if row["agent_id"] is None:
+        raise FieldError("id: the user has no id")
+    return row | {"pseudonym": agent_pseudonym(SOURCE, row["agent_id"], hash_key)}
 
 
 def identity_row(user: dict, hash_key: str) -> dict[str, Any]:

@@ -141,15 +141,21 @@ def test_nps_recovered_counts_responses_after_the_last_look_back_failure_was_sol
     insert(
         engine,
         "nps_responses",
-        [response("c1", AS_OF - 50 * DAY, 10), response("never", AS_OF - DAY, 0)],
+        [
+            response("c1", AS_OF - 50 * DAY, 0),
+            response("c1", AS_OF - 20 * DAY, 10),
+            response("never", AS_OF - DAY, 0),
+        ],
     )
 
     def nps(definitions: str) -> tuple:
         result = compute_kpis(engine, MetricParams(as_of=AS_OF, definitions=definitions))
         return result["kpis"]["nps_recovered"], result["n"]["nps_recovered"]
 
-    # 2026-12: the response (50 days before as_of) is after the 90-day solve: one promoter,
-    # NPS 100 × (1 - 0) / 1 = 100.
+    # 2026-12: both responses are after the 90-day solve, but the old failure (unsolved
+    # then) left the look-back only 35 days before as_of: the response 50 days before was
+    # given while c1 was still in recovery, so only the one 20 days before counts: one
+    # promoter, NPS 100 × (1 - 0) / 1 = 100.
     assert nps("2026-12") == (100.0, 1)
     # 2026-11: the last solve is the old failure's, 10 days before as_of: no response after.
     assert nps("2026-11") == (None, 0)

@@ -158,9 +158,11 @@ def test_the_default_demo_reproduces_the_meta_analysis(tmp_path) -> None:
         "retention_delta": ("not_detected", "not_detected"),
     }
     # The earlier definitions group on "not rated bad" too (CSAT shares the customer's
-    # satisfaction with NPS) and on every failure since the data began: in this world without
-    # an NPS effect they move nps_delta up (recorded: +1.3 against -1.3 NPS points).
-    assert earlier["nps_delta"]["value"] > current["nps_delta"]["value"] + 2.0
+    # satisfaction with NPS) and on every failure since the data began. On this one world the
+    # two definitions' nps_delta differ by less than their intervals' width (recorded: +1.3
+    # under 2026-11, +1.0 under 2026-12, intervals about ±5 points), so one seed shows no
+    # inflation either way; docs/calibration.md is where error rates are shown, over 400.
+    assert earlier["nps_delta"]["verdict"] == "not_detected"
 
 
 def test_the_generator_flags_give_each_finding(tmp_path) -> None:

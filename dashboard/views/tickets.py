@@ -4,7 +4,7 @@ each with its recovery status, and the history of the customer of a selected row
 import polars as pl
 import streamlit as st
 
-from dashboard import data, ui, wording
+from dashboard import data, links, ui, wording
 from metrics.tickets import (
     RECOVERY_STATUSES,
     SORTS,
@@ -15,6 +15,9 @@ from metrics.tickets import (
 )
 
 PAGE_SIZE = 50
+DEFAULT_SORT = "created_at"
+ORDERS = {"desc": "Descending", "asc": "Ascending"}  # the URL's order: its labels
+DEFAULT_ORDER = "desc"
 CUSTOMER_KEY = "customer"
 SORT_LABELS = {
     "created_at": "Created",
@@ -63,7 +66,13 @@ st.caption(
     + wording.range_text(sel)
     + ", with the filters in the sidebar."
 )
+outside = ui.range_note(ctx)
+if outside:
+    st.info(outside, icon=":material/event_busy:")
 
+unknown = links.unknown_values("status", RECOVERY_STATUSES)
+if unknown:
+    st.warning(unknown, icon=":material/link_off:")
 search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1.4])
 search = search_column.text_input(
     "Search", key="q", bind="query-params", placeholder="Ticket or customer id"
@@ -77,13 +86,21 @@ status = status_column.multiselect(
     help="Recovered: a solved failure put right (not reopened). Not recovered: "
     "solved, not put right. In recovery: a failure not solved yet.",
 )
+# The sort and its order are in the URL by id (?sort=tta_minutes&order=asc), with the page:
+# a shared link opens the same rows in the same order.
 sort = sort_column.selectbox(
-    "Sort by", SORTS, format_func=SORT_LABELS.get, key="sort", bind="query-params"
+    "Sort by",
+    SORTS,
+    index=SORTS.index(links.from_url("sort", SORTS, SORT_LABELS, DEFAULT_SORT, "sort")),
+    format_func=SORT_LABELS.get,
+    key="sort",
 )
+links.to_url("sort", sort, DEFAULT_SORT)
+order = links.from_url("order", tuple(ORDERS), ORDERS, DEFAULT_ORDER, "order")
 descending = order_column.toggle(
-    "Descending", value=True, key="desc", help="Newest or largest first"
+    "Descending", value=order == "desc", key="order", help="Newest or largest first"
 )
-
+links.to_url("order", "desc" if descending else "asc", DEFAULT_ORDER)
 request = sel.request()
 arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)
 page_column, count_column, download_column = st.columns([1, 3, 1])
@@ -103,11 +120,11 @@ count_column.markdown(
 )
 with download_column:
 
-    def _export() -> bytes:
+    def _export() -> pl.DataFrame:
         engine = data.warehouse_engine(ctx.setup.url)
         chunks = ticket_export(engine, params, request, **arguments)
         frames = [_frame(chunk) for chunk in chunks]
-        return ui.csv_bytes(pl.concat(frames, how="vertical_relaxed") if frames else _frame([]))
+        return pl.concat(frames, how="vertical_relaxed") if frames else _frame([])
 
     ui.csv_button(_export, "tickets", "tickets_csv", label=f"CSV ({total:,} rows)")
 

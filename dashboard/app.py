@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, filters, sign_in, ui, wording
+from dashboard import data, filters, links, sign_in, ui, wording
 from data_contracts.settings import ConfigError
 from data_contracts.times import parse_utc, utc_now
 from metrics import data_as_of
@@ -86,4 +86,5 @@ with st.sidebar:
     st.caption(f"Warehouse: `{data.display_url(setup.url)}`")
 
 st.session_state[ui.CONTEXT_KEY] = ui.Context(setup, version, as_of, selection)
+links.start_page(page.url_path)
 page.run()

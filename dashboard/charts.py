@@ -38,12 +38,17 @@ PERIOD_FORMATS = {"day": "%d %b", "week": "%d %b", "month": "%b %Y", "quarter": 
 TTA_SERIES = {"tta_median_minutes": "Median", "tta_p90_minutes": "90th percentile"}
 
 
+def minutes_scale(top: float | None) -> tuple[float, str]:
+    """(divisor, unit) of minutes whose largest value is ``top``: hours past three hours (no
+    axis or column in thousands of minutes), else minutes."""
+    return (60.0, "hours") if top and top > 180 else (1.0, "minutes")
+
+
 def _scale(names: list[str], frame: pl.DataFrame, columns: list[str]) -> tuple[float, str]:
     """Divide minutes by 60 when the values run to hours (no axis in thousands of minutes)."""
     if KPI_CATALOG[names[0]].unit != "minutes":
         return 1.0, ""
-    top = max((frame[c].max() or 0) for c in columns) if frame.height else 0
-    return (60.0, "hours") if top and top > 180 else (1.0, "minutes")
+    return minutes_scale(max((frame[c].max() or 0) for c in columns) if frame.height else 0)
 
 
 def axis_title(name: str, unit_text: str = "") -> str:
@@ -58,9 +63,31 @@ def axis_title(name: str, unit_text: str = "") -> str:
     return f"{kpi.label} ({unit})"
 
 
-def _axis(name: str) -> alt.Axis:
-    shown = {"ratio": "%", "nps": "+d", "count": ",d"}.get(KPI_CATALOG[name].unit)
-    return alt.Axis(format=shown) if shown else alt.Axis()
+def has_values(rows: list[dict], names: list[str]) -> bool:
+    """Whether any ``compute_slice`` row has a value of any KPI of ``names``: a chart without
+    one would be empty axes, so a page says why in words instead."""
+    return any(r["kpis"].get(name) is not None for r in rows for name in names)
+
+
+def _y(name: str, values: pl.Series, title: str) -> alt.Y:
+    """The value axis of KPI ``name``: its unit's format with a precision that suits the
+    values (no "0.000000%"), whole steps for counts and NPS, and a whole axis (0 to 1, or
+    -100 to 100) where every value is 0 instead of a single tick."""
+    unit = KPI_CATALOG[name].unit
+    top = values.abs().max() if values.len() else None
+    top = float(top) if top is not None else 0.0
+    shown = {
+        "ratio": ".1%" if 0 < top < 0.05 else ".0%",
+        "nps": "+d",
+        "count": ",d",
+        "minutes": ",.1f" if 0 < top < 10 else ",.0f",
+    }[unit]
+    whole = unit in ("count", "nps")
+    axis = alt.Axis(format=shown, tickMinStep=1) if whole else alt.Axis(format=shown)
+    if top:
+        return alt.Y("value:Q", title=title, axis=axis)
+    domain = [-100, 100] if unit == "nps" else [0, 1]
+    return alt.Y("value:Q", title=title, axis=axis, scale=alt.Scale(domain=domain))
 
 
 def _value_format(name: str) -> str:
@@ -170,7 +197,7 @@ def trend_chart(
     if len(names) > 1:  # the series name the statistic; the axis the measure
         y_title = f"{KPI_CATALOG[names[0]].label.split(',')[0]} ({unit_text or '%'})"
     x = _period_x(grain)
-    y = alt.Y("value:Q", title=y_title, axis=_axis(names[0]))
+    y = _y(names[0], long["value"].drop_nulls(), y_title)
     color = alt.Color(
         "series:N",
         title=None,
@@ -240,7 +267,7 @@ def by_dimension_chart(
     pick = alt.selection_point(name=PICK, fields=["value_of", "period_start"], on="click")
     title = axis_title(name, unit_text)
     x = _period_x(grain)
-    y = alt.Y("value:Q", title=title, axis=_axis(name))
+    y = _y(name, frame["value"].drop_nulls(), title)
     # one colour per label (labels differ where ids do), the pick by the id
     color = alt.Color(
         "shown_as:N",
@@ -447,16 +474,26 @@ def triangle_chart(cohorts: dict) -> alt.Chart:
     return chart.properties(width="container", height=CHART_HEIGHT + 80)
 
 
-def png(chart: alt.TopLevelMixin, title: str = "") -> bytes:
-    """The chart as a PNG image with ``title`` (rendered here, by vl-convert, at a fixed
-    width: a file has no container to fill)."""
-    import vl_convert
-
-    spec = chart.properties(title=title).to_dict() if title else chart.to_dict()
+def png_spec(chart: alt.TopLevelMixin, title: str = "", subtitle: tuple[str, ...] = ()) -> dict:
+    """The Vega-Lite spec ``png`` renders: the chart with ``title`` and ``subtitle`` lines
+    (its range and filters: a file shared on its own says what it shows) at a fixed width."""
+    if title:
+        chart = chart.properties(
+            title=alt.TitleParams(title, subtitle=list(subtitle) or alt.Undefined, anchor="start")
+        )
+    spec = chart.to_dict()
     if spec.get("width") == "container":
         spec["width"] = PNG_WIDTH
     for key in ("layer", "hconcat", "vconcat"):
         for part in spec.get(key, []):
             if part.get("width") == "container":
                 part["width"] = PNG_WIDTH
-    return vl_convert.vegalite_to_png(spec, scale=2)
+    return spec
+
+
+def png(chart: alt.TopLevelMixin, title: str = "", subtitle: tuple[str, ...] = ()) -> bytes:
+    """The chart as a PNG image with ``title`` and ``subtitle`` lines (rendered here, by
+    vl-convert, at a fixed width: a file has no container to fill)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(png_spec(chart, title, subtitle), scale=2)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard import links
 from dashboard.charts import NO_VALUE
 from data_contracts.options import GRAINS
 from metrics import DIMENSIONS, SliceRequest
@@ -188,11 +189,15 @@ def sidebar(
     options: dict[str, list[str]], as_of_day: dt.date, names: Names | None = None
 ) -> Selection:
     """The filter widgets (in the sidebar) and what they select; a note on the page when
-    the link's dates could not be used. A group or an agent is offered by ``names`` (its
-    name), chosen and linked by its id."""
+    the link's dates, or a filter value it gives, could not be used. A group or an agent is
+    offered by ``names`` (its name), chosen and linked by its id."""
     problem = url_dates_problem(st.query_params.get_all(DATES_KEY))
     if problem:
         st.warning(problem, icon=":material/event_busy:")
+    for name in ALL_FILTERS:  # before the widgets: Streamlit drops such values silently
+        problem = links.unknown_values(name, options.get(name, []), name)
+        if problem:
+            st.warning(problem, icon=":material/link_off:")
     with st.sidebar:
         st.header("Filters")
         st.selectbox(
@@ -230,12 +235,17 @@ def sidebar(
         compare = st.selectbox(
             "Compare with",
             tuple(COMPARISONS),
+            index=tuple(COMPARISONS).index(
+                links.from_url(
+                    COMPARE_KEY, tuple(COMPARISONS), COMPARISONS, DEFAULT_COMPARISON, "comparison"
+                )
+            ),
             format_func=COMPARISONS.get,
             key=COMPARE_KEY,
-            bind="query-params",
             help="What the Overview's changes compare with: the period just before, or the "
             "same period a year earlier.",
         )
+        links.to_url(COMPARE_KEY, compare, DEFAULT_COMPARISON, shared=True)
         where = []
         for name in FILTERS:
             where += _multiselect(name, options, names or {})

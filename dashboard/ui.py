@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +12,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, wording
 from dashboard.filters import Selection
-from metrics import SliceError
+from metrics import KPI_CATALOG, SliceError, data_days
 from metrics.formatting import csv_bytes, spreadsheet_safe
 
 CONTEXT_KEY = "_context"
@@ -68,6 +68,20 @@ class Context:
             st.stop()
 
 
+def range_note(ctx: Context) -> str | None:
+    """The sentence a page shows for a range that holds none of the data's days (after the
+    data, say: the pages would otherwise show the last data, or dashes, without a word), or
+    None."""
+    days = ctx.fetch(data_days, ctx.setup.params)
+    first, last = days["first"], days["last"]
+    sel = ctx.selection
+    if first is None:  # no tickets or responses at all: the page's dashes say it
+        return None
+    if sel.start <= dt.date.fromisoformat(last) and sel.end >= dt.date.fromisoformat(first):
+        return None
+    return wording.no_data_text(sel, first, last)
+
+
 RETRY_SECONDS = 10
 # The metrics name the CLI's options in their messages; the pages name their widgets.
 OPTION_WORDS = {"--from": "start date", "--to": "end date", "--grain": "period"}
@@ -117,6 +131,19 @@ def as_date(value: object) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def png_subtitle(company_wide: bool = False) -> tuple[str, ...]:
+    """The lines under an exported chart's title: the as-of time, and the range and filters
+    the chart follows (a company-wide chart follows neither, and says so)."""
+    ctx = context()
+    if company_wide:
+        return (wording.as_of_text(ctx.as_of), "Company-wide: the range and filters do not apply")
+    sel = ctx.selection
+    return (
+        wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel),
+        "Filters: " + wording.filters_text(sel),
+    )
+
+
 def chart(
     spec: alt.TopLevelMixin,
     key: str,
@@ -124,9 +151,12 @@ def chart(
     on_pick: Callable[[], None] | None = None,
     file_name: str = "chart",
     help: str | None = None,
+    company_wide: bool = False,
 ) -> None:
     """An Altair chart under its title (with ``help`` as its tooltip: what the KPI means),
-    filling its column, clickable when ``on_pick`` is given, with a PNG download of it."""
+    filling its column, clickable when ``on_pick`` is given, with a PNG download of it that
+    carries the title, the as-of time and the range and filters (or, ``company_wide``,
+    that the chart follows neither)."""
     st.markdown(f"**{title}**", help=help)
     if on_pick is not None:
         st.altair_chart(
@@ -134,9 +164,10 @@ def chart(
         )
     else:
         st.altair_chart(spec, width="stretch", key=key)
+    subtitle = png_subtitle(company_wide)  # now: the click may be served outside this run
     st.download_button(
         "PNG",
-        data=lambda: charts.png(spec, title),
+        data=lambda: charts.png(spec, title, subtitle),
         file_name=f"{file_name}.png",
         mime="image/png",
         key=f"{key}_png",
@@ -151,13 +182,18 @@ def chart(
 __all__ = ["csv_bytes", "spreadsheet_safe"]
 
 
+Rows = pl.DataFrame | list[dict]
+
+
 def csv_button(
-    rows: Callable[[], bytes] | bytes, file_name: str, key: str, label: str = "CSV"
+    rows: Rows | Callable[[], Rows], file_name: str, key: str, label: str = "CSV"
 ) -> None:
-    """A CSV download of a table (``rows``: the bytes, or a function making them on click)."""
+    """A CSV download of a table (``rows``, or a function giving them when clicked), always
+    written by ``csv_bytes``: every CSV button of the dashboard is this one, so no download
+    bypasses the formula quoting."""
     st.download_button(
         label,
-        data=rows,
+        data=(lambda: csv_bytes(rows())) if callable(rows) else csv_bytes(rows),
         file_name=f"{file_name}.csv",
         mime="text/csv",
         key=key,
@@ -166,6 +202,38 @@ def csv_button(
         help="Download this table as CSV",
         type="tertiary",
     )
+
+
+# How a table writes a number of each KPI unit. The cells stay numbers (a column of text
+# such as "8.0 min", "4 h 33 m" would sort as text); the title names the unit.
+NUMBER_FORMATS = {"ratio": "%.1f%%", "nps": "%+.1f", "count": "localized", "minutes": "%.1f"}
+
+
+def percent_column(title: str) -> Any:
+    """A column of percentages (the cells hold 0-100) with one decimal: "73.2%"."""
+    return st.column_config.NumberColumn(title, format=NUMBER_FORMATS["ratio"])
+
+
+def percents(values: Iterable[float | None]) -> list[float | None]:
+    """Fractions as the percentages ``percent_column`` shows."""
+    return [None if v is None else v * 100 for v in values]
+
+
+def kpi_values(name: str, values: list[float | None]) -> tuple[list[float | None], str, Any]:
+    """KPI ``name``'s values as a table column shows them, still numbers so that it sorts
+    numerically: the values in the unit shown (a ratio in percent; minutes, or hours when
+    they run past three hours, as the charts choose), the column's title with that unit,
+    and its column config."""
+    unit = KPI_CATALOG[name].unit
+    divisor, unit_text = 1.0, ""
+    if unit == "minutes":
+        top = max((v for v in values if v is not None), default=0)
+        divisor, unit_text = charts.minutes_scale(top)
+    elif unit == "ratio":
+        divisor = 0.01
+    title = charts.axis_title(name, unit_text)
+    shown = [None if v is None else v / divisor for v in values]
+    return shown, title, st.column_config.NumberColumn(title, format=NUMBER_FORMATS[unit])
 
 
 def table(
@@ -184,5 +252,5 @@ def table(
     } | (column_config or {})
     shown = st.dataframe(frame, hide_index=True, column_config=config, key=key, **options)
     if file_name:
-        csv_button(csv_bytes(frame), file_name, f"{key}_csv")
+        csv_button(frame, file_name, f"{key}_csv")
     return shown

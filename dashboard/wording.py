@@ -126,6 +126,40 @@ def range_text(selection) -> str:
     )
 
 
+def filters_text(selection) -> str:
+    """The sidebar's filters in words: "Channel: chat, email · Plan: pro", or "no filters"."""
+    from metrics.dimensions import DIMENSIONS
+
+    parts = [f"{DIMENSIONS[name].label}: {', '.join(values)}" for name, values in selection.where]
+    return " · ".join(parts) if parts else "no filters"
+
+
+def no_data_text(selection, first: str | None, last: str | None, filtered: bool = False) -> str:
+    """Why a range shows no numbers: "No tickets or NPS responses from 1 Jan 2027 to 31 Jan
+    2027; the data runs from 1 Jan 2025 to 31 Oct 2026." (``filtered``: none match the
+    sidebar's filters there)."""
+    matching = " match the filters" if filtered else ""
+    text = (
+        f"No tickets or NPS responses{matching} from {selection.start:%d %b %Y} to "
+        f"{selection.end:%d %b %Y}"
+    )
+    if first is None or last is None:
+        return text + "; the warehouse has none yet."
+    runs = f"{dt.date.fromisoformat(first):%d %b %Y} to {dt.date.fromisoformat(last):%d %b %Y}"
+    return f"{text}; the data runs from {runs}."
+
+
+def ticket_filter_text(names: list[str], dimensions: list[str]) -> str:
+    """Why customer KPIs show a dash under a ticket filter: "Retention ... show —: a
+    customer KPI cannot be narrowed by a ticket-level filter (channel) ..."."""
+    shown = " or ".join(dimensions)
+    return (
+        f"{', '.join(names)}: — because a customer KPI cannot be narrowed by a ticket-level "
+        f"filter ({shown}): a customer may have tickets with several values. Filter by a "
+        f"customer dimension (segment, plan, region...) or clear {shown} to see them."
+    )
+
+
 def money_text(value: float | None, currency: str) -> str:
     """An amount for a tile, rounded for reading: ``"USD 1,234"``, ``"USD 348k"``,
     ``"USD 1.2M"`` (``"USD -5,250"`` below zero); ``"—"`` for None."""

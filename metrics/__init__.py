@@ -3,7 +3,7 @@
 The CLI and the dashboard call only these names.
 """
 
-from metrics.api import compute_kpis, data_as_of
+from metrics.api import compute_kpis, data_as_of, data_days
 from metrics.catalog import KPI_CATALOG, PARADOX_DELTAS, RECOVERY_GROUPS, Kpi, Measure
 from metrics.changes import compute_changes
 from metrics.cohorts import compute_cohorts
@@ -30,6 +30,7 @@ __all__ = [
     "compute_kpis",
     "compute_slice",
     "data_as_of",
+    "data_days",
     "format_value",
     "recovery_groups",
     "weekly_trends",

@@ -13,10 +13,13 @@ from metrics.catalog import KPI_CATALOG
 from metrics.clusters import paradox_cells
 from metrics.dimensions import DIMENSIONS
 from metrics.hindsight import hindsight
+from metrics.live import tickets
 from metrics.paradox import MATCH_ON, Cell, paradox, paradox_inputs, segment_paradox
 from metrics.params import MetricParams, TimePoints
+from metrics.periods import local_date
 from metrics.queries import Estimate
 from metrics.slices import SlicedRow, SliceRequest, slice_estimates
+from warehouse.schema import nps_responses
 
 # Fact sets whose KPIs are all shares or means: pooled from the strata.
 POOLED_FACTS = ("retention", "nps")
@@ -138,6 +141,25 @@ def compute_kpis(
         if notes:
             result["notes"] = notes
     return result
+
+
+def data_days(engine: sa.Engine, params: MetricParams = MetricParams()) -> dict:  # noqa: B008
+    """``{"first": day, "last": day}``: the first and last local days (reporting time zone,
+    ISO text) on which a ticket was created or an NPS response given, up to as_of: the days a
+    range can select (both None in a warehouse without either)."""
+    with engine.connect() as conn:
+        as_of = resolve_as_of(conn, params)
+        if as_of is None:
+            return {"first": None, "last": None}
+        found = []
+        for column in (tickets.c.created_at, nps_responses.c.responded_at):
+            query = sa.select(sa.func.min(column), sa.func.max(column)).where(column <= as_of)
+            found += [ts for ts in conn.execute(query).one() if ts is not None]
+    days = [local_date(ts, params.reporting_timezone) for ts in found]
+    return {
+        "first": min(days).isoformat() if days else None,
+        "last": max(days).isoformat() if days else None,
+    }
 
 
 def data_as_of(engine: sa.Engine, params: MetricParams = MetricParams()) -> str | None:  # noqa: B008

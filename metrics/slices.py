@@ -25,7 +25,7 @@ from data_contracts.options import BEFORE_2026_12, GRAINS
 from data_contracts.times import isoformat_utc
 from metrics.as_of import resolve_as_of
 from metrics.catalog import KPI_CATALOG
-from metrics.dimensions import DIMENSIONS, Dimension, shown, stored
+from metrics.dimensions import DIMENSIONS, Dimension, dimension_values, shown, stored
 from metrics.facts import Scope, Window, has_history
 from metrics.live import tickets
 from metrics.maturity import is_complete, maturity_days
@@ -110,6 +110,48 @@ def parse_where(texts: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
             raise SliceError(f"--where takes DIMENSION=VALUE[,VALUE...], not {text!r}")
         found.setdefault(name, []).extend(parts)
     return tuple((name, tuple(dict.fromkeys(values))) for name, values in found.items())
+
+
+SHOWN_VALUES = 20  # a refusal names at most this many allowed values
+
+
+def plural(label: str) -> str:
+    """A dimension's label as a plural noun: "plans", "priorities"."""
+    word = label.lower()
+    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+
+
+def not_in_data(name: str, value: str, known: list[str] | tuple[str, ...]) -> str:
+    """Why ``value`` cannot filter dimension ``name``: "'platinum' is not a plan in this
+    data; plans are basic, pro" (the first SHOWN_VALUES values, then how many in all)."""
+    dim = DIMENSIONS[name]
+    noun = dim.label.lower()
+    if not known:
+        return f"{value!r} is not a {noun} in this data; it has no {plural(dim.label)}"
+    shown_values = ", ".join(known[:SHOWN_VALUES])
+    if len(known) > SHOWN_VALUES:
+        shown_values += f", … ({len(known):,} in all)"
+    return f"{value!r} is not a {noun} in this data; {plural(dim.label)} are {shown_values}"
+
+
+def check_where_in_data(
+    engine: sa.Engine,
+    params: MetricParams,
+    where: tuple[tuple[str, tuple[str, ...]], ...],
+) -> None:
+    """SliceError naming the allowed values when a ``--where`` value of a dimension without
+    a closed set (plan, group, region...) is not in the warehouse: a typo would otherwise
+    give an empty slice that reads like a real one. Closed sets are checked by ``validate``."""
+    open_names = tuple(
+        name for name, _ in where if name in DIMENSIONS and DIMENSIONS[name].values is None
+    )
+    if not open_names:
+        return
+    known = dimension_values(engine, tuple(dict.fromkeys(open_names)), params)
+    for name, values in where:
+        for value in values:
+            if name in known and value not in known[name]:
+                raise SliceError(f"--where {name}: {not_in_data(name, value, known[name])}")
 
 
 def _dimension(name: str, option: str) -> Dimension:

@@ -4,8 +4,8 @@ triangle as a heatmap. Clicking a point or a cell shows the tickets behind it.""
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, filters, ui, wording
-from metrics import DIMENSIONS, KPI_CATALOG, compute_cohorts, compute_slice, format_value
+from dashboard import charts, filters, links, ui, wording
+from metrics import DIMENSIONS, KPI_CATALOG, compute_cohorts, compute_slice
 from metrics.names import dimension_names, labels
 
 ctx = ui.context()
@@ -13,25 +13,39 @@ sel, params = ctx.selection, ctx.setup.params
 
 st.title("Cohorts and slices")
 st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+outside = ui.range_note(ctx)
+if outside:
+    st.info(outside, icon=":material/event_busy:")
+
+DEFAULT_KPI, DEFAULT_DIMENSION, DEFAULT_COHORTS = "one_touch_rate", "channel", "signup_month"
+COHORT_KINDS = {"signup_month": "Signup month", "first_failure_month": "First failure month"}
+kpi_labels = {name: kpi.label for name, kpi in KPI_CATALOG.items()}
+dim_labels = {name: dim.label for name, dim in DIMENSIONS.items()}
 
 kpi_column, dim_column = st.columns(2)
+# The URL keeps the KPI's and the dimension's names (?kpi=one_touch_rate&by=channel), not
+# their labels; a link that gives a label still opens (dashboard.links).
 kpi = kpi_column.selectbox(
     "KPI",
     list(KPI_CATALOG),
-    index=list(KPI_CATALOG).index("one_touch_rate"),
-    format_func=lambda name: KPI_CATALOG[name].label,
+    index=list(KPI_CATALOG).index(
+        links.from_url("kpi", list(KPI_CATALOG), kpi_labels, DEFAULT_KPI, "KPI")
+    ),
+    format_func=kpi_labels.get,
     key="kpi",
-    bind="query-params",
     help="Each KPI's definition is in its tooltip on the chart and in docs/metrics.md.",
 )
+links.to_url("kpi", kpi, DEFAULT_KPI)
 dim = dim_column.selectbox(
     "By",
     list(DIMENSIONS),
-    index=list(DIMENSIONS).index("channel"),
-    format_func=lambda name: DIMENSIONS[name].label,
+    index=list(DIMENSIONS).index(
+        links.from_url("by", list(DIMENSIONS), dim_labels, DEFAULT_DIMENSION, "dimension")
+    ),
+    format_func=dim_labels.get,
     key="by",
-    bind="query-params",
 )
+links.to_url("by", dim, DEFAULT_DIMENSION)
 st.caption(KPI_CATALOG[kpi].description)
 # A customer KPI under a ticket dimension or filter, or a range too long for its grain, is
 # explained here; the triangle below still shows.
@@ -55,7 +69,13 @@ def _drill_cell() -> None:
             return
 
 
-if rows and kpi not in result["notes"]:
+if rows and kpi not in result["notes"] and not charts.has_values(rows, [kpi]):
+    st.info(
+        f"No {KPI_CATALOG[kpi].label.lower()} in these {sel.grain}s: no group has a value "
+        "with these filters.",
+        icon=":material/tune:",
+    )
+elif rows and kpi not in result["notes"]:
     ui.chart(
         charts.by_dimension_chart(rows, kpi, dim, DIMENSIONS[dim].label, sel.grain, shown_as),
         "slice_chart",
@@ -64,22 +84,23 @@ if rows and kpi not in result["notes"]:
         file_name=f"{kpi}_by_{dim}",
         help=KPI_CATALOG[kpi].description,
     )
+values, value_title, value_column = ui.kpi_values(kpi, [r["kpis"][kpi] for r in rows])
 table = pl.DataFrame(
-    [
-        {
-            DIMENSIONS[dim].label: label,
-            "Period starting": r["period_start"],
-            KPI_CATALOG[kpi].label: format_value(kpi, r["kpis"][kpi]),
-            "n": r["n"][kpi],
-            "Small group": "small" if r["small"] else "",
-            "Period": "complete" if r["complete"] else "provisional",
-        }
-        for r, label in zip(rows, shown_as, strict=True)
-    ],
+    {
+        # a group or an agent by its name; the row's drill reads the id from ``rows``
+        DIMENSIONS[dim].label: [
+            None if r[dim] is None else str(label) for r, label in zip(rows, shown_as, strict=True)
+        ],
+        "Period starting": [r["period_start"] for r in rows],
+        value_title: values,  # a number: the column sorts numerically
+        "n": [r["n"][kpi] for r in rows],
+        "Small group": ["small" if r["small"] else "" for r in rows],
+        "Period": ["complete" if r["complete"] else "provisional" for r in rows],
+    },
     schema={
         DIMENSIONS[dim].label: pl.String,
         "Period starting": pl.String,
-        KPI_CATALOG[kpi].label: pl.String,
+        value_title: pl.Float64,
         "n": pl.Int64,
         "Small group": pl.String,
         "Period": pl.String,
@@ -97,22 +118,26 @@ def _drill_row() -> None:
             filters.drill_point({dim: row[dim]}, slice_request, start, kpi)
 
 
-ui.table(table, "slice_table", on_select=_drill_row, selection_mode="single-row")
+ui.table(
+    table,
+    "slice_table",
+    column_config={value_title: value_column},
+    on_select=_drill_row,
+    selection_mode="single-row",
+)
 st.caption("Select a row to see its tickets.")
 ui.csv_button(
-    ui.csv_bytes(
-        [
-            {
-                dim: r[dim],
-                "period_start": r["period_start"],
-                kpi: r["kpis"][kpi],
-                "n": r["n"][kpi],
-                "small": r["small"],
-                "complete": r["complete"],
-            }
-            for r in rows
-        ]
-    ),
+    [
+        {
+            dim: r[dim],
+            "period_start": r["period_start"],
+            kpi: r["kpis"][kpi],
+            "n": r["n"][kpi],
+            "small": r["small"],
+            "complete": r["complete"],
+        }
+        for r in rows
+    ],
     f"{kpi}_by_{dim}_{sel.grain}",
     "slice_csv",
 )
@@ -125,12 +150,15 @@ st.caption(
 st.header("Retention triangle")
 by = st.radio(
     "Cohorts by",
-    ("signup_month", "first_failure_month"),
-    format_func={"signup_month": "Signup month", "first_failure_month": "First failure month"}.get,
+    tuple(COHORT_KINDS),
+    index=tuple(COHORT_KINDS).index(
+        links.from_url("cohort_by", tuple(COHORT_KINDS), COHORT_KINDS, DEFAULT_COHORTS, "cohort")
+    ),
+    format_func=COHORT_KINDS.get,
     horizontal=True,
     key="cohort_by",
-    bind="query-params",
 )
+links.to_url("cohort_by", by, DEFAULT_COHORTS)
 cohorts = ctx.fetch(compute_cohorts, params, by)
 
 
@@ -148,6 +176,7 @@ if cohorts["cohorts"]:
         "Retention triangle",
         on_pick=_drill_cohort if by == "signup_month" else None,
         file_name=f"retention_triangle_{by}",
+        company_wide=True,
     )
     cells = pl.DataFrame(
         [
@@ -160,7 +189,7 @@ if cohorts["cohorts"]:
             for c in cohorts["cohorts"]
         ]
     )
-    ui.csv_button(ui.csv_bytes(cells), f"retention_triangle_{by}", "triangle_csv")
+    ui.csv_button(cells, f"retention_triangle_{by}", "triangle_csv")
     st.caption(
         "Share of each cohort still a customer at the end of each later month (company-wide)."
         + (" Click a row's cell to see that cohort's tickets." if by == "signup_month" else "")

@@ -1,6 +1,7 @@
 """Overview: recovery KPIs against their targets and the previous period, and their trends."""
 
 import datetime as dt
+from dataclasses import replace
 
 import streamlit as st
 
@@ -19,7 +20,15 @@ from dashboard.kpi_tiles import (
     tile_label,
 )
 from data_contracts.options import BEFORE_2026_12
-from metrics import KPI_CATALOG, SliceRequest, compute_changes, compute_kpis, compute_slice
+from metrics import (
+    DIMENSIONS,
+    KPI_CATALOG,
+    SliceRequest,
+    compute_changes,
+    compute_kpis,
+    compute_slice,
+    data_days,
+)
 from metrics.periods import floor
 
 # Trend charts: (KPIs drawn together, the KPI whose target is the rule line, title).
@@ -29,6 +38,7 @@ TRENDS = (
     (("one_touch_rate",), "one_touch_rate", "One-touch resolution"),
     (("recovery_rate",), "recovery_rate", "Recovery rate"),
 )
+NO_VALUE_UNDER_TICKET_FILTER = ":gray-badge[no value under a ticket filter]"
 VERDICT_COLORS = {"holds": GOOD_COLOR, "reversed": BAD_COLOR}
 VERDICT_WORDS = {
     "holds": "holds",
@@ -45,7 +55,18 @@ TILE_KPIS = tuple(name for names in KPI_GROUPS.values() for name in names)
 TREND_KPIS = tuple(n for names, _, _ in TRENDS for n in names)
 
 st.title("Service recovery: overview")
+outside = ui.range_note(ctx)
+if outside:  # a range after (or before) the data: no tiles of the last data, no "no change"
+    st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+    st.info(outside + " Pick dates within it, or a quick range.", icon=":material/event_busy:")
+    st.stop()
 current = ctx.fetch(compute_kpis, params, sel.request())
+if not current["n"].get("ticket_volume") and not current["n"].get("nps"):
+    days = ctx.fetch(data_days, params)
+    st.info(
+        wording.no_data_text(sel, days["first"], days["last"], filtered=bool(sel.where)),
+        icon=":material/filter_alt_off:",
+    )
 # Every KPI per period, measured at the range's end: the trends draw it.
 trend_request = sel.trend_request(tuple(dict.fromkeys(TREND_KPIS + TILE_KPIS)))
 trend = ctx.fetch(compute_slice, params, trend_request)
@@ -156,6 +177,9 @@ def _verdict_tile() -> Tile:
     )
 
 
+# Customer KPIs under a ticket filter have no value: their tiles say so, and why, below.
+unnarrowed = current.get("notes", {})
+ticket_filters = [name for name, _ in sel.where if DIMENSIONS[name].level == "ticket"]
 for group_name, kpi_names in KPI_GROUPS.items():
     st.subheader(group_name)
     extra = 1 if group_name == "Recover" else 0
@@ -173,6 +197,10 @@ for group_name, kpi_names in KPI_GROUPS.items():
         )
         for name in kpi_names
     ]
+    tiles = [
+        replace(tile, status=NO_VALUE_UNDER_TICKET_FILTER) if name in unnarrowed else tile
+        for name, tile in zip(kpi_names, tiles, strict=True)
+    ]
     if extra:
         tiles.append(_verdict_tile())
     for column, tile in zip(columns, tiles, strict=True):
@@ -188,6 +216,14 @@ for group_name, kpi_names in KPI_GROUPS.items():
             )
             if tile.status:
                 st.markdown(tile.status)
+
+if unnarrowed and ticket_filters:
+    st.caption(
+        wording.ticket_filter_text(
+            [tile_label(name, sel.days, horizon) for name in TILE_KPIS if name in unnarrowed],
+            ticket_filters,
+        )
+    )
 
 st.header("Trends")
 st.caption(
@@ -212,6 +248,14 @@ for row in (TRENDS[:2], TRENDS[2:]) if trend["rows"] else ():
     for column, (names, target_kpi, title) in zip(st.columns(2), row, strict=True):
         key = f"trend_{target_kpi}"
         with column:
+            if not charts.has_values(trend["rows"], list(names)):  # no axes without a line
+                st.markdown(f"**{title}**")
+                st.info(
+                    f"No {title.lower()} in these {sel.grain}s: no tickets with a value "
+                    "match the filters.",
+                    icon=":material/tune:",
+                )
+                continue
             ui.chart(
                 charts.trend_chart(trend["rows"], list(names), sel.grain, targets.get(target_kpi)),
                 key,

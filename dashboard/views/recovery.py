@@ -19,6 +19,9 @@ horizon = int(params.horizon_days)
 
 st.title("Service recovery: does it pay?")
 st.caption(wording.as_of_text(ctx.as_of) + " · " + wording.range_text(sel))
+outside = ui.range_note(ctx)
+if outside:
+    st.info(outside, icon=":material/event_busy:")
 
 st.header("Recovery paradox")
 st.caption(
@@ -58,6 +61,7 @@ for column, measure, delta_name in zip(
             "NPS by recovery group" if measure == "nps" else f"{horizon}-day retention by group",
             on_pick=lambda key=key: _drill_group(key),
             file_name=key,
+            company_wide=True,
         )
 csat = report["paradox"]["csat_delta"]
 VERDICT_CALLOUTS.get(csat.get("verdict"), st.info)(
@@ -82,6 +86,7 @@ if survival["groups"]:
         if landmark
         else "Still a customer, days after a first failure",
         file_name="retention_curves",
+        company_wide=True,
     )
     test = survival["logrank"]
     difference = survival.get("difference")
@@ -107,20 +112,25 @@ if survival["groups"]:
             f"{tested}: chi-square "
             f"{test['statistic']:.1f} on {test['df']} df, p = {test['p_value']:.2g} ({differ})."
         )
+    still = f"still a customer at day {horizon} (%)"
     at_horizon = pl.DataFrame(
         [
             {
                 "group": charts.GROUP_LABELS.get(g["group"], g["group"]),
                 "customers (n)": g["customers"],
                 "churned": g["events"],
-                f"still a customer at day {horizon}": None
-                if g["at_horizon"] is None
-                else f"{g['at_horizon']['survival']:.1%}",
+                still: None if g["at_horizon"] is None else g["at_horizon"]["survival"] * 100,
             }
             for g in survival["groups"]
-        ]
+        ],
+        schema_overrides={still: pl.Float64},
     )
-    ui.table(at_horizon, "survival_table", "retention_at_horizon")
+    ui.table(
+        at_horizon,
+        "survival_table",
+        "retention_at_horizon",
+        column_config={still: ui.percent_column(still)},
+    )
 else:
     st.info("No failed customers to follow yet.")
 
@@ -180,23 +190,26 @@ left, right = st.columns(2)
 with left:
     st.subheader("Proactive against reactive")
     disclosure = recovery["disclosure"]
+    retained = f"{horizon}-day retention (%)"
     frame = pl.DataFrame(
         [
             {
                 "failures": kind,
                 "n": values["failures"],
-                "recovery rate": None
-                if values["recovery_rate"] is None
-                else f"{values['recovery_rate']:.1%}",
+                "recovery rate (%)": ui.percents([values["recovery_rate"]])[0],
                 "customers": values["customers_at_t0"],
-                f"{horizon}-day retention": None
-                if values["retention"] is None
-                else f"{values['retention']:.1%}",
+                retained: ui.percents([values["retention"]])[0],
             }
             for kind, values in disclosure.items()
-        ]
+        ],
+        schema_overrides={"recovery rate (%)": pl.Float64, retained: pl.Float64},
     )
-    ui.table(frame, "disclosure", "proactive_vs_reactive")
+    ui.table(
+        frame,
+        "disclosure",
+        "proactive_vs_reactive",
+        column_config={name: ui.percent_column(name) for name in ("recovery rate (%)", retained)},
+    )
     st.caption(
         "Proactive: failures tagged " + ", ".join(params.proactive_tags) + " (the company told "
         "the customer first)."

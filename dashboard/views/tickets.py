@@ -5,13 +5,16 @@ recovery status, and the history of the customer of a selected row (metrics.unit
 import polars as pl
 import streamlit as st
 
-from dashboard import data, filters, ui, wording
+from dashboard import data, filters, links, ui, wording
 from metrics import KPI_CATALOG, format_value
 from metrics.names import Names, dimension_names
 from metrics.tickets import TICKET_COLUMNS, customer_history
 from metrics.units import RECOVERY_STATUSES, kpi_units, unit_list, units_export
 
 PAGE_SIZE = 50
+DEFAULT_SORT = "created_at"
+ORDERS = {"desc": "Descending", "asc": "Ascending"}  # the URL's order: its labels
+DEFAULT_ORDER = "desc"
 CUSTOMER_KEY = "customer"
 SORT_LABELS = {
     "created_at": "Created",
@@ -67,18 +70,24 @@ sel, params = ctx.selection, ctx.setup.params
 
 st.title("Tickets")
 kpi_column, at_column = st.columns([3, 1])
+# The KPI is in the URL by its name (?units=tta_median_minutes); an old label link opens.
+kpi_choices = ["", *KPI_CATALOG]
+kpi_labels = {"": "Every ticket"} | {name: kpi.label for name, kpi in KPI_CATALOG.items()}
 kpi = (
     kpi_column.selectbox(
         "Counted in",
-        ["", *KPI_CATALOG],
-        format_func=lambda name: KPI_CATALOG[name].label if name else "Every ticket",
+        kpi_choices,
+        index=kpi_choices.index(
+            links.from_url(filters.UNITS_KEY, kpi_choices, kpi_labels, "", "KPI") or ""
+        ),
+        format_func=kpi_labels.get,
         key=filters.UNITS_KEY,
-        bind="query-params",
         help="List exactly the tickets, customers, NPS responses or episodes a KPI counts, "
         "each with the value it adds (a drill-through from a chart sets it).",
     )
     or None
 )
+links.to_url(filters.UNITS_KEY, kpi or "", "")
 at = at_column.date_input(
     "Measured at the end of",
     value=None,
@@ -96,7 +105,13 @@ st.caption(
     + wording.range_text(sel)
     + f", measured at the end of {measured:%d %b %Y}, with the filters in the sidebar."
 )
+outside = ui.range_note(ctx)
+if outside:
+    st.info(outside, icon=":material/event_busy:")
 
+unknown = links.unknown_values("status", RECOVERY_STATUSES)
+if unknown:
+    st.warning(unknown, icon=":material/link_off:")
 search_column, status_column, sort_column, order_column = st.columns([3, 3, 2, 1.4])
 search = search_column.text_input(
     "Search", key="q", bind="query-params", placeholder="Ticket or customer id"
@@ -112,18 +127,24 @@ if units.key == "tickets":
         help="Recovered: a solved failure put right (not reopened). Not recovered: "
         "solved, not put right. In recovery: a failure not solved yet.",
     )
+# The sort and its order are in the URL by id (?sort=tta_minutes&order=asc), with the page:
+# a shared link opens the same rows in the same order.
 sorts = [col for col in units.sorts if col != "value" or kpi]
+sort_labels = {col: SORT_LABELS.get(col, col.replace("_", " ").capitalize()) for col in sorts}
+default_sort = DEFAULT_SORT if DEFAULT_SORT in sorts else sorts[0]
 sort = sort_column.selectbox(
     "Sort by",
     sorts,
-    format_func=lambda col: SORT_LABELS.get(col, col.replace("_", " ").capitalize()),
+    index=sorts.index(links.from_url("sort", sorts, sort_labels, default_sort, "sort")),
+    format_func=sort_labels.get,
     key="sort",
-    bind="query-params",
 )
+links.to_url("sort", sort, default_sort)
+order = links.from_url("order", tuple(ORDERS), ORDERS, DEFAULT_ORDER, "order")
 descending = order_column.toggle(
-    "Descending", value=True, key="desc", help="Newest or largest first"
+    "Descending", value=order == "desc", key="order", help="Newest or largest first"
 )
-
+links.to_url("order", "desc" if descending else "asc", DEFAULT_ORDER)
 arguments = dict(search=search or None, status=tuple(status), sort=sort, descending=descending)
 page_column, count_column, download_column = st.columns([1, 3, 1])
 page = page_column.number_input(
@@ -154,13 +175,13 @@ count_column.markdown(
 )
 with download_column:
 
-    def _export() -> bytes:
+    def _export() -> pl.DataFrame:
         engine = data.warehouse_engine(ctx.setup.url)
         chunks = units_export(engine, params, request, kpi, period, **arguments)
         frames = [_frame(chunk, units.columns) for chunk in chunks]
         if not frames:
-            return ui.csv_bytes(_frame([], units.columns))
-        return ui.csv_bytes(pl.concat(frames, how="vertical_relaxed"))
+            return _frame([], units.columns)
+        return pl.concat(frames, how="vertical_relaxed")
 
     ui.csv_button(_export, units.key, "tickets_csv", label=f"CSV ({total:,} rows)")
 

@@ -42,16 +42,23 @@ def fresh_caches():
 def run_app(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Run the dashboard's entry script against the warehouse at a URL: its default page, or
     ``page`` (``views/tickets.py``...), with ``query`` as the URL's query string (a select
-    box's value there is its label, as Streamlit writes it)."""
+    box's value there is its label, as Streamlit writes it; ``link``: more of the query
+    string, for keys such as ``page`` that name an argument here)."""
 
-    def run(url: str, page: str | None = None, config: Path | None = None, **query) -> AppTest:
+    def run(
+        url: str,
+        page: str | None = None,
+        config: Path | None = None,
+        link: dict | None = None,
+        **query,
+    ) -> AppTest:
         monkeypatch.setenv(ENV_VAR, url)
         if config is not None:
             monkeypatch.setenv(CONFIG_ENV_VAR, str(config))
         at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
         if page is not None:  # as a shared link opens the page (its path is its file's name)
             at.switch_page(page)
-        at.query_params.update(query)
+        at.query_params.update(query | (link or {}))
         return at.run()
 
     return run

@@ -300,3 +300,26 @@ def test_a_trend_point_before_the_range_opens_its_own_period_with_its_n(site, br
     last = week + dt.timedelta(days=6)
     assert query["dates"] == [week.isoformat(), last.isoformat()]  # the week, in order
     assert "error" not in text.lower()
+
+
+def test_a_shared_link_opens_the_tickets_in_its_order_and_keeps_it(site, browser):
+    """The sort, its order and the page are in the link by id: a link sorting by TTA,
+    smallest first, opens in that order (the CSV is written in the table's order) and the
+    URL still says so once the page has run."""
+    url, _ = site
+    page = browser.new_page()
+    page.goto(f"{url}/tickets?sort=tta_minutes&order=asc")
+    _settled(page, "tickets · page")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["sort"] == ["tta_minutes"] and query["order"] == ["asc"]
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name=re.compile(r"CSV \(")).click()
+    tta = pl.read_csv(download.value.path(), infer_schema_length=None)["tta_minutes"]
+    answered = tta.drop_nulls().to_list()
+    assert len(answered) > 10 and answered == sorted(answered)  # smallest first, numerically
+
+    # An old link that names the KPI and dimension by label opens them and is rewritten.
+    page.goto(f"{url}/cohorts?kpi=Tickets&by=Plan")
+    _settled(page, "Retention triangle")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["kpi"] == ["ticket_volume"] and query["by"] == ["plan"]

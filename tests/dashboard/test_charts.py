@@ -14,6 +14,7 @@ from dashboard.charts import (
     PICK,
     by_dimension_chart,
     png,
+    png_spec,
     recovery_group_chart,
     survival_chart,
     trend_chart,
@@ -104,7 +105,7 @@ def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
     assert spec["layer"][0]["encoding"]["y"]["title"] == "Time to acknowledge, median (minutes)"
     assert len(spec["layer"]) == 3  # lines and points; no target, no rule
     rate = trend_chart(weeks, ["one_touch_rate"], "month", 0.5).to_dict()["layer"][0]
-    assert rate["encoding"]["y"]["axis"]["format"] == "%"
+    assert rate["encoding"]["y"]["axis"]["format"] == ".0%"  # 60% and 70%: whole percents
     assert rate["encoding"]["y"]["title"] == "One-touch resolution (%)"
     assert rate["encoding"]["x"]["field"] == "period"  # one labelled category per period
     months = trend_chart(weeks, ["one_touch_rate"], "month").to_dict()
@@ -268,3 +269,75 @@ def test_by_dimension_chart_dashes_incomplete_periods():
     _, points, dashed = spec["layer"]
     assert dashed["encoding"]["strokeDash"]["scale"]["range"][1] == INCOMPLETE_DASH
     assert "status" in [t["field"] for t in points["encoding"]["tooltip"]]
+
+
+def test_an_all_zero_rate_gets_a_whole_axis_not_one_tick():
+    """A reopen rate of 0% every week: the axis runs 0% to 100% in whole percents (before, a
+    single tick whose precision the browser chose: "0.000000%")."""
+    import re
+
+    import vl_convert
+
+    rows = [_row("2026-09-07", reopen_rate=0.0), _row("2026-09-14", reopen_rate=0.0)]
+    spec = trend_chart(rows, ["reopen_rate"], "week").to_dict()
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["axis"]["format"] == ".0%" and y["scale"] == {"domain": [0, 1]}
+    spec["width"] = 400
+    labels = re.findall(r"<text[^>]*>([^<]*%)<", vl_convert.vegalite_to_svg(spec))
+    assert labels[0] == "0%" and labels[-1] == "100%" and len(labels) > 2
+    small = trend_chart([_row("2026-09-07", reopen_rate=0.012)], ["reopen_rate"], "week")
+    assert small.to_dict()["layer"][0]["encoding"]["y"]["axis"]["format"] == ".1%"
+
+
+def test_a_chart_without_a_value_is_not_drawn(weeks):
+    from dashboard.charts import has_values
+
+    assert has_values(weeks, ["one_touch_rate"])
+    assert not has_values(weeks[2:], ["tta_median_minutes", "tta_p90_minutes"])
+
+
+def test_an_exported_chart_carries_its_title_range_and_filters(weeks, monkeypatch):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from dashboard import ui
+    from dashboard.filters import Selection
+
+    chosen = Selection(
+        dt.date(2026, 10, 1), dt.date(2026, 10, 31), "week", (("channel", ("chat", "email")),)
+    )
+    monkeypatch.setattr(
+        ui, "context", lambda: SimpleNamespace(as_of="2026-10-31T23:59:59Z", selection=chosen)
+    )
+    chart = trend_chart(weeks, ["one_touch_rate"], "week")
+    spec = png_spec(chart, "One-touch resolution", ui.png_subtitle())
+    assert spec["title"] == {
+        "text": "One-touch resolution",
+        "subtitle": [
+            "Data as of 31 Oct 2026, 23:59 UTC · 01 Oct 2026 to 31 Oct 2026 (31 days)",
+            "Filters: Channel: chat, email",
+        ],
+        "anchor": "start",
+    }
+    assert spec["width"] == 720
+    company = png_spec(chart, "Retention triangle", ui.png_subtitle(company_wide=True))
+    assert company["title"]["subtitle"][1] == "Company-wide: the range and filters do not apply"
+    assert png(chart, "One-touch resolution", ui.png_subtitle())[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_duration_column_sorts_as_numbers():
+    """Medians of 8 min, 4 h 33 m, 3 min and 18 h 37 m: as text, descending, they sorted
+    "8.0 min", "4 h 33 m", "3.0 min", "18 h 37 m"; as numbers (hours: they run past three
+    hours, as the charts switch) 18.6, 4.55, 0.133, 0.05."""
+    from dashboard import ui
+
+    values, title, column = ui.kpi_values("tta_median_minutes", [8.0, 273.0, 3.0, 1117.0])
+    assert title == "Time to acknowledge, median (hours)"
+    frame = pl.DataFrame({title: values})
+    assert frame.schema[title] == pl.Float64
+    ordered = frame.sort(title, descending=True)[title].to_list()
+    assert ordered == pytest.approx([1117 / 60, 273 / 60, 8 / 60, 3 / 60])
+    assert column["type_config"]["format"] == "%.1f"
+    rates, title, column = ui.kpi_values("one_touch_rate", [0.9, 0.25, None])
+    assert rates == pytest.approx([90.0, 25.0, None]) and title == "One-touch resolution (%)"
+    assert column["type_config"]["format"] == "%.1f%%"

@@ -133,3 +133,26 @@ def test_the_customer_history_download_quotes_a_formula_group_name(
     data = downloads["customer_c1_tickets.csv"]
     assert _cells(data, "group") == ["'" + HOSTILE_GROUP]
     assert _cells(data, "ticket_id") == ["t1"]
+
+
+def test_the_cohorts_download_quotes_a_formula_group_name(run_app, hostile_warehouse, downloads):
+    at = run_app(
+        hostile_warehouse, page="views/cohorts.py", dates=ALL_DATES, kpi="ticket_volume", by="group"
+    )
+    assert not at.exception
+    data = downloads["ticket_volume_by_group_week.csv"]
+    assert _cells(data, "group") == ["'" + HOSTILE_GROUP]
+    assert _cells(data, "ticket_volume") == ["1"]
+
+
+def test_every_download_button_is_one_of_the_two_in_ui():
+    """Pages call ui.csv_button (which always writes through csv_bytes) or ui.chart's PNG:
+    no page hands Streamlit bytes of its own."""
+    from pathlib import Path
+
+    folder = Path(ui.__file__).parent
+    calls = {
+        path.relative_to(folder).as_posix(): path.read_text().count("st.download_button(")
+        for path in folder.rglob("*.py")
+    }
+    assert {path: n for path, n in calls.items() if n} == {"ui.py": 2}

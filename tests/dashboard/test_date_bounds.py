@@ -79,7 +79,12 @@ def test_usable_link_dates_say_nothing():
 def test_a_range_after_the_data_shows_no_trend_rather_than_failing(run_app, loaded_warehouse):
     at = run_app(loaded_warehouse, dates=["2030-01-01", "2030-01-31"])
     assert not at.exception, at.exception
-    assert any(text.startswith("No tickets in the trend's periods") for text in _callouts(at))
+    # the range holds none of the data's days: the page says so, and shows no tile or trend
+    assert any(
+        text.startswith("No tickets or NPS responses from 01 Jan 2030 to 31 Jan 2030; the data")
+        for text in _callouts(at)
+    )
+    assert not at.metric and not at.get("vega_lite_chart")
 
 
 @pytest.mark.parametrize("page", PAGES)

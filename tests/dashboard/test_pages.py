@@ -381,7 +381,8 @@ def test_cohorts_page_table_is_the_slice(run_app, loaded_warehouse):
         ),
     )
     table = at.dataframe[0].value
-    label = KPI_CATALOG["tta_median_minutes"].label
+    # The value column holds numbers in the unit its title names (it sorts as numbers).
+    label = f"{KPI_CATALOG['tta_median_minutes'].label} (minutes)"
     shown = list(
         zip(table["Type"], table["Period starting"], table[label], table["n"], strict=True)
     )
@@ -389,7 +390,7 @@ def test_cohorts_page_table_is_the_slice(run_app, loaded_warehouse):
         (
             r["type"],
             r["period_start"],
-            format_value("tta_median_minutes", r["kpis"]["tta_median_minutes"]),
+            pytest.approx(r["kpis"]["tta_median_minutes"]),
             r["n"]["tta_median_minutes"],
         )
         for r in result["rows"]
@@ -462,7 +463,50 @@ def test_warehouse_without_tickets_shows_dashes(run_app, engine, warehouse_url):
     assert not at.exception
     assert _tile(at, "tta_median_minutes").value == "—"
     assert ":gray-badge[target ≤ 1 h 00 m] n = 0" in _texts(at)
-    assert len(at.get("vega_lite_chart")) == 4
+    # No chart of empty axes: each trend says in words that it has no values.
+    assert not at.get("vega_lite_chart")
+    assert "No time to acknowledge in these weeks: no tickets with a value match the filters." in (
+        _texts(at)
+    )
+    assert (
+        "No tickets or NPS responses from 02 Oct 2026 to 31 Oct 2026; the warehouse has none yet."
+        in _texts(at)
+    )
+
+
+def test_a_range_after_the_data_says_so_instead_of_the_last_data(run_app, loaded_warehouse):
+    """The fixture's tickets were created from 1 Jun 2026 (the first failure) to 30 Oct 2026
+    (the open ticket, AS_OF less a day); its responses on 11 Oct 2026 (AS_OF less 20 days)."""
+    at = run_app(loaded_warehouse, dates=["2027-01-01", "2027-01-31"])
+    assert not at.exception
+    assert (
+        "No tickets or NPS responses from 01 Jan 2027 to 31 Jan 2027; the data runs from "
+        "01 Jun 2026 to 30 Oct 2026. Pick dates within it, or a quick range."
+    ) in _texts(at)
+    assert not at.metric  # no tile of the last data, no "+0.0 pp no change"
+    assert not at.get("vega_lite_chart")
+
+
+def test_a_range_whose_filters_match_nothing_says_so(run_app, loaded_warehouse):
+    # every ticket of the fixture has priority null: none is urgent
+    at = run_app(loaded_warehouse, dates=ALL_DATES, priority="urgent")
+    assert not at.exception
+    assert (
+        "No tickets or NPS responses match the filters from 01 Jan 2025 to 31 Oct 2026; the "
+        "data runs from 01 Jun 2026 to 30 Oct 2026."
+    ) in _texts(at)
+    assert _tile(at, "one_touch_rate").value == "—"
+
+
+def test_customer_kpis_under_a_ticket_filter_say_why_they_have_no_value(run_app, loaded_warehouse):
+    at = run_app(loaded_warehouse, dates=ALL_DATES, type=["incident"])
+    assert not at.exception
+    assert _tile(at, "nps").value == "—"
+    texts = _texts(at)
+    assert ":gray-badge[no value under a ticket filter]" in texts
+    (why,) = [t for t in texts if "cannot be narrowed by a ticket-level filter (type)" in t]
+    assert "NPS · " in why and "Retention, 90 days: recovered" in why
+    assert "OTR" not in why and "One-touch" not in why  # ticket KPIs have their values
 
 
 def test_results_are_cached_until_a_load_changes_the_data_version(

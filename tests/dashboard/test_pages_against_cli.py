@@ -91,7 +91,7 @@ def test_cohorts_table_is_the_clis_slice(run_app, demo):
     assert not at.exception
     reported = _metrics(demo, "--kpi", "one_touch_rate", "--by", "plan", "--grain", "month")
     table = at.dataframe[0].value
-    label = KPI_CATALOG["one_touch_rate"].label
+    label = f"{KPI_CATALOG['one_touch_rate'].label} (%)"  # numbers, in percent
     shown = list(
         zip(
             table["Plan"],
@@ -106,7 +106,7 @@ def test_cohorts_table_is_the_clis_slice(run_app, demo):
         (
             r["plan"],
             r["period_start"],
-            format_value("one_touch_rate", r["kpis"]["one_touch_rate"]),
+            pytest.approx(r["kpis"]["one_touch_rate"] * 100),
             r["n"]["one_touch_rate"],
             "small" if r["small"] else "",
         )

@@ -196,6 +196,10 @@ def test_a_bad_metrics_setting_exits_2_naming_the_key(warehouse, tmp_path, toml,
     [
         (["--by", "chanel"], "unknown dimension 'chanel'"),
         (["--where", "channel=fax"], "'fax' is not one of"),
+        # open sets: the values in the data (plans of C1 and C2, groups of T1-T4)
+        (["--where", "plan=platinum"], "not a plan in this data; plans are basic, pro"),
+        (["--where", "plan=pro,platinum"], "'platinum' is not a plan in this data"),
+        (["--by", "channel", "--where", "group=Suport"], "groups are Billing, Support"),
         (["--where", "channel"], "DIMENSION=VALUE"),
         (["--from", "2024-13-01"], "--from must be a date"),
         (["--kpi", "nope"], "unknown KPI 'nope'"),

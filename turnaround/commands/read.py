@@ -181,7 +181,14 @@ def metrics(
     `turnaround metrics --by plan --where region=emea --from 2026-01-01 --json`.
     """
     from metrics import compute_kpis
-    from metrics.slices import SliceError, SliceRequest, compute_slice, parse_where, validate
+    from metrics.slices import (
+        SliceError,
+        SliceRequest,
+        check_where_in_data,
+        compute_slice,
+        parse_where,
+        validate,
+    )
 
     run = settings(config, log_level, as_json, warehouse)
     params = metric_params(
@@ -208,6 +215,8 @@ def metrics(
     except SliceError as exc:
         fail(str(exc), 2, as_json)
     _, engine = reader(run)
+    # a value not in the data (a typo) is refused, as a value outside a closed set is
+    _computed(run, lambda: check_where_in_data(engine, params, request.where))
     if request.sliced:
         result = _computed(run, lambda: compute_slice(engine, params, request))
         if as_json:

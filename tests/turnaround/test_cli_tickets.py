@@ -106,7 +106,7 @@ def test_csv_is_safe_in_a_spreadsheet(warehouse):
     [
         (("--kpi", "nope"), "unknown KPI 'nope'; known: tta_median_minutes"),
         (("--where", "channel=fax"), "'fax' is not one of email, web, chat"),
-        (("--where", "plan=gold"), "'gold' is not in the warehouse; known: basic, pro"),
+        (("--where", "plan=gold"), "'gold' is not a plan in this data; plans are basic, pro"),
         (("--kpi", "nps", "--where", "channel=chat"), "customer-level KPI"),
         (("--period", "2024-06-01"), "--period and --grain go together"),
         (("--period", "2024-06-03", "--grain", "month"), "not the first day of a month"),

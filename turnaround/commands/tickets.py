@@ -32,6 +32,7 @@ from turnaround.commands.read import (
     HorizonOpt,
     OneTouch,
     TimezoneOpt,
+    _computed,
     _filters_text,
     _parse_as_of,
     _parse_day,
@@ -46,7 +47,6 @@ TABLE_COLUMNS = {
     "customers": ("customer_id", "recovery_group", "plan", "outcome", "value"),
     "responses": ("response_id", "customer_id", "responded_at", "score", "recovery_group", "value"),
 }
-KNOWN_SHOWN = 20  # warehouse values an unknown --where value's message names
 
 
 def tickets(
@@ -151,7 +151,13 @@ def tickets(
     2026-10-01`, `turnaround tickets --kpi recovered_retention --period 2026-09-01 --grain
     month --csv`.
     """
-    from metrics.slices import SliceError, SliceRequest, parse_where, validate
+    from metrics.slices import (
+        SliceError,
+        SliceRequest,
+        check_where_in_data,
+        parse_where,
+        validate,
+    )
     from metrics.units import kpi_units
 
     if as_json and as_csv:
@@ -180,7 +186,8 @@ def tickets(
         fail(str(exc), 2, as_json)
     first = _parse_day(period, "--period", as_json)
     _, engine = reader(run)
-    _check_values(run, engine, request, params)
+    # a value not in the data (a typo) is refused, as `metrics --where` refuses it
+    _computed(run, lambda: check_where_in_data(engine, params, request.where))
 
     def work():
         try:
@@ -218,25 +225,6 @@ def _iso_times(result: dict) -> dict:
         for row in result[result["unit"]]
     ]
     return result | {result["unit"]: rows}
-
-
-def _check_values(run, engine, request, params) -> None:
-    """Exit 2 for a --where value the warehouse does not hold, naming the values it holds
-    (a dimension with a declared set is checked by metrics.slices.validate)."""
-    from metrics.dimensions import DIMENSIONS, dimension_values
-
-    open_dims = tuple(name for name, _ in request.where if DIMENSIONS[name].values is None)
-    if not open_dims:
-        return
-    known = reading(run, lambda: dimension_values(engine, open_dims, params))
-    for name, values in request.where:
-        if name not in known:
-            continue
-        unknown = [v for v in values if v not in known[name]]
-        if unknown:
-            shown, rest = known[name][:KNOWN_SHOWN], len(known[name]) - KNOWN_SHOWN
-            listed = ", ".join(shown) + (f" and {rest:,} more" if rest > 0 else "") or "none"
-            fail(f"--where {name}: {unknown[0]!r} is not in the warehouse; known: {listed}", 2)
 
 
 def _write_csv(result: dict) -> None:

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from dashboard import charts
 from dashboard.charts import COMPLETE, INCOMPLETE
 from dashboard.kpi_tiles import KPI_GROUPS, change_text, status_text
 from dashboard.wording import (
@@ -625,7 +626,7 @@ def test_groups_and_agents_show_by_name_and_filter_by_id(
     )
     assert not at.exception
     table = at.dataframe[0].value
-    label = KPI_CATALOG["ticket_volume"].label
+    label = charts.axis_title("ticket_volume", "")  # the value column's title
     assert dict(zip(table[by], table[label].astype(int), strict=True)) == expected
     # the sidebar offers the group by name; a link chooses it by its id
     assert sorted(at.multiselect(key="group").options) == ["7", "VIP"]

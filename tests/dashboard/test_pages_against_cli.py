@@ -185,4 +185,11 @@ def test_health_page_lists_the_clis_runs(run_app, demo):
     assert list(table["loaded"]) == [r["rows_loaded"] for r in runs]
     assert list(table["status"]) == ["succeeded"]
     fresh = at.dataframe[0].value
-    assert sum(fresh["rows"]) == runs[0]["rows_loaded"]  # one load, every row in it
+    # One load, every row of the canonical tables in it (the group and agent names it also
+    # loaded are no table whose freshness is shown).
+    canonical = [f for f in runs[0]["file_results"] if f["target_table"] in set(fresh["table"])]
+    assert sum(fresh["rows"]) == sum(f["rows_loaded"] for f in canonical)
+    assert {f["target_table"] for f in runs[0]["file_results"]} - set(fresh["table"]) == {
+        "groups",
+        "agents",
+    }

@@ -255,7 +255,7 @@ def by_dimension_chart(
                 alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("value:Q", title=title, format=_value_format(name)),
                 alt.Tooltip("n:Q", title="n", format=",d"),
-                alt.Tooltip("small:N", title="Group"),
+                alt.Tooltip("small:N", title="Note"),
                 alt.Tooltip("status:N", title="Period"),
             ],
         )
@@ -289,7 +289,7 @@ def _one_period_bars(
         alt.Tooltip("period_start:N", title="Period starting"),
         alt.Tooltip("value:Q", title=title, format=_value_format(name)),
         alt.Tooltip("n:Q", title="n", format=",d"),
-        alt.Tooltip("small:N", title="Group"),
+        alt.Tooltip("small:N", title="Note"),
         alt.Tooltip("status:N", title="Period"),
     ]
     bars = (
@@ -348,12 +348,14 @@ def pivot_chart(
         alt.Tooltip("column_value:N", title=labels[1]),
         alt.Tooltip("value:Q", title=title, format=_value_format(name)),
         alt.Tooltip("n:Q", title="n", format=",d"),
-        alt.Tooltip("small:N", title="Group"),
+        alt.Tooltip("small:N", title="Note"),
     ]
-    is_small = f"datum.small == '{SMALL}'"
+    # A cell without a value (n = 0: no ticket it could count) is drawn like a small one;
+    # ``invalid=None`` keeps it (Vega-Lite would drop a mark with a null colour value).
+    is_small = f"datum.small == '{SMALL}' || !isValid(datum.value)"
     base = alt.Chart(frame)
     cells = (
-        base.mark_rect(strokeWidth=1.5)
+        base.mark_rect(strokeWidth=1.5, invalid=None)
         .encode(
             x=x,
             y=y,
@@ -382,7 +384,8 @@ def pivot_chart(
         color=alt.condition(is_small, alt.value("#666666"), alt.value("black")),
         tooltip=tooltip,
     )
-    height = 58 * max(frame["row_value"].n_unique(), 1)
+    # Three lines of label per row; Streamlit fits the legend and axes into the height too.
+    height = 58 * max(frame["row_value"].n_unique(), 1) + 130
     return alt.layer(cells, text).properties(width="container", height=height)
 
 
@@ -615,7 +618,7 @@ def triangle_chart(cohorts: dict) -> alt.LayerChart | alt.FacetChart:
     )
     chart = alt.layer(rect, text, data=frame)
     if frame["group"].n_unique() > 1:
-        return chart.properties(width=300, height=CHART_HEIGHT + 60).facet(
+        return chart.properties(width=260, height=CHART_HEIGHT + 60).facet(
             column=alt.Column("group:N", title=None)
         )
     return chart.properties(width="container", height=CHART_HEIGHT + 80)

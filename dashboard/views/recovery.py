@@ -129,6 +129,7 @@ for column, measure in zip(st.columns(2), ("nps", "retention"), strict=True):
             file_name=key,
         )
 
+st.header("Retention curves")
 split = st.selectbox(
     "Retention curves by",
     list(SURVIVAL_SPLITS),
@@ -140,13 +141,11 @@ split = st.selectbox(
 )
 survival = ctx.fetch(compute_survival, params, split)
 landmark = survival.get("max_day") is not None  # current definitions: from a landmark
-st.header(
-    f"Retention by {SPLIT_LABELS.get(split, split).lower()}" if landmark else "Retention after a first failure"
-)
 if landmark:
     st.caption(
         f"The landmark is {survival['landmark'][:10]}, {survival['max_day']} days before the "
-        "data's as-of: every customer active then is put in their group of that day and "
+        "data's as-of: every customer active then is put in their group of that day (in a "
+        "split, by their last failure solved by then) and "
         "followed until they leave or the as-of, so no group is chosen by what happened later. "
         + company_wide
     )

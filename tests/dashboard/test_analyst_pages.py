@@ -127,7 +127,11 @@ def test_a_kpi_by_two_dimensions_shows_each_cells_value_and_n(run_app, engine, w
     # Clicking a cell picks both values; a small cell is drawn without colour, outlined.
     (rect,) = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rect"]
     assert spec["params"][0]["select"]["fields"] == ["row_value", "column_value"]
-    assert rect["encoding"]["color"]["condition"]["value"] == "white"
+    assert rect["encoding"]["color"]["condition"] == {
+        "test": "datum.small == 'small group' || !isValid(datum.value)",
+        "value": "white",
+    }
+    assert rect["mark"]["invalid"] is None  # a cell without a value is drawn all the same
     assert any("says “small”" in text for text in _texts(at))
 
 

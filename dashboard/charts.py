@@ -354,39 +354,40 @@ def pivot_chart(
     # ``invalid=None`` keeps it (Vega-Lite would drop a mark with a null colour value).
     is_small = f"datum.small == '{SMALL}' || !isValid(datum.value)"
     base = alt.Chart(frame)
-    cells = (
-        base.mark_rect(strokeWidth=1.5, invalid=None)
-        .encode(
-            x=x,
-            y=y,
-            # Light shades only, so that the black labels stay readable on every cell.
-            color=alt.condition(
-                is_small,
-                alt.value("white"),
-                alt.Color(
-                    "value:Q",
-                    title=title,
-                    scale=alt.Scale(scheme=alt.SchemeParams(name="blues", extent=[0.05, 0.55])),
-                    legend=alt.Legend(orient="top", format=_value_format(name)),
-                ),
+    cells = base.mark_rect(strokeWidth=1.5, invalid=None, aria=False).encode(
+        x=x,
+        y=y,
+        # Light shades only, so that the black labels stay readable on every cell.
+        color=alt.condition(
+            is_small,
+            alt.value("white"),
+            alt.Color(
+                "value:Q",
+                title=title,
+                scale=alt.Scale(scheme=alt.SchemeParams(name="blues", extent=[0.05, 0.55])),
+                legend=alt.Legend(orient="top", format=_value_format(name)),
             ),
-            stroke=alt.condition(is_small, alt.value(SMALL_STROKE), alt.value("white")),
-            strokeDash=alt.condition(is_small, alt.value([4, 3]), alt.value([1, 0])),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.6)),
-            tooltip=tooltip,
-        )
-        .add_params(pick)
+        ),
+        stroke=alt.condition(is_small, alt.value(SMALL_STROKE), alt.value("white")),
+        strokeDash=alt.condition(is_small, alt.value([4, 3]), alt.value([1, 0])),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.6)),
     )
-    text = base.mark_text(lineBreak="\n", fontSize=12).encode(
+    text = base.mark_text(lineBreak="\n", fontSize=12, aria=False).encode(
         x=x,
         y=y,
         text="label:N",
         color=alt.condition(is_small, alt.value("#666666"), alt.value("black")),
-        tooltip=tooltip,
+    )
+    # Clicks land on a clear cell drawn over the label (a selection listens to one layer's
+    # marks, and the label would otherwise take the click); it carries the tooltip.
+    clicks = (
+        base.mark_rect(fill="white", fillOpacity=0, invalid=None)
+        .encode(x=x, y=y, tooltip=tooltip)
+        .add_params(pick)
     )
     # Three lines of label per row; Streamlit fits the legend and axes into the height too.
     height = 58 * max(frame["row_value"].n_unique(), 1) + 130
-    return alt.layer(cells, text).properties(width="container", height=height)
+    return alt.layer(cells, text, clicks).properties(width="container", height=height)
 
 
 def recovery_group_chart(

@@ -125,7 +125,8 @@ def test_a_kpi_by_two_dimensions_shows_each_cells_value_and_n(run_app, engine, w
         for r in result["rows"]
     }
     # Clicking a cell picks both values; a small cell is drawn without colour, outlined.
-    (rect,) = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rect"]
+    rect, _text, clicks = spec["layer"]
+    assert spec["params"][0]["views"] == [clicks["name"]]  # clicks land on the clear cell
     assert spec["params"][0]["select"]["fields"] == ["row_value", "column_value"]
     assert rect["encoding"]["color"]["condition"] == {
         "test": "datum.small == 'small group' || !isValid(datum.value)",

@@ -281,7 +281,7 @@ def test_a_cell_of_two_dimensions_drills_through_to_its_tickets(site, browser):
     chart = page.get_by_test_id("stVegaLiteChart").nth(1)  # the slice, then the two dimensions
     # Vega's SVG names each cell by its tooltip fields ("Channel: api; Group: ...").
     rect = chart.locator(
-        f'path[aria-roledescription="rect"][aria-label*="Channel: {cell["channel"]};"]'
+        f'path[aria-roledescription^="rect"][aria-label*="Channel: {cell["channel"]};"]'
         f'[aria-label*="Group: {cell["group"]};"]'
     )
     rect.first.wait_for(timeout=WAIT_MS)  # Vega draws after the run has ended

@@ -14,7 +14,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from metrics import KPI_CATALOG, RECOVERY_GROUPS
+from metrics import KPI_CATALOG, RECOVERY_GROUPS, format_value
 
 CHART_HEIGHT = 260
 PNG_WIDTH = 720
@@ -254,6 +254,7 @@ def by_dimension_chart(
             "value": [r["kpis"][name] for r in rows],
             "n": [r["n"][name] for r in rows],
             "small": [SMALL if r["small"] else "" for r in rows],
+            "bar_label": [_bar_label(name, r) for r in rows],
             **_maturity(rows),
         },
         schema_overrides={"value": pl.Float64, "value_of": pl.String, "shown_as": pl.String},
@@ -291,14 +292,140 @@ def by_dimension_chart(
                 alt.Tooltip("period_start:N", title="Period starting"),
                 alt.Tooltip("value:Q", title=title, format=_value_format(name)),
                 alt.Tooltip("n:Q", title="n", format=",d"),
-                alt.Tooltip("small:N", title="Group"),
+                alt.Tooltip("small:N", title="Note"),
                 alt.Tooltip("status:N", title="Period"),
             ],
         )
         .add_params(pick)
     )
+    if frame["period_start"].n_unique() == 1:
+        return _one_period_bars(base, frame, name, dim_label, title, pick)
     solid, dashed = _lines(base, x=x, y=y, color=color)
     return alt.layer(solid, points, dashed).properties(width="container", height=CHART_HEIGHT + 60)
+
+
+def _bar_label(name: str, row: dict) -> str:
+    """``73.2% · n=41``, with "small" and "provisional" when they hold."""
+    words = [format_value(name, row["kpis"][name]), f"n={row['n'][name] or 0:,}"]
+    words += ["small"] if row["small"] else []
+    words += [] if row.get("complete", True) else ["provisional"]
+    return " · ".join(words)
+
+
+def _one_period_bars(
+    base: alt.Chart, frame: pl.DataFrame, name: str, dim_label: str, title: str, pick
+) -> alt.LayerChart:
+    """One period: a bar per value of the dimension, labelled with its value and n (points
+    of one period would stand in one column, on top of each other); a small group's bar is
+    hollow and its label says so; an incomplete period's label says "provisional"."""
+    # each value by its label (a group or an agent by name); the pick by the id
+    x = alt.X("shown_as:N", title=dim_label, axis=alt.Axis(labelAngle=0))
+    y = _y(name, frame["value"].drop_nulls(), title)
+    color = alt.Color("shown_as:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
+    tooltip = [
+        alt.Tooltip("shown_as:N", title=dim_label),
+        alt.Tooltip("period_start:N", title="Period starting"),
+        alt.Tooltip("value:Q", title=title, format=_value_format(name)),
+        alt.Tooltip("n:Q", title="n", format=",d"),
+        alt.Tooltip("small:N", title="Note"),
+        alt.Tooltip("status:N", title="Period"),
+    ]
+    bars = (
+        base.mark_bar(strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            stroke=color,
+            fill=alt.condition(f"datum.small == '{SMALL}'", alt.value("white"), color),
+            opacity=alt.condition(pick, alt.value(0.9), alt.value(0.45)),
+            tooltip=tooltip,
+        )
+        .add_params(pick)
+    )
+    text = base.mark_text(dy=-8, baseline="bottom").encode(
+        x=x, y=y, text="bar_label:N", tooltip=tooltip
+    )
+    return alt.layer(bars, text).properties(width="container", height=CHART_HEIGHT + 60)
+
+
+# A small cell of the two-dimension view: no colour (its value is noise more than signal),
+# a dashed grey outline and the word under its value.
+SMALL_STROKE = "#999999"
+
+
+def pivot_chart(
+    rows: list[dict], name: str, dims: tuple[str, str], labels: tuple[str, str]
+) -> alt.LayerChart:
+    """KPI ``name`` by two dimensions (``compute_slice`` rows over one range): a cell per pair
+    of values, coloured by its value and labelled with it and its n; a small group's cell is
+    white with a dashed outline and worded "small"; clicking a cell picks both values
+    (``row_value``, ``column_value``)."""
+    frame = pl.DataFrame(
+        {
+            "row_value": [None if r[dims[0]] is None else str(r[dims[0]]) for r in rows],
+            "column_value": [None if r[dims[1]] is None else str(r[dims[1]]) for r in rows],
+            "value": [r["kpis"][name] for r in rows],
+            "n": [r["n"][name] for r in rows],
+            "small": [SMALL if r["small"] else "" for r in rows],
+            "label": [
+                f"{format_value(name, r['kpis'][name])}\nn={r['n'][name] or 0:,}"
+                + ("\nsmall" if r["small"] else "")
+                for r in rows
+            ],
+        },
+        schema_overrides={"value": pl.Float64, "row_value": pl.String, "column_value": pl.String},
+    ).with_columns(pl.col("row_value", "column_value").fill_null(NO_VALUE))
+    scale, unit_text = _scale([name], frame, ["value"])
+    frame = frame.with_columns(pl.col("value") / scale)
+    title = axis_title(name, unit_text)
+    pick = alt.selection_point(name=PICK, fields=["row_value", "column_value"], on="click")
+    x = alt.X("column_value:N", title=labels[1], axis=alt.Axis(orient="top", labelAngle=0))
+    y = alt.Y("row_value:N", title=labels[0])
+    tooltip = [
+        alt.Tooltip("row_value:N", title=labels[0]),
+        alt.Tooltip("column_value:N", title=labels[1]),
+        alt.Tooltip("value:Q", title=title, format=_value_format(name)),
+        alt.Tooltip("n:Q", title="n", format=",d"),
+        alt.Tooltip("small:N", title="Note"),
+    ]
+    # A cell without a value (n = 0: no ticket it could count) is drawn like a small one;
+    # ``invalid=None`` keeps it (Vega-Lite would drop a mark with a null colour value).
+    is_small = f"datum.small == '{SMALL}' || !isValid(datum.value)"
+    base = alt.Chart(frame)
+    cells = base.mark_rect(strokeWidth=1.5, invalid=None, aria=False).encode(
+        x=x,
+        y=y,
+        # Light shades only, so that the black labels stay readable on every cell.
+        color=alt.condition(
+            is_small,
+            alt.value("white"),
+            alt.Color(
+                "value:Q",
+                title=title,
+                scale=alt.Scale(scheme=alt.SchemeParams(name="blues", extent=[0.05, 0.55])),
+                legend=alt.Legend(orient="top", format=_value_format(name)),
+            ),
+        ),
+        stroke=alt.condition(is_small, alt.value(SMALL_STROKE), alt.value("white")),
+        strokeDash=alt.condition(is_small, alt.value([4, 3]), alt.value([1, 0])),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.6)),
+    )
+    text = base.mark_text(lineBreak="\n", fontSize=12, aria=False).encode(
+        x=x,
+        y=y,
+        text="label:N",
+        color=alt.condition(is_small, alt.value("#666666"), alt.value("black")),
+    )
+    # Clicks land on a clear cell drawn over the label (a selection listens to one layer's
+    # marks, and the label would otherwise take the click); it carries the tooltip.
+    clicks = (
+        base.mark_rect(fill="white", fillOpacity=0, invalid=None)
+        .encode(x=x, y=y, tooltip=tooltip)
+        .add_params(pick)
+    )
+    # Three lines of label per row; Streamlit fits the legend and axes into the height too.
+    height = 58 * max(frame["row_value"].n_unique(), 1) + 130
+    return alt.layer(cells, text, clicks).properties(width="container", height=height)
 
 
 def recovery_group_chart(
@@ -390,10 +517,15 @@ def survival_chart(survival: dict) -> alt.LayerChart:
             "at_risk": pl.Int64,
         },
     )
+    # The legend names the groups drawn, each in its usual colour (a split's own groups in
+    # the palette's order).
+    drawn = list(dict.fromkeys(frame["group"].to_list()))
+    colors = [GROUP_COLORS.get(g, PALETTE[i % len(PALETTE)]) for i, g in enumerate(drawn)]
     color = alt.Color(
         "group:N",
         title=None,
-        scale=alt.Scale(domain=list(GROUP_COLORS), range=list(GROUP_COLORS.values())),
+        sort=drawn,
+        scale=alt.Scale(domain=drawn, range=colors),
         legend=alt.Legend(orient="top"),
     )
     x = alt.X("day:Q", title="Days since follow-up began")
@@ -417,60 +549,117 @@ def survival_chart(survival: dict) -> alt.LayerChart:
     return alt.layer(band, line).properties(width="container", height=CHART_HEIGHT + 40)
 
 
-def triangle_chart(cohorts: dict) -> alt.Chart:
-    """The retention triangle (``compute_cohorts``) as a heatmap: a row per cohort month, a
-    column per month since; clicking a cell picks its cohort."""
-    cells = [
-        {
-            "cohort": c["cohort"],
-            "group": GROUP_LABELS.get(c["recovery_group"] or "", "All"),
-            "month": m["month"],
-            "share": m["share"],
-            "retained": m["retained"],
-            "customers": c["customers"],
-        }
-        for c in cohorts["cohorts"]
-        for m in c["months"]
-    ]
+SIZE_COLUMN = "cohort size"
+
+
+def triangle_chart(cohorts: dict) -> alt.LayerChart | alt.FacetChart:
+    """The retention triangle (``compute_cohorts``) as a heatmap: a row per cohort (every
+    cohort the result lists, also one with no month ended yet), its size in the first
+    column, then a cell per month since, labelled with its share; split by recovery group
+    side by side when the cohorts are; clicking a cell picks its cohort (and group)."""
+    cells = []
+    for c in cohorts["cohorts"]:
+        group = GROUP_LABELS.get(c["recovery_group"] or "", "All")
+        cells.append(
+            {
+                "cohort": c["cohort"],
+                "group": group,
+                "recovery_group": c["recovery_group"],
+                "kind": "size",
+                "column": SIZE_COLUMN,
+                "month": None,
+                "share": None,
+                "retained": None,
+                "customers": c["customers"],
+                "label": f"{c['customers']:,}",
+            }
+        )
+        cells += [
+            {
+                "cohort": c["cohort"],
+                "group": group,
+                "recovery_group": c["recovery_group"],
+                "kind": "cell",
+                "column": f"+{m['month']}",
+                "month": m["month"],
+                "share": m["share"],
+                "retained": m["retained"],
+                "customers": c["customers"],
+                "label": f"{m['share']:.0%}",
+            }
+            for m in c["months"]
+        ]
     frame = pl.DataFrame(
         cells,
         schema={
             "cohort": pl.String,
             "group": pl.String,
+            "recovery_group": pl.String,
+            "kind": pl.String,
+            "column": pl.String,
             "month": pl.Int64,
             "share": pl.Float64,
             "retained": pl.Int64,
             "customers": pl.Int64,
+            "label": pl.String,
         },
     )
-    pick = alt.selection_point(name=PICK, fields=["cohort"], on="click")
-    chart = (
-        alt.Chart(frame)
+    months = sorted({m for m in frame["month"].to_list() if m is not None})
+    pick = alt.selection_point(name=PICK, fields=["cohort", "recovery_group"], on="click")
+    x = alt.X(
+        "column:O",
+        title="Cohort size, then months after the cohort month",
+        sort=[SIZE_COLUMN, *(f"+{m}" for m in months)],
+        axis=alt.Axis(orient="top", labelAngle=0),
+    )
+    y = alt.Y("cohort:O", title="Cohort (month)")
+    tooltip = [
+        alt.Tooltip("cohort:O", title="Cohort"),
+        alt.Tooltip("group:N", title="Recovery group"),
+        alt.Tooltip("month:O", title="Months after"),
+        alt.Tooltip("share:Q", title="Still customers (%)", format=".1%"),
+        alt.Tooltip("retained:Q", title="Still customers", format=",d"),
+        alt.Tooltip("customers:Q", title="Cohort size (n)", format=",d"),
+    ]
+    rect = (
+        alt.Chart()
+        .transform_filter("datum.kind == 'cell'")
         .mark_rect()
         .encode(
-            x=alt.X("month:O", title="Months after the cohort month"),
-            y=alt.Y("cohort:O", title="Cohort (month)"),
+            x=x,
+            y=y,
             color=alt.Color(
                 "share:Q",
-                title="Still a customer (%)",
+                title="Still customers (%)",
                 scale=alt.Scale(scheme="cividis", domain=[0.5, 1]),
                 legend=alt.Legend(format="%"),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
-            tooltip=[
-                alt.Tooltip("cohort:O", title="Cohort"),
-                alt.Tooltip("group:N", title="Recovery group"),
-                alt.Tooltip("month:O", title="Months after"),
-                alt.Tooltip("share:Q", title="Still a customer", format=".1%"),
-                alt.Tooltip("retained:Q", title="Customers left", format=",d"),
-                alt.Tooltip("customers:Q", title="n (cohort)", format=",d"),
-            ],
+            tooltip=tooltip,
         )
         .add_params(pick)
     )
+    # cividis runs from dark blue to light yellow: white on the dark half, black on the light
+    text = (
+        alt.Chart()
+        .mark_text(fontSize=11)
+        .encode(
+            x=x,
+            y=y,
+            text="label:N",
+            color=alt.condition(
+                "datum.kind == 'size' || datum.share >= 0.75",
+                alt.value("black"),
+                alt.value("white"),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    chart = alt.layer(rect, text, data=frame)
     if frame["group"].n_unique() > 1:
-        chart = chart.encode(column=alt.Column("group:N", title=None))
-        return chart.properties(width=260, height=CHART_HEIGHT + 60)
+        return chart.properties(width=260, height=CHART_HEIGHT + 60).facet(
+            column=alt.Column("group:N", title=None)
+        )
     return chart.properties(width="container", height=CHART_HEIGHT + 80)
 
 

@@ -443,6 +443,15 @@ def survival_at(points: list, day: int) -> dict | None:
     return {key: found[-1][key] for key in ("survival", "ci_low", "ci_high")}
 
 
+def at_risk_on(points: list, day: int) -> int:
+    """How many of a curve's customers are still followed on ``day`` (at risk then: neither
+    churned nor censored before it), as a Kaplan-Meier table prints under its curves; 0 past
+    the curve's last point. ``points`` are CurvePoints or their JSON dicts."""
+    rows = [p if isinstance(p, dict) else p.as_json() for p in points]
+    later = [p for p in rows if p["day"] >= day]
+    return later[0]["at_risk"] if later else 0
+
+
 def survival_with_variance(
     rows: list[tuple[int, int, int]], day: int
 ) -> tuple[float, float] | None:

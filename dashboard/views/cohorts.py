@@ -1,6 +1,8 @@
 """Cohorts: any KPI by any dimension and period, as a chart and a table, and the retention
 triangle as a heatmap. Clicking a point or a cell shows the tickets behind it."""
 
+import datetime as dt
+
 import polars as pl
 import streamlit as st
 
@@ -147,6 +149,72 @@ st.caption(
     "as-of, its tickets may not yet be answered or solved (dashed on the chart)."
 )
 
+st.header("Two dimensions at once")
+across = st.selectbox(
+    f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()} (rows) and",
+    list(DIMENSIONS),
+    index=list(DIMENSIONS).index("group"),
+    format_func=lambda name: DIMENSIONS[name].label,
+    key="across",
+    bind="query-params",
+    help="The columns of the table below; its rows are the dimension chosen above.",
+)
+if across == dim:
+    st.info("Pick a second dimension other than the first to see them at once.")
+else:
+    pairs = ctx.fetch_or_explain(
+        compute_slice, params, sel.request(kpis=(kpi,), by=(dim, across))
+    ) or {"rows": [], "notes": {}}
+    both = f"{DIMENSIONS[dim].label.lower()} and {DIMENSIONS[across].label.lower()}"
+    if kpi in pairs["notes"]:
+        st.info(f"{KPI_CATALOG[kpi].label} by {both}: {pairs['notes'][kpi]}.")
+    elif pairs["rows"]:
+
+        def _drill_pair() -> None:
+            for point in ui.picked("pair_chart"):
+                first, second = point.get("row_value"), point.get("column_value")
+                if filters.can_drill(dim, first) and filters.can_drill(across, second):
+                    filters.drill({dim: first, across: second})
+                    return
+
+        ui.chart(
+            charts.pivot_chart(
+                pairs["rows"],
+                kpi,
+                (dim, across),
+                (DIMENSIONS[dim].label, DIMENSIONS[across].label),
+            ),
+            "pair_chart",
+            f"{KPI_CATALOG[kpi].label} by {both}, {wording.range_text(sel)}",
+            on_pick=_drill_pair,
+            file_name=f"{kpi}_by_{dim}_and_{across}",
+            help=KPI_CATALOG[kpi].description,
+        )
+        ui.csv_button(
+            ui.csv_bytes(
+                [
+                    {
+                        dim: r[dim],
+                        across: r[across],
+                        kpi: r["kpis"][kpi],
+                        "n": r["n"][kpi],
+                        "small": r["small"],
+                    }
+                    for r in pairs["rows"]
+                ]
+            ),
+            f"{kpi}_by_{dim}_and_{across}",
+            "pair_csv",
+        )
+        st.caption(
+            "Each cell: the value over the whole range and its n. A small cell (fewer than "
+            f"{params.min_group_size} behind it) is white with a dashed outline and says "
+            "“small”: too few to read its colour as a difference. Click a cell to see its "
+            "tickets (both values set as filters)."
+        )
+    else:
+        st.info(f"No {KPI_CATALOG[kpi].label.lower()} by {both} in this range.")
+
 st.header("Retention triangle")
 by = st.radio(
     "Cohorts by",
@@ -164,17 +232,23 @@ cohorts = ctx.fetch(compute_cohorts, params, by)
 
 def _drill_cohort() -> None:
     for point in ui.picked("triangle"):
-        if point.get("cohort") and by == "signup_month":
-            filters.drill({"signup_month": point["cohort"]})
-            return
+        cohort = point.get("cohort")
+        if not cohort:
+            continue
+        if by == "signup_month":
+            filters.drill({"signup_month": cohort})
+        else:  # no filter names a first-failure month: its tickets created in that month
+            first = dt.date.fromisoformat(f"{cohort}-01")
+            filters.drill({}, filters.period_of(first, "month"))
+        return
 
 
 if cohorts["cohorts"]:
     ui.chart(
         charts.triangle_chart(cohorts),
         "triangle",
-        "Retention triangle",
-        on_pick=_drill_cohort if by == "signup_month" else None,
+        "Retention triangle: share of each cohort still customers, by months after",
+        on_pick=_drill_cohort,
         file_name=f"retention_triangle_{by}",
         company_wide=True,
     )
@@ -191,8 +265,17 @@ if cohorts["cohorts"]:
     )
     ui.csv_button(cells, f"retention_triangle_{by}", "triangle_csv")
     st.caption(
-        "Share of each cohort still a customer at the end of each later month (company-wide)."
-        + (" Click a row's cell to see that cohort's tickets." if by == "signup_month" else "")
+        "Each row is a cohort: its size (customers) first, then the share of it still "
+        "customers at the end of each later month (company-wide; the sidebar's filters do "
+        "not apply). A month shows once it has ended, so the newest cohorts show only their "
+        "size. "
+        + (
+            "Click a cell to see that cohort's tickets."
+            if by == "signup_month"
+            else "Split by each customer's recovery group at the end of the cohort month. Click "
+            "a cell to see the tickets created in that cohort's month (every customer's: no "
+            "filter names a first-failure month)."
+        )
     )
 else:
     st.info("No cohorts yet.")

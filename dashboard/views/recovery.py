@@ -6,12 +6,20 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, filters, ui, wording
-from metrics import compute_kpis, recovery_groups
+from data_contracts.options import SURVIVAL_SPLITS
+from metrics import compute_kpis, format_value, recovery_groups
 from metrics.formatting import format_minutes
 from metrics.recovery import compute_recovery
-from metrics.survival import compute_survival
+from metrics.survival import at_risk_on, compute_survival
 
 VERDICT_CALLOUTS = {"holds": st.success, "not_detected": st.info, "reversed": st.warning}
+SPLIT_LABELS = {
+    "recovery_group": "Recovery group",
+    "tta_bucket": "Time to first reply",
+    "one_touch": "One touch",
+    "compensation": "Compensation",
+}
+AT_RISK_DAYS = (0, 30, 90, 180, 365)  # as the CLI's survival table, and the start
 
 ctx = ui.context()
 sel, params = ctx.selection, ctx.setup.params
@@ -23,11 +31,16 @@ outside = ui.range_note(ctx)
 if outside:
     st.info(outside, icon=":material/event_busy:")
 
+COMPANY_WIDE = (
+    "Company-wide, at the data's as-of time ({as_of}): the sidebar's filters and dates do not "
+    "apply here."
+)
+company_wide = COMPANY_WIDE.format(as_of=wording.as_of_text(ctx.as_of).removeprefix("Data as of "))
+
 st.header("Recovery paradox")
 st.caption(
     "Do customers whose problem was put right end up more loyal than customers who never had "
-    "one? With the sidebar's filters and dates. Bars: each recovery group's value, whiskers its "
-    "95% confidence interval; click a bar to see its tickets."
+    "one? The sentences and the table by segment follow the sidebar's filters and dates."
 )
 report = ctx.fetch(compute_kpis, params, sel.request())
 groups = ctx.fetch(recovery_groups, params)
@@ -40,9 +53,7 @@ def _drill_group(key: str) -> None:
             return
 
 
-for column, measure, delta_name in zip(
-    st.columns(2), ("nps", "retention"), ("nps_delta", "retention_delta"), strict=True
-):
+for column, delta_name in zip(st.columns(2), ("nps_delta", "retention_delta"), strict=True):
     delta = report["paradox"][delta_name]
     with column:
         callout = VERDICT_CALLOUTS.get(delta.get("verdict"), st.info)
@@ -54,7 +65,65 @@ for column, measure, delta_name in zip(
                 "tenure, segment and plan): "
                 + wording.paradox_sentence(delta_name, matched, horizon)
             )
-        key = f"groups_{measure}"
+csat = report["paradox"]["csat_delta"]
+VERDICT_CALLOUTS.get(csat.get("verdict"), st.info)(
+    wording.paradox_sentence("csat_delta", csat, horizon)
+    + " (rated tickets solved in the last 365 days, not reopened)"
+)
+if report.get("hindsight") and report["hindsight"].get("first_known_later"):
+    st.caption(f"Point in time: {report['hindsight']['note']}")
+
+st.subheader("By segment")
+
+
+def _delta_cells(name: str, delta: dict) -> dict:
+    """A paradox delta's value, interval, n and verdict as the table shows them."""
+    label = "NPS" if name == "nps_delta" else f"{horizon}-day retention"
+    sizes = delta.get("n") or {}
+    interval = (
+        None
+        if delta.get("ci_low") is None
+        else f"{format_value(name, delta['ci_low'])} to {format_value(name, delta['ci_high'])}"
+    )
+    return {
+        f"{label}: recovered − never failed": format_value(name, delta.get("value")),
+        f"{label}: 95% CI": interval,
+        f"{label}: n recovered": sizes.get("recovered"),
+        f"{label}: n never failed": sizes.get("never_failed"),
+        f"{label}: verdict": (delta.get("verdict") or "not enough data").replace("_", " "),
+    }
+
+
+segments = report.get("paradox_by_segment") or []
+if segments:
+    ui.table(
+        pl.DataFrame(
+            [
+                {"segment": "(none)" if s["segment"] is None else str(s["segment"])}
+                | _delta_cells("nps_delta", s["nps_delta"])
+                | _delta_cells("retention_delta", s["retention_delta"])
+                for s in segments
+            ]
+        ),
+        "paradox_by_segment",
+        "paradox_by_segment",
+    )
+    st.caption(
+        "The crude comparison within each segment (as `turnaround metrics --json` gives it in "
+        "`paradox_by_segment`). A verdict needs both groups of at least "
+        f"{params.min_group_size} customers. " + wording.MULTIPLE_COMPARISONS
+    )
+else:
+    st.info("No segment has customers to compare with these filters.")
+
+st.subheader("NPS and retention by recovery group")
+st.caption(
+    company_wide + " Bars: each recovery group's value, whiskers its 95% confidence interval; "
+    "click a bar to see its tickets."
+)
+for column, measure in zip(st.columns(2), ("nps", "retention"), strict=True):
+    key = f"groups_{measure}"
+    with column:
         ui.chart(
             charts.recovery_group_chart(groups, measure, horizon),
             key,
@@ -63,21 +132,34 @@ for column, measure, delta_name in zip(
             file_name=key,
             company_wide=True,
         )
-csat = report["paradox"]["csat_delta"]
-VERDICT_CALLOUTS.get(csat.get("verdict"), st.info)(
-    wording.paradox_sentence("csat_delta", csat, horizon)
-    + " (rated tickets solved in the last 365 days, not reopened)"
-)
-st.caption(
-    "The bars are company-wide at the data's as-of time; the sentences follow the filters. "
-    + wording.MULTIPLE_COMPARISONS
-)
-if report.get("hindsight") and report["hindsight"].get("first_known_later"):
-    st.caption(f"Point in time: {report['hindsight']['note']}")
 
-survival = ctx.fetch(compute_survival, params, "recovery_group")
+st.header("Retention curves")
+split = st.selectbox(
+    "Retention curves by",
+    list(SURVIVAL_SPLITS),
+    format_func=lambda name: SPLIT_LABELS.get(name, name),
+    key="split",
+    bind="query-params",
+    help="Recovery group at the landmark, or the recovery quality of each customer's last "
+    "failure solved by then: " + "; ".join(SURVIVAL_SPLITS.values()) + ".",
+)
+survival = ctx.fetch(compute_survival, params, split)
 landmark = survival.get("max_day") is not None  # current definitions: from a landmark
-st.header("Retention by recovery group" if landmark else "Retention after a first failure")
+if landmark:
+    st.caption(
+        f"The landmark is {survival['landmark'][:10]}, {survival['max_day']} days before the "
+        "data's as-of: every customer active then is put in their group of that day (in a "
+        "split, by their last failure solved by then) and "
+        "followed until they leave or the as-of, so no group is chosen by what happened later. "
+        + company_wide
+    )
+elif survival.get("landmark"):
+    st.caption(
+        "Failed customers are followed from their first failure's solving; never-failed "
+        f"customers from {survival['landmark'][:10]}, the median of those starts. " + company_wide
+    )
+else:
+    st.caption(company_wide)
 if survival["groups"]:
     ui.chart(
         charts.survival_chart(survival),
@@ -85,14 +167,14 @@ if survival["groups"]:
         f"Still a customer, days after {survival['landmark'][:10]}, by the group then"
         if landmark
         else "Still a customer, days after a first failure",
-        file_name="retention_curves",
+        file_name=f"retention_curves_{split}",
         company_wide=True,
     )
     test = survival["logrank"]
     difference = survival.get("difference")
     if difference and difference["value"] is not None:
         st.caption(
-            f"Kaplan–Meier curves with 95% bands, company-wide. Recovered minus never failed "
+            f"Kaplan–Meier curves with 95% bands. Recovered minus never failed "
             f"on day {difference['day']}, customers with as many tickets in the look-back "
             f"compared: {difference['value'] * 100:+.1f} percentage points "
             f"(95% CI {difference['ci_low'] * 100:+.1f} to {difference['ci_high'] * 100:+.1f}), "
@@ -102,17 +184,18 @@ if survival["groups"]:
         )
     if test["p_value"] is not None:
         differ = "the curves differ" if test["p_value"] < 0.05 else "no difference shown"
+        compared = " and ".join(g.replace("_", " ") for g in test.get("groups") or [])
         tested = (
-            "Log-rank test of recovered and unrecovered customers with as many tickets in "
-            "the look-back"
+            f"Log-rank test of {compared} customers with as many tickets in the look-back"
             if landmark
-            else "Kaplan–Meier curves with 95% bands, company-wide. Log-rank test"
+            else "Kaplan–Meier curves with 95% bands. Log-rank test"
         )
         st.caption(
             f"{tested}: chi-square "
             f"{test['statistic']:.1f} on {test['df']} df, p = {test['p_value']:.2g} ({differ})."
         )
     still = f"still a customer at day {horizon} (%)"
+    low, high = "95% CI low (%)", "95% CI high (%)"
     at_horizon = pl.DataFrame(
         [
             {
@@ -120,21 +203,42 @@ if survival["groups"]:
                 "customers (n)": g["customers"],
                 "churned": g["events"],
                 still: None if g["at_horizon"] is None else g["at_horizon"]["survival"] * 100,
+                low: None if g["at_horizon"] is None else g["at_horizon"]["ci_low"] * 100,
+                high: None if g["at_horizon"] is None else g["at_horizon"]["ci_high"] * 100,
             }
             for g in survival["groups"]
         ],
-        schema_overrides={still: pl.Float64},
+        schema_overrides={still: pl.Float64, low: pl.Float64, high: pl.Float64},
     )
     ui.table(
         at_horizon,
         "survival_table",
-        "retention_at_horizon",
-        column_config={still: ui.percent_column(still)},
+        f"retention_at_horizon_{split}",
+        column_config={column: ui.percent_column(column) for column in (still, low, high)},
+    )
+    days = [d for d in AT_RISK_DAYS if not landmark or d <= survival["max_day"]]
+    st.markdown("**Customers at risk** (still followed on the day: neither left nor censored)")
+    ui.table(
+        pl.DataFrame(
+            [
+                {"group": charts.GROUP_LABELS.get(g["group"], g["group"])}
+                | {f"day {d}": at_risk_on(g["curve"], d) for d in days}
+                for g in survival["groups"]
+            ],
+            schema={"group": pl.String} | {f"day {d}": pl.Int64 for d in days},
+        ),
+        "at_risk_table",
+        f"at_risk_{split}",
+    )
+    st.caption(
+        "A curve is less certain where few remain at risk: its band widens there. "
+        "No group's curve reaches past the follow-up of its last customer."
     )
 else:
-    st.info("No failed customers to follow yet.")
+    st.info("No customers to follow yet.")
 
 st.header("What recovery buys")
+st.caption(company_wide + " So are proactive against reactive and closing the loop below.")
 recovery = ctx.fetch(compute_recovery, params)
 money = recovery["economics"]
 value = money["value_of_recovery"]
@@ -183,7 +287,7 @@ else:
         ),
         ("Return", wording.return_text(value["return"]), "(Value of recovery − cost) / cost."),
     )
-    st.caption(wording.value_of_recovery_text(value) + " Company-wide.")
+    st.caption(wording.value_of_recovery_text(value))
     st.caption(wording.compensation_effect_text(money["compensation_effect"], horizon))
 
 left, right = st.columns(2)

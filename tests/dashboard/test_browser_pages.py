@@ -323,3 +323,39 @@ def test_a_shared_link_opens_the_tickets_in_its_order_and_keeps_it(site, browser
     _settled(page, "Retention triangle")
     query = parse_qs(urlparse(page.url).query)
     assert query["kpi"] == ["ticket_volume"] and query["by"] == ["plan"]
+
+
+def test_a_cell_of_two_dimensions_drills_through_to_its_tickets(site, browser):
+    """One-touch resolution by channel and group: clicking a cell opens the Tickets page
+    with both values set as filters, listing the tickets the CLI counts for them."""
+    url, warehouse = site
+    page = browser.new_page()
+    page.goto(f"{url}/cohorts?kpi=One-touch+resolution&by=Channel&across=Group")
+    _settled(page, "Two dimensions at once")
+    reported = _metrics(warehouse, "--kpi", "one_touch_rate", "--by", "channel", "--by", "group")
+    cell = next(
+        r for r in reported["rows"] if r["channel"] and r["group"] and r["n"]["one_touch_rate"]
+    )
+    chart = page.get_by_test_id("stVegaLiteChart").nth(1)  # the slice, then the two dimensions
+    # Vega's SVG names each cell by its tooltip fields ("Channel: api; Group: ...").
+    rect = chart.locator(
+        f'path[aria-roledescription^="rect"][aria-label*="Channel: {cell["channel"]};"]'
+        f'[aria-label*="Group: {cell["group"]};"]'
+    )
+    rect.first.wait_for(timeout=WAIT_MS)  # Vega draws after the run has ended
+    assert rect.count() == 1
+    rect.first.click()
+    page.wait_for_url(re.compile(r"/tickets\?"), timeout=WAIT_MS)
+    text = _settled(page, "tickets · page")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["channel"] == [cell["channel"]] and query["group"] == [cell["group"]]
+    expected = _metrics(
+        warehouse,
+        "--kpi",
+        "ticket_volume",
+        "--where",
+        f"channel={cell['channel']}",
+        "--where",
+        f"group={cell['group']}",
+    )["kpis"]["ticket_volume"]
+    assert _ticket_count(text) == expected > 0

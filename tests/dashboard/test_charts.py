@@ -125,7 +125,7 @@ def test_by_dimension_chart_labels_ids_by_name_and_picks_the_id():
 def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
     rows = [
         {"channel": "chat", **_row("2026-09-07", one_touch_rate=0.5)},
-        {"channel": None, **_row("2026-09-07", one_touch_rate=0.25), "small": True},
+        {"channel": None, **_row("2026-09-14", one_touch_rate=0.25), "small": True},
     ]
     spec = by_dimension_chart(rows, "one_touch_rate", "channel", "Channel", "week").to_dict()
     data = _rows_of(spec, 2)
@@ -138,6 +138,22 @@ def test_by_dimension_chart_has_a_line_per_value_and_marks_small_groups():
     hollow = points["encoding"]["fill"]
     assert hollow["condition"] == {"test": "datum.small == 'small group'", "value": "white"}
     assert hollow["field"] == "shown_as"  # other points are filled with their line's colour
+    assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
+
+
+def test_one_period_by_dimension_is_labelled_bars_not_a_column_of_points():
+    rows = [
+        {"channel": "chat", **_row("2026-09-07", one_touch_rate=0.5)},
+        {"channel": "api", **_row("2026-09-07", one_touch_rate=0.25), "small": True},
+    ]
+    spec = by_dimension_chart(rows, "one_touch_rate", "channel", "Channel", "week").to_dict()
+    bars, text = spec["layer"]
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["field"] == "value_of"
+    assert bars["encoding"]["fill"]["condition"]["value"] == "white"  # the small one hollow
+    assert text["encoding"]["text"]["field"] == "bar_label"
+    n = rows[0]["n"]["one_touch_rate"]
+    labels = [r["bar_label"] for r in _rows_of(spec, 2)]
+    assert labels == [f"50.0% · n={n:,}", f"25.0% · n={n:,} · small"]
     assert _pick(spec)["select"]["fields"] == ["value_of", "period_start"]
 
 
@@ -176,6 +192,8 @@ def test_survival_chart_draws_each_curve_with_its_band():
     survival = {"groups": [{"group": "recovered", "curve": curve}]}
     spec = survival_chart(survival).to_dict()
     band, line = spec["layer"]
+    # The legend names the curves drawn: one group here, not the four recovery groups.
+    assert band["encoding"]["color"]["scale"]["domain"] == ["Recovered"]
     assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "ci_high"
     assert line["encoding"]["y"]["axis"]["format"] == "%"
     assert _rows_of(spec, 1)[0]["group"] == "Recovered"
@@ -193,16 +211,24 @@ def test_triangle_is_a_heatmap_with_a_colour_blind_safe_scale():
         ]
     }
     spec = triangle_chart(cohorts).to_dict()
-    assert spec["mark"]["type"] == "rect"
-    assert spec["encoding"]["color"]["scale"]["scheme"] == "cividis"
-    assert _rows_of(spec, 1)[0] == {
+    rect, text = spec["layer"]
+    assert rect["mark"]["type"] == "rect" and text["mark"]["type"] == "text"
+    assert rect["encoding"]["color"]["scale"]["scheme"] == "cividis"
+    size, cell = _rows_of(spec, 2)  # the cohort's size, then its one month
+    assert cell == {
         "cohort": "2026-08",
         "group": "All",
+        "recovery_group": None,
+        "kind": "cell",
+        "column": "+1",
         "month": 1,
         "share": 0.75,
         "retained": 3,
         "customers": 4,
+        "label": "75%",
     }
+    assert (size["kind"], size["label"], size["customers"]) == ("size", "4", 4)
+    assert text["encoding"]["text"]["field"] == "label"
 
 
 def test_png_is_an_image_of_the_chart_at_a_fixed_width(weeks):

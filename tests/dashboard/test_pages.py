@@ -399,7 +399,8 @@ def test_cohorts_page_table_is_the_slice(run_app, loaded_warehouse):
     # October, as_of's month, is not complete: the table says its values are provisional.
     periods = ["complete" if r["complete"] else "provisional" for r in result["rows"]]
     assert list(table["Period"]) == periods and "provisional" in periods
-    assert len(at.get("vega_lite_chart")) == 1  # the slice; every customer signed up in 2025,
+    # the slice, and by type and group at once; every customer signed up in 2025,
+    assert [c.key for c in at.get("vega_lite_chart")] == ["slice_chart", "pair_chart"]
     assert "No cohorts yet." in _texts(at)  # before the triangle's last twelve months
 
 

@@ -120,15 +120,19 @@ def test_retention_triangle_is_the_clis_cohorts(run_app, demo):
     assert not at.exception
     done = cli("cohorts", "--warehouse", demo, "--json")
     reported = json_out(done)
-    (chart,) = [c for c in at.get("vega_lite_chart") if '"rect"' in c.proto.spec]
-    assert json.loads(chart.proto.spec)["mark"]["type"] == "rect"
+    (chart,) = [c for c in at.get("vega_lite_chart") if "cohort size" in c.proto.spec]
+    marks = [layer["mark"]["type"] for layer in json.loads(chart.proto.spec)["layer"]]
+    assert marks == ["rect", "text"]  # the cells, and their shares and sizes written in them
     (dataset,) = chart.proto.datasets  # Streamlit sends the chart's data as Arrow
-    cells = pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
-    shown = {(c["cohort"], c["month"]): c["share"] for c in cells}
+    rows = pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    shown = {(c["cohort"], c["month"]): c["share"] for c in rows if c["kind"] == "cell"}
     expected = {
         (c["cohort"], m["month"]): m["share"] for c in reported["cohorts"] for m in c["months"]
     }
     assert shown == pytest.approx(expected) and len(expected) > 20
+    # Every cohort the CLI lists, with its size beside it.
+    sizes = {c["cohort"]: c["customers"] for c in rows if c["kind"] == "size"}
+    assert sizes == {c["cohort"]: c["customers"] for c in reported["cohorts"]}
 
 
 def test_recovery_page_states_the_clis_paradox(run_app, demo):

@@ -113,9 +113,14 @@ def test_short_times_stay_in_minutes_and_rates_are_percent(weeks):
 
 
 def test_by_dimension_chart_labels_ids_by_name_and_picks_the_id():
-    rows = [{"group": "5", **_row("2026-09-07", one_touch_rate=0.5)}]
-    spec = by_dimension_chart(rows, "one_touch_rate", "group", "Group", "week", ["VIP"]).to_dict()
-    [row] = _rows_of(spec, 1)
+    rows = [
+        {"group": "5", **_row("2026-09-07", one_touch_rate=0.5)},
+        {"group": "5", **_row("2026-09-14", one_touch_rate=0.25)},
+    ]
+    spec = by_dimension_chart(
+        rows, "one_touch_rate", "group", "Group", "week", ["VIP", "VIP"]
+    ).to_dict()
+    row = _rows_of(spec, 2)[0]
     assert (row["value_of"], row["shown_as"]) == ("5", "VIP")
     _, points, _ = spec["layer"]
     assert points["encoding"]["color"]["field"] == "shown_as"  # the legend names it
@@ -148,7 +153,8 @@ def test_one_period_by_dimension_is_labelled_bars_not_a_column_of_points():
     ]
     spec = by_dimension_chart(rows, "one_touch_rate", "channel", "Channel", "week").to_dict()
     bars, text = spec["layer"]
-    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["field"] == "value_of"
+    # each bar by its label (a group by its name), a click picks the id (below)
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["field"] == "shown_as"
     assert bars["encoding"]["fill"]["condition"]["value"] == "white"  # the small one hollow
     assert text["encoding"]["text"]["field"] == "bar_label"
     n = rows[0]["n"]["one_touch_rate"]

@@ -299,6 +299,7 @@ def test_a_trend_point_before_the_range_opens_its_own_period_with_its_n(site, br
     query = parse_qs(urlparse(page.url).query)
     last = week + dt.timedelta(days=6)
     assert query["dates"] == [week.isoformat(), last.isoformat()]  # the week, in order
+    assert query["units"] == ["one_touch_rate"]  # the KPI by its name
     assert "error" not in text.lower()
 
 

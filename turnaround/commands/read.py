@@ -81,6 +81,44 @@ ONE_TOUCH_HELP = (
 )
 Count = choices("Count", COUNTS)
 
+# Options `metrics` and `tickets` share: one declaration, so their help and bounds agree.
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where", help="Keep only DIM=V1,V2 (repeat for more dimensions)", show_default=False
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="First day, YYYY-MM-DD (tickets created, responses given)",
+        show_default=False,
+    ),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help="Last day, YYYY-MM-DD: everything measured as of its end", show_default=False
+    ),
+]
+TargetOpt = Annotated[
+    float | None,
+    typer.Option(min=0, help="Acknowledgement target (default: 60)", show_default=False),
+]
+CountOpt = Annotated[
+    Count | None,
+    typer.Option(
+        help="What the recovery KPIs count: tickets (default), failure episodes "
+        "(failures within --episode-window-days of each other) or customers",
+        show_default=False,
+    ),
+]
+EpisodeWindowOpt = Annotated[
+    float | None,
+    typer.Option(min=0, max=3650, help="Episode window in days (default: 7)", show_default=False),
+]
+
 
 # KPIs of the readable sliced table when no --kpi is given (--json shows every KPI).
 TABLE_KPIS = (
@@ -110,28 +148,9 @@ def metrics(
         Grain | None,
         typer.Option(help="One row per calendar period (reporting time zone)", show_default=False),
     ] = None,
-    start: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="First day, YYYY-MM-DD (tickets created, responses given)",
-            show_default=False,
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(
-            "--to",
-            help="Last day, YYYY-MM-DD: everything measured as of its end",
-            show_default=False,
-        ),
-    ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where", help="Keep only DIM=V1,V2 (repeat for more dimensions)", show_default=False
-        ),
-    ] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
     kpi: Annotated[
         list[str] | None,
         typer.Option(
@@ -140,10 +159,7 @@ def metrics(
     ] = None,
     as_of: AsOfOpt = None,
     horizon_days: HorizonOpt = None,
-    target_minutes: Annotated[
-        float | None,
-        typer.Option(min=0, help="Acknowledgement target (default: 60)", show_default=False),
-    ] = None,
+    target_minutes: TargetOpt = None,
     one_touch: Annotated[
         OneTouch | None,
         typer.Option(help=ONE_TOUCH_HELP, show_default=False),
@@ -154,20 +170,8 @@ def metrics(
             min=1, help="Smaller groups are flagged small (default: 30)", show_default=False
         ),
     ] = None,
-    count: Annotated[
-        Count | None,
-        typer.Option(
-            help="What the recovery KPIs count: tickets (default), failure episodes "
-            "(failures within --episode-window-days of each other) or customers",
-            show_default=False,
-        ),
-    ] = None,
-    episode_window_days: Annotated[
-        float | None,
-        typer.Option(
-            min=0, max=3650, help="Episode window in days (default: 7)", show_default=False
-        ),
-    ] = None,
+    count: CountOpt = None,
+    episode_window_days: EpisodeWindowOpt = None,
     timezone: TimezoneOpt = None,
     as_json: JsonOpt = False,
     warehouse: WarehouseOpt = None,

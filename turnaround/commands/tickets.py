@@ -27,11 +27,16 @@ from turnaround.commands.common import (
 from turnaround.commands.read import (
     ONE_TOUCH_HELP,
     AsOfOpt,
-    Count,
+    CountOpt,
+    EpisodeWindowOpt,
+    FromOpt,
     Grain,
     HorizonOpt,
     OneTouch,
+    TargetOpt,
     TimezoneOpt,
+    ToOpt,
+    WhereOpt,
     _computed,
     _filters_text,
     _parse_as_of,
@@ -59,28 +64,9 @@ def tickets(
             show_default=False,
         ),
     ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where", help="Keep only DIM=V1,V2 (repeat for more dimensions)", show_default=False
-        ),
-    ] = None,
-    start: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="First day, YYYY-MM-DD (tickets created, responses given)",
-            show_default=False,
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(
-            "--to",
-            help="Last day, YYYY-MM-DD: everything measured as of its end",
-            show_default=False,
-        ),
-    ] = None,
+    where: WhereOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     period: Annotated[
         str | None,
         typer.Option(
@@ -116,24 +102,10 @@ def tickets(
     ] = None,
     as_of: AsOfOpt = None,
     horizon_days: HorizonOpt = None,
-    target_minutes: Annotated[
-        float | None,
-        typer.Option(min=0, help="Acknowledgement target (default: 60)", show_default=False),
-    ] = None,
+    target_minutes: TargetOpt = None,
     one_touch: Annotated[OneTouch | None, typer.Option(help=ONE_TOUCH_HELP)] = None,
-    count: Annotated[
-        Count | None,
-        typer.Option(
-            help="What the recovery KPIs count: tickets (default), failure episodes or customers",
-            show_default=False,
-        ),
-    ] = None,
-    episode_window_days: Annotated[
-        float | None,
-        typer.Option(
-            min=0, max=3650, help="Episode window in days (default: 7)", show_default=False
-        ),
-    ] = None,
+    count: CountOpt = None,
+    episode_window_days: EpisodeWindowOpt = None,
     timezone: TimezoneOpt = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[

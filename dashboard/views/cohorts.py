@@ -150,15 +150,18 @@ st.caption(
 )
 
 st.header("Two dimensions at once")
+DEFAULT_ACROSS = "group"
 across = st.selectbox(
     f"{KPI_CATALOG[kpi].label} by {DIMENSIONS[dim].label.lower()} (rows) and",
     list(DIMENSIONS),
-    index=list(DIMENSIONS).index("group"),
-    format_func=lambda name: DIMENSIONS[name].label,
+    index=list(DIMENSIONS).index(
+        links.from_url("across", list(DIMENSIONS), dim_labels, DEFAULT_ACROSS, "dimension")
+    ),
+    format_func=dim_labels.get,
     key="across",
-    bind="query-params",
     help="The columns of the table below; its rows are the dimension chosen above.",
 )
+links.to_url("across", across, DEFAULT_ACROSS)
 if across == dim:
     st.info("Pick a second dimension other than the first to see them at once.")
 else:

@@ -5,7 +5,7 @@ reactive, and how fast detractors hear back."""
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, filters, ui, wording
+from dashboard import charts, filters, links, ui, wording
 from data_contracts.options import SURVIVAL_SPLITS
 from metrics import compute_kpis, format_value, recovery_groups
 from metrics.formatting import format_minutes
@@ -134,15 +134,21 @@ for column, measure in zip(st.columns(2), ("nps", "retention"), strict=True):
         )
 
 st.header("Retention curves")
+# The split is in the URL by its id (?split=one_touch); an old label link still opens.
+splits = list(SURVIVAL_SPLITS)
+split_labels = {name: SPLIT_LABELS.get(name, name) for name in splits}
 split = st.selectbox(
     "Retention curves by",
-    list(SURVIVAL_SPLITS),
-    format_func=lambda name: SPLIT_LABELS.get(name, name),
+    splits,
+    index=splits.index(
+        links.from_url("split", splits, split_labels, splits[0], "split") or splits[0]
+    ),
+    format_func=split_labels.get,
     key="split",
-    bind="query-params",
     help="Recovery group at the landmark, or the recovery quality of each customer's last "
     "failure solved by then: " + "; ".join(SURVIVAL_SPLITS.values()) + ".",
 )
+links.to_url("split", split, splits[0])
 survival = ctx.fetch(compute_survival, params, split)
 landmark = survival.get("max_day") is not None  # current definitions: from a landmark
 if landmark:

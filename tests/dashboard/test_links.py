@@ -100,8 +100,11 @@ def test_an_old_link_with_labels_still_opens_and_is_rewritten_with_ids(run_app, 
         kpi=KPI_CATALOG["tta_median_minutes"].label,
         by="Type",
         cohort_by="First failure month",
+        across="Channel",
     )
     assert not at.exception and not at.warning
+    assert at.selectbox(key="across").value == "channel"
+    assert at.query_params["across"] == "channel"
     assert at.selectbox(key="kpi").value == "tta_median_minutes"
     assert at.selectbox(key="by").value == "type"
     assert at.radio(key="cohort_by").value == "first_failure_month"
@@ -128,3 +131,19 @@ def test_a_link_value_the_data_does_not_hold_is_said_on_the_page(run_app, loaded
     assert "The link's kpi=nope is not a KPI here" in said
     assert at.selectbox(key="kpi").value == "one_touch_rate"  # the default instead
     assert at.multiselect(key="channel").value == ["email"]  # the known value kept
+
+
+def test_the_recovery_pages_split_is_linked_by_its_id(run_app, loaded_warehouse):
+    # By its id: the split opens and the link keeps the id.
+    at = run_app(loaded_warehouse, page="views/recovery.py", dates=ALL_DATES, split="one_touch")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="split").value == "one_touch"
+    assert at.query_params["split"] == "one_touch"
+    # A link saved with the label ("One touch") opens too and is rewritten with the id.
+    old = run_app(loaded_warehouse, page="views/recovery.py", dates=ALL_DATES, split="One touch")
+    assert old.selectbox(key="split").value == "one_touch"
+    assert old.query_params["split"] == "one_touch"
+    # The default split leaves the link.
+    plain = run_app(loaded_warehouse, page="views/recovery.py", dates=ALL_DATES)
+    assert plain.selectbox(key="split").value == "recovery_group"
+    assert "split" not in plain.query_params

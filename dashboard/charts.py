@@ -287,14 +287,7 @@ def by_dimension_chart(
             color=color,
             fill=alt.condition(f"datum.small == '{SMALL}'", alt.value("white"), fill),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
-            tooltip=[
-                alt.Tooltip("shown_as:N", title=dim_label),
-                alt.Tooltip("period_start:N", title="Period starting"),
-                alt.Tooltip("value:Q", title=title, format=_value_format(name)),
-                alt.Tooltip("n:Q", title="n", format=",d"),
-                alt.Tooltip("small:N", title="Note"),
-                alt.Tooltip("status:N", title="Period"),
-            ],
+            tooltip=_group_period_tooltip(name, dim_label, title),
         )
         .add_params(pick)
     )
@@ -302,6 +295,19 @@ def by_dimension_chart(
         return _one_period_bars(base, frame, name, dim_label, title, pick)
     solid, dashed = _lines(base, x=x, y=y, color=color)
     return alt.layer(solid, points, dashed).properties(width="container", height=CHART_HEIGHT + 60)
+
+
+def _group_period_tooltip(name: str, dim_label: str, title: str) -> list[alt.Tooltip]:
+    """The tooltip of one group's value in one period: the group by its label, the period,
+    the value, n, a small group's note and whether the period is complete."""
+    return [
+        alt.Tooltip("shown_as:N", title=dim_label),
+        alt.Tooltip("period_start:N", title="Period starting"),
+        alt.Tooltip("value:Q", title=title, format=_value_format(name)),
+        alt.Tooltip("n:Q", title="n", format=",d"),
+        alt.Tooltip("small:N", title="Note"),
+        alt.Tooltip("status:N", title="Period"),
+    ]
 
 
 def _bar_label(name: str, row: dict) -> str:
@@ -322,14 +328,7 @@ def _one_period_bars(
     x = alt.X("shown_as:N", title=dim_label, axis=alt.Axis(labelAngle=0))
     y = _y(name, frame["value"].drop_nulls(), title)
     color = alt.Color("shown_as:N", scale=alt.Scale(range=list(PALETTE)), legend=None)
-    tooltip = [
-        alt.Tooltip("shown_as:N", title=dim_label),
-        alt.Tooltip("period_start:N", title="Period starting"),
-        alt.Tooltip("value:Q", title=title, format=_value_format(name)),
-        alt.Tooltip("n:Q", title="n", format=",d"),
-        alt.Tooltip("small:N", title="Note"),
-        alt.Tooltip("status:N", title="Period"),
-    ]
+    tooltip = _group_period_tooltip(name, dim_label, title)
     bars = (
         base.mark_bar(strokeWidth=2)
         .encode(
